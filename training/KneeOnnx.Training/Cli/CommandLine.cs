@@ -1,0 +1,41 @@
+using CommandLine;
+using KneeOnnx.Imaging;
+using KneeOnnx.Training.Data;
+using KneeOnnx.Training.Training;
+
+namespace KneeOnnx.Training.Cli;
+
+/// <summary>The training CLI's entry: verb dispatch and the one place that turns failures into one-line errors and exit codes.</summary>
+public static class KneeOnnxTrainCli
+{
+    public const int BadInputExitCode = 2;
+    public const int DivergedExitCode = 3;
+
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        using var parser = new Parser(s =>
+        {
+            s.HelpWriter = error;
+            s.CaseSensitive = true;
+            s.CaseInsensitiveEnumValues = true;
+        });
+        try
+        {
+            return parser.ParseArguments<TrainOptions, SampleOptions>(args).MapResult(
+                (TrainOptions o) => TrainCommand.Run(o, output),
+                (SampleOptions o) => SampleCommand.Run(o, output),
+                errors => errors.All(e => e.Tag is ErrorType.HelpRequestedError or ErrorType.HelpVerbRequestedError or ErrorType.VersionRequestedError) ? 0 : BadInputExitCode);
+        }
+        catch (TrainingDivergedException e)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return DivergedExitCode;
+        }
+        catch (Exception e) when (e is ArgumentException or DatasetException or InvalidImageException or InvalidDataException
+                                       or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or IOException)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return BadInputExitCode;
+        }
+    }
+}

@@ -1,0 +1,44 @@
+using KneeOnnx.Training.Model;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace KneeOnnx.Training.Diffusion;
+
+/// <summary>
+/// An exponential moving average of the model's weights, used for sampling. The decay warms up as
+/// min(maxDecay, (1+step)/(10+step)) so that short CPU runs of a few thousand steps are not dominated by the
+/// random initial weights, which a fixed 0.9999 would average over ~10k steps.
+/// </summary>
+public sealed class ExponentialMovingAverage
+{
+    private readonly (Tensor Shadow, Tensor Live)[] _pairs;
+
+    public UNet Shadow { get; }
+    public double MaxDecay { get; }
+
+    public ExponentialMovingAverage(UNet live, UNet shadow, double maxDecay)
+    {
+        Shadow = shadow;
+        MaxDecay = maxDecay;
+        var liveParams = live.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
+        _pairs = shadow.named_parameters().Select(p => ((Tensor)p.parameter, liveParams[p.name])).ToArray();
+        shadow.eval();
+        foreach (var (s, _) in _pairs) s.requires_grad = false;
+    }
+
+    public static double DecayAt(long step, double maxDecay) => Math.Min(maxDecay, (1.0 + step) / (10.0 + step));
+
+    public void CopyFromLive()
+    {
+        using var _ = no_grad();
+        foreach (var (s, l) in _pairs) s.copy_(l);
+    }
+
+    public void Update(long step)
+    {
+        double decay = DecayAt(step, MaxDecay);
+        using var _ = no_grad();
+        foreach (var (s, l) in _pairs)
+            s.mul_(decay).add_(l, alpha: 1 - decay);
+    }
+}

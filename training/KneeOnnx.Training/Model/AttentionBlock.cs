@@ -1,0 +1,42 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace KneeOnnx.Training.Model;
+
+/// <summary>Single-head self-attention over the H·W positions of a feature map, with a residual connection.</summary>
+public sealed class AttentionBlock : nn.Module<Tensor, Tensor>
+{
+    private readonly GroupNorm norm;
+    private readonly Linear to_q;
+    private readonly Linear to_k;
+    private readonly Linear to_v;
+    private readonly Linear to_out;
+    private readonly double scale;
+
+    public int Channels { get; }
+
+    public AttentionBlock(int channels, int groups) : base(nameof(AttentionBlock))
+    {
+        Channels = channels;
+        norm = Layers.GroupNorm(groups, channels);
+        to_q = nn.Linear(channels, channels);
+        to_k = nn.Linear(channels, channels);
+        to_v = nn.Linear(channels, channels);
+        to_out = nn.Linear(channels, channels);
+        scale = 1.0 / Math.Sqrt(channels);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        long b = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
+        var tokens = norm.forward(x).reshape(b, c, h * w).transpose(1, 2); // [B, HW, C]
+        var q = to_q.forward(tokens);
+        var k = to_k.forward(tokens);
+        var v = to_v.forward(tokens);
+        var weights = (q.matmul(k.transpose(1, 2)) * scale).softmax(-1);
+        var attended = to_out.forward(weights.matmul(v));
+        return x + attended.transpose(1, 2).reshape(b, c, h, w);
+    }
+}

@@ -1,0 +1,49 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace KneeOnnx.Training.Model;
+
+/// <summary>
+/// GroupNorm → SiLU → 3×3 conv, plus the projected timestep embedding, then GroupNorm → SiLU → dropout → 3×3 conv,
+/// added to the (1×1-projected when widths differ) input (Ho et al. 2020, appendix B).
+/// </summary>
+public sealed class ResBlock : nn.Module<Tensor, Tensor, Tensor>
+{
+    private readonly GroupNorm norm1;
+    private readonly Conv2d conv1;
+    private readonly Linear time_proj;
+    private readonly GroupNorm norm2;
+    private readonly Dropout dropout;
+    private readonly Conv2d conv2;
+    // Empty when input and output widths match; a list keeps the state_dict free of placeholder modules.
+    private readonly ModuleList<Conv2d> skip = new();
+
+    public int InChannels { get; }
+    public int OutChannels { get; }
+
+    public ResBlock(int inChannels, int outChannels, int timeEmbeddingDim, int groups, double dropoutRate)
+        : base(nameof(ResBlock))
+    {
+        InChannels = inChannels;
+        OutChannels = outChannels;
+        norm1 = Layers.GroupNorm(groups, inChannels);
+        conv1 = Layers.Conv3x3(inChannels, outChannels);
+        time_proj = nn.Linear(timeEmbeddingDim, outChannels);
+        norm2 = Layers.GroupNorm(groups, outChannels);
+        dropout = nn.Dropout(dropoutRate);
+        conv2 = Layers.Conv3x3(outChannels, outChannels);
+        if (inChannels != outChannels)
+            skip.Add(nn.Conv2d(inChannels, outChannels, kernel_size: 1));
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x, Tensor timeEmbedding)
+    {
+        var h = conv1.forward(nn.functional.silu(norm1.forward(x)));
+        h = h + time_proj.forward(nn.functional.silu(timeEmbedding)).unsqueeze(-1).unsqueeze(-1);
+        h = conv2.forward(dropout.forward(nn.functional.silu(norm2.forward(h))));
+        var shortcut = skip.Count == 0 ? x : skip[0].forward(x);
+        return shortcut + h;
+    }
+}

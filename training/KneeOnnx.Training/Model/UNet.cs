@@ -1,0 +1,86 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace KneeOnnx.Training.Model;
+
+/// <summary>
+/// The ε-prediction U-Net: (sample [N,C,H,W] in [-1,1], timestep int64 [N], grade int64 [N]) → predicted noise [N,C,H,W].
+/// It knows nothing of the noise schedule; the grade is ignored when <see cref="UNetConfig.Conditioning"/> is none.
+/// </summary>
+public sealed class UNet : nn.Module<Tensor, Tensor, Tensor, Tensor>
+{
+    private readonly TimestepEmbedding time_embedding;
+    private readonly ModuleList<GradeEmbedding> grade_embedding = new();
+    private readonly Conv2d conv_in;
+    private readonly ModuleList<DownLevel> down = new();
+    private readonly MidBlock mid;
+    private readonly ModuleList<UpLevel> up = new();
+    private readonly GroupNorm norm_out;
+    private readonly Conv2d conv_out;
+
+    public UNetConfig Config { get; }
+
+    public UNet(UNetConfig config) : base(nameof(UNet))
+    {
+        config.Validate();
+        Config = config;
+        int[] widths = config.Widths;
+        time_embedding = new TimestepEmbedding(widths[0], config.TimeEmbeddingDim);
+        if (config.IsConditional) grade_embedding.Add(new GradeEmbedding(config));
+
+        int inputChannels = config.Channels + (config.Conditioning == Conditioning.Concat ? config.GradeEmbeddingDim : 0);
+        conv_in = Layers.Conv3x3(inputChannels, widths[0]);
+
+        // Track the width of every skip the encoder pushes so the decoder's blocks get matching input widths.
+        var skipWidths = new List<int> { widths[0] };
+        int current = widths[0];
+        for (int level = 0; level < widths.Length; level++)
+        {
+            bool last = level == widths.Length - 1;
+            down.Add(new DownLevel(current, widths[level], config.BlocksPerLevel, config.AttentionLevels.Contains(level), !last, config));
+            current = widths[level];
+            skipWidths.AddRange(Enumerable.Repeat(current, config.BlocksPerLevel + (last ? 0 : 1)));
+        }
+
+        mid = new MidBlock(current, config);
+
+        for (int level = widths.Length - 1; level >= 0; level--)
+        {
+            int[] skips = skipWidths.GetRange(skipWidths.Count - (config.BlocksPerLevel + 1), config.BlocksPerLevel + 1).AsEnumerable().Reverse().ToArray();
+            skipWidths.RemoveRange(skipWidths.Count - skips.Length, skips.Length);
+            up.Add(new UpLevel(current, skips, widths[level], config.AttentionLevels.Contains(level), level > 0, config));
+            current = widths[level];
+        }
+
+        norm_out = Layers.GroupNorm(config.NormGroups, current);
+        conv_out = Layers.Conv3x3(current, config.Channels);
+        RegisterComponents();
+    }
+
+    public long ParameterCount => parameters().Sum(p => p.numel());
+
+    public override Tensor forward(Tensor sample, Tensor timestep, Tensor grade)
+    {
+        var timeEmbedding = time_embedding.forward(timestep);
+        var input = sample;
+        if (grade_embedding.Count > 0)
+        {
+            var gradeVector = grade_embedding[0].forward(grade);
+            if (Config.Conditioning == Conditioning.Concat)
+                input = grade_embedding[0].AppendAsChannels(sample, gradeVector);
+            else
+                timeEmbedding = timeEmbedding + gradeVector;
+        }
+
+        var h = conv_in.forward(input);
+        var skips = new Stack<Tensor>();
+        skips.Push(h);
+        foreach (var level in down)
+            h = level.Forward(h, timeEmbedding, skips);
+        h = mid.forward(h, timeEmbedding);
+        foreach (var level in up)
+            h = level.Forward(h, timeEmbedding, skips);
+        return conv_out.forward(nn.functional.silu(norm_out.forward(h)));
+    }
+}

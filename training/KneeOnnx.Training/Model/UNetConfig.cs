@@ -1,0 +1,55 @@
+using System.Text.Json.Serialization;
+
+namespace KneeOnnx.Training.Model;
+
+/// <summary>How the KL grade reaches the network.</summary>
+public static class Conditioning
+{
+    /// <summary>A learned 32-d grade embedding broadcast over the image and concatenated to the input (the report's text).</summary>
+    public const string Concat = "concat";
+    /// <summary>The grade embedding projected and added to the timestep embedding (the report's released code).</summary>
+    public const string Add = "add";
+    /// <summary>Unconditional.</summary>
+    public const string None = "none";
+
+    public static readonly IReadOnlyList<string> All = [Concat, Add, None];
+}
+
+/// <summary>Everything that fixes the network's shape. Saved in checkpoints and exported into the ONNX metadata.</summary>
+public sealed record UNetConfig
+{
+    public required string Preset { get; init; }
+    public required int ImageSize { get; init; }
+    public int Channels { get; init; } = 1;
+    /// <summary>Channel width of each resolution level, highest resolution first; each level after the first halves the side.</summary>
+    public required int[] Widths { get; init; }
+    public required int BlocksPerLevel { get; init; }
+    /// <summary>Indexes into <see cref="Widths"/> of the levels that get self-attention after each ResNet block.</summary>
+    public required int[] AttentionLevels { get; init; }
+    public bool MidAttention { get; init; } = true;
+    public required int NormGroups { get; init; }
+    public string Conditioning { get; init; } = Model.Conditioning.Add;
+    public int GradeEmbeddingDim { get; init; } = 32;
+    public int NumGrades { get; init; } = KlGrades.Count;
+    /// <summary>True when an extra "no grade" embedding exists (trained with label dropout), enabling classifier-free guidance.</summary>
+    public bool HasNullGrade { get; init; }
+    public double Dropout { get; init; }
+
+    [JsonIgnore] public int TimeEmbeddingDim => Widths[0] * 4;
+    [JsonIgnore] public bool IsConditional => Conditioning != Model.Conditioning.None;
+    [JsonIgnore] public int NullGrade => HasNullGrade ? NumGrades : -1;
+    [JsonIgnore] public int GradeTableSize => NumGrades + (HasNullGrade ? 1 : 0);
+
+    public void Validate()
+    {
+        if (!Model.Conditioning.All.Contains(Conditioning))
+            throw new ArgumentException($"conditioning '{Conditioning}' is not one of {string.Join(", ", Model.Conditioning.All)}");
+        if (Widths.Length == 0 || Widths.Any(w => w <= 0 || w % NormGroups != 0))
+            throw new ArgumentException($"every width must be a positive multiple of {NormGroups} norm groups: {string.Join(",", Widths)}");
+        if (ImageSize % (1 << (Widths.Length - 1)) != 0)
+            throw new ArgumentException($"image size {ImageSize} must be divisible by 2^{Widths.Length - 1} for {Widths.Length} levels");
+        if (BlocksPerLevel < 1) throw new ArgumentException("at least one ResNet block per level is needed");
+        if (AttentionLevels.Any(l => l < 0 || l >= Widths.Length))
+            throw new ArgumentException($"attention levels {string.Join(",", AttentionLevels)} are outside 0..{Widths.Length - 1}");
+    }
+}

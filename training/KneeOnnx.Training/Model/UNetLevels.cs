@@ -1,0 +1,98 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace KneeOnnx.Training.Model;
+
+/// <summary>One resolution level of the encoder: ResNet blocks (each optionally followed by attention), then an optional downsample.</summary>
+public sealed class DownLevel : nn.Module
+{
+    internal readonly ModuleList<ResBlock> res = new();
+    internal readonly ModuleList<AttentionBlock> attn = new();
+    internal readonly ModuleList<Downsample> down = new();
+
+    public DownLevel(int inChannels, int outChannels, int blocks, bool attention, bool downsample, UNetConfig config)
+        : base(nameof(DownLevel))
+    {
+        for (int i = 0; i < blocks; i++)
+        {
+            res.Add(new ResBlock(i == 0 ? inChannels : outChannels, outChannels, config.TimeEmbeddingDim, config.NormGroups, config.Dropout));
+            if (attention) attn.Add(new AttentionBlock(outChannels, config.NormGroups));
+        }
+        if (downsample) down.Add(new Downsample(outChannels));
+        RegisterComponents();
+    }
+
+    /// <summary>Runs the level, pushing every intermediate feature map the decoder will concatenate.</summary>
+    public Tensor Forward(Tensor h, Tensor timeEmbedding, Stack<Tensor> skips)
+    {
+        for (int i = 0; i < res.Count; i++)
+        {
+            h = res[i].forward(h, timeEmbedding);
+            if (attn.Count > 0) h = attn[i].forward(h);
+            skips.Push(h);
+        }
+        if (down.Count > 0)
+        {
+            h = down[0].forward(h);
+            skips.Push(h);
+        }
+        return h;
+    }
+}
+
+/// <summary>One resolution level of the decoder: blocks+1 ResNet blocks, each fed the next skip, then an optional upsample.</summary>
+public sealed class UpLevel : nn.Module
+{
+    internal readonly ModuleList<ResBlock> res = new();
+    internal readonly ModuleList<AttentionBlock> attn = new();
+    internal readonly ModuleList<Upsample> up = new();
+
+    public UpLevel(int inChannels, int[] skipChannels, int outChannels, bool attention, bool upsample, UNetConfig config)
+        : base(nameof(UpLevel))
+    {
+        int current = inChannels;
+        foreach (int skip in skipChannels)
+        {
+            res.Add(new ResBlock(current + skip, outChannels, config.TimeEmbeddingDim, config.NormGroups, config.Dropout));
+            if (attention) attn.Add(new AttentionBlock(outChannels, config.NormGroups));
+            current = outChannels;
+        }
+        if (upsample) up.Add(new Upsample(outChannels));
+        RegisterComponents();
+    }
+
+    public Tensor Forward(Tensor h, Tensor timeEmbedding, Stack<Tensor> skips)
+    {
+        for (int i = 0; i < res.Count; i++)
+        {
+            h = res[i].forward(cat([h, skips.Pop()], 1), timeEmbedding);
+            if (attn.Count > 0) h = attn[i].forward(h);
+        }
+        if (up.Count > 0) h = up[0].forward(h);
+        return h;
+    }
+}
+
+/// <summary>The middle of the U: ResNet block, attention, ResNet block at the lowest resolution.</summary>
+public sealed class MidBlock : nn.Module<Tensor, Tensor, Tensor>
+{
+    internal readonly ResBlock res1;
+    internal readonly ModuleList<AttentionBlock> attn = new();
+    internal readonly ResBlock res2;
+
+    public MidBlock(int channels, UNetConfig config) : base(nameof(MidBlock))
+    {
+        res1 = new ResBlock(channels, channels, config.TimeEmbeddingDim, config.NormGroups, config.Dropout);
+        if (config.MidAttention) attn.Add(new AttentionBlock(channels, config.NormGroups));
+        res2 = new ResBlock(channels, channels, config.TimeEmbeddingDim, config.NormGroups, config.Dropout);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor h, Tensor timeEmbedding)
+    {
+        h = res1.forward(h, timeEmbedding);
+        if (attn.Count > 0) h = attn[0].forward(h);
+        return res2.forward(h, timeEmbedding);
+    }
+}

@@ -1,0 +1,3 @@
+using KneeOnnx.Training.Cli;
+
+return KneeOnnxTrainCli.Run(args, Console.Out, Console.Error);

@@ -1,0 +1,30 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace KneeOnnx.Training.Runtime;
+
+/// <summary>Chooses where TorchSharp computes and says why in one line.</summary>
+public static class TorchDevice
+{
+    public static readonly IReadOnlyList<string> Choices = ["auto", "cpu", "cuda"];
+
+    public static (Device Device, string Line) Resolve(string choice)
+    {
+        bool cuda = cuda_is_available();
+        return choice switch
+        {
+            "cpu" => (CPU, "device: cpu (requested)"),
+            "cuda" when cuda => (CUDA, "device: cuda (requested)"),
+            "cuda" => throw new ArgumentException("--device cuda: CUDA is not available to TorchSharp (this build uses the CPU libtorch; build with -p:TorchBackend=cuda on a machine with CUDA)"),
+            "auto" when cuda => (CUDA, "device: cuda (auto: CUDA is available)"),
+            "auto" => (CPU, "device: cpu (auto: CUDA not available to this TorchSharp build)"),
+            _ => throw new ArgumentException($"--device '{choice}' is not one of auto, cpu, cuda"),
+        };
+    }
+
+    public static void SetThreads(int threads)
+    {
+        if (threads <= 0) threads = Environment.ProcessorCount;
+        set_num_threads(threads);
+    }
+}

@@ -1,0 +1,40 @@
+using KneeOnnx.Randomness;
+using KneeOnnx.Training.Data;
+using static TorchSharp.torch;
+
+namespace KneeOnnx.Training.Training;
+
+/// <summary>
+/// Assembles step <c>s</c>'s batch from a stream seeded by (seed, s) alone: which images, flips, label dropout,
+/// timesteps and the noise generator's seed. A resumed run therefore sees exactly the batches an uninterrupted run would.
+/// </summary>
+public sealed class BatchBuilder(KneeDataset data, GradeSampler sampler, TrainConfig config, int nullGrade)
+{
+    private const int DataStream = 1;
+    private readonly float[] _pixels = new float[config.BatchSize * data.ImageSize * data.ImageSize];
+    private readonly long[] _grades = new long[config.BatchSize];
+    private readonly long[] _timesteps = new long[config.BatchSize];
+
+    public (Tensor Images, Tensor Grades, Tensor Timesteps, long NoiseSeed) Build(long step)
+    {
+        var rng = SplitMix64.For(config.Seed, step, DataStream);
+        int side = data.ImageSize, area = side * side;
+        for (int b = 0; b < config.BatchSize; b++)
+        {
+            int index = sampler.Next(ref rng);
+            var source = data.Images[index].AsSpan();
+            var target = _pixels.AsSpan(b * area, area);
+            bool flip = config.HorizontalFlip && rng.NextDouble() < 0.5;
+            if (flip)
+                for (int y = 0; y < side; y++)
+                    for (int x = 0; x < side; x++)
+                        target[y * side + x] = source[y * side + side - 1 - x];
+            else
+                source.CopyTo(target);
+            bool dropLabel = nullGrade >= 0 && rng.NextDouble() < config.LabelDropout;
+            _grades[b] = dropLabel ? nullGrade : data.Grades[index];
+            _timesteps[b] = rng.NextInt(config.TrainTimesteps);
+        }
+        return (tensor(_pixels, [config.BatchSize, 1, side, side]), tensor(_grades), tensor(_timesteps), rng.NextSeed());
+    }
+}

@@ -1,0 +1,23 @@
+namespace KneeOnnx.Training.Training;
+
+/// <summary>How to run a training job, as opposed to what to train (<see cref="TrainConfig"/>).</summary>
+public sealed record TrainRunOptions
+{
+    public required string RunDirectory { get; init; }
+    public bool Resume { get; init; }
+    public string Device { get; init; } = "auto";
+    public int Threads { get; init; }
+    public TextWriter Output { get; init; } = Console.Out;
+    public bool Interactive { get; init; }
+    public int LogEvery { get; init; } = 50;
+    /// <summary>On --resume, a new total step count (changes the learning-rate schedule from there on).</summary>
+    public int? StepsOverride { get; init; }
+    /// <summary>Stop cleanly (with a checkpoint) once this much wall time has passed; for fixed-length sessions.</summary>
+    public double? MaxMinutes { get; init; }
+    /// <summary>Stop cleanly (with a checkpoint) before running this step: a pre-emption at a known point.</summary>
+    public long? StopAtStep { get; init; }
+    public CancellationToken Cancellation { get; init; }
+}
+
+/// <summary>What a training call ended with.</summary>
+public sealed record TrainResult(long Step, bool Completed, double FirstLoss, double LastLoss, double ImagesPerSecond, string CheckpointPath);

@@ -1,0 +1,176 @@
+using System.Diagnostics;
+using System.Text.Json;
+using KneeOnnx.IO;
+using KneeOnnx.Training.Data;
+using KneeOnnx.Training.Diffusion;
+using KneeOnnx.Training.Model;
+using KneeOnnx.Training.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace KneeOnnx.Training.Training;
+
+/// <summary>Trains the ε-prediction U-Net on a dataset's train split, checkpointing atomically so any stop can be resumed exactly.</summary>
+public static class Trainer
+{
+    public const string ConfigFileName = "config.json";
+
+    public static TrainResult Run(TrainConfig requested, TrainRunOptions run)
+    {
+        string runDir = Path.GetFullPath(run.RunDirectory);
+        string checkpointPath = Path.Combine(runDir, Checkpoint.FileName);
+        TrainState? resumed = null;
+        var config = requested;
+        if (run.Resume)
+        {
+            if (!File.Exists(checkpointPath))
+                throw new ArgumentException($"{checkpointPath}: nothing to resume (no checkpoint); drop --resume to start a new run");
+            resumed = Checkpoint.ReadState(checkpointPath);
+            config = resumed.Train with { Steps = run.StepsOverride ?? resumed.Train.Steps };
+        }
+        else if (File.Exists(checkpointPath))
+        {
+            throw new ArgumentException($"{runDir}: already holds a checkpoint; pass --resume to continue it or choose another --out");
+        }
+        config.Validate();
+        if (File.Exists(runDir))
+            throw new ArgumentException($"{runDir}: --out is a file, not a folder");
+        Directory.CreateDirectory(runDir);
+
+        var output = run.Output;
+        TorchDevice.SetThreads(run.Threads);
+        var (device, deviceLine) = TorchDevice.Resolve(run.Device);
+        output.WriteLine($"{deviceLine}; {get_num_threads()} threads");
+
+        var modelConfig = resumed?.Model ?? Presets.Get(config.Preset, config.Conditioning, nullGrade: config.LabelDropout > 0);
+        var loadTimer = Stopwatch.StartNew();
+        var data = KneeDataset.Load(config.Data, "train", modelConfig.ImageSize, config.SkipUnreadable ? UnreadablePolicy.Skip : UnreadablePolicy.Fail);
+        output.WriteLine($"data: {data.Count} images from {data.Directory} at {modelConfig.ImageSize}² in {loadTimer.Elapsed.TotalSeconds:F1}s; per grade {string.Join(" ", data.CountPerGrade())}"
+            + (data.SkippedFiles.Count > 0 ? $"; {data.SkippedFiles.Count} unreadable skipped" : "")
+            + (data.IgnoredNonPngFiles > 0 ? $"; {data.IgnoredNonPngFiles} non-PNG files ignored" : ""));
+        if (resumed is not null && resumed.DatasetSha256 != data.Sha256)
+            output.WriteLine($"warning: the training data differ from those the checkpoint was trained on (sha256 {data.Sha256[..12]} vs {resumed.DatasetSha256[..12]})");
+
+        var schedule = config.CreateSchedule();
+        var sampler = new GradeSampler(data.Grades, config.Balance);
+
+        manual_seed(config.Seed);
+        using var live = new UNet(modelConfig);
+        using var emaModel = new UNet(modelConfig);
+        live.to(device);
+        emaModel.to(device);
+        var ema = new ExponentialMovingAverage(live, emaModel, config.EmaDecay);
+        using var optimizer = optim.AdamW(live.parameters(), lr: config.LearningRate, weight_decay: config.WeightDecay);
+        long step = 0;
+        double previousElapsed = 0;
+        if (resumed is not null)
+        {
+            Checkpoint.Restore(checkpointPath, emaModel, live, optimizer);
+            step = resumed.Step;
+            previousElapsed = resumed.ElapsedSeconds;
+            output.WriteLine($"resumed from {checkpointPath} at step {step}");
+        }
+        else
+        {
+            ema.CopyFromLive();
+        }
+        output.WriteLine($"model: {modelConfig.Preset} preset, {modelConfig.Conditioning} conditioning, {live.ParameterCount:N0} parameters; {config.Steps} steps of batch {config.BatchSize}");
+        WriteRunConfig(runDir, config, modelConfig, data, device.type.ToString(), get_num_threads());
+
+        using var objective = new NoiseObjective(schedule, config.MinSnrGamma, device);
+        var batches = new BatchBuilder(data, sampler, config, modelConfig.NullGrade);
+        using var lossLog = new LossLog(runDir, step);
+        var progress = new ProgressLine(output, run.Interactive, Math.Max(1, run.LogEvery));
+        var parameters = live.parameters().ToArray();
+
+        var wall = Stopwatch.StartNew();
+        long startStep = step, lastSaved = step, windowStep = step;
+        double windowStart = 0, rate = 0, smoothed = double.NaN;
+        bool completed = false;
+
+        TrainState StateAt(long s) => new()
+        {
+            Step = s, ElapsedSeconds = previousElapsed + wall.Elapsed.TotalSeconds, DatasetSha256 = data.Sha256, Train = config, Model = modelConfig,
+        };
+        void Save()
+        {
+            lossLog.Flush();
+            Checkpoint.Write(checkpointPath, StateAt(step), emaModel, live, optimizer);
+            LossCurvePlot.Write(Path.Combine(runDir, LossCurvePlot.FileName), lossLog.Rows, $"{modelConfig.Preset} / {modelConfig.Conditioning}: training loss");
+            lastSaved = step;
+        }
+
+        while (true)
+        {
+            if (step >= config.Steps) { completed = true; break; }
+            if (run.StopAtStep == step || run.Cancellation.IsCancellationRequested) break;
+            if (run.MaxMinutes is double max && wall.Elapsed.TotalMinutes >= max) break;
+
+            double lr = LearningRateSchedule.At(step, config.LearningRate, config.WarmupSteps, config.Steps, config.FinalLearningRateFraction);
+            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+            float loss;
+            using (NewDisposeScope())
+            {
+                var (images, grades, timesteps, noiseSeed) = batches.Build(step);
+                using var generator = new Generator((ulong)noiseSeed);
+                var noise = randn(images.shape, generator: generator).to(device);
+                var t = timesteps.to(device);
+                var noisy = objective.AddNoise(images.to(device), noise, t);
+                live.train();
+                var lossTensor = objective.Loss(live.forward(noisy, t, grades.to(device)), noise, t);
+                loss = lossTensor.item<float>();
+                if (!float.IsFinite(loss))
+                {
+                    lossLog.Flush();
+                    throw new TrainingDivergedException(
+                        $"loss became {loss} at step {step + 1}; stopped without applying it. The last good checkpoint (step {lastSaved}) is kept in {runDir}; lower --lr or check the data");
+                }
+                optimizer.zero_grad();
+                lossTensor.backward();
+                nn.utils.clip_grad_norm_(parameters, config.GradientClip);
+                optimizer.step();
+            }
+            ema.Update(step);
+            step++;
+
+            double now = wall.Elapsed.TotalSeconds;
+            if (now - windowStart >= 5 || step - windowStep >= 200 || rate == 0)
+            {
+                if (step > windowStep && now > windowStart) rate = (step - windowStep) * config.BatchSize / (now - windowStart);
+                windowStart = now;
+                windowStep = step;
+            }
+            smoothed = double.IsNaN(smoothed) ? loss : 0.98 * smoothed + 0.02 * loss;
+            lossLog.Append(new LossLog.Row(step, loss, lr, rate, previousElapsed + now));
+            var eta = rate > 0 ? TimeSpan.FromSeconds((config.Steps - step) * config.BatchSize / rate) : TimeSpan.Zero;
+            progress.Report(step, config.Steps, smoothed, lr, rate, eta);
+            if (step % config.CheckpointEvery == 0 || step == config.Steps)
+                Save();
+        }
+        if (lastSaved != step || !File.Exists(checkpointPath))
+            Save();
+
+        var rows = lossLog.Rows;
+        double first = rows.Take(50).Select(r => r.Loss).DefaultIfEmpty(double.NaN).Average();
+        double last = rows.Skip(Math.Max(0, rows.Count - 50)).Select(r => r.Loss).DefaultIfEmpty(double.NaN).Average();
+        double runRate = step > startStep ? (step - startStep) * config.BatchSize / wall.Elapsed.TotalSeconds : 0;
+        progress.Message(
+            $"{(completed ? "finished" : "stopped")} at step {step}/{config.Steps} after {ProgressLine.Format(wall.Elapsed)} ({runRate:F1} img/s); "
+            + $"mean loss of first 50 steps {first:F4}, last 50 {last:F4}; checkpoint {checkpointPath}");
+        return new TrainResult(step, completed, first, last, runRate, checkpointPath);
+    }
+
+    private static void WriteRunConfig(string runDir, TrainConfig config, UNetConfig model, KneeDataset data, string device, int threads)
+    {
+        var document = new
+        {
+            train = config,
+            model,
+            dataset = new { directory = data.Directory, images = data.Count, perGrade = data.CountPerGrade(), sha256 = data.Sha256 },
+            device,
+            threads,
+            torchSharp = typeof(torch).Assembly.GetName().Version?.ToString(),
+        };
+        AtomicFile.WriteAllText(Path.Combine(runDir, ConfigFileName), JsonSerializer.Serialize(document, Checkpoint.Json));
+    }
+}
