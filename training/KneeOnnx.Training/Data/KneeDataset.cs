@@ -44,6 +44,10 @@ public sealed class KneeDataset
         Sha256 = sha;
     }
 
+    /// <summary>A dataset from images already in model space (for tests and callers that decode themselves).</summary>
+    internal static KneeDataset FromMemory(int imageSize, float[][] images, int[] grades, string name = "memory") =>
+        new(name, imageSize, images, grades, images.Select((_, i) => $"{name}/{grades[i]}/{i}.png").ToArray(), [], 0, "memory");
+
     public int[] CountPerGrade()
     {
         var counts = new int[KlGrades.Count];

@@ -31,6 +31,7 @@ public sealed class ExponentialMovingAverage
     public void CopyFromLive()
     {
         using var _ = no_grad();
+        using var scope = NewDisposeScope(); // in-place ops still return new handles; free them every call
         foreach (var (s, l) in _pairs) s.copy_(l);
     }
 
@@ -38,6 +39,7 @@ public sealed class ExponentialMovingAverage
     {
         double decay = DecayAt(step, MaxDecay);
         using var _ = no_grad();
+        using var scope = NewDisposeScope();
         foreach (var (s, l) in _pairs)
             s.mul_(decay).add_(l, alpha: 1 - decay);
     }

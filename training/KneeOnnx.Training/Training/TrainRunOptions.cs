@@ -17,6 +17,8 @@ public sealed record TrainRunOptions
     /// <summary>Stop cleanly (with a checkpoint) before running this step: a pre-emption at a known point.</summary>
     public long? StopAtStep { get; init; }
     public CancellationToken Cancellation { get; init; }
+    /// <summary>Data already in memory instead of loading <see cref="TrainConfig.Data"/>.</summary>
+    internal Data.KneeDataset? Preloaded { get; init; }
 }
 
 /// <summary>What a training call ended with.</summary>

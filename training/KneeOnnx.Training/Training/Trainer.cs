@@ -44,7 +44,7 @@ public static class Trainer
 
         var modelConfig = resumed?.Model ?? Presets.Get(config.Preset, config.Conditioning, nullGrade: config.LabelDropout > 0);
         var loadTimer = Stopwatch.StartNew();
-        var data = KneeDataset.Load(config.Data, "train", modelConfig.ImageSize, config.SkipUnreadable ? UnreadablePolicy.Skip : UnreadablePolicy.Fail);
+        var data = run.Preloaded ?? KneeDataset.Load(config.Data, "train", modelConfig.ImageSize, config.SkipUnreadable ? UnreadablePolicy.Skip : UnreadablePolicy.Fail);
         output.WriteLine($"data: {data.Count} images from {data.Directory} at {modelConfig.ImageSize}² in {loadTimer.Elapsed.TotalSeconds:F1}s; per grade {string.Join(" ", data.CountPerGrade())}"
             + (data.SkippedFiles.Count > 0 ? $"; {data.SkippedFiles.Count} unreadable skipped" : "")
             + (data.IgnoredNonPngFiles > 0 ? $"; {data.IgnoredNonPngFiles} non-PNG files ignored" : ""));

@@ -1,0 +1,94 @@
+using KneeOnnx.Imaging;
+using KneeOnnx.Tests.Fixtures;
+using KneeOnnx.Training.Cli;
+
+namespace KneeOnnx.Tests;
+
+public class TrainCliTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = KneeOnnxTrainCli.Run(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    [Theory]
+    [InlineData("train")]
+    [InlineData("sample")]
+    public void EveryVerbHasHelp(string verb)
+    {
+        var (code, _, err) = Run(verb, "--help");
+        Assert.Equal(0, code);
+        Assert.Contains("--out", err);
+    }
+
+    [Theory]
+    [InlineData("--preset", "huge", "--preset 'huge'")]
+    [InlineData("--cond", "sideways", "--cond 'sideways'")]
+    [InlineData("--batch", "0", "--batch")]
+    [InlineData("--steps", "0", "--steps")]
+    [InlineData("--balance", "odd", "--balance 'odd'")]
+    [InlineData("--device", "tpu", "--device 'tpu'")]
+    public void BadTrainOptionsGiveOneLineErrors(string option, string value, string expected)
+    {
+        using var dir = new TempDirectory();
+        SyntheticKnees.WriteDataset(dir.Path, 1, 16);
+        string[] preset = option == "--preset" ? [] : ["--preset", "tiny"];
+        var (code, _, err) = Run(["train", "--data", dir.Path, "--out", dir.Combine("run"), .. preset, option, value]);
+        Assert.Equal(KneeOnnxTrainCli.BadInputExitCode, code);
+        Assert.Contains(expected, err);
+        Assert.Single(err.Trim().Split('\n'));
+        Assert.False(File.Exists(dir.Combine("run", "checkpoint.ckpt")));
+    }
+
+    [Fact]
+    public void MissingDataFolderIsNamed()
+    {
+        using var dir = new TempDirectory();
+        var (code, _, err) = Run("train", "--data", dir.Combine("absent"), "--out", dir.Combine("run"), "--preset", "tiny");
+        Assert.Equal(KneeOnnxTrainCli.BadInputExitCode, code);
+        Assert.Contains(dir.Combine("absent"), err);
+    }
+
+    [Fact]
+    public void SampleFromMissingCheckpointIsAnError()
+    {
+        using var dir = new TempDirectory();
+        var (code, _, err) = Run("sample", "--checkpoint", dir.Combine("none"), "--grade", "1", "--out", dir.Combine("o"));
+        Assert.Equal(KneeOnnxTrainCli.BadInputExitCode, code);
+        Assert.Contains(dir.Combine("none"), err);
+    }
+
+    [Fact]
+    public void TrainThenSampleWritesDeterministicPngsPerGrade()
+    {
+        using var dir = new TempDirectory();
+        SyntheticKnees.WriteDataset(dir.Path, 2, 32);
+        string run = dir.Combine("run");
+        var train = Run("train", "--data", dir.Path, "--out", run, "--preset", "tiny", "--steps", "3", "--batch", "2", "--timesteps", "20", "--threads", "2");
+        Assert.True(train.Code == 0, train.Err);
+        foreach (var f in new[] { "checkpoint.ckpt", "config.json", "loss.csv", "loss.png" })
+            Assert.True(File.Exists(Path.Combine(run, f)), $"{f} missing from the run folder");
+
+        var (code, _, err) = Run("sample", "--checkpoint", run, "--grade", "0,4", "--count", "3", "--batch", "2", "--seed", "5", "--out", dir.Combine("a"));
+        Assert.True(code == 0, err);
+        Run("sample", "--checkpoint", run, "--grade", "4", "--count", "3", "--batch", "3", "--seed", "5", "--out", dir.Combine("b"));
+        foreach (var grade in new[] { "0", "4" })
+            Assert.Equal(3, Directory.GetFiles(dir.Combine("a", grade), "*.png").Length);
+        // The same seed gives the same bytes, whatever the batch size.
+        foreach (var file in Directory.GetFiles(dir.Combine("a", "4")))
+            Assert.Equal(File.ReadAllBytes(file), File.ReadAllBytes(dir.Combine("b", "4", Path.GetFileName(file))));
+        Assert.Equal((32, 32), new GrayImageReader().ReadSize(Directory.GetFiles(dir.Combine("a", "0"))[0]));
+    }
+
+    [Fact]
+    public void SampleRejectsBadGrades()
+    {
+        using var dir = new TempDirectory();
+        var (code, _, err) = Run("sample", "--checkpoint", dir.Path, "--grade", "7", "--out", dir.Combine("o"));
+        Assert.Equal(KneeOnnxTrainCli.BadInputExitCode, code);
+        Assert.Contains("--grade '7'", err);
+    }
+}
