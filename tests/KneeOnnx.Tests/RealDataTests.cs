@@ -16,7 +16,7 @@ public partial class RealDataTests
         Assert.Equal([328, 153, 212, 106, 27], data.CountPerGrade());
         Assert.Empty(data.SkippedFiles);
         Assert.All(data.Files, f => Assert.Matches(KneeFileName(), Path.GetFileName(f)));
-        // Real radiographs use most of the gray range after resizing.
-        Assert.All(data.Images.Take(20), img => Assert.True(img.Max() - img.Min() > 1.0f));
+        // Real radiographs are not flat: bone and joint space differ by dozens of gray levels.
+        Assert.All(data.Images.Take(50), img => Assert.True(img.Max() - img.Min() > 0.3f));
     }
 }
