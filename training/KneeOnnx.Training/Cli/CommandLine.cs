@@ -10,6 +10,7 @@ public static class KneeOnnxTrainCli
 {
     public const int BadInputExitCode = 2;
     public const int DivergedExitCode = 3;
+    public const int ExportCheckFailedExitCode = 4;
 
     public static int Run(string[] args, TextWriter output, TextWriter error)
     {
@@ -21,10 +22,16 @@ public static class KneeOnnxTrainCli
         });
         try
         {
-            return parser.ParseArguments<TrainOptions, SampleOptions>(args).MapResult(
+            return parser.ParseArguments<TrainOptions, SampleOptions, ExportOptions>(args).MapResult(
                 (TrainOptions o) => TrainCommand.Run(o, output),
                 (SampleOptions o) => SampleCommand.Run(o, output),
+                (ExportOptions o) => ExportCommand.Run(o, output),
                 errors => errors.All(e => e.Tag is ErrorType.HelpRequestedError or ErrorType.HelpVerbRequestedError or ErrorType.VersionRequestedError) ? 0 : BadInputExitCode);
+        }
+        catch (Export.ExportCheckFailedException e)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return ExportCheckFailedExitCode;
         }
         catch (TrainingDivergedException e)
         {

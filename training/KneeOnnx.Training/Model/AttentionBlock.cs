@@ -7,12 +7,12 @@ namespace KneeOnnx.Training.Model;
 /// <summary>Single-head self-attention over the H·W positions of a feature map, with a residual connection.</summary>
 public sealed class AttentionBlock : nn.Module<Tensor, Tensor>
 {
-    private readonly GroupNorm norm;
-    private readonly Linear to_q;
-    private readonly Linear to_k;
-    private readonly Linear to_v;
-    private readonly Linear to_out;
-    private readonly double scale;
+    internal readonly GroupNorm norm;
+    internal readonly Linear to_q;
+    internal readonly Linear to_k;
+    internal readonly Linear to_v;
+    internal readonly Linear to_out;
+    internal readonly double scale;
 
     public int Channels { get; }
 

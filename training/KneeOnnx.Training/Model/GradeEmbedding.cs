@@ -11,9 +11,9 @@ namespace KneeOnnx.Training.Model;
 /// </summary>
 public sealed class GradeEmbedding : nn.Module<Tensor, Tensor>
 {
-    private readonly Embedding table;
+    internal readonly Embedding table;
     // Only in add mode: maps the 32-d grade vector to the timestep embedding's width.
-    private readonly ModuleList<Linear> to_time = new();
+    internal readonly ModuleList<Linear> to_time = new();
 
     public string Mode { get; }
     public int Dim { get; }

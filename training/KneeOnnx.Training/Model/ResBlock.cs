@@ -10,14 +10,14 @@ namespace KneeOnnx.Training.Model;
 /// </summary>
 public sealed class ResBlock : nn.Module<Tensor, Tensor, Tensor>
 {
-    private readonly GroupNorm norm1;
-    private readonly Conv2d conv1;
-    private readonly Linear time_proj;
-    private readonly GroupNorm norm2;
-    private readonly Dropout dropout;
-    private readonly Conv2d conv2;
+    internal readonly GroupNorm norm1;
+    internal readonly Conv2d conv1;
+    internal readonly Linear time_proj;
+    internal readonly GroupNorm norm2;
+    internal readonly Dropout dropout;
+    internal readonly Conv2d conv2;
     // Empty when input and output widths match; a list keeps the state_dict free of placeholder modules.
-    private readonly ModuleList<Conv2d> skip = new();
+    internal readonly ModuleList<Conv2d> skip = new();
 
     public int InChannels { get; }
     public int OutChannels { get; }

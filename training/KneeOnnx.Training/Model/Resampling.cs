@@ -7,7 +7,7 @@ namespace KneeOnnx.Training.Model;
 /// <summary>Halves the side with a stride-2 3×3 convolution.</summary>
 public sealed class Downsample : nn.Module<Tensor, Tensor>
 {
-    private readonly Conv2d conv;
+    internal readonly Conv2d conv;
 
     public Downsample(int channels) : base(nameof(Downsample))
     {
@@ -21,7 +21,7 @@ public sealed class Downsample : nn.Module<Tensor, Tensor>
 /// <summary>Doubles the side with nearest-neighbour upsampling followed by a 3×3 convolution (avoids checkerboard artefacts of transposed convs).</summary>
 public sealed class Upsample : nn.Module<Tensor, Tensor>
 {
-    private readonly Conv2d conv;
+    internal readonly Conv2d conv;
 
     public Upsample(int channels) : base(nameof(Upsample))
     {

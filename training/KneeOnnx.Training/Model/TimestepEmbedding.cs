@@ -12,8 +12,8 @@ public sealed class TimestepEmbedding : nn.Module<Tensor, Tensor>
 {
     public const double MaxPeriod = 10000.0;
 
-    private readonly Linear linear1;
-    private readonly Linear linear2;
+    internal readonly Linear linear1;
+    internal readonly Linear linear2;
 
     public int FeatureDim { get; }
 

@@ -10,14 +10,14 @@ namespace KneeOnnx.Training.Model;
 /// </summary>
 public sealed class UNet : nn.Module<Tensor, Tensor, Tensor, Tensor>
 {
-    private readonly TimestepEmbedding time_embedding;
-    private readonly ModuleList<GradeEmbedding> grade_embedding = new();
-    private readonly Conv2d conv_in;
-    private readonly ModuleList<DownLevel> down = new();
-    private readonly MidBlock mid;
-    private readonly ModuleList<UpLevel> up = new();
-    private readonly GroupNorm norm_out;
-    private readonly Conv2d conv_out;
+    internal readonly TimestepEmbedding time_embedding;
+    internal readonly ModuleList<GradeEmbedding> grade_embedding = new();
+    internal readonly Conv2d conv_in;
+    internal readonly ModuleList<DownLevel> down = new();
+    internal readonly MidBlock mid;
+    internal readonly ModuleList<UpLevel> up = new();
+    internal readonly GroupNorm norm_out;
+    internal readonly Conv2d conv_out;
 
     public UNetConfig Config { get; }
 

@@ -1,0 +1,45 @@
+namespace KneeOnnx.Runtime;
+
+/// <summary>
+/// The exported model's interface: tensor names and the <c>metadata_props</c> keys that make the file self-describing.
+/// Both the exporter and every reader use these constants; the README documents them.
+/// </summary>
+public static class ModelContract
+{
+    /// <summary>float32 [N,C,H,W], pixel space [-1, 1].</summary>
+    public const string SampleInput = "sample";
+    /// <summary>int64 [N], 0..T-1.</summary>
+    public const string TimestepInput = "timestep";
+    /// <summary>int64 [N]; absent when the model is unconditional.</summary>
+    public const string GradeInput = "grade";
+    /// <summary>float32 [N,C,H,W], the predicted noise ε.</summary>
+    public const string NoiseOutput = "noise";
+
+    public const string FormatVersion = "1";
+
+    public static class Keys
+    {
+        public const string FormatVersion = "kneeonnx.format_version";
+        public const string ImageSize = "kneeonnx.image_size";
+        public const string Channels = "kneeonnx.channels";
+        public const string PixelRange = "kneeonnx.pixel_range";
+        public const string NumTrainTimesteps = "kneeonnx.num_train_timesteps";
+        public const string BetaSchedule = "kneeonnx.beta_schedule";
+        public const string BetaStart = "kneeonnx.beta_start";
+        public const string BetaEnd = "kneeonnx.beta_end";
+        public const string PredictionType = "kneeonnx.prediction_type";
+        public const string Grades = "kneeonnx.grades";
+        public const string Conditioning = "kneeonnx.conditioning";
+        public const string NullGrade = "kneeonnx.null_grade";
+        public const string Preset = "kneeonnx.preset";
+        public const string UNetConfig = "kneeonnx.unet_config";
+        public const string TrainSteps = "kneeonnx.train_steps";
+        public const string TrainSeed = "kneeonnx.train_seed";
+        public const string Weights = "kneeonnx.weights";
+        public const string DatasetSha256 = "kneeonnx.dataset_sha256";
+        public const string DatasetPathSha256 = "kneeonnx.dataset_path_sha256";
+        public const string ExportTime = "kneeonnx.export_time";
+        public const string ExporterVersion = "kneeonnx.exporter_version";
+        public const string SelfCheckMaxAbsDiff = "kneeonnx.selfcheck_max_abs_diff";
+    }
+}

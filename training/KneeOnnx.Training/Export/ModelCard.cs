@@ -1,0 +1,46 @@
+using System.Globalization;
+using System.Text;
+using KneeOnnx.IO;
+using KneeOnnx.Runtime;
+using Onnx;
+
+namespace KneeOnnx.Training.Export;
+
+/// <summary>The human-readable card written beside every exported model (<c>name.md</c>).</summary>
+public static class ModelCard
+{
+    public static string PathFor(string onnxPath) => Path.ChangeExtension(onnxPath, ".md");
+
+    public static void Write(string onnxPath, ModelProto model, long parameters, string sha256, ExportSelfCheck.Result check)
+    {
+        var meta = model.MetadataProps.ToDictionary(p => p.Key, p => p.Value);
+        string Get(string key) => meta.TryGetValue(key, out var v) ? v : "";
+        bool conditional = model.Graph.Input.Any(i => i.Name == ModelContract.GradeInput);
+        var inv = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        sb.AppendLine($"# {Path.GetFileNameWithoutExtension(onnxPath)} — KneeOnnx model card").AppendLine();
+        sb.AppendLine($"A DDPM noise predictor (ε-prediction) that generates {Get(ModelContract.Keys.ImageSize)}×{Get(ModelContract.Keys.ImageSize)} grayscale knee radiographs"
+            + (conditional ? " conditioned on the Kellgren-Lawrence grade." : ", unconditional.")).AppendLine();
+        sb.AppendLine("| fact | value |").AppendLine("|---|---|");
+        sb.AppendLine($"| file | `{Path.GetFileName(onnxPath)}`, {new FileInfo(onnxPath).Length / 1e6:F1} MB, SHA-256 `{sha256}` |");
+        sb.AppendLine($"| preset | `{Get(ModelContract.Keys.Preset)}`, {parameters.ToString("N0", inv)} parameters, conditioning `{Get(ModelContract.Keys.Conditioning)}`, null grade {Get(ModelContract.Keys.NullGrade)} |");
+        sb.AppendLine($"| training | {Get(ModelContract.Keys.TrainSteps)} steps, seed {Get(ModelContract.Keys.TrainSeed)}, {Get(ModelContract.Keys.Weights)} weights, data SHA-256 `{Get(ModelContract.Keys.DatasetSha256)}` |");
+        sb.AppendLine($"| schedule | {Get(ModelContract.Keys.BetaSchedule)} β {Get(ModelContract.Keys.BetaStart)} → {Get(ModelContract.Keys.BetaEnd)}, T = {Get(ModelContract.Keys.NumTrainTimesteps)} |");
+        sb.AppendLine($"| ONNX | opset {model.OpsetImport[0].Version}, IR {model.IrVersion}, exporter {Get(ModelContract.Keys.ExporterVersion)}, exported {Get(ModelContract.Keys.ExportTime)} |");
+        sb.AppendLine($"| parity | max abs difference to TorchSharp {check.MaxAbsDiff.ToString("E2", inv)} over {check.Cases} cases (batch 1 and 3; t = 0, T/2, T-1; all grades) |");
+        sb.AppendLine();
+        sb.AppendLine("## Signature").AppendLine();
+        sb.AppendLine($"- `{ModelContract.SampleInput}` float32 [N,1,H,W], pixel space [-1, 1] (gray/127.5 − 1)");
+        sb.AppendLine($"- `{ModelContract.TimestepInput}` int64 [N], 0 … T−1");
+        if (conditional) sb.AppendLine($"- `{ModelContract.GradeInput}` int64 [N], KL grade 0 … 4 (or the null grade for classifier-free guidance, when present)");
+        sb.AppendLine($"- output `{ModelContract.NoiseOutput}` float32 [N,1,H,W], the predicted noise ε");
+        sb.AppendLine().AppendLine("Every constant inference needs is in the file's metadata (`kneeonnx.*` keys).").AppendLine();
+        sb.AppendLine("## Operators").AppendLine();
+        sb.AppendLine(string.Join(", ", OnnxExporter.OperatorCounts(model).Select(kv => $"{kv.Key} {kv.Value}"))).AppendLine();
+        sb.AppendLine("## Data and licence").AppendLine();
+        sb.AppendLine("Trained on Chen P., Knee Osteoarthritis Severity Grading Dataset, Mendeley Data, 2018, doi:10.17632/56rmx5bjcr.1 (CC BY 4.0); credit it wherever this model or its images are used.").AppendLine();
+        sb.AppendLine("## What this model is not").AppendLine();
+        sb.AppendLine("Not a diagnostic tool; its images are synthetic and low resolution, and it learned from one public dataset, so it carries that dataset's population, devices and labelling.");
+        AtomicFile.WriteAllText(PathFor(onnxPath), sb.ToString());
+    }
+}
