@@ -1,0 +1,65 @@
+using CommandLine;
+using KneeOnnx.Runtime;
+
+namespace KneeOnnx.Cli;
+
+/// <summary>Options every verb that runs the model shares.</summary>
+public abstract class ModelOptions
+{
+    [Option("model", HelpText = "The exported .onnx model (default: the shipped models/kneeonnx-default.onnx, or $KNEEONNX_MODEL).")]
+    public string? Model { get; set; }
+
+    [Option("provider", Default = "auto", HelpText = "auto (CUDA if usable, else CPU) | cuda (fail if unusable) | cpu.")]
+    public string Provider { get; set; } = "auto";
+
+    [Option("device-id", Default = 0, HelpText = "CUDA device index.")]
+    public int DeviceId { get; set; }
+
+    [Option("threads", Default = 0, HelpText = "Threads per operator on the CPU (0 = all cores).")]
+    public int Threads { get; set; }
+
+    public RuntimeOptions ToRuntime()
+    {
+        var provider = Provider switch
+        {
+            "auto" => ProviderRequest.Auto,
+            "cuda" => ProviderRequest.Cuda,
+            "cpu" => ProviderRequest.Cpu,
+            _ => throw new ArgumentException($"--provider '{Provider}' is not one of auto, cuda, cpu"),
+        };
+        if (DeviceId < 0) throw new ArgumentException($"--device-id must be >= 0, got {DeviceId}");
+        if (Threads < 0) throw new ArgumentException($"--threads must be >= 0, got {Threads}");
+        return new RuntimeOptions { Provider = provider, DeviceId = DeviceId, IntraOpThreads = Threads };
+    }
+
+    public KneeModel OpenModel(TextWriter output)
+    {
+        var model = KneeModel.Open(Model ?? DefaultModel.Locate(), ToRuntime());
+        output.WriteLine(model.ProviderLine);
+        return model;
+    }
+}
+
+/// <summary>Options of verbs that sample.</summary>
+public abstract class SamplingOptions : ModelOptions
+{
+    [Option("sampler", Default = "ddim", HelpText = "ddim | ddpm | dpm++2m.")]
+    public string Sampler { get; set; } = "ddim";
+
+    [Option("steps", Default = 50, HelpText = "Model calls per image (1..T).")]
+    public int Steps { get; set; }
+
+    [Option("eta", Default = 0.0, HelpText = "DDIM η (0 = deterministic).")]
+    public double Eta { get; set; }
+
+    [Option("guidance", Default = 1.0, HelpText = "Classifier-free guidance scale (1 = none; needs a model with a null grade).")]
+    public double Guidance { get; set; }
+
+    [Option("seed", Default = 0L, HelpText = "Seed; image i of grade g always starts from the same noise.")]
+    public long Seed { get; set; }
+
+    [Option("batch", Default = 16, HelpText = "Images denoised together.")]
+    public int Batch { get; set; }
+
+    public Generation.SamplerSettings ToSettings() => new() { Sampler = Sampler, Steps = Steps, Eta = Eta, Guidance = Guidance };
+}

@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using CommandLine;
+using KneeOnnx.Generation;
+using KneeOnnx.Imaging;
+using KneeOnnx.IO;
+using KneeOnnx.Output;
+
+namespace KneeOnnx.Cli;
+
+[Verb("generate", HelpText = "Generate an augmentation dataset: OUT/<grade>/*.png (ImageFolder layout) and OUT/manifest.csv. Rerunning the same command resumes.")]
+public sealed class GenerateOptions : SamplingOptions
+{
+    [Option("grades", Default = "all", HelpText = "Grades to generate, e.g. 0,2,4 (default all).")]
+    public string Grades { get; set; } = "all";
+
+    [Option("count", Default = 8, HelpText = "Images per grade.")]
+    public int Count { get; set; }
+
+    [Option("out", Required = true, HelpText = "Output folder.")]
+    public string Out { get; set; } = "";
+
+    [Option("size", HelpText = "Resize written PNGs to this side (e.g. 224 to sit beside the real images); default the model's size.")]
+    public int? Size { get; set; }
+
+    [Option("shard", HelpText = "k/N: generate only part k (0-based) of N; Slurm array and Kubernetes indexed-Job variables are used when absent.")]
+    public string? Shard { get; set; }
+
+    [Option("shard-count", HelpText = "N for a Kubernetes indexed Job (JOB_COMPLETION_INDEX gives k).")]
+    public int? ShardCount { get; set; }
+}
+
+internal static class GenerateCommand
+{
+    public static int Run(GenerateOptions o, TextWriter output)
+    {
+        if (o.Count < 1) throw new ArgumentException($"--count must be at least 1, got {o.Count}");
+        if (o.Batch < 1) throw new ArgumentException($"--batch must be at least 1, got {o.Batch}");
+        if (o.Size is < 8 or > 4096) throw new ArgumentException($"--size must be in 8..4096, got {o.Size}");
+        if (File.Exists(o.Out)) throw new ArgumentException($"{o.Out}: --out is a file, not a folder");
+        var shard = Output.Shard.Resolve(o.Shard, o.ShardCount, Environment.GetEnvironmentVariable);
+        var settings = o.ToSettings();
+
+        using var model = o.OpenModel(output);
+        var info = model.Info;
+        settings.Validate(info);
+        int[] grades = GradeList.Parse(o.Grades, info.GradeNames.Count);
+        int outputSize = o.Size ?? info.ImageSize;
+        var plan = GenerationPlan.Build(grades, o.Count, o.Seed, settings, shard);
+
+        Directory.CreateDirectory(o.Out);
+        foreach (int g in grades)
+        {
+            string dir = Path.Combine(o.Out, g.ToString());
+            Directory.CreateDirectory(dir);
+            // Temporaries left by a killed run; finished files were renamed into place and are kept.
+            foreach (var stale in Directory.EnumerateFiles(dir, "*" + AtomicFile.TempSuffix)) File.Delete(stale);
+        }
+        var pending = plan.Where(p => !File.Exists(Path.Combine(o.Out, p.RelativePath))).ToList();
+        output.WriteLine($"model {Path.GetFileName(model.Path)} ({info.ImageSize}², sha256 {model.Sha256[..12]}); {settings.Sampler} {settings.Steps} steps"
+            + (settings.Guidance != 1 ? $", guidance {settings.Guidance}" : "") + $"; shard {shard}: {plan.Count} images, {plan.Count - pending.Count} already present, {pending.Count} to make");
+
+        string manifestPath = Path.Combine(o.Out, Manifest.FileName(shard));
+        void WriteManifest() => Manifest.Write(manifestPath, plan.Where(p => File.Exists(Path.Combine(o.Out, p.RelativePath))),
+            info.GradeNames, o.Seed, settings, outputSize, model.Sha256, model.Provider);
+
+        using var generator = new ImageGenerator(model);
+        var timer = Stopwatch.StartNew();
+        var lastManifest = Stopwatch.StartNew();
+        int done = 0, area = generator.ValuesPerImage;
+        foreach (var group in pending.GroupBy(p => p.Grade))
+            foreach (var batch in group.Chunk(o.Batch))
+            {
+                float[] images = generator.Generate(group.Key, o.Seed, batch.Select(b => b.Index).ToArray(), settings);
+                for (int i = 0; i < batch.Length; i++)
+                    GrayPngWriter.Write(Path.Combine(o.Out, batch[i].RelativePath), images.AsSpan(i * area, area), info.ImageSize, outputSize);
+                done += batch.Length;
+                double rate = done / timer.Elapsed.TotalSeconds;
+                var eta = TimeSpan.FromSeconds((pending.Count - done) / Math.Max(rate, 1e-9));
+                output.WriteLine($"{done}/{pending.Count} images  {rate:F2} img/s  ETA {eta:hh\\:mm\\:ss}");
+                if (lastManifest.Elapsed.TotalSeconds > 30)
+                {
+                    WriteManifest();
+                    lastManifest.Restart();
+                }
+            }
+        WriteManifest();
+        output.WriteLine($"done: {done} new images in {timer.Elapsed.TotalSeconds:F1}s" + (done > 0 ? $" ({done / timer.Elapsed.TotalSeconds:F2} img/s)" : "")
+            + $"; {plan.Count} listed in {manifestPath}");
+        return 0;
+    }
+}

@@ -1,0 +1,25 @@
+using CommandLine;
+using Microsoft.ML.OnnxRuntime;
+
+namespace KneeOnnx.Cli;
+
+[Verb("info", HelpText = "Show a model's metadata and signature, the execution providers this build offers, and the one actually used.")]
+public sealed class InfoOptions : ModelOptions;
+
+internal static class InfoCommand
+{
+    public static int Run(InfoOptions o, TextWriter output)
+    {
+        output.WriteLine($"providers in this build: {string.Join(", ", OrtEnv.Instance().GetAvailableProviders())}");
+        using var model = o.OpenModel(output);
+        var info = model.Info;
+        output.WriteLine($"model: {model.Path}");
+        output.WriteLine($"  sha256 {model.Sha256}");
+        output.WriteLine($"  {info.ImageSize}×{info.ImageSize}×{info.Channels}, {info.Schedule.Kind} β {info.Schedule.BetaStart}..{info.Schedule.BetaEnd}, T = {info.Schedule.TrainTimesteps}, {info.PredictionType} prediction");
+        output.WriteLine($"  conditioning {info.Conditioning}; grades: {string.Join(", ", info.GradeNames.Select((n, i) => $"{i} = {n}"))}; guidance {(info.SupportsGuidance ? $"available (null grade {info.NullGrade})" : "not available")}");
+        output.WriteLine("  metadata:");
+        foreach (var (key, value) in info.Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            output.WriteLine($"    {key} = {(value.Length > 160 ? value[..160] + "…" : value)}");
+        return 0;
+    }
+}

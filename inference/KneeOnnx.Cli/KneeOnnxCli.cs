@@ -1,0 +1,34 @@
+using CommandLine;
+using KneeOnnx.Imaging;
+using KneeOnnx.Runtime;
+
+namespace KneeOnnx.Cli;
+
+/// <summary>The inference CLI's entry: verb dispatch, and the one place failures become one-line errors and exit codes.</summary>
+public static class KneeOnnxCli
+{
+    public const int BadInputExitCode = 2;
+
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        using var parser = new Parser(s =>
+        {
+            s.HelpWriter = error;
+            s.CaseSensitive = true;
+        });
+        try
+        {
+            return parser.ParseArguments<GenerateOptions, GridOptions, InfoOptions>(args).MapResult(
+                (GenerateOptions o) => GenerateCommand.Run(o, output),
+                (GridOptions o) => GridCommand.Run(o, output),
+                (InfoOptions o) => InfoCommand.Run(o, output),
+                errors => errors.All(e => e.Tag is ErrorType.HelpRequestedError or ErrorType.HelpVerbRequestedError or ErrorType.VersionRequestedError) ? 0 : BadInputExitCode);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidModelException or InvalidImageException or InvalidOperationException
+                                       or IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return BadInputExitCode;
+        }
+    }
+}

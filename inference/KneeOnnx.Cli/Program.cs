@@ -1,0 +1,3 @@
+using KneeOnnx.Cli;
+
+return KneeOnnxCli.Run(args, Console.Out, Console.Error);

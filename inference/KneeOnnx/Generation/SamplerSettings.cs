@@ -1,0 +1,32 @@
+using System.Globalization;
+using KneeOnnx.Schedulers;
+
+namespace KneeOnnx.Generation;
+
+/// <summary>How to sample: which scheduler, how many model calls, DDIM's η and the classifier-free guidance scale.</summary>
+public sealed record SamplerSettings
+{
+    public string Sampler { get; init; } = "ddim";
+    public int Steps { get; init; } = 50;
+    public double Eta { get; init; }
+    /// <summary>1 = plain conditional sampling; above 1 pushes harder towards the grade (needs a model with a null grade).</summary>
+    public double Guidance { get; init; } = 1.0;
+
+    /// <summary>A short tag naming these settings in file names, so runs with different settings never collide.</summary>
+    public string Tag =>
+        Sampler.Replace("+", "p") + Steps.ToString(CultureInfo.InvariantCulture)
+        + (Eta != 0 ? "_eta" + Eta.ToString("0.###", CultureInfo.InvariantCulture) : "")
+        + (Guidance != 1 ? "_w" + Guidance.ToString("0.###", CultureInfo.InvariantCulture) : "");
+
+    public void Validate(Runtime.ModelInfo model)
+    {
+        if (!SchedulerFactory.Names.Contains(Sampler))
+            throw new ArgumentException($"--sampler '{Sampler}' is not one of {string.Join(", ", SchedulerFactory.Names)}");
+        int T = model.Schedule.TrainTimesteps;
+        if (Steps < 1 || Steps > T) throw new ArgumentException($"--steps must be in 1..{T} (the model's T), got {Steps}");
+        if (!(Eta >= 0 && Eta <= 1)) throw new ArgumentException($"--eta must be in 0..1, got {Eta}");
+        if (!(Guidance >= 0 && Guidance <= 50)) throw new ArgumentException($"--guidance must be in 0..50, got {Guidance}");
+        if (Guidance != 1 && !model.SupportsGuidance)
+            throw new ArgumentException($"--guidance {Guidance.ToString(CultureInfo.InvariantCulture)} needs a model trained with a null grade (label dropout); this one has none");
+    }
+}

@@ -1,0 +1,32 @@
+using System.Globalization;
+using System.Text;
+using KneeOnnx.Generation;
+using KneeOnnx.IO;
+
+namespace KneeOnnx.Output;
+
+/// <summary>
+/// manifest.csv (manifest.shard-k-of-N.csv for a shard): one row per image of the request with everything needed
+/// to reproduce it. Rewritten atomically after each batch, so it always lists exactly the files that exist.
+/// </summary>
+public static class Manifest
+{
+    public const string Header = "file,grade,grade_name,index,seed,noise_stream,sampler,steps,eta,guidance,image_size,model_sha256,provider";
+
+    public static string FileName(Shard shard) => shard.IsWhole ? "manifest.csv" : $"manifest.shard-{shard.Index}-of-{shard.Count}.csv";
+
+    public static void Write(string path, IEnumerable<PlannedImage> images, IReadOnlyList<string> gradeNames, long seed, SamplerSettings s,
+                             int outputSize, string modelSha256, string provider)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder(Header).Append('\n');
+        foreach (var img in images)
+            sb.Append(string.Join(',',
+                img.RelativePath.Replace('\\', '/'), img.Grade.ToString(inv), Quote(gradeNames[img.Grade]), img.Index.ToString(inv), seed.ToString(inv),
+                img.Grade.ToString(inv), s.Sampler, s.Steps.ToString(inv), s.Eta.ToString(inv), s.Guidance.ToString(inv), outputSize.ToString(inv),
+                modelSha256, provider)).Append('\n');
+        AtomicFile.WriteAllText(path, sb.ToString());
+    }
+
+    private static string Quote(string s) => s.Contains(',') || s.Contains('"') ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
+}

@@ -1,0 +1,102 @@
+using System.Globalization;
+using System.Text.Json;
+using KneeOnnx.Diffusion;
+
+namespace KneeOnnx.Runtime;
+
+/// <summary>What an exported model says about itself, read from its metadata and checked before any image is made.</summary>
+public sealed record ModelInfo
+{
+    public const int MaxImageSize = 1024;
+    public const int MaxGrades = 64;
+    public const int MaxGradeNameLength = 64;
+
+    public required int ImageSize { get; init; }
+    public required int Channels { get; init; }
+    public required NoiseSchedule Schedule { get; init; }
+    public required string PredictionType { get; init; }
+    public required IReadOnlyList<string> GradeNames { get; init; }
+    public required string Conditioning { get; init; }
+    /// <summary>Index of the learned "no grade" embedding, or -1 (no classifier-free guidance).</summary>
+    public required int NullGrade { get; init; }
+    public required IReadOnlyDictionary<string, string> Metadata { get; init; }
+
+    public bool IsConditional => Conditioning != "none";
+    public bool SupportsGuidance => IsConditional && NullGrade >= 0;
+    public string Get(string key) => Metadata.TryGetValue(key, out var v) ? v : "";
+
+    /// <summary>Parses and bounds-checks every fact inference relies on; hostile or contradictory values are refused.</summary>
+    public static ModelInfo Parse(string path, IReadOnlyDictionary<string, string> meta)
+    {
+        string Require(string key) =>
+            meta.TryGetValue(key, out var v) && !string.IsNullOrWhiteSpace(v) ? v
+                : throw new InvalidModelException($"{path}: not a KneeOnnx model (metadata '{key}' missing)");
+        int Int(string key, int min, int max)
+        {
+            string raw = Require(key);
+            if (!int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) || v < min || v > max)
+                throw new InvalidModelException($"{path}: metadata '{key}' = '{Shorten(raw)}' is not an integer in {min}..{max}");
+            return v;
+        }
+        double Double(string key)
+        {
+            string raw = Require(key);
+            if (!double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
+                throw new InvalidModelException($"{path}: metadata '{key}' = '{Shorten(raw)}' is not a number");
+            return v;
+        }
+
+        string format = Require(ModelContract.Keys.FormatVersion);
+        if (format != ModelContract.FormatVersion)
+            throw new InvalidModelException($"{path}: model format {Shorten(format)} is not supported (expected {ModelContract.FormatVersion})");
+        int size = Int(ModelContract.Keys.ImageSize, 8, MaxImageSize);
+        int channels = Int(ModelContract.Keys.Channels, 1, 1);
+        int steps = Int(ModelContract.Keys.NumTrainTimesteps, 1, 100_000);
+        NoiseSchedule schedule;
+        try
+        {
+            schedule = NoiseSchedule.Create(Require(ModelContract.Keys.BetaSchedule), steps, Double(ModelContract.Keys.BetaStart), Double(ModelContract.Keys.BetaEnd));
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidModelException($"{path}: metadata schedule is invalid ({e.Message})", e);
+        }
+        string prediction = Require(ModelContract.Keys.PredictionType);
+        if (prediction != "epsilon")
+            throw new InvalidModelException($"{path}: prediction type '{Shorten(prediction)}' is not supported (expected epsilon)");
+
+        List<string>? names;
+        try
+        {
+            names = JsonSerializer.Deserialize<List<string>>(Require(ModelContract.Keys.Grades));
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidModelException($"{path}: metadata '{ModelContract.Keys.Grades}' is not a JSON list of names", e);
+        }
+        if (names is null || names.Count < 1 || names.Count > MaxGrades)
+            throw new InvalidModelException($"{path}: metadata '{ModelContract.Keys.Grades}' must list 1..{MaxGrades} grade names");
+        foreach (var name in names)
+            if (string.IsNullOrWhiteSpace(name) || name.Length > MaxGradeNameLength || name.Any(c => char.IsControl(c) || c is '/' or '\\') || name.Contains(".."))
+                throw new InvalidModelException($"{path}: grade name '{Shorten(name ?? "")}' is not allowed (control characters, path separators, '..' or over {MaxGradeNameLength} characters)");
+
+        string conditioning = Require(ModelContract.Keys.Conditioning);
+        if (conditioning is not ("add" or "concat" or "none"))
+            throw new InvalidModelException($"{path}: conditioning '{Shorten(conditioning)}' is not one of add, concat, none");
+        int nullGrade = Int(ModelContract.Keys.NullGrade, -1, MaxGrades);
+        if (nullGrade >= 0 && nullGrade != names.Count)
+            throw new InvalidModelException($"{path}: null grade {nullGrade} contradicts the {names.Count} grade names (expected {names.Count} or -1)");
+
+        return new ModelInfo
+        {
+            ImageSize = size, Channels = channels, Schedule = schedule, PredictionType = prediction, GradeNames = names,
+            Conditioning = conditioning, NullGrade = nullGrade, Metadata = new Dictionary<string, string>(meta),
+        };
+    }
+
+    private static string Shorten(string s)
+    {
+        string clean = new(s.Take(40).Select(c => char.IsControl(c) ? '?' : c).ToArray());
+        return s.Length > 40 ? clean + "…" : clean;
+    }
+}

@@ -1,0 +1,86 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace KneeOnnx.Runtime;
+
+/// <summary>Which ONNX Runtime execution provider to run on.</summary>
+public enum ProviderRequest
+{
+    /// <summary>CUDA if its libraries load, else the CPU, saying why in one line.</summary>
+    Auto,
+    Cuda,
+    Cpu,
+}
+
+/// <summary>Session settings: provider, device and threads.</summary>
+public sealed record RuntimeOptions
+{
+    public ProviderRequest Provider { get; init; } = ProviderRequest.Auto;
+    public int DeviceId { get; init; }
+    /// <summary>Threads inside one operator; 0 lets ONNX Runtime use every core.</summary>
+    public int IntraOpThreads { get; init; }
+    public int InterOpThreads { get; init; } = 1;
+}
+
+/// <summary>Builds <see cref="SessionOptions"/> for a request and reports what was chosen.</summary>
+public static class ProviderChoice
+{
+    // Libraries the CUDA provider of ONNX Runtime 1.31 loads; the first one missing is named in the fallback line.
+    private static readonly string[] CudaLibraries = ["libcuda.so.1", "libcudart.so.13", "libcublasLt.so.13", "libcublas.so.13", "libcufft.so.12", "libcudnn.so.9"];
+
+    static ProviderChoice()
+    {
+        // ONNX Runtime logs a failed CUDA load to stderr in red; we report it in one line of our own instead.
+        try
+        {
+            var env = new EnvironmentCreationOptions { logLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL, logId = "kneeonnx" };
+            OrtEnv.CreateInstanceWithOptions(ref env);
+        }
+        catch (OnnxRuntimeException)
+        {
+            // Already created by the host application with its own settings: keep them.
+        }
+    }
+
+    public static (SessionOptions Options, string Provider, string Line) Create(RuntimeOptions request)
+    {
+        var options = BaseOptions(request);
+        if (request.Provider == ProviderRequest.Cpu)
+            return (options, "cpu", "provider: cpu (requested)");
+        try
+        {
+            options.AppendExecutionProvider_CUDA(request.DeviceId);
+            return (options, "cuda", $"provider: cuda (device {request.DeviceId})");
+        }
+        catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
+        {
+            options.Dispose();
+            string? missing = OperatingSystem.IsLinux() ? CudaLibraries.FirstOrDefault(l => !CanLoad(l)) : null;
+            string reason = missing is not null ? $"{missing} cannot be loaded" : FirstLine(e.Message);
+            if (request.Provider == ProviderRequest.Cuda)
+                throw new InvalidOperationException($"--provider cuda: the CUDA execution provider cannot be used ({reason}); it needs an NVIDIA driver and CUDA 13 with cuDNN 9 libraries on the library path", e);
+            return (BaseOptions(request), "cpu", $"provider: cpu (auto: CUDA unavailable: {reason})");
+        }
+    }
+
+    private static SessionOptions BaseOptions(RuntimeOptions request) => new()
+    {
+        GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+        ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+        IntraOpNumThreads = Math.Max(0, request.IntraOpThreads),
+        InterOpNumThreads = Math.Max(1, request.InterOpThreads),
+        LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
+    };
+
+    private static bool CanLoad(string library)
+    {
+        if (!System.Runtime.InteropServices.NativeLibrary.TryLoad(library, out var handle)) return false;
+        System.Runtime.InteropServices.NativeLibrary.Free(handle);
+        return true;
+    }
+
+    private static string FirstLine(string message)
+    {
+        string line = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? message;
+        return line.Length > 200 ? line[..200] + "…" : line;
+    }
+}

@@ -1,0 +1,34 @@
+using KneeOnnx.Diffusion;
+
+namespace KneeOnnx.Schedulers;
+
+/// <summary>
+/// DDIM (Song et al. 2021, eq. 12): x_prev = √ᾱ_prev·x̂₀ + √(1−ᾱ_prev−σ²)·ε̂ + σ·z with
+/// σ = η·√((1−ᾱ_prev)/(1−ᾱ_t))·√(1−ᾱ_t/ᾱ_prev); η = 0 is deterministic. x̂₀ is clipped to [-1, 1].
+/// </summary>
+public sealed class DdimScheduler(NoiseSchedule schedule, int steps, double eta = 0) : IDiffusionScheduler
+{
+    private readonly int[] _timesteps = TimestepSpacing.Trailing(schedule.TrainTimesteps, steps);
+
+    public string Name => "ddim";
+    public IReadOnlyList<int> Timesteps => _timesteps;
+    public bool IsStochastic => eta > 0;
+
+    public void Step(int index, ReadOnlySpan<float> noisePrediction, Span<float> sample, Func<float[]>? freshNoise)
+    {
+        int t = _timesteps[index];
+        int prev = index + 1 < _timesteps.Length ? _timesteps[index + 1] : -1;
+        double ab = schedule.AlphaBarAt(t), abPrev = schedule.AlphaBarAt(prev);
+        double sigma = eta * Math.Sqrt((1 - abPrev) / (1 - ab)) * Math.Sqrt(1 - ab / abPrev);
+        float[]? z = sigma > 0 ? (freshNoise ?? throw new ArgumentNullException(nameof(freshNoise), "DDIM with eta > 0 needs fresh noise"))() : null;
+        float invSqrtAb = (float)(1 / Math.Sqrt(ab)), sqrtOneMinusAb = (float)Math.Sqrt(1 - ab);
+        float sqrtAbPrev = (float)Math.Sqrt(abPrev), direction = (float)Math.Sqrt(Math.Max(0, 1 - abPrev - sigma * sigma)), s = (float)sigma;
+        for (int i = 0; i < sample.Length; i++)
+        {
+            float eps = noisePrediction[i];
+            float x0 = Math.Clamp((sample[i] - sqrtOneMinusAb * eps) * invSqrtAb, -1f, 1f);
+            float next = sqrtAbPrev * x0 + direction * eps;
+            sample[i] = z is null ? next : next + s * z[i];
+        }
+    }
+}

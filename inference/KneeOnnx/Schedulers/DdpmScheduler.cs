@@ -1,0 +1,31 @@
+using KneeOnnx.Diffusion;
+
+namespace KneeOnnx.Schedulers;
+
+/// <summary>
+/// Ancestral DDPM (Ho et al. 2020) with the "fixed small" posterior variance and x̂₀ clipped to [-1, 1], over any
+/// number of strided timesteps (effective β = 1 − ᾱ_t/ᾱ_prev); the last step lands on x̂₀ (ᾱ_prev = 1).
+/// </summary>
+public sealed class DdpmScheduler(NoiseSchedule schedule, int steps) : IDiffusionScheduler
+{
+    private readonly int[] _timesteps = TimestepSpacing.Trailing(schedule.TrainTimesteps, steps);
+
+    public string Name => "ddpm";
+    public IReadOnlyList<int> Timesteps => _timesteps;
+    public bool IsStochastic => true;
+
+    public void Step(int index, ReadOnlySpan<float> noisePrediction, Span<float> sample, Func<float[]>? freshNoise)
+    {
+        int t = _timesteps[index];
+        int prev = index + 1 < _timesteps.Length ? _timesteps[index + 1] : -1;
+        var c = DdpmPosterior.For(schedule, t, prev);
+        float[]? z = c.StdDev > 0 ? (freshNoise ?? throw new ArgumentNullException(nameof(freshNoise), "DDPM needs fresh noise"))() : null;
+        float a = (float)c.X0FromSample, b = (float)c.X0FromNoise, m0 = (float)c.MeanFromX0, mt = (float)c.MeanFromSample, sd = (float)c.StdDev;
+        for (int i = 0; i < sample.Length; i++)
+        {
+            float x0 = Math.Clamp(a * sample[i] - b * noisePrediction[i], -1f, 1f);
+            float next = m0 * x0 + mt * sample[i];
+            sample[i] = z is null ? next : next + sd * z[i];
+        }
+    }
+}
