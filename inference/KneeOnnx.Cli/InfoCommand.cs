@@ -1,5 +1,4 @@
 using CommandLine;
-using Microsoft.ML.OnnxRuntime;
 
 namespace KneeOnnx.Cli;
 
@@ -10,7 +9,7 @@ internal static class InfoCommand
 {
     public static int Run(InfoOptions o, TextWriter output)
     {
-        output.WriteLine($"providers in this build: {string.Join(", ", OrtEnv.Instance().GetAvailableProviders())}");
+        output.WriteLine($"providers in this build: {string.Join(", ", KneeOnnx.Runtime.ProviderChoice.CompiledProviders())}");
         using var model = o.OpenModel(output);
         var info = model.Info;
         output.WriteLine($"model: {model.Path}");

@@ -41,6 +41,9 @@ public static class ProviderChoice
         }
     }
 
+    /// <summary>Execution providers compiled into this ONNX Runtime build (usable or not on this machine).</summary>
+    public static IReadOnlyList<string> CompiledProviders() => OrtEnv.Instance().GetAvailableProviders();
+
     public static (SessionOptions Options, string Provider, string Line) Create(RuntimeOptions request)
     {
         var options = BaseOptions(request);

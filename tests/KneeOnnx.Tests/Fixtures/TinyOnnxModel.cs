@@ -1,0 +1,39 @@
+using Google.Protobuf;
+using KneeOnnx.Training.Export;
+using KneeOnnx.Training.Training;
+using Onnx;
+
+namespace KneeOnnx.Tests.Fixtures;
+
+/// <summary>A briefly trained tiny model exported once and shared by the inference tests (xunit class fixture).</summary>
+public sealed class TinyOnnxModel : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public string Path { get; }
+    public ModelProto Proto { get; }
+
+    public TinyOnnxModel()
+    {
+        string checkpoint = TinyRuns.Train(_dir.Combine("run"), steps: 3);
+        var (state, model) = Checkpoint.LoadModel(checkpoint);
+        using (model)
+            Proto = OnnxExporter.Build(model, state, "ema");
+        Path = _dir.Combine("tiny.onnx");
+        File.WriteAllBytes(Path, Proto.ToByteArray());
+    }
+
+    /// <summary>Writes a modified copy of the model (for hostile-model tests) and returns its path.</summary>
+    public string WriteVariant(string name, Action<ModelProto> change)
+    {
+        var copy = Proto.Clone();
+        change(copy);
+        string path = _dir.Combine(name);
+        File.WriteAllBytes(path, copy.ToByteArray());
+        return path;
+    }
+
+    public static void SetMeta(ModelProto model, string key, string value) => OnnxExporter.SetMetadata(model, key, value);
+
+    public void Dispose() => _dir.Dispose();
+}

@@ -1,0 +1,165 @@
+using KneeOnnx.Cli;
+using KneeOnnx.Imaging;
+using KneeOnnx.Runtime;
+using KneeOnnx.Tests.Fixtures;
+
+namespace KneeOnnx.Tests;
+
+public class GenerateCliTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel>
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = KneeOnnxCli.Run(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    private string[] Generate(string outDir, params string[] extra) =>
+        ["generate", "--model", model.Path, "--provider", "cpu", "--steps", "4", "--seed", "9", "--out", outDir, .. extra];
+
+    private static Dictionary<string, byte[]> Files(string dir) =>
+        Directory.GetFiles(dir, "*.png", SearchOption.AllDirectories).ToDictionary(f => Path.GetRelativePath(dir, f), File.ReadAllBytes);
+
+    [Fact]
+    public void WritesTheImageFolderLayoutAndAManifest()
+    {
+        using var dir = new TempDirectory();
+        var (code, stdout, err) = Run(Generate(dir.Path, "--grades", "0,4", "--count", "3", "--batch", "2"));
+        Assert.True(code == 0, err);
+        Assert.Contains("provider: cpu", stdout);
+        Assert.Equal(3, Directory.GetFiles(dir.Combine("0"), "*.png").Length);
+        Assert.Equal(3, Directory.GetFiles(dir.Combine("4"), "*.png").Length);
+        Assert.False(Directory.Exists(dir.Combine("1")));
+        var lines = File.ReadAllLines(dir.Combine("manifest.csv"));
+        Assert.Equal(1 + 6, lines.Length);
+        Assert.StartsWith("file,grade,grade_name,index,seed", lines[0]);
+        Assert.All(lines.Skip(1), l => Assert.Contains(",ddim,4,0,1,32,", l));
+        var first = new GrayImageReader().ReadSize(Directory.GetFiles(dir.Combine("4"))[0]);
+        Assert.Equal((32, 32), first);
+    }
+
+    [Fact]
+    public void SameSeedGivesByteIdenticalFilesWhateverTheBatch()
+    {
+        using var a = new TempDirectory();
+        using var b = new TempDirectory();
+        Assert.Equal(0, Run(Generate(a.Path, "--grades", "1,3", "--count", "3", "--batch", "3")).Code);
+        Assert.Equal(0, Run(Generate(b.Path, "--grades", "1,3", "--count", "3", "--batch", "1")).Code);
+        var fa = Files(a.Path);
+        Assert.Equal(6, fa.Count);
+        Assert.Equal(fa, Files(b.Path));
+        Assert.Equal(File.ReadAllText(a.Combine("manifest.csv")), File.ReadAllText(b.Combine("manifest.csv")));
+    }
+
+    [Fact]
+    public void ResumeAfterAnInterruptedRunMakesExactlyTheRequestedFiles()
+    {
+        using var full = new TempDirectory();
+        using var resumed = new TempDirectory();
+        Assert.Equal(0, Run(Generate(full.Path, "--grades", "2", "--count", "5")).Code);
+        // An interrupted run: two finished files, one torn temporary, no manifest.
+        Assert.Equal(0, Run(Generate(resumed.Path, "--grades", "2", "--count", "2")).Code);
+        File.Delete(resumed.Combine("manifest.csv"));
+        File.WriteAllBytes(resumed.Combine("2", ".kl2_ddim4_s9_000002.png.123.abc.partial"), [1, 2, 3]);
+        var (code, stdout, _) = Run(Generate(resumed.Path, "--grades", "2", "--count", "5"));
+        Assert.Equal(0, code);
+        Assert.Contains("2 already present, 3 to make", stdout);
+        Assert.Equal(Files(full.Path), Files(resumed.Path));
+        Assert.Empty(Directory.GetFiles(resumed.Path, "*.partial", SearchOption.AllDirectories));
+        Assert.Equal(6, File.ReadAllLines(resumed.Combine("manifest.csv")).Length);
+    }
+
+    [Fact]
+    public void ShardsAreDisjointAndTogetherEqualTheFullRun()
+    {
+        using var full = new TempDirectory();
+        using var sharded = new TempDirectory();
+        Assert.Equal(0, Run(Generate(full.Path, "--grades", "0,2", "--count", "4")).Code);
+        var seen = new HashSet<string>();
+        for (int k = 0; k < 3; k++)
+        {
+            using var part = new TempDirectory();
+            Assert.Equal(0, Run(Generate(part.Path, "--grades", "0,2", "--count", "4", "--shard", $"{k}/3")).Code);
+            Assert.True(File.Exists(part.Combine($"manifest.shard-{k}-of-3.csv")));
+            foreach (var (name, bytes) in Files(part.Path))
+            {
+                Assert.True(seen.Add(name), $"{name} made by two shards");
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(sharded.Path, name))!);
+                File.WriteAllBytes(Path.Combine(sharded.Path, name), bytes);
+            }
+        }
+        Assert.Equal(Files(full.Path), Files(sharded.Path));
+    }
+
+    [Fact]
+    public void ShardComesFromSlurmOrKubernetesVariables()
+    {
+        var slurm = new Dictionary<string, string> { ["SLURM_ARRAY_TASK_ID"] = "3", ["SLURM_ARRAY_TASK_COUNT"] = "4", ["SLURM_ARRAY_TASK_MIN"] = "1" };
+        Assert.Equal(new KneeOnnx.Output.Shard(2, 4), KneeOnnx.Output.Shard.Resolve(null, null, k => slurm.GetValueOrDefault(k)));
+        var k8s = new Dictionary<string, string> { ["JOB_COMPLETION_INDEX"] = "5" };
+        Assert.Equal(new KneeOnnx.Output.Shard(5, 8), KneeOnnx.Output.Shard.Resolve(null, 8, k => k8s.GetValueOrDefault(k)));
+        Assert.Equal(new KneeOnnx.Output.Shard(1, 2), KneeOnnx.Output.Shard.Resolve("1/2", null, k => slurm.GetValueOrDefault(k)));
+        Assert.True(KneeOnnx.Output.Shard.Resolve(null, null, _ => null).IsWhole);
+    }
+
+    [Fact]
+    public void ResizesToTheRequestedSize()
+    {
+        using var dir = new TempDirectory();
+        Assert.Equal(0, Run(Generate(dir.Path, "--grades", "3", "--count", "1", "--size", "224")).Code);
+        Assert.Equal((224, 224), new GrayImageReader().ReadSize(Directory.GetFiles(dir.Combine("3"))[0]));
+    }
+
+    [Fact]
+    public void GuidanceAndOtherSamplersRun()
+    {
+        using var dir = new TempDirectory();
+        Assert.Equal(0, Run(Generate(dir.Path, "--grades", "1", "--count", "1", "--guidance", "2", "--sampler", "dpm++2m")).Code);
+        Assert.Equal(0, Run(Generate(dir.Path, "--grades", "1", "--count", "1", "--sampler", "ddpm")).Code);
+        Assert.Equal(2, Directory.GetFiles(dir.Combine("1")).Length);
+    }
+
+    [Fact]
+    public void GridWritesOneRowPerGrade()
+    {
+        using var dir = new TempDirectory();
+        string sheet = dir.Combine("sheet.png");
+        var (code, _, err) = Run("grid", "--model", model.Path, "--provider", "cpu", "--steps", "3", "--per-grade", "3", "--tile", "40", "--progression", "--out", sheet);
+        Assert.True(code == 0, err);
+        // 5 rows and 3 columns of 40-pixel tiles with 4-pixel gutters.
+        Assert.Equal((3 * 40 + 4 * 4, 5 * 40 + 6 * 4), new GrayImageReader().ReadSize(sheet));
+    }
+
+    [Fact]
+    public void InfoReportsMetadataAndProvider()
+    {
+        var (code, stdout, _) = Run("info", "--model", model.Path);
+        Assert.Equal(0, code);
+        Assert.Contains("CPUExecutionProvider", stdout);
+        Assert.Contains("provider: ", stdout);
+        Assert.Contains("kneeonnx.image_size = 32", stdout);
+    }
+
+    [Fact]
+    public void CudaRequestFallsBackOnAutoAndFailsLoudlyWhenForced()
+    {
+        var (options, provider, line) = ProviderChoice.Create(new RuntimeOptions { Provider = ProviderRequest.Auto });
+        options.Dispose();
+        if (provider == "cpu")
+        {
+            Assert.StartsWith("provider: cpu (auto: CUDA unavailable: ", line);
+            var e = Assert.Throws<InvalidOperationException>(() => ProviderChoice.Create(new RuntimeOptions { Provider = ProviderRequest.Cuda }));
+            Assert.Contains("--provider cuda", e.Message);
+            var (code, _, err) = Run("generate", "--model", model.Path, "--provider", "cuda", "--count", "1", "--out", Path.Combine(Path.GetTempPath(), "never-" + Guid.NewGuid()));
+            Assert.Equal(KneeOnnxCli.BadInputExitCode, code);
+            Assert.Single(err.Trim().Split('\n'));
+        }
+        else
+        {
+            // On a machine where CUDA works, forcing it must work too.
+            Assert.Equal("cuda", provider);
+            ProviderChoice.Create(new RuntimeOptions { Provider = ProviderRequest.Cuda }).Options.Dispose();
+        }
+    }
+}
