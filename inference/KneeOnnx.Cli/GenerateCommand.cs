@@ -48,12 +48,14 @@ internal static class GenerateCommand
         var plan = GenerationPlan.Build(grades, o.Count, o.Seed, settings, shard);
 
         Directory.CreateDirectory(o.Out);
+        AtomicFile.RemoveStaleTemporaries(o.Out, name => name == Manifest.FileName(shard));
+        // Only this shard's own temporaries: other shards may be writing into the same folders right now.
+        var planned = plan.Select(p => Path.GetFileName(p.RelativePath)).ToHashSet();
         foreach (int g in grades)
         {
             string dir = Path.Combine(o.Out, g.ToString());
             Directory.CreateDirectory(dir);
-            // Temporaries left by a killed run; finished files were renamed into place and are kept.
-            foreach (var stale in Directory.EnumerateFiles(dir, "*" + AtomicFile.TempSuffix)) File.Delete(stale);
+            AtomicFile.RemoveStaleTemporaries(dir, planned.Contains);
         }
         var pending = plan.Where(p => !File.Exists(Path.Combine(o.Out, p.RelativePath))).ToList();
         output.WriteLine($"model {Path.GetFileName(model.Path)} ({info.ImageSize}², sha256 {model.Sha256[..12]}); {settings.Sampler} {settings.Steps} steps"

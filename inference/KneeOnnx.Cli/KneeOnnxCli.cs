@@ -13,16 +13,17 @@ public static class KneeOnnxCli
     {
         using var parser = new Parser(s =>
         {
-            s.HelpWriter = error;
+            s.HelpWriter = null;
             s.CaseSensitive = true;
         });
         try
         {
-            return parser.ParseArguments<GenerateOptions, GridOptions, InfoOptions>(args).MapResult(
+            var parsed = parser.ParseArguments<GenerateOptions, GridOptions, InfoOptions>(args);
+            return parsed.MapResult(
                 (GenerateOptions o) => GenerateCommand.Run(o, output),
                 (GridOptions o) => GridCommand.Run(o, output),
                 (InfoOptions o) => InfoCommand.Run(o, output),
-                errors => errors.All(e => e.Tag is ErrorType.HelpRequestedError or ErrorType.HelpVerbRequestedError or ErrorType.VersionRequestedError) ? 0 : BadInputExitCode);
+                errors => CommandLineSupport.ParseErrorLine.Report(parsed, errors, output, error, BadInputExitCode));
         }
         catch (Exception e) when (e is ArgumentException or InvalidModelException or InvalidImageException or InvalidOperationException
                                        or IOException or UnauthorizedAccessException)

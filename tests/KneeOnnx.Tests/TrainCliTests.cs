@@ -19,9 +19,9 @@ public class TrainCliTests
     [InlineData("sample")]
     public void EveryVerbHasHelp(string verb)
     {
-        var (code, _, err) = Run(verb, "--help");
+        var (code, stdout, _) = Run(verb, "--help");
         Assert.Equal(0, code);
-        Assert.Contains("--out", err);
+        Assert.Contains("--out", stdout);
     }
 
     [Theory]
@@ -41,6 +41,17 @@ public class TrainCliTests
         Assert.Contains(expected, err);
         Assert.Single(err.Trim().Split('\n'));
         Assert.False(File.Exists(dir.Combine("run", "checkpoint.ckpt")));
+    }
+
+    [Theory]
+    [InlineData("--steps", "abc", "--steps: the value is not valid")]
+    [InlineData("--bogus", "1", "unknown option 'bogus'")]
+    public void MalformedOptionsGiveOneLineErrors(string option, string value, string expected)
+    {
+        var (code, _, err) = Run("train", "--out", "x", option, value);
+        Assert.Equal(KneeOnnxTrainCli.BadInputExitCode, code);
+        Assert.Contains(expected, err);
+        Assert.Single(err.Trim().Split('\n'));
     }
 
     [Fact]

@@ -30,6 +30,36 @@ public static class AtomicFile
         }
     }
 
+    /// <summary>
+    /// Deletes temporaries that a killed writer left in <paramref name="directory"/> (ours only: hidden names ending in
+    /// <see cref="TempSuffix"/>). Call before writing there again; finished files were renamed into place and stay.
+    /// </summary>
+    /// <param name="owns">which target file names this caller writes; others' temporaries (e.g. another shard's, still
+    /// being written into the same folder) are left alone. Null: the caller is the folder's only writer.</param>
+    public static int RemoveStaleTemporaries(string directory, Func<string, bool>? owns = null)
+    {
+        if (!Directory.Exists(directory)) return 0;
+        int removed = 0;
+        foreach (var stale in Directory.EnumerateFiles(directory, "." + "*" + TempSuffix))
+        {
+            string? target = TargetOf(Path.GetFileName(stale));
+            if (target is null || (owns is not null && !owns(target))) continue;
+            File.Delete(stale);
+            removed++;
+        }
+        return removed;
+    }
+
+    /// <summary>The file name a temporary was going to become: ".NAME.PID.GUID.partial" → "NAME".</summary>
+    public static string? TargetOf(string temporaryName)
+    {
+        if (!temporaryName.StartsWith('.') || !temporaryName.EndsWith(TempSuffix)) return null;
+        string core = temporaryName[1..^TempSuffix.Length];
+        int guidDot = core.LastIndexOf('.');
+        int pidDot = guidDot > 0 ? core.LastIndexOf('.', guidDot - 1) : -1;
+        return pidDot > 0 ? core[..pidDot] : null;
+    }
+
     public static void WriteAllText(string path, string text) =>
         Write(path, s => { using var w = new StreamWriter(s, leaveOpen: true); w.Write(text); });
 

@@ -16,17 +16,18 @@ public static class KneeOnnxTrainCli
     {
         using var parser = new Parser(s =>
         {
-            s.HelpWriter = error;
+            s.HelpWriter = null;
             s.CaseSensitive = true;
             s.CaseInsensitiveEnumValues = true;
         });
         try
         {
-            return parser.ParseArguments<TrainOptions, SampleOptions, ExportOptions>(args).MapResult(
+            var parsed = parser.ParseArguments<TrainOptions, SampleOptions, ExportOptions>(args);
+            return parsed.MapResult(
                 (TrainOptions o) => TrainCommand.Run(o, output),
                 (SampleOptions o) => SampleCommand.Run(o, output),
                 (ExportOptions o) => ExportCommand.Run(o, output),
-                errors => errors.All(e => e.Tag is ErrorType.HelpRequestedError or ErrorType.HelpVerbRequestedError or ErrorType.VersionRequestedError) ? 0 : BadInputExitCode);
+                errors => CommandLineSupport.ParseErrorLine.Report(parsed, errors, output, error, BadInputExitCode));
         }
         catch (Export.ExportCheckFailedException e)
         {

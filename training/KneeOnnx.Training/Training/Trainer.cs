@@ -36,6 +36,7 @@ public static class Trainer
         if (File.Exists(runDir))
             throw new ArgumentException($"{runDir}: --out is a file, not a folder");
         Directory.CreateDirectory(runDir);
+        AtomicFile.RemoveStaleTemporaries(runDir);
 
         var output = run.Output;
         TorchDevice.SetThreads(run.Threads);
