@@ -104,6 +104,66 @@ public class DatasetTests
     }
 
     [Fact]
+    public void SymlinkLoopIsAnErrorNamingTheFile()
+    {
+        using var dir = new TempDirectory();
+        SyntheticKnees.WriteDataset(dir.Path, perGrade: 1, side: 16);
+        string loop = dir.Combine("train", "1", "loop.png");
+        File.CreateSymbolicLink(loop, loop);
+        var e = Assert.Throws<DatasetException>(() => KneeDataset.Load(dir.Path, "train", 16));
+        Assert.Contains(loop, e.Message);
+    }
+
+    [Fact]
+    public void SymlinkedFolderLoopsAreNotFollowed()
+    {
+        using var dir = new TempDirectory();
+        SyntheticKnees.WriteDataset(dir.Path, perGrade: 1, side: 16);
+        Directory.CreateSymbolicLink(dir.Combine("train", "2", "again"), dir.Combine("train"));
+        var data = KneeDataset.Load(dir.Path, "train", 16);
+        Assert.Equal(5, data.Count);
+    }
+
+    [Fact]
+    public void DecompressionBombIsRefusedFromItsHeader()
+    {
+        using var dir = new TempDirectory();
+        SyntheticKnees.WriteDataset(dir.Path, perGrade: 1, side: 16);
+        string bomb = dir.Combine("train", "3", "bomb.png");
+        File.WriteAllBytes(bomb, PngHeaderOnly(100_000, 100_000));
+        var e = Assert.Throws<DatasetException>(() => KneeDataset.Load(dir.Path, "train", 16));
+        Assert.Contains(bomb, e.Message);
+        Assert.Contains("outside the accepted size", e.Message);
+    }
+
+    /// <summary>A PNG signature and an IHDR chunk claiming the given size, with a correct CRC and no pixel data.</summary>
+    private static byte[] PngHeaderOnly(int width, int height)
+    {
+        var ihdr = new List<byte>("IHDR"u8.ToArray());
+        ihdr.AddRange(BigEndian(width));
+        ihdr.AddRange(BigEndian(height));
+        ihdr.AddRange(new byte[] { 8, 0, 0, 0, 0 }); // 8-bit gray, no interlace
+        var bytes = new List<byte> { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A };
+        bytes.AddRange(BigEndian(13));
+        bytes.AddRange(ihdr);
+        bytes.AddRange(BigEndian((int)Crc32(ihdr.ToArray())));
+        return bytes.ToArray();
+    }
+
+    private static byte[] BigEndian(int v) => [(byte)(v >> 24), (byte)(v >> 16), (byte)(v >> 8), (byte)v];
+
+    private static uint Crc32(byte[] data)
+    {
+        uint crc = 0xFFFFFFFF;
+        foreach (byte b in data)
+        {
+            crc ^= b;
+            for (int k = 0; k < 8; k++) crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320 : crc >> 1;
+        }
+        return ~crc;
+    }
+
+    [Fact]
     public void NonPngFilesAreIgnoredAndCounted()
     {
         using var dir = new TempDirectory();
@@ -125,6 +185,7 @@ public class DatasetTests
             deep.SaveAsPng(dir.Combine("train", "2", "deep.png"));
         var data = KneeDataset.Load(dir.Path, "train", 16);
         Assert.Equal(7, data.Count);
+        Assert.Equal(2, data.ConvertedImages);
         int white = data.Files.ToList().FindIndex(f => f.EndsWith("rgb.png"));
         int black = data.Files.ToList().FindIndex(f => f.EndsWith("deep.png"));
         Assert.All(data.Images[white], v => Assert.Equal(1f, v, 3));

@@ -53,7 +53,7 @@ public static class AtomicFile
     /// <summary>The file name a temporary was going to become: ".NAME.PID.GUID.partial" → "NAME".</summary>
     public static string? TargetOf(string temporaryName)
     {
-        if (!temporaryName.StartsWith('.') || !temporaryName.EndsWith(TempSuffix)) return null;
+        if (!temporaryName.StartsWith('.') || !temporaryName.EndsWith(TempSuffix) || temporaryName.Length <= TempSuffix.Length + 1) return null;
         string core = temporaryName[1..^TempSuffix.Length];
         int guidDot = core.LastIndexOf('.');
         int pidDot = guidDot > 0 ? core.LastIndexOf('.', guidDot - 1) : -1;

@@ -28,17 +28,24 @@ public sealed class GrayImageReader
     }
 
     /// <summary>As <see cref="ReadScaled(string,int)"/> for bytes already read; <paramref name="name"/> names them in errors.</summary>
-    public float[] ReadScaled(byte[] png, string name, int side)
+    public float[] ReadScaled(byte[] png, string name, int side) => ReadScaled(png, name, side, out _);
+
+    /// <param name="converted">true when the file was not already 8-bit gray and square (colour, 16-bit, palette, odd-sized).</param>
+    public float[] ReadScaled(byte[] png, string name, int side, out bool converted)
     {
         using var stream = new MemoryStream(png, writable: false);
-        return ReadScaled(stream, name, side);
+        return ReadScaled(stream, name, side, out converted);
     }
 
-    private float[] ReadScaled(Stream stream, string path, int side)
+    private float[] ReadScaled(Stream stream, string path, int side) => ReadScaled(stream, path, side, out _);
+
+    private float[] ReadScaled(Stream stream, string path, int side, out bool converted)
     {
         if (side <= 0) throw new ArgumentOutOfRangeException(nameof(side), $"image side must be positive, got {side}");
         var pixels = new float[side * side];
         using var image = Decode(stream, path);
+        var png = image.Metadata.GetPngMetadata();
+        converted = png.ColorType != PngColorType.Grayscale || png.BitDepth != PngBitDepth.Bit8 || image.Width != image.Height;
         if (image.Width != side || image.Height != side)
             image.Mutate(x => x.Resize(new ResizeOptions { Size = new Size(side, side), Mode = ResizeMode.Stretch, Sampler = KnownResamplers.Bicubic }));
         var gray = new L8[side * side];

@@ -27,13 +27,16 @@ public sealed class KneeDataset
     public IReadOnlyList<string> Files { get; }
     public IReadOnlyList<string> SkippedFiles { get; }
     public int IgnoredNonPngFiles { get; }
+    /// <summary>Images that were colour, 16-bit, palette or not square, and were converted to 8-bit gray squares.</summary>
+    public int ConvertedImages { get; }
     /// <summary>SHA-256 over every used file's relative path and bytes, in order: identifies the training data in provenance.</summary>
     public string Sha256 { get; }
 
     public int Count => Images.Count;
 
-    private KneeDataset(string directory, int size, float[][] images, int[] grades, string[] files, string[] skipped, int ignored, string sha)
+    private KneeDataset(string directory, int size, float[][] images, int[] grades, string[] files, string[] skipped, int ignored, string sha, int converted = 0)
     {
+        ConvertedImages = converted;
         Directory = directory;
         ImageSize = size;
         Images = images;
@@ -84,6 +87,7 @@ public sealed class KneeDataset
 
         var images = new float[entries.Count][];
         var hashes = new byte[entries.Count][];
+        var wasConverted = new bool[entries.Count];
         var failures = new ConcurrentDictionary<int, InvalidImageException>();
         Parallel.For(0, entries.Count, i =>
         {
@@ -91,7 +95,7 @@ public sealed class KneeDataset
             {
                 byte[] bytes = ReadBytes(entries[i].Path);
                 hashes[i] = SHA256.HashData(bytes);
-                images[i] = reader.ReadScaled(bytes, entries[i].Path, imageSize);
+                images[i] = reader.ReadScaled(bytes, entries[i].Path, imageSize, out wasConverted[i]);
             }
             catch (InvalidImageException e)
             {
@@ -120,7 +124,8 @@ public sealed class KneeDataset
             kept.Select(i => entries[i].Path).ToArray(),
             failures.Keys.Order().Select(i => entries[i].Path).ToArray(),
             ignored,
-            Convert.ToHexStringLower(total.GetHashAndReset()));
+            Convert.ToHexStringLower(total.GetHashAndReset()),
+            kept.Count(i => wasConverted[i]));
     }
 
     private static byte[] ReadBytes(string path)

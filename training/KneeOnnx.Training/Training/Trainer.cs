@@ -48,7 +48,8 @@ public static class Trainer
         var data = run.Preloaded ?? KneeDataset.Load(config.Data, "train", modelConfig.ImageSize, config.SkipUnreadable ? UnreadablePolicy.Skip : UnreadablePolicy.Fail);
         output.WriteLine($"data: {data.Count} images from {data.Directory} at {modelConfig.ImageSize}² in {loadTimer.Elapsed.TotalSeconds:F1}s; per grade {string.Join(" ", data.CountPerGrade())}"
             + (data.SkippedFiles.Count > 0 ? $"; {data.SkippedFiles.Count} unreadable skipped" : "")
-            + (data.IgnoredNonPngFiles > 0 ? $"; {data.IgnoredNonPngFiles} non-PNG files ignored" : ""));
+            + (data.IgnoredNonPngFiles > 0 ? $"; {data.IgnoredNonPngFiles} non-PNG files ignored" : "")
+            + (data.ConvertedImages > 0 ? $"; {data.ConvertedImages} colour/16-bit/odd-sized images converted to 8-bit gray" : ""));
         if (resumed is not null && resumed.DatasetSha256 != data.Sha256)
             output.WriteLine($"warning: the training data differ from those the checkpoint was trained on (sha256 {data.Sha256[..12]} vs {resumed.DatasetSha256[..12]})");
 
