@@ -9,9 +9,8 @@ public class GenerateBadInputTests(TinyOnnxModel model) : IClassFixture<TinyOnnx
 {
     private static (int Code, string Err) Run(params string[] args)
     {
-        var error = new StringWriter();
-        int code = KneeOnnxCli.Run(args, new StringWriter(), error);
-        return (code, error.ToString());
+        var (code, _, err) = InProcessCli.Generate(args);
+        return (code, err);
     }
 
     private static void AssertRefused((int Code, string Err) result, string expected, string outDir)

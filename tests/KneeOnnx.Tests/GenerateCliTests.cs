@@ -7,13 +7,7 @@ namespace KneeOnnx.Tests;
 
 public class GenerateCliTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel>
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = KneeOnnxCli.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static InProcessCli.Result Run(params string[] args) => InProcessCli.Generate(args);
 
     private string[] Generate(string outDir, params string[] extra) =>
         ["generate", "--model", model.Path, "--provider", "cpu", "--steps", "4", "--seed", "9", "--out", outDir, .. extra];

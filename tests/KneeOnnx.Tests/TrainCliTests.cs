@@ -6,13 +6,7 @@ namespace KneeOnnx.Tests;
 
 public class TrainCliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = KneeOnnxTrainCli.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static InProcessCli.Result Run(params string[] args) => InProcessCli.Train(args);
 
     [Theory]
     [InlineData("train")]

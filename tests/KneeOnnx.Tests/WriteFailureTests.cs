@@ -8,13 +8,7 @@ namespace KneeOnnx.Tests;
 
 public class WriteFailureTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel>
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = KneeOnnxCli.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static InProcessCli.Result Run(params string[] args) => InProcessCli.Generate(args);
 
     [Fact]
     public void AWriteFailingMidRunKeepsEarlierImagesAndSaysWhy()
