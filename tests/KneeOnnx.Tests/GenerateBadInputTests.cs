@@ -112,6 +112,31 @@ public class GenerateBadInputTests(TinyOnnxModel model) : IClassFixture<TinyOnnx
         AssertRefused(Run("generate", "--model", path, "--out", dir.Combine("o")), expected, dir.Combine("o"));
     }
 
+    [Theory]
+    [InlineData("--per-grade", "0", "--per-grade must be in 1..64")]
+    [InlineData("--per-grade", "65", "--per-grade must be in 1..64")]
+    [InlineData("--tile", "3", "--tile must be in 8..1024")]
+    [InlineData("--batch", "0", "--batch must be at least 1")]
+    [InlineData("--steps", "5000", "--steps must be in 1..1000")]
+    public void OutOfRangeGridOptionsAreRefused(string option, string value, string expected)
+    {
+        using var dir = new TempDirectory();
+        var (code, err) = Run("grid", "--model", model.Path, "--provider", "cpu", "--out", dir.Combine("sheet.png"), option, value);
+        Assert.Equal(KneeOnnxCli.BadInputExitCode, code);
+        Assert.Contains(expected, err);
+        Assert.Empty(Directory.GetFiles(dir.Path));
+    }
+
+    [Fact]
+    public void ReadOnlyOutputLocationIsRefused()
+    {
+        // /proc is read-only even for root, which the CI machine runs as.
+        var (code, err) = Run("generate", "--model", model.Path, "--provider", "cpu", "--count", "1", "--steps", "1", "--out", "/proc/kneeonnx-out");
+        Assert.Equal(KneeOnnxCli.BadInputExitCode, code);
+        Assert.Contains("/proc/kneeonnx-out", err);
+        Assert.Single(err.Trim().Split('\n'));
+    }
+
     [Fact]
     public void OutputThatIsAFileIsRefusedAndKept()
     {

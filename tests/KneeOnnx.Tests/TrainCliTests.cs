@@ -88,6 +88,20 @@ public class TrainCliTests
         Assert.Equal((32, 32), new GrayImageReader().ReadSize(Directory.GetFiles(dir.Combine("a", "0"))[0]));
     }
 
+    [Theory]
+    [InlineData("sample", "--count", "0", "--count must be at least 1")]
+    [InlineData("sample", "--batch", "0", "--batch must be at least 1")]
+    [InlineData("export", "--tolerance", "0", "--tolerance must be positive")]
+    public void BadSampleAndExportOptionsAreRefused(string verb, string option, string value, string expected)
+    {
+        using var dir = new TempDirectory();
+        string[] required = verb == "sample" ? ["--grade", "1", "--out", dir.Combine("o")] : ["--out", dir.Combine("m.onnx")];
+        var (code, _, err) = Run([verb, "--checkpoint", dir.Path, .. required, option, value]);
+        Assert.Equal(KneeOnnxTrainCli.BadInputExitCode, code);
+        Assert.Contains(expected, err);
+        Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
+    }
+
     [Fact]
     public void SampleRejectsBadGrades()
     {
