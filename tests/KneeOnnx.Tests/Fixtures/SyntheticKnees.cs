@@ -29,13 +29,13 @@ public static class SyntheticKnees
     }
 
     /// <summary>Writes <c>root/split/g/*.png</c> for every grade, <paramref name="perGrade"/> images each.</summary>
-    public static string WriteDataset(string root, int perGrade, int side = 40, string split = "train")
+    public static string WriteDataset(string root, int perGrade, int side = 40, string split = "train", int firstIndex = 0)
     {
         for (int g = 0; g < KlGrades.Count; g++)
         {
             string dir = Path.Combine(root, split, g.ToString());
             Directory.CreateDirectory(dir);
-            for (int i = 0; i < perGrade; i++)
+            for (int i = firstIndex; i < firstIndex + perGrade; i++)
                 WritePng(Path.Combine(dir, $"{9000000 + g * 1000 + i}{(i % 2 == 0 ? 'L' : 'R')}.png"), Pixels(g, i, side), side);
         }
         return root;

@@ -1,0 +1,92 @@
+using System.Text.Json.Nodes;
+using KneeOnnx.Tests.Fixtures;
+using KneeOnnx.Training.Data;
+using KneeOnnx.Training.Evaluation;
+
+namespace KneeOnnx.Tests;
+
+public class EvaluatorTests
+{
+    private static (string Generated, string Real, string Train) Sets(TempDirectory dir, int generatedSide = 40)
+    {
+        SyntheticKnees.WriteDataset(dir.Combine("real"), perGrade: 4, side: 40, split: "val", firstIndex: 50);
+        SyntheticKnees.WriteDataset(dir.Combine("train"), perGrade: 6, side: 40, split: "t");
+        // "Generated" images: new synthetic knees (other indexes), plus one exact copy of a training image.
+        string generated = dir.Combine("gen");
+        for (int g = 0; g < KlGrades.Count; g++)
+        {
+            Directory.CreateDirectory(Path.Combine(generated, g.ToString()));
+            for (int i = 0; i < 3; i++)
+                SyntheticKnees.WritePng(Path.Combine(generated, g.ToString(), $"g{i}.png"), SyntheticKnees.Pixels(g, 100 + i, generatedSide), generatedSide);
+        }
+        string trainImage = Directory.GetFiles(dir.Combine("train", "t", "2")).Order().First();
+        File.Copy(trainImage, Path.Combine(generated, "2", "copied.png"));
+        return (generated, dir.Combine("real", "val"), dir.Combine("train", "t"));
+    }
+
+    [Fact]
+    public void ReportsFidPerGradeWithFloorAndFlagsACopiedTrainingImage()
+    {
+        using var dir = new TempDirectory();
+        var (gen, real, train) = Sets(dir);
+        var report = Evaluator.Run(new EvaluationRequest(gen, real, train, dir.Combine("report")), new StringWriter());
+        foreach (var key in new[] { "0", "1", "2", "3", "4", "all" })
+        {
+            Assert.NotNull(report["fidRn18"]![key]);
+            Assert.NotNull(report["floor"]![key]);
+            Assert.True(report["fidRn18"]![key]!.GetValue<double>() >= 0);
+        }
+        Assert.Equal(16, report["counts"]!["all"]!["generated"]!.GetValue<int>());
+        Assert.Equal(4, report["counts"]!["2"]!["generated"]!.GetValue<int>());
+        Assert.Equal(4, report["counts"]!["2"]!["floorSample"]!.GetValue<int>());
+        Assert.True(report["memorised"]!.GetValue<int>() >= 1);
+        var flagged = report["memorisation"]!["flagged"]!.AsArray();
+        Assert.Contains(flagged, f => f!["file"]!.GetValue<string>().EndsWith("copied.png") && f["pixelDistance"]!.GetValue<double>() == 0);
+        Assert.True(File.Exists(dir.Combine("report", "report.json")));
+        Assert.True(File.Exists(dir.Combine("report", "report.md")));
+        Assert.True(File.Exists(dir.Combine("report", "memorisation_pairs.png")));
+        Assert.True(JsonNode.Parse(File.ReadAllText(dir.Combine("report", "report.json")))!.AsObject().ContainsKey("klIs"));
+    }
+
+    [Fact]
+    public void MixedSizesInTheGeneratedSetAreAnError()
+    {
+        using var dir = new TempDirectory();
+        var (gen, real, train) = Sets(dir);
+        SyntheticKnees.WritePng(Path.Combine(gen, "1", "odd.png"), SyntheticKnees.Pixels(1, 1, 24), 24);
+        var e = Assert.Throws<DatasetException>(() => Evaluator.Run(new EvaluationRequest(gen, real, train, dir.Combine("r")), new StringWriter()));
+        Assert.Contains("odd.png", e.Message);
+        Assert.Contains("one image size", e.Message);
+    }
+
+    [Fact]
+    public void NonPngFilesMissingGradesAndEmptyFoldersAreErrors()
+    {
+        using var dir = new TempDirectory();
+        var (gen, real, train) = Sets(dir);
+        File.WriteAllText(Path.Combine(gen, "3", "notes.jpg"), "x");
+        Assert.Contains("notes.jpg: not a PNG", Assert.Throws<DatasetException>(() => Evaluator.Run(new EvaluationRequest(gen, real, train, dir.Combine("r")), new StringWriter())).Message);
+        File.Delete(Path.Combine(gen, "3", "notes.jpg"));
+
+        Directory.Delete(Path.Combine(real, "4"), true);
+        Assert.Contains("grade folder missing", Assert.Throws<DatasetException>(() => Evaluator.Run(new EvaluationRequest(gen, real, train, dir.Combine("r")), new StringWriter())).Message);
+
+        string empty = dir.Combine("empty");
+        Directory.CreateDirectory(empty);
+        Assert.Contains("no PNG images", Assert.Throws<DatasetException>(() => Evaluator.Run(new EvaluationRequest(empty, real, train, dir.Combine("r")), new StringWriter())).Message);
+        Assert.False(Directory.Exists(dir.Combine("r")));
+    }
+
+    [Fact]
+    public void FloorSampleMatchesTheGeneratedCountsPerGrade()
+    {
+        int[] generated = [0, 0, 1, 4, 4, 4];
+        int[] train = [0, 0, 0, 1, 1, 2, 4, 4, 4, 4];
+        var sample = Evaluator.FloorSample(generated, train, seed: 3);
+        Assert.Equal(6, sample.Length);
+        Assert.Equal(sample.Length, sample.Distinct().Count());
+        Assert.Equal(2, sample.Count(i => train[i] == 0));
+        Assert.Equal(3, sample.Count(i => train[i] == 4));
+        Assert.Equal(sample, Evaluator.FloorSample(generated, train, seed: 3));
+    }
+}

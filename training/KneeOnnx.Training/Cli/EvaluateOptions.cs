@@ -1,0 +1,25 @@
+using CommandLine;
+
+namespace KneeOnnx.Training.Cli;
+
+[Verb("evaluate", HelpText = "Compare generated images with real ones: FID-RN18 per grade with its real-vs-real floor, and a memorisation audit against the training set; writes OUT/report.json and report.md.")]
+public sealed class EvaluateOptions
+{
+    [Option("generated", Required = true, HelpText = "Folder of generated images, <grade>/*.png.")]
+    public string Generated { get; set; } = "";
+
+    [Option("real", Required = true, HelpText = "Folder of real images to compare with, <grade>/*.png (e.g. the val split).")]
+    public string Real { get; set; } = "";
+
+    [Option("train", Required = true, HelpText = "The training images, <grade>/*.png (floor sample and memorisation audit).")]
+    public string Train { get; set; } = "";
+
+    [Option("out", Required = true, HelpText = "Report folder.")]
+    public string Out { get; set; } = "";
+
+    [Option("limit", HelpText = "At most this many generated and real images per grade.")]
+    public int? Limit { get; set; }
+
+    [Option("seed", Default = 0L, HelpText = "Seed of the floor sample.")]
+    public long Seed { get; set; }
+}

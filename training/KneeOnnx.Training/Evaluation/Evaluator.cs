@@ -1,0 +1,166 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using KneeOnnx.IO;
+using KneeOnnx.Output;
+using KneeOnnx.Randomness;
+using KneeOnnx.Training.Data;
+
+namespace KneeOnnx.Training.Evaluation;
+
+/// <summary>What to compare: a generated set, the real set it should resemble (val) and the training set (floor, memorisation).</summary>
+public sealed record EvaluationRequest(string Generated, string Real, string Train, string OutDirectory, int? Limit = null, long Seed = 0);
+
+/// <summary>
+/// FID-RN18 per grade with its real-vs-real floor, and the memorisation audit, written as report.json and report.md.
+/// The classifier-based measures (grade fidelity, ordinal check, KL-IS) need the reference classifier, which is not
+/// built yet; their keys are present and null, with the reason.
+/// </summary>
+public static class Evaluator
+{
+    public static JsonObject Run(EvaluationRequest request, TextWriter log)
+    {
+        var timer = Stopwatch.StartNew();
+        if (File.Exists(request.OutDirectory)) throw new ArgumentException($"{request.OutDirectory}: --out is a file, not a folder");
+        if (request.Limit is <= 0) throw new ArgumentException($"--limit must be at least 1, got {request.Limit}");
+        int side = ImageSet.CommonSide(request.Generated);
+        var generated = ImageSet.Load(request.Generated, side, request.Limit);
+        var real = ImageSet.Load(request.Real, side, request.Limit);
+        var train = ImageSet.Load(request.Train, side);
+        log.WriteLine($"evaluate at {side}²: generated {generated.Count}, real {real.Count}, train {train.Count} images");
+
+        using var featurizer = new ResNet18Features();
+        float[][] Features(KneeDataset set, string name)
+        {
+            var sw = Stopwatch.StartNew();
+            var result = set.Images.Select(img => featurizer.Of(img, side, side)).ToArray();
+            log.WriteLine($"  ResNet-18 features of {set.Count} {name} images in {sw.Elapsed.TotalSeconds:F0}s");
+            return result;
+        }
+        var fGen = Features(generated, "generated");
+        var fReal = Features(real, "real");
+        var fTrain = Features(train, "train");
+
+        // Floor: a real train sample of the generated set's size per grade, against the same real set.
+        var floorIndexes = FloorSample(generated.Grades, train.Grades, request.Seed);
+        var fid = new JsonObject();
+        var floor = new JsonObject();
+        var counts = new JsonObject();
+        foreach (var key in Enumerable.Range(0, KlGrades.Count).Select(g => g.ToString(CultureInfo.InvariantCulture)).Append("all"))
+        {
+            bool Matches(int grade) => key == "all" || grade.ToString(CultureInfo.InvariantCulture) == key;
+            var gen = Select(fGen, generated.Grades, Matches);
+            var rl = Select(fReal, real.Grades, Matches);
+            var fl = floorIndexes.Where(i => Matches(train.Grades[i])).Select(i => fTrain[i]).ToList();
+            fid[key] = Fid(gen, rl);
+            floor[key] = Fid(fl, rl);
+            counts[key] = new JsonObject { ["generated"] = gen.Count, ["real"] = rl.Count, ["floorSample"] = fl.Count };
+        }
+
+        // Memorisation: nearest training image of every generated image, against real val images' nearest-train distances.
+        var pixelGen = Memorisation.Nearest(generated.Images, train.Images);
+        var pixelReal = Memorisation.Nearest(real.Images, train.Images);
+        var featGen = Memorisation.Nearest(fGen, fTrain);
+        var featReal = Memorisation.Nearest(fReal, fTrain);
+        double pixelThreshold = Memorisation.Percentile(pixelReal.Select(p => p.Distance), 1);
+        double featureThreshold = Memorisation.Percentile(featReal.Select(p => p.Distance), 1);
+        var flagged = new JsonArray();
+        var pairs = new List<IReadOnlyList<float[]>>();
+        int pixelFlags = 0, featureFlags = 0;
+        for (int i = 0; i < generated.Count; i++)
+        {
+            bool byPixels = pixelGen[i].Distance < pixelThreshold, byFeatures = featGen[i].Distance < featureThreshold;
+            pixelFlags += byPixels ? 1 : 0;
+            featureFlags += byFeatures ? 1 : 0;
+            if (!byPixels && !byFeatures) continue;
+            int nearest = byPixels ? pixelGen[i].Index : featGen[i].Index;
+            flagged.Add(new JsonObject
+            {
+                ["file"] = generated.Files[i], ["nearestTrain"] = train.Files[nearest],
+                ["pixelDistance"] = pixelGen[i].Distance, ["featureDistance"] = featGen[i].Distance,
+            });
+            pairs.Add([generated.Images[i], train.Images[nearest]]);
+        }
+        Directory.CreateDirectory(request.OutDirectory);
+        if (pairs.Count > 0)
+            ContactSheet.Write(Path.Combine(request.OutDirectory, "memorisation_pairs.png"), pairs.Take(64).ToList(), side, Math.Max(side, 96));
+
+        const string classifierPending = "needs the reference KL classifier (train-classifier), not built yet";
+        var report = new JsonObject
+        {
+            ["imageSide"] = side,
+            ["generated"] = Describe(request.Generated, generated),
+            ["real"] = Describe(request.Real, real),
+            ["train"] = Describe(request.Train, train),
+            ["fidRn18"] = fid,
+            ["floor"] = floor,
+            ["counts"] = counts,
+            ["gradeFidelity"] = null,
+            ["spearman"] = null,
+            ["klIs"] = null,
+            ["classifierMeasures"] = classifierPending,
+            ["memorised"] = pixelFlags,
+            ["memorisation"] = new JsonObject
+            {
+                ["pixelThreshold"] = pixelThreshold, ["featureThreshold"] = featureThreshold,
+                ["flaggedByPixels"] = pixelFlags, ["flaggedByFeatures"] = featureFlags, ["flagged"] = flagged,
+                ["generatedMedianPixelDistance"] = Memorisation.Percentile(pixelGen.Select(p => p.Distance), 50),
+                ["realMedianPixelDistance"] = Memorisation.Percentile(pixelReal.Select(p => p.Distance), 50),
+            },
+            ["seconds"] = Math.Round(timer.Elapsed.TotalSeconds, 1),
+        };
+        AtomicFile.WriteAllText(Path.Combine(request.OutDirectory, "report.json"), report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        AtomicFile.WriteAllText(Path.Combine(request.OutDirectory, "report.md"), Markdown(report, fid, floor, counts));
+        log.WriteLine($"wrote {Path.Combine(request.OutDirectory, "report.json")} and report.md in {timer.Elapsed.TotalSeconds:F0}s");
+        return report;
+    }
+
+    private static List<float[]> Select(float[][] features, IReadOnlyList<int> grades, Func<int, bool> matches) =>
+        features.Where((_, i) => matches(grades[i])).ToList();
+
+    private static JsonNode? Fid(List<float[]> a, List<float[]> b) =>
+        a.Count >= 2 && b.Count >= 2 ? Math.Round(FrechetDistance.Between(FeatureStatistics.Of(a), FeatureStatistics.Of(b)), 4) : null;
+
+    /// <summary>Per grade, as many train indexes as the generated set has images of that grade, drawn without replacement.</summary>
+    public static int[] FloorSample(IReadOnlyList<int> generatedGrades, IReadOnlyList<int> trainGrades, long seed)
+    {
+        var chosen = new List<int>();
+        for (int g = 0; g < KlGrades.Count; g++)
+        {
+            int want = generatedGrades.Count(x => x == g);
+            var pool = Enumerable.Range(0, trainGrades.Count).Where(i => trainGrades[i] == g).ToArray();
+            var rng = SplitMix64.For(seed, g, 0);
+            for (int i = pool.Length - 1; i > 0; i--)
+            {
+                int j = rng.NextInt(i + 1);
+                (pool[i], pool[j]) = (pool[j], pool[i]);
+            }
+            chosen.AddRange(pool.Take(want));
+        }
+        return chosen.Order().ToArray();
+    }
+
+    private static JsonObject Describe(string dir, KneeDataset set) => new()
+    {
+        ["directory"] = dir, ["images"] = set.Count, ["perGrade"] = new JsonArray(set.CountPerGrade().Select(c => (JsonNode)c).ToArray()),
+    };
+
+    private static string Markdown(JsonObject report, JsonObject fid, JsonObject floor, JsonObject counts)
+    {
+        var sb = new StringBuilder("# KneeOnnx evaluation report\n\n");
+        sb.AppendLine($"Analysis side {report["imageSide"]}² (real images brought down to it, then everything up to 224² the same way); {report["seconds"]} s.").AppendLine();
+        sb.AppendLine("| grade | FID-RN18 generated vs real | real-vs-real floor | ratio | n generated | n real |").AppendLine("|---|---|---|---|---|---|");
+        foreach (var (key, value) in fid)
+        {
+            double? f = value?.GetValue<double>(), fl = floor[key]?.GetValue<double>();
+            string ratio = f is double a && fl is double b && b > 0 ? (a / b).ToString("F2", CultureInfo.InvariantCulture) : "–";
+            sb.AppendLine($"| {key} | {f?.ToString("F2", CultureInfo.InvariantCulture) ?? "–"} | {fl?.ToString("F2", CultureInfo.InvariantCulture) ?? "–"} | {ratio} | {counts[key]!["generated"]} | {counts[key]!["real"]} |");
+        }
+        var mem = report["memorisation"]!;
+        sb.AppendLine().AppendLine($"Memorisation audit: {mem["flaggedByPixels"]} generated images closer (pixels) than the real 1st percentile {mem["pixelThreshold"]:F3}, {mem["flaggedByFeatures"]} closer in ResNet-18 features.");
+        sb.AppendLine().AppendLine($"Grade fidelity, ordinal check and KL-IS: {report["classifierMeasures"]}.");
+        return sb.ToString();
+    }
+}
