@@ -22,11 +22,12 @@ public static class KneeOnnxTrainCli
         });
         try
         {
-            var parsed = parser.ParseArguments<TrainOptions, SampleOptions, ExportOptions, EvaluateOptions>(args);
+            var parsed = parser.ParseArguments<TrainOptions, SampleOptions, ExportOptions, EvaluateOptions, TrainClassifierOptions>(args);
             return parsed.MapResult(
                 (TrainOptions o) => TrainCommand.Run(o, output),
                 (SampleOptions o) => SampleCommand.Run(o, output),
                 (ExportOptions o) => ExportCommand.Run(o, output),
+                (TrainClassifierOptions o) => TrainClassifierCommand.Run(o, output),
                 (EvaluateOptions o) => Evaluation.Evaluator.Run(new Evaluation.EvaluationRequest(o.Generated, o.Real, o.Train, o.Out, o.Limit, o.Seed), output) is null ? 1 : 0,
                 errors => CommandLineSupport.ParseErrorLine.Report(parsed, errors, output, error, BadInputExitCode));
         }

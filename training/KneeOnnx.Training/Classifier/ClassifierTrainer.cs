@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using KneeOnnx.Randomness;
+using KneeOnnx.Training.Data;
+using KneeOnnx.Training.Runtime;
+using KneeOnnx.Training.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace KneeOnnx.Training.Classifier;
+
+public sealed record ClassifierConfig
+{
+    public int ImageSize { get; init; } = 64;
+    public int[] Widths { get; init; } = [24, 48, 96, 192];
+    public int Epochs { get; init; } = 10;
+    public int BatchSize { get; init; } = 32;
+    public double LearningRate { get; init; } = 2e-3;
+    public string Balance { get; init; } = Data.Balance.Sqrt;
+    public long Seed { get; init; } = 1;
+    public int Threads { get; init; }
+
+    public void Validate()
+    {
+        if (ImageSize is < 16 or > 512) throw new ArgumentException($"--size must be in 16..512, got {ImageSize}");
+        if (Epochs < 1) throw new ArgumentException($"--epochs must be at least 1, got {Epochs}");
+        if (BatchSize < 1) throw new ArgumentException($"--batch must be at least 1, got {BatchSize}");
+        if (!(LearningRate > 0 && LearningRate < 1)) throw new ArgumentException($"--lr must be in (0, 1), got {LearningRate}");
+    }
+}
+
+/// <summary>
+/// Trains the reference KL classifier on the real train split with √-balanced sampling and flips, evaluates on val
+/// after every epoch and keeps the epoch with the best quadratic-weighted κ (the ordinal measure the task cares about).
+/// </summary>
+public static class ClassifierTrainer
+{
+    public static ClassifierHeader Train(ClassifierConfig config, KneeDataset train, KneeDataset val, string outFile, TextWriter log)
+    {
+        config.Validate();
+        TorchDevice.SetThreads(config.Threads);
+        manual_seed(config.Seed);
+        using var net = new KlClassifierNet(config.Widths);
+        using var optimizer = optim.AdamW(net.parameters(), lr: config.LearningRate, weight_decay: 1e-4);
+        var sampler = new GradeSampler(train.Grades, config.Balance);
+        int side = config.ImageSize, area = side * side;
+        int stepsPerEpoch = Math.Max(1, train.Count / config.BatchSize);
+        long totalSteps = (long)stepsPerEpoch * config.Epochs;
+        var pixels = new float[config.BatchSize * area];
+        var labels = new long[config.BatchSize];
+        ClassifierHeader? best = null;
+        var timer = Stopwatch.StartNew();
+        for (int epoch = 1; epoch <= config.Epochs; epoch++)
+        {
+            net.train();
+            double lossSum = 0;
+            for (int s = 0; s < stepsPerEpoch; s++)
+            {
+                long step = (long)(epoch - 1) * stepsPerEpoch + s;
+                var rng = SplitMix64.For(config.Seed, step, 2);
+                for (int b = 0; b < config.BatchSize; b++)
+                {
+                    int index = sampler.Next(ref rng);
+                    var source = train.Images[index];
+                    bool flip = rng.NextDouble() < 0.5;
+                    float gain = 0.9f + 0.2f * (float)rng.NextDouble(), bias = 0.1f * ((float)rng.NextDouble() - 0.5f);
+                    for (int y = 0; y < side; y++)
+                        for (int x = 0; x < side; x++)
+                            pixels[b * area + y * side + x] = Math.Clamp(gain * source[y * side + (flip ? side - 1 - x : x)] + bias, -1f, 1f);
+                    labels[b] = train.Grades[index];
+                }
+                foreach (var group in optimizer.ParamGroups)
+                    group.LearningRate = LearningRateSchedule.At(step, config.LearningRate, stepsPerEpoch / 2, totalSteps, 0.02);
+                using var scope = NewDisposeScope();
+                var logits = net.forward(tensor(pixels, [config.BatchSize, 1, side, side]));
+                var loss = nn.functional.cross_entropy(logits, tensor(labels));
+                optimizer.zero_grad();
+                loss.backward();
+                optimizer.step();
+                lossSum += loss.item<float>();
+            }
+            var metrics = ClassificationMetrics.Of(val.Grades, Predict(net, val.Images, side));
+            bool improved = best is null || metrics.QuadraticKappa > best.ValQuadraticKappa;
+            log.WriteLine($"epoch {epoch}/{config.Epochs}: train loss {lossSum / stepsPerEpoch:F3}; val accuracy {metrics.Accuracy:F3}, κ {metrics.QuadraticKappa:F3}, MAE {metrics.MeanAbsoluteError:F3}"
+                + $" ({timer.Elapsed.TotalSeconds:F0}s){(improved ? " *" : "")}");
+            if (improved)
+            {
+                best = new ClassifierHeader
+                {
+                    ImageSize = side, Widths = config.Widths, Epoch = epoch, ValAccuracy = metrics.Accuracy, ValQuadraticKappa = metrics.QuadraticKappa,
+                    ValMeanAbsoluteError = metrics.MeanAbsoluteError, ValRecall = metrics.Recall, DatasetSha256 = train.Sha256,
+                };
+                ClassifierFile.Save(outFile, best, net);
+            }
+        }
+        return best!;
+    }
+
+    /// <summary>Most likely grade of each image (eval mode, no gradients, batches of 128).</summary>
+    public static int[] Predict(KlClassifierNet net, IReadOnlyList<float[]> images, int side) =>
+        Probabilities(net, images, side).Select(p => Array.IndexOf(p, p.Max())).ToArray();
+
+    public static float[][] Probabilities(KlClassifierNet net, IReadOnlyList<float[]> images, int side)
+    {
+        net.eval();
+        using var _ = no_grad();
+        var result = new List<float[]>();
+        int area = side * side;
+        foreach (var chunk in images.Chunk(128))
+        {
+            using var scope = NewDisposeScope();
+            var batch = new float[chunk.Length * area];
+            for (int i = 0; i < chunk.Length; i++) chunk[i].CopyTo(batch, i * area);
+            var probs = nn.functional.softmax(net.forward(tensor(batch, [chunk.Length, 1, side, side])), 1).data<float>().ToArray();
+            for (int i = 0; i < chunk.Length; i++) result.Add(probs.AsSpan(i * KlGrades.Count, KlGrades.Count).ToArray());
+        }
+        return result.ToArray();
+    }
+}

@@ -1,0 +1,50 @@
+using CommandLine;
+using KneeOnnx.Training.Classifier;
+using KneeOnnx.Training.Data;
+
+namespace KneeOnnx.Training.Cli;
+
+[Verb("train-classifier", HelpText = "Train the reference KL-grade classifier on DIR/train, select it on DIR/val (best quadratic-weighted κ), save it to FILE.")]
+public sealed class TrainClassifierOptions
+{
+    [Option("data", Required = true, HelpText = "Dataset root holding train/ and val/ (<grade>/*.png each).")]
+    public string Data { get; set; } = "";
+
+    [Option("out", Required = true, HelpText = "Classifier file to write.")]
+    public string Out { get; set; } = "";
+
+    [Option("size", Default = 64, HelpText = "Input side in pixels.")]
+    public int Size { get; set; }
+
+    [Option("epochs", Default = 10, HelpText = "Passes over the train split.")]
+    public int Epochs { get; set; }
+
+    [Option("batch", Default = 32, HelpText = "Images per step.")]
+    public int Batch { get; set; }
+
+    [Option("lr", Default = 2e-3, HelpText = "Peak AdamW learning rate.")]
+    public double LearningRate { get; set; }
+
+    [Option("seed", Default = 1L, HelpText = "Seed for initialisation and batches.")]
+    public long Seed { get; set; }
+
+    [Option("threads", Default = 0, HelpText = "CPU threads (0 = all cores).")]
+    public int Threads { get; set; }
+}
+
+internal static class TrainClassifierCommand
+{
+    public static int Run(TrainClassifierOptions o, TextWriter output)
+    {
+        var config = new ClassifierConfig { ImageSize = o.Size, Epochs = o.Epochs, BatchSize = o.Batch, LearningRate = o.LearningRate, Seed = o.Seed, Threads = o.Threads };
+        config.Validate();
+        if (Directory.Exists(o.Out)) throw new ArgumentException($"{o.Out}: --out is a folder; give the classifier file name");
+        var train = KneeDataset.Load(o.Data, "train", config.ImageSize);
+        var val = KneeDataset.Load(o.Data, "val", config.ImageSize);
+        output.WriteLine($"train {train.Count} ({string.Join(" ", train.CountPerGrade())}), val {val.Count} ({string.Join(" ", val.CountPerGrade())}) at {config.ImageSize}²");
+        var best = ClassifierTrainer.Train(config, train, val, o.Out, output);
+        output.WriteLine($"kept epoch {best.Epoch}: val accuracy {best.ValAccuracy:F3}, quadratic κ {best.ValQuadraticKappa:F3}, MAE {best.ValMeanAbsoluteError:F3}, "
+            + $"recall per grade {string.Join(" ", best.ValRecall.Select(r => r.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)))} → {o.Out}");
+        return 0;
+    }
+}
