@@ -87,7 +87,7 @@ public static class Evaluator
         if (pairs.Count > 0)
             ContactSheet.Write(Path.Combine(request.OutDirectory, "memorisation_pairs.png"), pairs.Take(64).ToList(), side, Math.Max(side, 96));
 
-        const string classifierPending = "needs the reference KL classifier (train-classifier), not built yet";
+        const string classifierPending = "not computed yet: the reference classifier (train-classifier) is not wired into evaluate";
         var report = new JsonObject
         {
             ["imageSide"] = side,
@@ -159,7 +159,8 @@ public static class Evaluator
             sb.AppendLine($"| {key} | {f?.ToString("F2", CultureInfo.InvariantCulture) ?? "–"} | {fl?.ToString("F2", CultureInfo.InvariantCulture) ?? "–"} | {ratio} | {counts[key]!["generated"]} | {counts[key]!["real"]} |");
         }
         var mem = report["memorisation"]!;
-        sb.AppendLine().AppendLine($"Memorisation audit: {mem["flaggedByPixels"]} generated images closer (pixels) than the real 1st percentile {mem["pixelThreshold"]:F3}, {mem["flaggedByFeatures"]} closer in ResNet-18 features.");
+        string threshold = mem["pixelThreshold"]!.GetValue<double>().ToString("F3", CultureInfo.InvariantCulture);
+        sb.AppendLine().AppendLine($"Memorisation audit: {mem["flaggedByPixels"]} generated images closer (pixels) than the real 1st percentile {threshold}, {mem["flaggedByFeatures"]} closer in ResNet-18 features.");
         sb.AppendLine().AppendLine($"Grade fidelity, ordinal check and KL-IS: {report["classifierMeasures"]}.");
         return sb.ToString();
     }
