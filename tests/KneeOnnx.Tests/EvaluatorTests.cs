@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using KneeOnnx.Tests.Fixtures;
+using KneeOnnx.Training.Classifier;
 using KneeOnnx.Training.Data;
 using KneeOnnx.Training.Evaluation;
 
@@ -46,6 +47,36 @@ public class EvaluatorTests
         Assert.True(File.Exists(dir.Combine("report", "report.md")));
         Assert.True(File.Exists(dir.Combine("report", "memorisation_pairs.png")));
         Assert.True(JsonNode.Parse(File.ReadAllText(dir.Combine("report", "report.json")))!.AsObject().ContainsKey("klIs"));
+    }
+
+    [Fact]
+    public void WithAClassifierReportsGradeFidelityOrdinalCheckAndKlIs()
+    {
+        using var dir = new TempDirectory();
+        var (gen, real, train) = Sets(dir);
+        var trainSet = KneeDataset.Load(dir.Combine("train"), "t", 40);
+        var valSet = KneeDataset.Load(dir.Combine("real"), "val", 40);
+        string classifier = dir.Combine("cls.bin");
+        ClassifierTrainer.Train(new ClassifierConfig { ImageSize = 40, Widths = [8, 16, 32], Epochs = 30, BatchSize = 10, LearningRate = 3e-3, Threads = 2 },
+            trainSet, valSet, classifier, new StringWriter());
+        var report = Evaluator.Run(new EvaluationRequest(gen, real, train, dir.Combine("report"), Classifier: classifier), new StringWriter());
+        double rho = report["spearman"]!.GetValue<double>();
+        double klIs = report["klIs"]!.GetValue<double>();
+        Assert.InRange(rho, 0.3, 1.0);
+        Assert.InRange(klIs, 1.0, 5.0);
+        foreach (var key in new[] { "0", "1", "2", "3", "4", "all" })
+            Assert.InRange(report["gradeFidelity"]![key]!["generated"]!.GetValue<double>(), 0, 1);
+        Assert.Contains("Spearman", File.ReadAllText(dir.Combine("report", "report.md")));
+    }
+
+    [Fact]
+    public void MissingClassifierFileIsNamedBeforeAnyWork()
+    {
+        using var dir = new TempDirectory();
+        var (gen, real, train) = Sets(dir);
+        var e = Assert.Throws<FileNotFoundException>(() => Evaluator.Run(new EvaluationRequest(gen, real, train, dir.Combine("r"), Classifier: dir.Combine("none.bin")), new StringWriter()));
+        Assert.Contains("none.bin", e.Message);
+        Assert.False(Directory.Exists(dir.Combine("r")));
     }
 
     [Fact]

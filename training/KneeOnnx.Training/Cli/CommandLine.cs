@@ -28,7 +28,7 @@ public static class KneeOnnxTrainCli
                 (SampleOptions o) => SampleCommand.Run(o, output),
                 (ExportOptions o) => ExportCommand.Run(o, output),
                 (TrainClassifierOptions o) => TrainClassifierCommand.Run(o, output),
-                (EvaluateOptions o) => Evaluation.Evaluator.Run(new Evaluation.EvaluationRequest(o.Generated, o.Real, o.Train, o.Out, o.Limit, o.Seed), output) is null ? 1 : 0,
+                (EvaluateOptions o) => Evaluation.Evaluator.Run(new Evaluation.EvaluationRequest(o.Generated, o.Real, o.Train, o.Out, o.Limit, o.Seed, o.Classifier), output) is null ? 1 : 0,
                 errors => CommandLineSupport.ParseErrorLine.Report(parsed, errors, output, error, BadInputExitCode));
         }
         catch (Export.ExportCheckFailedException e)

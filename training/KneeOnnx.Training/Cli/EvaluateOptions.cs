@@ -20,6 +20,9 @@ public sealed class EvaluateOptions
     [Option("limit", HelpText = "At most this many generated and real images per grade.")]
     public int? Limit { get; set; }
 
+    [Option("classifier", HelpText = "Reference KL classifier (from train-classifier) for grade fidelity, the ordinal check and KL-IS.")]
+    public string? Classifier { get; set; }
+
     [Option("seed", Default = 0L, HelpText = "Seed of the floor sample.")]
     public long Seed { get; set; }
 }

@@ -11,12 +11,11 @@ using KneeOnnx.Training.Data;
 namespace KneeOnnx.Training.Evaluation;
 
 /// <summary>What to compare: a generated set, the real set it should resemble (val) and the training set (floor, memorisation).</summary>
-public sealed record EvaluationRequest(string Generated, string Real, string Train, string OutDirectory, int? Limit = null, long Seed = 0);
+public sealed record EvaluationRequest(string Generated, string Real, string Train, string OutDirectory, int? Limit = null, long Seed = 0, string? Classifier = null);
 
 /// <summary>
-/// FID-RN18 per grade with its real-vs-real floor, and the memorisation audit, written as report.json and report.md.
-/// The classifier-based measures (grade fidelity, ordinal check, KL-IS) need the reference classifier, which is not
-/// built yet; their keys are present and null, with the reason.
+/// FID-RN18 per grade with its real-vs-real floor, the memorisation audit and, given the reference KL classifier,
+/// grade fidelity, the ordinal check (Spearman ρ) and KL-IS; written as report.json and report.md.
 /// </summary>
 public static class Evaluator
 {
@@ -25,6 +24,8 @@ public static class Evaluator
         var timer = Stopwatch.StartNew();
         if (File.Exists(request.OutDirectory)) throw new ArgumentException($"{request.OutDirectory}: --out is a file, not a folder");
         if (request.Limit is <= 0) throw new ArgumentException($"--limit must be at least 1, got {request.Limit}");
+        if (request.Classifier is not null && !File.Exists(request.Classifier))
+            throw new FileNotFoundException($"{request.Classifier}: classifier file not found", request.Classifier);
         int side = ImageSet.CommonSide(request.Generated);
         var generated = ImageSet.Load(request.Generated, side, request.Limit);
         var real = ImageSet.Load(request.Real, side, request.Limit);
@@ -87,7 +88,9 @@ public static class Evaluator
         if (pairs.Count > 0)
             ContactSheet.Write(Path.Combine(request.OutDirectory, "memorisation_pairs.png"), pairs.Take(64).ToList(), side, Math.Max(side, 96));
 
-        const string classifierPending = "not computed yet: the reference classifier (train-classifier) is not wired into evaluate";
+        var (gradeFidelity, spearman, klIs, classifierNote) = request.Classifier is null
+            ? (null, null, null, "not computed: pass --classifier FILE (made by train-classifier)")
+            : ClassifierMeasures(request, log);
         var report = new JsonObject
         {
             ["imageSide"] = side,
@@ -97,10 +100,10 @@ public static class Evaluator
             ["fidRn18"] = fid,
             ["floor"] = floor,
             ["counts"] = counts,
-            ["gradeFidelity"] = null,
-            ["spearman"] = null,
-            ["klIs"] = null,
-            ["classifierMeasures"] = classifierPending,
+            ["gradeFidelity"] = gradeFidelity,
+            ["spearman"] = spearman,
+            ["klIs"] = klIs,
+            ["classifierMeasures"] = classifierNote,
             ["memorised"] = pixelFlags,
             ["memorisation"] = new JsonObject
             {
@@ -115,6 +118,39 @@ public static class Evaluator
         AtomicFile.WriteAllText(Path.Combine(request.OutDirectory, "report.md"), Markdown(report, fid, floor, counts));
         log.WriteLine($"wrote {Path.Combine(request.OutDirectory, "report.json")} and report.md in {timer.Elapsed.TotalSeconds:F0}s");
         return report;
+    }
+
+    /// <summary>Grade fidelity per conditioning grade (beside the classifier's accuracy on real images of that grade), Spearman ρ
+    /// between conditioning and predicted grade, and KL-IS, all at the classifier's own input size.</summary>
+    private static (JsonObject, JsonNode, JsonNode, string) ClassifierMeasures(EvaluationRequest request, TextWriter log)
+    {
+        var (header, net) = Classifier.ClassifierFile.Load(request.Classifier!);
+        using var _ = net;
+        int side = header.ImageSize;
+        var generated = ImageSet.Load(request.Generated, side, request.Limit);
+        var real = ImageSet.Load(request.Real, side, request.Limit);
+        var probabilities = Classifier.ClassifierTrainer.Probabilities(net, generated.Images, side);
+        int[] predicted = probabilities.Select(p => Array.IndexOf(p, p.Max())).ToArray();
+        int[] predictedReal = Classifier.ClassifierTrainer.Predict(net, real.Images, side);
+        var fidelity = new JsonObject();
+        foreach (var key in Enumerable.Range(0, KlGrades.Count).Select(g => g.ToString(CultureInfo.InvariantCulture)).Append("all"))
+        {
+            bool Matches(int grade) => key == "all" || grade.ToString(CultureInfo.InvariantCulture) == key;
+            var gen = Enumerable.Range(0, generated.Count).Where(i => Matches(generated.Grades[i])).ToArray();
+            var rl = Enumerable.Range(0, real.Count).Where(i => Matches(real.Grades[i])).ToArray();
+            fidelity[key] = new JsonObject
+            {
+                ["generated"] = gen.Length == 0 ? null : Math.Round(gen.Average(i => predicted[i] == generated.Grades[i] ? 1.0 : 0.0), 4),
+                ["real"] = rl.Length == 0 ? null : Math.Round(rl.Average(i => predictedReal[i] == real.Grades[i] ? 1.0 : 0.0), 4),
+                ["meanPredictedGrade"] = gen.Length == 0 ? null : Math.Round(gen.Average(i => (double)predicted[i]), 3),
+                ["n"] = gen.Length,
+            };
+        }
+        double rho = GradeAgreement.Spearman(generated.Grades.Select(g => (double)g).ToArray(), predicted.Select(p => (double)p).ToArray());
+        double score = GradeAgreement.InceptionScore(probabilities);
+        log.WriteLine($"  classifier {request.Classifier}: fidelity {fidelity["all"]!["generated"]} (real {fidelity["all"]!["real"]}), Spearman {rho:F3}, KL-IS {score:F3}");
+        return (fidelity, double.IsNaN(rho) ? null! : Math.Round(rho, 4), Math.Round(score, 4),
+            $"classifier {Path.GetFileName(request.Classifier)} at {side}² (val accuracy {header.ValAccuracy:F3}, κ {header.ValQuadraticKappa:F3})");
     }
 
     private static List<float[]> Select(float[][] features, IReadOnlyList<int> grades, Func<int, bool> matches) =>
@@ -162,6 +198,13 @@ public static class Evaluator
         string threshold = mem["pixelThreshold"]!.GetValue<double>().ToString("F3", CultureInfo.InvariantCulture);
         sb.AppendLine().AppendLine($"Memorisation audit: {mem["flaggedByPixels"]} generated images closer (pixels) than the real 1st percentile {threshold}, {mem["flaggedByFeatures"]} closer in ResNet-18 features.");
         sb.AppendLine().AppendLine($"Grade fidelity, ordinal check and KL-IS: {report["classifierMeasures"]}.");
+        if (report["gradeFidelity"] is JsonObject fidelity)
+        {
+            sb.AppendLine().AppendLine("| conditioning grade | classifier accuracy on generated | on real | mean predicted grade |").AppendLine("|---|---|---|---|");
+            foreach (var (key, value) in fidelity)
+                sb.AppendLine($"| {key} | {value!["generated"]} | {value["real"]} | {value["meanPredictedGrade"]} |");
+            sb.AppendLine().AppendLine($"Spearman ρ (conditioning vs predicted grade) {report["spearman"]}; KL-IS {report["klIs"]}.");
+        }
         return sb.ToString();
     }
 }
