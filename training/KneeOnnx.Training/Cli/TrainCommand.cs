@@ -12,6 +12,10 @@ internal static class TrainCommand
         var config = o.ToConfig();
         if (!o.Resume && string.IsNullOrEmpty(config.Data))
             throw new ArgumentException("--data is required (the dataset root holding train/<grade>/*.png)");
+        if (o.InitFrom is not null && o.Resume)
+            throw new ArgumentException("--init-from starts a new run; --resume continues one: give one of them");
+        if (o.InitFrom is not null && o.ArchitectureOptionsGiven().FirstOrDefault() is { } conflicting)
+            throw new ArgumentException($"{conflicting} cannot be combined with --init-from {o.InitFrom}: the architecture and schedule come from that file");
         if (o.MaxMinutes is <= 0) throw new ArgumentException($"--max-minutes must be positive, got {o.MaxMinutes}");
 
         // SIGINT/SIGTERM (Ctrl+C, Slurm pre-emption) finish the current step and write a checkpoint; a second signal kills.

@@ -40,6 +40,9 @@ public sealed class TrainOptions
     [Option("resume", HelpText = "Continue the run in --out from its checkpoint, exactly where it stopped.")]
     public bool Resume { get; set; }
 
+    [Option("init-from", HelpText = "Start from the weights of an exported FILE.onnx (fine-tune on your data, or continue a shipped model); its architecture and noise schedule are used, so --preset/--cond/--beta-schedule/--timesteps cannot be given.")]
+    public string? InitFrom { get; set; }
+
     [Option("lr", HelpText = "Peak AdamW learning rate (default 1e-4).")]
     public double? LearningRate { get; set; }
 
@@ -79,6 +82,15 @@ public sealed class TrainOptions
     [Option("skip-unreadable", HelpText = "Leave out PNGs that cannot be decoded (counted in the log) instead of stopping.")]
     public bool SkipUnreadable { get; set; }
 
+    /// <summary>The options that the --init-from model decides; giving one of them as well is a contradiction.</summary>
+    public IEnumerable<string> ArchitectureOptionsGiven()
+    {
+        if (Preset is not null) yield return "--preset";
+        if (Cond is not null) yield return "--cond";
+        if (BetaSchedule is not null) yield return "--beta-schedule";
+        if (Timesteps is not null) yield return "--timesteps";
+    }
+
     /// <summary>Defaults, then the JSON file, then the options given on the command line.</summary>
     public TrainConfig ToConfig()
     {
@@ -115,6 +127,7 @@ public sealed class TrainOptions
             TrainTimesteps = Timesteps ?? baseline.TrainTimesteps,
             CheckpointEvery = CheckpointEvery ?? baseline.CheckpointEvery,
             SkipUnreadable = SkipUnreadable || baseline.SkipUnreadable,
+            InitFrom = InitFrom ?? baseline.InitFrom,
         };
     }
 }

@@ -31,6 +31,10 @@ public sealed record TrainConfig
     public int CheckpointEvery { get; init; } = 250;
     public long Seed { get; init; } = 1;
     public bool SkipUnreadable { get; init; }
+    /// <summary>An exported .onnx whose weights start this run (fine-tuning, or continuing a shipped model); its metadata fix the architecture and schedule.</summary>
+    public string? InitFrom { get; init; }
+    /// <summary>SHA-256 of <see cref="InitFrom"/> as read, so the run records exactly which weights it started from.</summary>
+    public string? InitFromSha256 { get; init; }
 
     public NoiseSchedule CreateSchedule() => NoiseSchedule.Create(BetaSchedule, TrainTimesteps, BetaStart, BetaEnd);
 

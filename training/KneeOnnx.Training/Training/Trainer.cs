@@ -3,6 +3,7 @@ using System.Text.Json;
 using KneeOnnx.IO;
 using KneeOnnx.Training.Data;
 using KneeOnnx.Training.Diffusion;
+using KneeOnnx.Training.Export;
 using KneeOnnx.Training.Model;
 using KneeOnnx.Training.Runtime;
 using TorchSharp;
@@ -32,6 +33,19 @@ public static class Trainer
         {
             throw new ArgumentException($"{runDir}: already holds a checkpoint; pass --resume to continue it or choose another --out");
         }
+        ImportedModelInfo? init = null;
+        Onnx.ModelProto? initProto = null;
+        if (resumed is null && config.InitFrom is not null)
+        {
+            (init, initProto) = OnnxWeightImporter.Read(config.InitFrom);
+            if (config.LabelDropout > 0 && !init.Model.HasNullGrade)
+                throw new ArgumentException($"{config.InitFrom}: the model has no null grade, so it cannot learn classifier-free guidance; pass --label-dropout 0");
+            config = config with
+            {
+                Preset = init.Model.Preset, Conditioning = init.Model.Conditioning, BetaSchedule = init.BetaSchedule,
+                TrainTimesteps = init.TrainTimesteps, BetaStart = init.BetaStart, BetaEnd = init.BetaEnd, InitFromSha256 = init.Sha256,
+            };
+        }
         config.Validate();
         if (File.Exists(runDir))
             throw new ArgumentException($"{runDir}: --out is a file, not a folder");
@@ -43,7 +57,7 @@ public static class Trainer
         var (device, deviceLine) = TorchDevice.Resolve(run.Device);
         output.WriteLine($"{deviceLine}; {get_num_threads()} threads");
 
-        var modelConfig = resumed?.Model ?? Presets.Get(config.Preset, config.Conditioning, nullGrade: config.LabelDropout > 0);
+        var modelConfig = resumed?.Model ?? init?.Model ?? Presets.Get(config.Preset, config.Conditioning, nullGrade: config.LabelDropout > 0);
         var loadTimer = Stopwatch.StartNew();
         var data = run.Preloaded ?? KneeDataset.Load(config.Data, "train", modelConfig.ImageSize, config.SkipUnreadable ? UnreadablePolicy.Skip : UnreadablePolicy.Fail);
         output.WriteLine($"data: {data.Count} images from {data.Directory} at {modelConfig.ImageSize}² in {loadTimer.Elapsed.TotalSeconds:F1}s; per grade {string.Join(" ", data.CountPerGrade())}"
@@ -74,6 +88,11 @@ public static class Trainer
         }
         else
         {
+            if (initProto is not null)
+            {
+                OnnxWeightImporter.LoadInto(initProto, live, config.InitFrom!);
+                output.WriteLine($"initialised from {config.InitFrom} ({init!.Model.Preset}/{init.Model.Conditioning}, trained {init.TrainSteps} steps, sha256 {init.Sha256[..16]}…)");
+            }
             ema.CopyFromLive();
         }
         output.WriteLine($"model: {modelConfig.Preset} preset, {modelConfig.Conditioning} conditioning, {live.ParameterCount:N0} parameters; {config.Steps} steps of batch {config.BatchSize}");

@@ -1,0 +1,99 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Google.Protobuf;
+using KneeOnnx.Runtime;
+using KneeOnnx.Training.Model;
+using Onnx;
+using static TorchSharp.torch;
+
+namespace KneeOnnx.Training.Export;
+
+/// <summary>What an exported model says about itself that a training run needs to continue from it.</summary>
+public sealed record ImportedModelInfo(UNetConfig Model, string BetaSchedule, int TrainTimesteps, double BetaStart, double BetaEnd, long TrainSteps, string Sha256);
+
+/// <summary>
+/// The exporter's inverse: reads the U-Net configuration from an exported file's metadata and its weights from the
+/// initializers, which the exporter names after state_dict entries (Linear weights fed to MatMul carry a <c>_t</c>
+/// suffix and are transposed; GroupNorm affine vectors are stored as [C,1,1]).
+/// </summary>
+public static class OnnxWeightImporter
+{
+    public const string TransposedSuffix = "_t";
+
+    public static (ImportedModelInfo Info, ModelProto Proto) Read(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: model not found", path);
+        byte[] bytes = File.ReadAllBytes(path);
+        ModelProto proto;
+        try
+        {
+            proto = ModelProto.Parser.ParseFrom(bytes);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new InvalidDataException($"{path}: not an ONNX model ({e.Message})", e);
+        }
+        var metadata = proto.MetadataProps.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+        string Get(string key) => metadata.TryGetValue(key, out var v) && v.Length > 0
+            ? v
+            : throw new InvalidDataException($"{path}: metadata '{key}' missing; only models exported by KneeOnnx can be trained further");
+        UNetConfig model;
+        try
+        {
+            model = JsonSerializer.Deserialize<UNetConfig>(Get(ModelContract.Keys.UNetConfig))
+                    ?? throw new InvalidDataException($"{path}: empty '{ModelContract.Keys.UNetConfig}'");
+            model.Validate();
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException)
+        {
+            throw new InvalidDataException($"{path}: '{ModelContract.Keys.UNetConfig}' is not a valid U-Net configuration ({e.Message})", e);
+        }
+        var inv = CultureInfo.InvariantCulture;
+        var info = new ImportedModelInfo(
+            model,
+            Get(ModelContract.Keys.BetaSchedule),
+            int.Parse(Get(ModelContract.Keys.NumTrainTimesteps), inv),
+            double.Parse(Get(ModelContract.Keys.BetaStart), inv),
+            double.Parse(Get(ModelContract.Keys.BetaEnd), inv),
+            metadata.TryGetValue(ModelContract.Keys.TrainSteps, out var steps) ? long.Parse(steps, inv) : 0,
+            Convert.ToHexStringLower(SHA256.HashData(bytes)));
+        return (info, proto);
+    }
+
+    /// <summary>Copies every state_dict entry of <paramref name="model"/> from the file's initializers; fails naming the first one absent or misshapen.</summary>
+    public static void LoadInto(ModelProto proto, UNet model, string path)
+    {
+        var initializers = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
+        foreach (var t in proto.Graph.Initializer) initializers.TryAdd(t.Name, t);
+        using var _ = no_grad();
+        foreach (var (name, target) in model.state_dict())
+        {
+            bool transposed = !initializers.ContainsKey(name);
+            if (!initializers.TryGetValue(transposed ? name + TransposedSuffix : name, out var source))
+                throw new InvalidDataException($"{path}: no weights for '{name}'; the file does not hold this U-Net configuration");
+            float[] values = FloatsOf(source, path);
+            if (values.LongLength != target.numel())
+                throw new InvalidDataException($"{path}: '{source.Name}' holds {values.LongLength} values, the model's '{name}' needs {target.numel()}");
+            long[] storedShape = source.Dims.ToArray();
+            using var loaded = tensor(values).reshape(storedShape);
+            using var arranged = transposed ? loaded.t().contiguous() : loaded.reshape(target.shape);
+            if (!arranged.shape.SequenceEqual(target.shape))
+                throw new InvalidDataException($"{path}: '{source.Name}' has shape [{string.Join(",", storedShape)}], the model's '{name}' is [{string.Join(",", target.shape)}]");
+            target.copy_(arranged);
+        }
+    }
+
+    private static float[] FloatsOf(TensorProto t, string path)
+    {
+        if (t.DataType != (int)TensorProto.Types.DataType.Float)
+            throw new InvalidDataException($"{path}: initializer '{t.Name}' is not float32 (data type {t.DataType})");
+        if (!t.RawData.IsEmpty)
+        {
+            if (t.RawData.Length % sizeof(float) != 0) throw new InvalidDataException($"{path}: initializer '{t.Name}' has a torn payload");
+            return MemoryMarshal.Cast<byte, float>(t.RawData.Span).ToArray();
+        }
+        return t.FloatData.ToArray();
+    }
+}
