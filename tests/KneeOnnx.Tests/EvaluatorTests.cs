@@ -59,7 +59,13 @@ public class EvaluatorTests
         string classifier = dir.Combine("cls.bin");
         ClassifierTrainer.Train(new ClassifierConfig { ImageSize = 40, Widths = [8, 16, 32], Epochs = 30, BatchSize = 10, LearningRate = 3e-3, Threads = 2 },
             trainSet, valSet, classifier, new StringWriter());
-        var report = Evaluator.Run(new EvaluationRequest(gen, real, train, dir.Combine("report"), Classifier: classifier), new StringWriter());
+        var report = Evaluator.Run(new EvaluationRequest(gen, real, train, dir.Combine("report"), Classifier: classifier, Augment: new AugmentRequest(Epochs: 2)), new StringWriter());
+        var augment = report["augmentBenefit"]!.AsObject();
+        Assert.Equal(40, augment["imageSide"]!.GetValue<int>()); // the reference classifier's size, not the default
+        Assert.Equal([3, 3, 4, 3, 3], augment["syntheticPerGrade"]!.AsArray().Select(n => n!.GetValue<int>()));
+        Assert.InRange(augment["withSynthetic"]!["accuracy"]!.GetValue<double>(), 0, 1);
+        Assert.True(File.Exists(dir.Combine("report", "augment", "augment.md")));
+        Assert.Contains("Augmentation benefit", File.ReadAllText(dir.Combine("report", "report.md")));
         double rho = report["spearman"]!.GetValue<double>();
         double klIs = report["klIs"]!.GetValue<double>();
         Assert.InRange(rho, 0.3, 1.0);

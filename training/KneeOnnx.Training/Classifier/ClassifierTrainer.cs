@@ -18,6 +18,8 @@ public sealed record ClassifierConfig
     public string Balance { get; init; } = Data.Balance.Sqrt;
     public long Seed { get; init; } = 1;
     public int Threads { get; init; }
+    /// <summary>Optimiser steps per epoch; null = one pass over the training set. Fixed by augment-benefit so both runs get the same budget.</summary>
+    public int? StepsPerEpoch { get; init; }
 
     public void Validate()
     {
@@ -25,6 +27,7 @@ public sealed record ClassifierConfig
         if (Epochs < 1) throw new ArgumentException($"--epochs must be at least 1, got {Epochs}");
         if (BatchSize < 1) throw new ArgumentException($"--batch must be at least 1, got {BatchSize}");
         if (!(LearningRate > 0 && LearningRate < 1)) throw new ArgumentException($"--lr must be in (0, 1), got {LearningRate}");
+        if (StepsPerEpoch is < 1) throw new ArgumentException($"steps per epoch must be at least 1, got {StepsPerEpoch}");
     }
 }
 
@@ -43,7 +46,7 @@ public static class ClassifierTrainer
         using var optimizer = optim.AdamW(net.parameters(), lr: config.LearningRate, weight_decay: 1e-4);
         var sampler = new GradeSampler(train.Grades, config.Balance);
         int side = config.ImageSize, area = side * side;
-        int stepsPerEpoch = Math.Max(1, train.Count / config.BatchSize);
+        int stepsPerEpoch = config.StepsPerEpoch ?? Math.Max(1, train.Count / config.BatchSize);
         long totalSteps = (long)stepsPerEpoch * config.Epochs;
         var pixels = new float[config.BatchSize * area];
         var labels = new long[config.BatchSize];

@@ -22,13 +22,14 @@ public static class KneeOnnxTrainCli
         });
         try
         {
-            var parsed = parser.ParseArguments<TrainOptions, SampleOptions, ExportOptions, EvaluateOptions, TrainClassifierOptions>(args);
+            var parsed = parser.ParseArguments<TrainOptions, SampleOptions, ExportOptions, EvaluateOptions, TrainClassifierOptions, AugmentBenefitOptions>(args);
             return parsed.MapResult(
                 (TrainOptions o) => TrainCommand.Run(o, output),
                 (SampleOptions o) => SampleCommand.Run(o, output),
                 (ExportOptions o) => ExportCommand.Run(o, output),
                 (TrainClassifierOptions o) => TrainClassifierCommand.Run(o, output),
-                (EvaluateOptions o) => Evaluation.Evaluator.Run(new Evaluation.EvaluationRequest(o.Generated, o.Real, o.Train, o.Out, o.Limit, o.Seed, o.Classifier), output) is null ? 1 : 0,
+                (EvaluateOptions o) => Evaluation.Evaluator.Run(o.ToRequest(), output) is null ? 1 : 0,
+                (AugmentBenefitOptions o) => AugmentBenefitCommand.Run(o, output),
                 errors => CommandLineSupport.ParseErrorLine.Report(parsed, errors, output, error, BadInputExitCode));
         }
         catch (Export.ExportCheckFailedException e)

@@ -11,7 +11,11 @@ using KneeOnnx.Training.Data;
 namespace KneeOnnx.Training.Evaluation;
 
 /// <summary>What to compare: a generated set, the real set it should resemble (val) and the training set (floor, memorisation).</summary>
-public sealed record EvaluationRequest(string Generated, string Real, string Train, string OutDirectory, int? Limit = null, long Seed = 0, string? Classifier = null);
+public sealed record EvaluationRequest(string Generated, string Real, string Train, string OutDirectory, int? Limit = null, long Seed = 0, string? Classifier = null,
+                                       AugmentRequest? Augment = null);
+
+/// <summary>Ask for the augmentation benefit too: classifier epochs per run, and a cap on generated images per grade.</summary>
+public sealed record AugmentRequest(int Epochs = 10, int? PerGrade = null);
 
 /// <summary>
 /// FID-RN18 per grade with its real-vs-real floor, the memorisation audit and, given the reference KL classifier,
@@ -91,6 +95,7 @@ public static class Evaluator
         var (gradeFidelity, spearman, klIs, classifierNote) = request.Classifier is null
             ? (null, null, null, "not computed: pass --classifier FILE (made by train-classifier)")
             : ClassifierMeasures(request, log);
+        var augment = request.Augment is null ? null : AugmentationMeasure(request, log);
         var report = new JsonObject
         {
             ["imageSide"] = side,
@@ -105,6 +110,7 @@ public static class Evaluator
             ["klIs"] = klIs,
             ["classifierMeasures"] = classifierNote,
             ["memorised"] = pixelFlags,
+            ["augmentBenefit"] = augment ?? (JsonNode)"not computed: pass --augment",
             ["memorisation"] = new JsonObject
             {
                 ["pixelThreshold"] = pixelThreshold, ["featureThreshold"] = featureThreshold,
@@ -151,6 +157,22 @@ public static class Evaluator
         log.WriteLine($"  classifier {request.Classifier}: fidelity {fidelity["all"]!["generated"]} (real {fidelity["all"]!["real"]}), Spearman {rho:F3}, KL-IS {score:F3}");
         return (fidelity, double.IsNaN(rho) ? null! : Math.Round(rho, 4), Math.Round(score, 4),
             $"classifier {Path.GetFileName(request.Classifier)} at {side}² (val accuracy {header.ValAccuracy:F3}, κ {header.ValQuadraticKappa:F3})");
+    }
+
+    /// <summary>Two classifier runs of equal budget (see <see cref="Classifier.AugmentationBenefit"/>), at the reference classifier's size and widths when one is given.</summary>
+    private static JsonObject AugmentationMeasure(EvaluationRequest request, TextWriter log)
+    {
+        var config = new Classifier.ClassifierConfig { Epochs = request.Augment!.Epochs, Seed = request.Seed + 1 };
+        if (request.Classifier is not null)
+        {
+            var (header, net) = Classifier.ClassifierFile.Load(request.Classifier);
+            net.Dispose();
+            config = config with { ImageSize = header.ImageSize, Widths = header.Widths };
+        }
+        config.Validate();
+        var result = Classifier.AugmentationBenefit.Run(config, ImageSet.Load(request.Train, config.ImageSize), ImageSet.Load(request.Real, config.ImageSize),
+            ImageSet.Load(request.Generated, config.ImageSize), request.Augment.PerGrade, Path.Combine(request.OutDirectory, "augment"), log);
+        return result.Json;
     }
 
     private static List<float[]> Select(float[][] features, IReadOnlyList<int> grades, Func<int, bool> matches) =>
@@ -204,6 +226,13 @@ public static class Evaluator
             foreach (var (key, value) in fidelity)
                 sb.AppendLine($"| {key} | {value!["generated"]} | {value["real"]} | {value["meanPredictedGrade"]} |");
             sb.AppendLine().AppendLine($"Spearman ρ (conditioning vs predicted grade) {report["spearman"]}; KL-IS {report["klIs"]}.");
+        }
+        if (report["augmentBenefit"] is JsonObject aug)
+        {
+            var real = aug["realOnly"]!;
+            var mixed = aug["withSynthetic"]!;
+            sb.AppendLine().AppendLine($"Augmentation benefit (same budget and seed, val): accuracy {real["accuracy"]} → {mixed["accuracy"]}, quadratic κ {real["quadraticKappa"]} → {mixed["quadraticKappa"]}, "
+                + $"MAE {real["meanAbsoluteError"]} → {mixed["meanAbsoluteError"]}; details in augment/augment.md.");
         }
         return sb.ToString();
     }

@@ -1,0 +1,65 @@
+using KneeOnnx.Tests.Fixtures;
+using KneeOnnx.Training.Classifier;
+using KneeOnnx.Training.Data;
+using Xunit.Abstractions;
+
+namespace KneeOnnx.Tests;
+
+public class AugmentationBenefitTests(ITestOutputHelper log)
+{
+    private static KneeDataset Knees(IEnumerable<int> grades, int perGrade, int firstIndex, int side = 32)
+    {
+        var images = new List<float[]>();
+        var labels = new List<int>();
+        foreach (int g in grades)
+            for (int i = firstIndex; i < firstIndex + perGrade; i++)
+            {
+                images.Add(SyntheticKnees.Pixels(g, i, side).Select(KneeOnnx.Imaging.PixelScale.ToModel).ToArray());
+                labels.Add(g);
+            }
+        return KneeDataset.FromMemory(side, images.ToArray(), labels.ToArray());
+    }
+
+    [Fact]
+    public void SyntheticImagesOfAGradeMissingFromTrainTeachTheClassifierThatGradeAtTheSameBudget()
+    {
+        using var dir = new TempDirectory();
+        var train = Knees([0, 1, 2, 3], perGrade: 24, firstIndex: 0); // no KL4 at all in the real train set
+        var val = Knees([0, 1, 2, 3, 4], perGrade: 8, firstIndex: 200);
+        var synthetic = Knees([4], perGrade: 40, firstIndex: 500);
+        var output = new StringWriter();
+        var config = new ClassifierConfig { ImageSize = 32, Widths = [8, 16, 32], Epochs = 20, BatchSize = 16, LearningRate = 3e-3, Threads = 2 };
+
+        var result = AugmentationBenefit.Run(config, train, val, synthetic, perGrade: 30, dir.Path, output);
+        log.WriteLine(output.ToString());
+
+        Assert.Equal([0, 0, 0, 0, 30], result.SyntheticPerGrade);
+        Assert.Equal(20 * (96 / 16), result.Steps); // the real-only run's budget, not one pass over the larger mixed set
+        Assert.Equal(0.0, result.RealOnly.ValRecall[4]); // a class never seen cannot be predicted
+        Assert.True(result.Augmented.ValRecall[4] >= 0.5, $"KL4 recall with synthetic KL4 images: {result.Augmented.ValRecall[4]:F2}");
+        Assert.True(File.Exists(Path.Combine(dir.Path, "augment.json")));
+        Assert.True(File.Exists(Path.Combine(dir.Path, AugmentationBenefit.RealOnlyFile)));
+        Assert.True(File.Exists(Path.Combine(dir.Path, AugmentationBenefit.AugmentedFile)));
+        Assert.Contains("| real + synthetic |", File.ReadAllText(Path.Combine(dir.Path, "augment.md")));
+    }
+
+    [Fact]
+    public void CliRejectsAnEmptyGeneratedFolderAndABadCapInOneLine()
+    {
+        using var dir = new TempDirectory();
+        SyntheticKnees.WriteDataset(dir.Combine("data"), perGrade: 2, side: 32);
+        SyntheticKnees.WriteDataset(dir.Combine("data"), perGrade: 2, side: 32, split: "val", firstIndex: 10);
+        Directory.CreateDirectory(dir.Combine("empty", "0"));
+        SyntheticKnees.WriteDataset(dir.Combine("gen"), perGrade: 2, side: 32, split: "", firstIndex: 30);
+
+        var (code, _, err) = InProcessCli.Train("augment-benefit", "--data", dir.Combine("data"), "--generated", dir.Combine("empty"), "--out", dir.Combine("r1"), "--size", "32");
+        Assert.Equal(2, code);
+        Assert.Contains("empty", err);
+        Assert.Single(err.Trim().Split('\n'));
+
+        (code, _, err) = InProcessCli.Train("augment-benefit", "--data", dir.Combine("data"), "--generated", dir.Combine("gen"), "--out", dir.Combine("r2"), "--size", "32", "--per-grade", "0");
+        Assert.Equal(2, code);
+        Assert.Contains("--per-grade", err);
+        Assert.False(Directory.Exists(dir.Combine("r2")));
+    }
+}
