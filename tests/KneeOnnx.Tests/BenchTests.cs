@@ -1,0 +1,105 @@
+using System.Text.Json.Nodes;
+using KneeOnnx.Tests.Fixtures;
+using KneeOnnx.Training.Bench;
+using Microsoft.ML.OnnxRuntime;
+using Onnx;
+
+namespace KneeOnnx.Tests;
+
+public class BenchTests
+{
+    private static ValueInfoProto Float(string name, params long[] dims)
+    {
+        var shape = new TensorShapeProto();
+        foreach (var d in dims) shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
+        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = 1, Shape = shape } } };
+    }
+
+    private static TensorProto Init(string name, params long[] dims)
+    {
+        var t = new TensorProto { Name = name, DataType = 1 };
+        t.Dims.AddRange(dims);
+        t.FloatData.AddRange(Enumerable.Repeat(0.5f, (int)dims.Aggregate(1L, (a, d) => a * d)));
+        return t;
+    }
+
+    private static NodeProto Node(string op, string[] inputs, string output, params AttributeProto[] attributes)
+    {
+        var n = new NodeProto { OpType = op, Name = "n_" + output };
+        n.Input.AddRange(inputs);
+        n.Output.Add(output);
+        n.Attribute.AddRange(attributes);
+        return n;
+    }
+
+    [Fact]
+    public void FlopsOfAHandBuiltGraphAreCountedExactly()
+    {
+        // x[1,1,8,8] → Conv 3×3 pad 1 to 4 channels → reshape [4,64] → MatMul [64,5] → Gemm with B[3,5]ᵀ → [4,3].
+        var graph = new GraphProto { Name = "g" };
+        graph.Input.Add(Float("x", 1, 1, 8, 8));
+        graph.Initializer.Add(Init("w", 4, 1, 3, 3));
+        graph.Initializer.Add(Init("m", 64, 5));
+        graph.Initializer.Add(Init("b", 3, 5));
+        var shape = new TensorProto { Name = "shape", DataType = 7 };
+        shape.Dims.Add(2);
+        shape.Int64Data.AddRange([4, 64]);
+        graph.Initializer.Add(shape);
+        graph.Node.Add(Node("Conv", ["x", "w"], "c", new AttributeProto { Name = "pads", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 1, 1, 1, 1 } }));
+        graph.Node.Add(Node("Reshape", ["c", "shape"], "r"));
+        graph.Node.Add(Node("MatMul", ["r", "m"], "mm"));
+        graph.Node.Add(Node("Gemm", ["mm", "b"], "y", new AttributeProto { Name = "transB", Type = AttributeProto.Types.AttributeType.Int, I = 1 }));
+        graph.Output.Add(Float("y", 4, 3));
+        var model = new ModelProto { IrVersion = 8, Graph = graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 17 });
+
+        using var x = OrtValue.CreateTensorValueFromMemory(new float[64], [1, 1, 8, 8]);
+        var flops = GraphFlops.Count(model, [("x", x)]);
+
+        Assert.Equal(2L * 4 * 8 * 8 * 9, flops.Conv);   // 4·8·8 outputs, 9 multiply-adds each
+        Assert.Equal(2L * 4 * 5 * 64, flops.MatMul);    // [4,64]·[64,5]
+        Assert.Equal(2L * 4 * 3 * 5, flops.Gemm);       // [4,5]·[5,3]
+    }
+
+    [Fact]
+    public void TimingStatsTakeTheMedianAndSpread()
+    {
+        var odd = TimingStats.Of([3.0, 1.0, 2.0]);
+        Assert.Equal(2.0, odd.MedianSeconds);
+        Assert.Equal(1.0, odd.Spread);
+        Assert.Equal(2.5, TimingStats.Of([4.0, 1.0, 2.0, 3.0]).MedianSeconds);
+    }
+
+    [Fact]
+    public void BenchWritesTheHeadlineRatiosForOneSetOfWeightsOnBothBackends()
+    {
+        using var dir = new TempDirectory();
+        var (code, stdout, err) = InProcessCli.Train("bench", "--out", dir.Path, "--preset", "tiny", "--batches", "1,2", "--repeats", "2", "--warmup", "1",
+            "--sample-batch", "2", "--ddpm-steps", "4", "--rss-images", "2", "--gemm-size", "128", "--no-paper", "--threads", "2");
+        Assert.True(code == 0, err + stdout);
+
+        var report = JsonNode.Parse(File.ReadAllText(dir.Combine("bench.json")))!.AsObject();
+        foreach (var key in new[] { "ortOverTorchSharp", "ortOverTorchSharpBatch1", "unetFractionOfGemm", "rssRatio" })
+            Assert.True(report[key]!.GetValue<double>() > 0, key);
+        Assert.True(report["parityMaxAbsDiff"]!.GetValue<double>() < 1e-4, "both backends must run the same weights");
+        Assert.True(report["flopsPerImage"]!["conv"]!.GetValue<long>() > 0);
+        Assert.Equal([1, 2], report["unetCalls"]!.AsArray().Select(c => c!["batch"]!.GetValue<int>()));
+        Assert.Equal(["ddpm", "ddim", "dpm++2m"], report["sampling"]!.AsArray().Select(s => s!["sampler"]!.GetValue<string>()));
+        Assert.Equal(20, report["peakMemory"]!["largeImages"]!.GetValue<int>());
+        Assert.False(string.IsNullOrEmpty(report["machine"]!["cpu"]!.GetValue<string>()));
+        Assert.Contains("| rssRatio", File.ReadAllText(dir.Combine("bench.md")));
+        Assert.Equal(["bench.json", "bench.md"], Directory.GetFileSystemEntries(dir.Path).Select(Path.GetFileName).Order()); // scratch removed
+    }
+
+    [Fact]
+    public void BadBenchSettingsAreOneLineErrors()
+    {
+        using var dir = new TempDirectory();
+        var (code, _, err) = InProcessCli.Train("bench", "--out", dir.Path, "--batches", "0,4");
+        Assert.Equal(2, code);
+        Assert.Contains("--batches", err);
+        (code, _, err) = InProcessCli.Train("bench", "--out", dir.Path, "--model", dir.Combine("missing.onnx"));
+        Assert.Equal(2, code);
+        Assert.Contains("missing.onnx", err);
+    }
+}

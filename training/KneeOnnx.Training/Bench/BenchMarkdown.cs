@@ -1,0 +1,48 @@
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace KneeOnnx.Training.Bench;
+
+/// <summary>bench.json as the table a person reads.</summary>
+public static class BenchMarkdown
+{
+    public static string Render(JsonObject r)
+    {
+        var m = r["machine"]!;
+        var sb = new StringBuilder("# KneeOnnx benchmark\n\n");
+        sb.AppendLine($"Model: {r["model"]} ({r["imageSide"]}², {r["parameters"]} parameters, sha256 {r["modelSha256"]!.GetValue<string>()[..16]}…). ");
+        sb.AppendLine($"Machine: {m["cpu"]}, {m["logicalCores"]} logical cores, {m["memoryGiB"]} GiB, {m["os"]}; {m["dotnet"]}; ONNX Runtime {m["onnxRuntime"]} ({m["provider"]} provider), TorchSharp {m["torchSharp"]}; {m["threads"]} threads each. {r["date"]}, {r["seconds"]} s.").AppendLine();
+        sb.AppendLine("| headline | value | goal |").AppendLine("|---|---|---|");
+        sb.AppendLine($"| ortOverTorchSharp (DDIM-50 images/s, batch {r["defaultBatch"]}) | {r["ortOverTorchSharp"]} | ≥ 1.1 |");
+        sb.AppendLine($"| same at batch 1 (DDPM) | {r["ortOverTorchSharpBatch1"]} | ≥ 1.3 |");
+        sb.AppendLine($"| unetFractionOfGemm (batch {r["defaultBatch"]}) | {r["unetFractionOfGemm"]} | ≥ 0.85 |");
+        sb.AppendLine($"| rssRatio (10× run ÷ small run) | {r["rssRatio"]} | ≤ 1.05 |").AppendLine();
+        var f = r["flopsPerImage"]!;
+        sb.AppendLine($"FLOPs per image per U-Net call {f["total"]!.GetValue<long>() / 1e9:F3} G (conv {f["conv"]!.GetValue<long>() / 1e9:F3}, matmul {f["matmul"]!.GetValue<long>() / 1e9:F3}, gemm {f["gemm"]!.GetValue<long>() / 1e9:F3}); "
+            + $"ORT MatMul {r["gemm"]!["size"]}²: {r["gemm"]!["gflops"]} GFLOP/s. Same weights on both backends: max |ORT − TorchSharp| {r["parityMaxAbsDiff"]!.GetValue<double>():E2}.").AppendLine();
+        sb.AppendLine($"## One U-Net call (median of {r["repeats"]} after {r["warmup"]} warm-up; spread = (max − min) / median)").AppendLine();
+        sb.AppendLine("| batch | ORT ms | spread | TorchSharp ms | spread | ORT speed-up | ORT GFLOP/s | of GEMM | TorchSharp GFLOP/s |").AppendLine("|---|---|---|---|---|---|---|---|---|");
+        foreach (var c in r["unetCalls"]!.AsArray())
+        {
+            var o = c!["ort"]!;
+            var t = c["torchSharp"]!;
+            sb.AppendLine($"| {c["batch"]} | {o["medianMs"]} | {Spread(o)} | {t["medianMs"]} | {Spread(t)} | {c["ortOverTorchSharp"]}× | {c["ortGflops"]} | {c["ortFractionOfGemm"]!.GetValue<double>():P0} | {c["torchSharpGflops"]} |");
+        }
+        if (r["paperPresetBatch1"] is JsonObject p)
+            sb.AppendLine().AppendLine($"Paper preset (128², {p["parameters"]} parameters), batch 1: ORT {p["ort"]!["medianMs"]} ms, TorchSharp {p["torchSharp"]!["medianMs"]} ms, ORT speed-up {p["ortOverTorchSharp"]}×.");
+        sb.AppendLine().AppendLine("## Whole sampling runs").AppendLine();
+        sb.AppendLine("| sampler | steps | batch | ORT images/s | TorchSharp images/s | ORT ÷ TorchSharp |").AppendLine("|---|---|---|---|---|---|");
+        foreach (var s in r["sampling"]!.AsArray())
+            sb.AppendLine($"| {s!["sampler"]} | {s["steps"]} | {s["batch"]} | {s["ortImagesPerSecond"]} | {s["torchSharpImagesPerSecond"]} | {s["ortOverTorchSharp"]} |");
+        var mem = r["peakMemory"]!;
+        sb.AppendLine().AppendLine($"Peak RSS (separate processes, {mem["sampler"]}, batch {mem["batch"]}, PNGs written): {mem["smallImages"]} images {mem["smallBytes"]!.GetValue<long>() / 1e6:F0} MB, "
+            + $"{mem["largeImages"]} images {mem["largeBytes"]!.GetValue<long>() / 1e6:F0} MB, ratio {mem["ratio"]}.");
+        return sb.ToString();
+    }
+
+    private static string Spread(JsonNode t)
+    {
+        double median = t["medianMs"]!.GetValue<double>();
+        return median > 0 ? $"{(t["maxMs"]!.GetValue<double>() - t["minMs"]!.GetValue<double>()) / median:P0}" : "–";
+    }
+}

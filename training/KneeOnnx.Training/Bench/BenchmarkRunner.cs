@@ -1,0 +1,258 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Google.Protobuf;
+using KneeOnnx.Generation;
+using KneeOnnx.IO;
+using KneeOnnx.Runtime;
+using KneeOnnx.Training.Export;
+using KneeOnnx.Training.Model;
+using KneeOnnx.Training.Training;
+using Onnx;
+using static TorchSharp.torch;
+
+namespace KneeOnnx.Training.Bench;
+
+/// <summary>What to benchmark and how hard.</summary>
+public sealed record BenchRequest
+{
+    public required string OutDirectory { get; init; }
+    /// <summary>An exported model; null = a freshly initialised <see cref="Preset"/> (same weights on both backends either way).</summary>
+    public string? Model { get; init; }
+    public string Preset { get; init; } = Presets.Small;
+    public int[] Batches { get; init; } = [1, 4, 16];
+    public int Warmup { get; init; } = 2;
+    public int Repeats { get; init; } = 5;
+    /// <summary>The inference CLI's default batch: the one the headline ratios are quoted at.</summary>
+    public int SampleBatch { get; init; } = 16;
+    public int DdpmBatch { get; init; } = 1;
+    public int DdpmSteps { get; init; } = 1000;
+    public int Threads { get; init; }
+    public bool Paper { get; init; } = true;
+    public int RssImages { get; init; } = 16;
+    public int GemmSize { get; init; } = 2048;
+
+    public void Validate()
+    {
+        if (Batches.Length == 0 || Batches.Any(b => b < 1 || b > 256)) throw new ArgumentException($"--batches must be in 1..256, got {string.Join(",", Batches)}");
+        if (Repeats < 1) throw new ArgumentException($"--repeats must be at least 1, got {Repeats}");
+        if (Warmup < 0) throw new ArgumentException($"--warmup must be >= 0, got {Warmup}");
+        if (SampleBatch < 1 || DdpmBatch < 1) throw new ArgumentException("--sample-batch and --ddpm-batch must be at least 1");
+        if (DdpmSteps < 1) throw new ArgumentException($"--ddpm-steps must be at least 1, got {DdpmSteps}");
+        if (RssImages < 1) throw new ArgumentException($"--rss-images must be at least 1, got {RssImages}");
+        if (GemmSize is < 64 or > 8192) throw new ArgumentException($"--gemm-size must be in 64..8192, got {GemmSize}");
+        if (Threads < 0) throw new ArgumentException($"--threads must be >= 0, got {Threads}");
+        if (Model is null && !Presets.Names.Contains(Preset)) throw new ArgumentException($"--preset '{Preset}' is not one of {string.Join(", ", Presets.Names)}");
+        if (File.Exists(OutDirectory)) throw new ArgumentException($"{OutDirectory}: --out is a file, not a folder");
+    }
+}
+
+/// <summary>
+/// One process, one run, the same weights on ONNX Runtime (through the inference library's own code path) and on
+/// TorchSharp: U-Net call times per batch size, FLOPs against the machine's GEMM rate, whole sampling runs, and the
+/// peak memory of a small and a 10× larger generation. Writes bench.json and bench.md.
+/// </summary>
+public static class BenchmarkRunner
+{
+    public static JsonObject Run(BenchRequest request, TextWriter log)
+    {
+        request.Validate();
+        var wall = Stopwatch.StartNew();
+        Directory.CreateDirectory(request.OutDirectory);
+        int threads = request.Threads > 0 ? request.Threads : Environment.ProcessorCount;
+        set_num_threads(threads);
+        var runtime = new RuntimeOptions { Provider = ProviderRequest.Cpu, IntraOpThreads = threads };
+
+        using var work = new TempFolder(request.OutDirectory);
+        var (torchModel, proto, onnxPath, label) = LoadWeights(request, work.Path);
+        using var _ = torchModel;
+        torchModel.eval();
+        using var model = KneeModel.Open(onnxPath, runtime);
+        var info = model.Info;
+        log.WriteLine($"bench: {label}; {info.ImageSize}², {torchModel.ParameterCount:N0} parameters; {threads} threads; {model.ProviderLine}");
+
+        var machine = MachineDescription.Current(model.Provider, threads);
+        log.WriteLine($"machine: {machine["cpu"]}, {machine["logicalCores"]} logical cores, {machine["os"]}");
+
+        var flops = GraphFlops.PerImage(proto, info);
+        var gemm = GemmRate.Measure(request.GemmSize, threads, request.Warmup, request.Repeats);
+        log.WriteLine($"FLOPs per image per U-Net call: {flops.Total / 1e9:F3} G (conv {flops.Conv / 1e9:F3}, matmul {flops.MatMul / 1e9:F3}, gemm {flops.Gemm / 1e9:F3}); "
+            + $"ORT MatMul {gemm.Size}²: {gemm.GFlops:F1} GFLOP/s");
+
+        var torchSampling = new TorchSharpSampling(torchModel, info.Schedule);
+        using var estimator = new NoiseEstimator(model);
+        double parity = ParityCheck(estimator, torchSampling, info);
+        log.WriteLine($"same weights: max |ORT − TorchSharp| of one call = {parity:E2}");
+
+        var calls = new JsonArray();
+        int area = torchSampling.Area;
+        foreach (int batch in request.Batches)
+        {
+            var x = Enumerable.Range(0, batch * area).Select(i => (float)Math.Sin(i * 0.37)).ToArray();
+            var eps = new float[batch * area];
+            var ort = TimingStats.Measure(() => estimator.Predict(x, batch, 500, 1, 1.0, eps), request.Warmup, request.Repeats);
+            var torch = TimingStats.Measure(() => torchSampling.Predict(x, batch, 500, 1, eps), request.Warmup, request.Repeats);
+            double ortGflops = flops.Total * batch / ort.MedianSeconds / 1e9, torchGflops = flops.Total * batch / torch.MedianSeconds / 1e9;
+            log.WriteLine($"U-Net call, batch {batch,2}: ORT {ort.MedianSeconds * 1e3,8:F1} ms (±{ort.Spread:P0}, {ortGflops:F1} GFLOP/s, {ortGflops / gemm.GFlops:P0} of GEMM)  "
+                + $"TorchSharp {torch.MedianSeconds * 1e3,8:F1} ms (±{torch.Spread:P0}, {torchGflops:F1} GFLOP/s)  ORT speed-up {torch.MedianSeconds / ort.MedianSeconds:F2}×");
+            calls.Add(new JsonObject
+            {
+                ["batch"] = batch, ["ort"] = Timing(ort), ["torchSharp"] = Timing(torch),
+                ["ortGflops"] = Round(ortGflops), ["torchSharpGflops"] = Round(torchGflops),
+                ["ortFractionOfGemm"] = Round(ortGflops / gemm.GFlops), ["ortOverTorchSharp"] = Round(torch.MedianSeconds / ort.MedianSeconds),
+            });
+        }
+
+        var sampling = new JsonArray();
+        using var generator = new ImageGenerator(model);
+        (string Sampler, int Steps, int Batch)[] runs =
+            [("ddpm", Math.Min(request.DdpmSteps, info.Schedule.TrainTimesteps), request.DdpmBatch), ("ddim", 50, request.SampleBatch), ("dpm++2m", 20, request.SampleBatch)];
+        double? headlineRatio = null, batchOneRatio = null;
+        foreach (var (sampler, steps, batch) in runs)
+        {
+            var settings = new SamplerSettings { Sampler = sampler, Steps = steps };
+            long[] indexes = Enumerable.Range(0, batch).Select(i => (long)i).ToArray();
+            double ortSeconds = Time(() => generator.Generate(2, 1, indexes, settings));
+            double torchSeconds = Time(() => torchSampling.Generate(sampler, steps, 2, 1, batch));
+            double ratio = torchSeconds / ortSeconds;
+            log.WriteLine($"sampling {sampler}-{steps}, batch {batch,2}: ORT {batch / ortSeconds:F3} images/s, TorchSharp {batch / torchSeconds:F3} images/s, ratio {ratio:F2}");
+            sampling.Add(new JsonObject
+            {
+                ["sampler"] = sampler, ["steps"] = steps, ["batch"] = batch,
+                ["ortImagesPerSecond"] = Round(batch / ortSeconds, 4), ["torchSharpImagesPerSecond"] = Round(batch / torchSeconds, 4), ["ortOverTorchSharp"] = Round(ratio),
+            });
+            if (batch == request.SampleBatch && sampler == "ddim") headlineRatio = ratio;
+            if (batch == 1) batchOneRatio = ratio;
+        }
+
+        JsonNode? paper = request.Paper ? PaperPresetCall(request, runtime, work.Path, log) : "skipped (--no-paper)";
+        var rss = PeakMemory.Compare(onnxPath, request.RssImages, work.Path, log);
+
+        var defaultCall = calls.Select(c => c!.AsObject()).FirstOrDefault(c => c["batch"]!.GetValue<int>() == request.SampleBatch)
+                          ?? calls[^1]!.AsObject();
+        var report = new JsonObject
+        {
+            ["model"] = label,
+            ["modelSha256"] = model.Sha256,
+            ["imageSide"] = info.ImageSize,
+            ["parameters"] = torchModel.ParameterCount,
+            ["machine"] = machine,
+            ["ortOverTorchSharp"] = headlineRatio is double h ? Round(h) : null,
+            ["ortOverTorchSharpBatch1"] = batchOneRatio is double b1 ? Round(b1) : null,
+            ["unetFractionOfGemm"] = defaultCall["ortFractionOfGemm"]!.DeepClone(),
+            ["rssRatio"] = rss["ratio"]!.DeepClone(),
+            ["defaultBatch"] = request.SampleBatch,
+            ["parityMaxAbsDiff"] = parity,
+            ["flopsPerImage"] = new JsonObject { ["total"] = flops.Total, ["conv"] = flops.Conv, ["matmul"] = flops.MatMul, ["gemm"] = flops.Gemm },
+            ["gemm"] = new JsonObject { ["size"] = gemm.Size, ["gflops"] = Round(gemm.GFlops), ["timing"] = Timing(gemm.Timing) },
+            ["unetCalls"] = calls,
+            ["sampling"] = sampling,
+            ["paperPresetBatch1"] = paper,
+            ["peakMemory"] = rss,
+            ["warmup"] = request.Warmup,
+            ["repeats"] = request.Repeats,
+            ["seconds"] = Round(wall.Elapsed.TotalSeconds, 1),
+            ["date"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+        };
+        AtomicFile.WriteAllText(Path.Combine(request.OutDirectory, "bench.json"), report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        AtomicFile.WriteAllText(Path.Combine(request.OutDirectory, "bench.md"), BenchMarkdown.Render(report));
+        log.WriteLine($"ortOverTorchSharp {report["ortOverTorchSharp"]} (batch {request.SampleBatch}), batch 1 {report["ortOverTorchSharpBatch1"]}; "
+            + $"unetFractionOfGemm {report["unetFractionOfGemm"]}; rssRatio {report["rssRatio"]}; wrote {Path.Combine(request.OutDirectory, "bench.json")} and bench.md in {wall.Elapsed.TotalSeconds:F0}s");
+        return report;
+    }
+
+    private static (UNet Torch, ModelProto Proto, string Path, string Label) LoadWeights(BenchRequest request, string workDir)
+    {
+        if (request.Model is not null)
+        {
+            var (imported, proto) = OnnxWeightImporter.Read(request.Model);
+            var net = new UNet(imported.Model);
+            OnnxWeightImporter.LoadInto(proto, net, request.Model);
+            return (net, proto, request.Model, $"{Path.GetFileName(request.Model)} ({imported.Model.Preset}/{imported.Model.Conditioning}, step {imported.TrainSteps})");
+        }
+        var (fresh, freshProto) = FreshModel(request.Preset);
+        string path = System.IO.Path.Combine(workDir, $"{request.Preset}-random.onnx");
+        File.WriteAllBytes(path, freshProto.ToByteArray());
+        return (fresh, freshProto, path, $"{request.Preset} preset, random initialisation (seed 1)");
+    }
+
+    private static (UNet, ModelProto) FreshModel(string preset)
+    {
+        manual_seed(1);
+        var config = Presets.Get(preset, Conditioning.Add, nullGrade: true);
+        var net = new UNet(config);
+        var state = new TrainState
+        {
+            Step = 0, ElapsedSeconds = 0, DatasetSha256 = "none", Model = config,
+            Train = new TrainConfig { Data = "none", Preset = preset },
+        };
+        return (net, OnnxExporter.Build(net, state, "random-init"));
+    }
+
+    private static double ParityCheck(NoiseEstimator estimator, TorchSharpSampling torch, ModelInfo info)
+    {
+        int area = torch.Area;
+        var x = Enumerable.Range(0, area).Select(i => (float)Math.Cos(i * 0.11)).ToArray();
+        var a = new float[area];
+        var b = new float[area];
+        estimator.Predict(x, 1, info.Schedule.TrainTimesteps / 3, 3, 1.0, a);
+        torch.Predict(x, 1, info.Schedule.TrainTimesteps / 3, 3, b);
+        return a.Zip(b, (p, q) => Math.Abs(p - q)).Max();
+    }
+
+    /// <summary>The report's own U-Net (113 M parameters) at batch 1 on both backends, freshly initialised.</summary>
+    private static JsonObject PaperPresetCall(BenchRequest request, RuntimeOptions runtime, string workDir, TextWriter log)
+    {
+        var (net, proto) = FreshModel(Presets.Paper);
+        using var _ = net;
+        net.eval();
+        string path = Path.Combine(workDir, "paper-random.onnx");
+        File.WriteAllBytes(path, proto.ToByteArray());
+        using var model = KneeModel.Open(path, runtime);
+        using var estimator = new NoiseEstimator(model);
+        var torch = new TorchSharpSampling(net, model.Info.Schedule);
+        var x = Enumerable.Range(0, torch.Area).Select(i => (float)Math.Sin(i * 0.37)).ToArray();
+        var eps = new float[torch.Area];
+        int repeats = Math.Min(3, request.Repeats);
+        var ort = TimingStats.Measure(() => estimator.Predict(x, 1, 500, 1, 1.0, eps), 1, repeats);
+        var ts = TimingStats.Measure(() => torch.Predict(x, 1, 500, 1, eps), 1, repeats);
+        log.WriteLine($"paper preset (128², {net.ParameterCount:N0} parameters), batch 1: ORT {ort.MedianSeconds * 1e3:F0} ms, TorchSharp {ts.MedianSeconds * 1e3:F0} ms, ORT speed-up {ts.MedianSeconds / ort.MedianSeconds:F2}×");
+        File.Delete(path);
+        return new JsonObject
+        {
+            ["parameters"] = net.ParameterCount, ["ort"] = Timing(ort), ["torchSharp"] = Timing(ts), ["ortOverTorchSharp"] = Round(ts.MedianSeconds / ort.MedianSeconds),
+        };
+    }
+
+    private static double Time(Action action)
+    {
+        long start = Stopwatch.GetTimestamp();
+        action();
+        return Stopwatch.GetElapsedTime(start).TotalSeconds;
+    }
+
+    private static JsonObject Timing(TimingStats t) => new()
+    {
+        ["medianMs"] = Round(t.MedianSeconds * 1e3, 2), ["minMs"] = Round(t.MinSeconds * 1e3, 2), ["maxMs"] = Round(t.MaxSeconds * 1e3, 2), ["repeats"] = t.Repeats,
+    };
+
+    internal static double Round(double value, int digits = 3) => Math.Round(value, digits);
+
+    /// <summary>A scratch folder inside the report folder, removed at the end however the run ends.</summary>
+    private sealed class TempFolder : IDisposable
+    {
+        public string Path { get; }
+
+        public TempFolder(string parent)
+        {
+            Path = System.IO.Path.Combine(parent, $".bench-work-{Environment.ProcessId}");
+            Directory.CreateDirectory(Path);
+        }
+
+        public void Dispose()
+        {
+            try { Directory.Delete(Path, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+using KneeOnnx.Diffusion;
+using KneeOnnx.Randomness;
+using KneeOnnx.Schedulers;
+using KneeOnnx.Training.Model;
+using static TorchSharp.torch;
+
+namespace KneeOnnx.Training.Bench;
+
+/// <summary>
+/// The inference library's sampling loop with TorchSharp in place of ONNX Runtime as the noise predictor: the same
+/// schedulers, noise streams and array hand-offs, so a timing difference is the network backend's alone.
+/// </summary>
+public sealed class TorchSharpSampling(UNet model, NoiseSchedule schedule)
+{
+    /// <summary>One U-Net call on [n, C, H, W]; ε̂ written into <paramref name="noise"/>.</summary>
+    public void Predict(ReadOnlySpan<float> samples, int n, int timestep, int grade, Span<float> noise)
+    {
+        var cfg = model.Config;
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var x = tensor(samples[..(n * Area)].ToArray(), [n, cfg.Channels, cfg.ImageSize, cfg.ImageSize]);
+        var eps = model.forward(x, full([n], timestep, ScalarType.Int64), full([n], cfg.IsConditional ? grade : 0, ScalarType.Int64));
+        eps.data<float>().CopyTo(noise);
+    }
+
+    public int Area => model.Config.Channels * model.Config.ImageSize * model.Config.ImageSize;
+
+    /// <summary>n images of one grade, as <c>ImageGenerator.Generate</c> would make them.</summary>
+    public float[] Generate(string sampler, int steps, int grade, long seed, int n)
+    {
+        model.eval();
+        var scheduler = SchedulerFactory.Create(sampler, schedule, steps, 0);
+        var noise = new BatchNoise(Enumerable.Range(0, n).Select(i => GaussianStream.For(seed, grade, i)).ToArray(), Area);
+        var sample = new float[n * Area];
+        var eps = new float[n * Area];
+        var fresh = new float[n * Area];
+        noise.Fill(sample);
+        for (int i = 0; i < scheduler.Timesteps.Count; i++)
+        {
+            Predict(sample, n, scheduler.Timesteps[i], grade, eps);
+            scheduler.Step(i, eps, sample, () =>
+            {
+                noise.Fill(fresh);
+                return fresh;
+            });
+        }
+        return sample;
+    }
+}

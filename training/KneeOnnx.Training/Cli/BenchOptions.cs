@@ -1,0 +1,74 @@
+using CommandLine;
+using KneeOnnx.Training.Bench;
+
+namespace KneeOnnx.Training.Cli;
+
+[Verb("bench", HelpText = "Time ONNX Runtime against TorchSharp on the same weights (U-Net calls, sampling runs), against this machine's GEMM rate, and peak memory; writes OUT/bench.json and bench.md.")]
+public sealed class BenchOptions
+{
+    [Option("out", Required = true, HelpText = "Report folder.")]
+    public string Out { get; set; } = "";
+
+    [Option("model", HelpText = "An exported KneeOnnx .onnx (its weights are loaded into TorchSharp too). Default: a freshly initialised --preset.")]
+    public string? Model { get; set; }
+
+    [Option("preset", Default = "small", HelpText = "Preset to initialise when no --model is given: tiny | small | paper.")]
+    public string Preset { get; set; } = "small";
+
+    [Option("batches", Default = "1,4,16", HelpText = "Batch sizes of the single-call timings.")]
+    public string Batches { get; set; } = "1,4,16";
+
+    [Option("repeats", Default = 5, HelpText = "Timed repeats per measurement (median reported).")]
+    public int Repeats { get; set; }
+
+    [Option("warmup", Default = 2, HelpText = "Untimed runs before each measurement.")]
+    public int Warmup { get; set; }
+
+    [Option("sample-batch", Default = 16, HelpText = "Batch of the DDIM-50 and DPM-Solver-20 runs (the inference CLI's default).")]
+    public int SampleBatch { get; set; }
+
+    [Option("ddpm-batch", Default = 1, HelpText = "Batch of the DDPM run.")]
+    public int DdpmBatch { get; set; }
+
+    [Option("ddpm-steps", Default = 1000, HelpText = "Steps of the DDPM run (1000 = every training timestep).")]
+    public int DdpmSteps { get; set; }
+
+    [Option("rss-images", Default = 16, HelpText = "Images of the small peak-memory run; the large one makes 10× as many.")]
+    public int RssImages { get; set; }
+
+    [Option("gemm-size", Default = 2048, HelpText = "Side of the square MatMul that measures the machine's GEMM rate.")]
+    public int GemmSize { get; set; }
+
+    [Option("threads", Default = 0, HelpText = "Threads for both backends (0 = all cores).")]
+    public int Threads { get; set; }
+
+    [Option("no-paper", HelpText = "Skip the paper preset's batch-1 call (needs ~3 GB).")]
+    public bool NoPaper { get; set; }
+
+    public BenchRequest ToRequest()
+    {
+        int[] batches;
+        try
+        {
+            batches = Batches.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray();
+        }
+        catch (FormatException)
+        {
+            throw new ArgumentException($"--batches must be comma-separated integers, got '{Batches}'");
+        }
+        return new BenchRequest
+        {
+            OutDirectory = Out, Model = Model, Preset = Preset, Batches = batches, Repeats = Repeats, Warmup = Warmup, SampleBatch = SampleBatch,
+            DdpmBatch = DdpmBatch, DdpmSteps = DdpmSteps, RssImages = RssImages, GemmSize = GemmSize, Threads = Threads, Paper = !NoPaper,
+        };
+    }
+}
+
+/// <summary>The peak-memory child of <c>bench</c>; not for direct use.</summary>
+[Verb(PeakMemory.ChildVerb, Hidden = true)]
+public sealed class BenchGenerateOptions
+{
+    [Option("model", Required = true)] public string Model { get; set; } = "";
+    [Option("count", Required = true)] public int Count { get; set; }
+    [Option("out", Required = true)] public string Out { get; set; } = "";
+}
