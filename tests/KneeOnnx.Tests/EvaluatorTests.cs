@@ -46,6 +46,8 @@ public class EvaluatorTests
         Assert.True(File.Exists(dir.Combine("report", "report.json")));
         Assert.True(File.Exists(dir.Combine("report", "report.md")));
         Assert.True(File.Exists(dir.Combine("report", "memorisation_pairs.png")));
+        Assert.True(File.Exists(dir.Combine("report", ReportFigures.FidChart)));
+        Assert.True(File.Exists(dir.Combine("report", ReportFigures.NearestSheet)));
         Assert.True(JsonNode.Parse(File.ReadAllText(dir.Combine("report", "report.json")))!.AsObject().ContainsKey("klIs"));
     }
 
@@ -73,6 +75,40 @@ public class EvaluatorTests
         foreach (var key in new[] { "0", "1", "2", "3", "4", "all" })
             Assert.InRange(report["gradeFidelity"]![key]!["generated"]!.GetValue<double>(), 0, 1);
         Assert.Contains("Spearman", File.ReadAllText(dir.Combine("report", "report.md")));
+    }
+
+    [Fact]
+    public void FromAModelFileOneCommandGeneratesThenEvaluatesAndResumes()
+    {
+        using var dir = new TempDirectory();
+        using var model = new TinyOnnxModel();
+        var (_, real, train) = Sets(dir);
+        string[] args = ["evaluate", "--model", model.Path, "--per-grade", "3", "--sampler", "ddim", "--steps", "2", "--real", real, "--train", train, "--out", dir.Combine("r")];
+        var (code, stdout, err) = InProcessCli.Train(args);
+        Assert.True(code == 0, err);
+        var report = JsonNode.Parse(File.ReadAllText(dir.Combine("r", "report.json")))!;
+        string sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(model.Path)));
+        Assert.Equal(sha, report["generation"]!["modelSha256"]!.GetValue<string>());
+        Assert.Equal(15, report["counts"]!["all"]!["generated"]!.GetValue<int>());
+        Assert.Equal(32, report["imageSide"]!.GetValue<int>()); // the model's size: real images are brought down to it
+        Assert.Equal(15, Directory.GetFiles(dir.Combine("r", "generated"), "*.png", SearchOption.AllDirectories).Length);
+
+        (code, stdout, err) = InProcessCli.Train(args);
+        Assert.True(code == 0, err);
+        Assert.Contains("15 already there", stdout);
+        Assert.Equal(0, JsonNode.Parse(File.ReadAllText(dir.Combine("r", "report.json")))!["generation"]!["generatedNow"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public void GeneratedAndModelAreExclusiveAndOneIsNeeded()
+    {
+        using var dir = new TempDirectory();
+        var (code, _, err) = InProcessCli.Train("evaluate", "--data", dir.Path, "--out", dir.Combine("r"));
+        Assert.Equal(2, code);
+        Assert.Contains("exactly one of --generated", err);
+        (code, _, err) = InProcessCli.Train("evaluate", "--generated", dir.Path, "--model", "m.onnx", "--data", dir.Path, "--out", dir.Combine("r"));
+        Assert.Equal(2, code);
+        Assert.Contains("exactly one of --generated", err);
     }
 
     [Fact]

@@ -5,14 +5,32 @@ namespace KneeOnnx.Training.Cli;
 [Verb("evaluate", HelpText = "Compare generated images with real ones: FID-RN18 per grade with its real-vs-real floor, a memorisation audit against the training set, with --classifier grade fidelity, Spearman ρ and KL-IS, with --augment the augmentation benefit; writes OUT/report.json and report.md.")]
 public sealed class EvaluateOptions
 {
-    [Option("generated", Required = true, HelpText = "Folder of generated images, <grade>/*.png.")]
-    public string Generated { get; set; } = "";
+    [Option("generated", HelpText = "Folder of generated images, <grade>/*.png. Or give --model to generate them here.")]
+    public string? Generated { get; set; }
 
-    [Option("real", Required = true, HelpText = "Folder of real images to compare with, <grade>/*.png (e.g. the val split).")]
-    public string Real { get; set; } = "";
+    [Option("model", HelpText = "Generate the evaluated set from this .onnx first (into OUT/generated; --per-grade, --sampler, --steps, --gen-seed).")]
+    public string? Model { get; set; }
 
-    [Option("train", Required = true, HelpText = "The training images, <grade>/*.png (floor sample and memorisation audit).")]
-    public string Train { get; set; } = "";
+    [Option("per-grade", Default = 100, HelpText = "With --model: images generated per grade.")]
+    public int PerGrade { get; set; }
+
+    [Option("sampler", Default = "dpm++2m", HelpText = "With --model: ddpm | ddim | dpm++2m.")]
+    public string Sampler { get; set; } = "dpm++2m";
+
+    [Option("steps", Default = 20, HelpText = "With --model: denoising steps.")]
+    public int Steps { get; set; }
+
+    [Option("gen-seed", Default = 1L, HelpText = "With --model: generation seed.")]
+    public long GenSeed { get; set; }
+
+    [Option("data", HelpText = "Dataset root: shorthand for --real ROOT/val --train ROOT/train.")]
+    public string? Data { get; set; }
+
+    [Option("real", HelpText = "Folder of real images to compare with, <grade>/*.png (e.g. the val split).")]
+    public string? Real { get; set; }
+
+    [Option("train", HelpText = "The training images, <grade>/*.png (floor sample and memorisation audit).")]
+    public string? Train { get; set; }
 
     [Option("out", Required = true, HelpText = "Report folder.")]
     public string Out { get; set; } = "";
@@ -35,6 +53,13 @@ public sealed class EvaluateOptions
     [Option("augment-per-grade", HelpText = "At most N generated images per grade added for the augmentation benefit (default: all).")]
     public int? AugmentPerGrade { get; set; }
 
-    public Evaluation.EvaluationRequest ToRequest() =>
-        new(Generated, Real, Train, Out, Limit, Seed, Classifier, Augment ? new Evaluation.AugmentRequest(AugmentEpochs, AugmentPerGrade) : null);
+    public Evaluation.EvaluationRequest ToRequest()
+    {
+        if ((Generated is null) == (Model is null)) throw new ArgumentException("give exactly one of --generated DIR and --model FILE.onnx");
+        string real = Real ?? (Data is not null ? Path.Combine(Data, "val") : throw new ArgumentException("--real (or --data) is required"));
+        string train = Train ?? (Data is not null ? Path.Combine(Data, "train") : throw new ArgumentException("--train (or --data) is required"));
+        var generate = Model is null ? null : new Evaluation.GenerateRequest(Model, PerGrade, Sampler, Steps, GenSeed);
+        return new(Generated ?? Path.Combine(Out, "generated"), real, train, Out, Limit, Seed, Classifier,
+            Augment ? new Evaluation.AugmentRequest(AugmentEpochs, AugmentPerGrade) : null, generate);
+    }
 }

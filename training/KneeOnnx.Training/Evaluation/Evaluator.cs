@@ -12,7 +12,7 @@ namespace KneeOnnx.Training.Evaluation;
 
 /// <summary>What to compare: a generated set, the real set it should resemble (val) and the training set (floor, memorisation).</summary>
 public sealed record EvaluationRequest(string Generated, string Real, string Train, string OutDirectory, int? Limit = null, long Seed = 0, string? Classifier = null,
-                                       AugmentRequest? Augment = null);
+                                       AugmentRequest? Augment = null, GenerateRequest? GenerateFrom = null);
 
 /// <summary>Ask for the augmentation benefit too: classifier epochs per run, and a cap on generated images per grade.</summary>
 public sealed record AugmentRequest(int Epochs = 10, int? PerGrade = null);
@@ -30,6 +30,13 @@ public static class Evaluator
         if (request.Limit is <= 0) throw new ArgumentException($"--limit must be at least 1, got {request.Limit}");
         if (request.Classifier is not null && !File.Exists(request.Classifier))
             throw new FileNotFoundException($"{request.Classifier}: classifier file not found", request.Classifier);
+        JsonObject? generation = null;
+        if (request.GenerateFrom is not null)
+        {
+            foreach (var folder in new[] { request.Real, request.Train })
+                if (!Directory.Exists(folder)) throw new DatasetException($"{folder}: folder not found");
+            generation = EvaluationSamples.Generate(request.GenerateFrom, request.Generated, log);
+        }
         int side = ImageSet.CommonSide(request.Generated);
         var generated = ImageSet.Load(request.Generated, side, request.Limit);
         var real = ImageSet.Load(request.Real, side, request.Limit);
@@ -95,11 +102,14 @@ public static class Evaluator
         var (gradeFidelity, spearman, klIs, classifierNote) = request.Classifier is null
             ? (null, null, null, "not computed: pass --classifier FILE (made by train-classifier)")
             : ClassifierMeasures(request, log);
+        ReportFigures.FidBars(Path.Combine(request.OutDirectory, ReportFigures.FidChart), fid, floor);
+        ReportFigures.NearestPairs(Path.Combine(request.OutDirectory, ReportFigures.NearestSheet), generated, train, pixelGen, side);
         var augment = request.Augment is null ? null : AugmentationMeasure(request, log);
         var report = new JsonObject
         {
             ["imageSide"] = side,
             ["generated"] = Describe(request.Generated, generated),
+            ["generation"] = generation,
             ["real"] = Describe(request.Real, real),
             ["train"] = Describe(request.Train, train),
             ["fidRn18"] = fid,
@@ -208,6 +218,8 @@ public static class Evaluator
     private static string Markdown(JsonObject report, JsonObject fid, JsonObject floor, JsonObject counts)
     {
         var sb = new StringBuilder("# KneeOnnx evaluation report\n\n");
+        if (report["generation"] is JsonObject gen)
+            sb.AppendLine($"Generated set: {gen["perGrade"]} per grade from {gen["model"]} (sha256 {gen["modelSha256"]!.GetValue<string>()[..16]}…), {gen["sampler"]}, seed {gen["seed"]}, {gen["provider"]} provider.").AppendLine();
         sb.AppendLine($"Analysis side {report["imageSide"]}² (real images brought down to it, then everything up to 224² the same way); {report["seconds"]} s.").AppendLine();
         sb.AppendLine("| grade | FID-RN18 generated vs real | real-vs-real floor | ratio | n generated | n real |").AppendLine("|---|---|---|---|---|---|");
         foreach (var (key, value) in fid)
@@ -218,7 +230,8 @@ public static class Evaluator
         }
         var mem = report["memorisation"]!;
         string threshold = mem["pixelThreshold"]!.GetValue<double>().ToString("F3", CultureInfo.InvariantCulture);
-        sb.AppendLine().AppendLine($"Memorisation audit: {mem["flaggedByPixels"]} generated images closer (pixels) than the real 1st percentile {threshold}, {mem["flaggedByFeatures"]} closer in ResNet-18 features.");
+        sb.AppendLine().AppendLine($"![FID per grade]({ReportFigures.FidChart})");
+        sb.AppendLine().AppendLine($"Memorisation audit: {mem["flaggedByPixels"]} generated images closer (pixels) than the real 1st percentile {threshold}, {mem["flaggedByFeatures"]} closer in ResNet-18 features. Generated images beside their nearest training image: {ReportFigures.NearestSheet}.");
         sb.AppendLine().AppendLine($"Grade fidelity, ordinal check and KL-IS: {report["classifierMeasures"]}.");
         if (report["gradeFidelity"] is JsonObject fidelity)
         {

@@ -1,0 +1,51 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using KneeOnnx.Generation;
+using KneeOnnx.Imaging;
+using KneeOnnx.Output;
+using KneeOnnx.Runtime;
+
+namespace KneeOnnx.Training.Evaluation;
+
+/// <summary>Which images to generate for an evaluation run from a model file.</summary>
+public sealed record GenerateRequest(string Model, int PerGrade, string Sampler = "dpm++2m", int Steps = 20, long Seed = 1, int Batch = 16, double Guidance = 1.0);
+
+/// <summary>
+/// Generates the evaluated set with the inference library (the same code, file names and determinism as
+/// <c>kneeonnx-gen generate</c>), so one evaluate command goes from a model file to a report. Existing files of the
+/// same request are kept: an interrupted evaluation resumes.
+/// </summary>
+public static class EvaluationSamples
+{
+    public static JsonObject Generate(GenerateRequest request, string outDir, TextWriter log)
+    {
+        if (request.PerGrade < 2) throw new ArgumentException($"--per-grade must be at least 2 (FID needs two images), got {request.PerGrade}");
+        using var model = KneeModel.Open(request.Model, new RuntimeOptions());
+        var settings = new SamplerSettings { Sampler = request.Sampler, Steps = request.Steps, Guidance = request.Guidance };
+        settings.Validate(model.Info);
+        var grades = Enumerable.Range(0, model.Info.GradeNames.Count).ToArray();
+        var plan = GenerationPlan.Build(grades, request.PerGrade, request.Seed, settings, Shard.Whole);
+        var pending = plan.Where(p => !File.Exists(Path.Combine(outDir, p.RelativePath))).ToList();
+        log.WriteLine($"generate: {request.PerGrade} per grade with {Path.GetFileName(request.Model)} ({settings.Tag}, seed {request.Seed}); {model.ProviderLine}; {plan.Count - pending.Count} already there");
+        var timer = Stopwatch.StartNew();
+        using var generator = new ImageGenerator(model);
+        int side = model.Info.ImageSize, area = generator.ValuesPerImage;
+        foreach (var group in pending.GroupBy(p => p.Grade))
+        {
+            Directory.CreateDirectory(Path.Combine(outDir, group.Key.ToString()));
+            foreach (var batch in group.Chunk(request.Batch))
+            {
+                float[] images = generator.Generate(group.Key, request.Seed, batch.Select(b => b.Index).ToArray(), settings);
+                for (int i = 0; i < batch.Length; i++)
+                    GrayPngWriter.Write(Path.Combine(outDir, batch[i].RelativePath), images.AsSpan(i * area, area), side);
+            }
+        }
+        double seconds = timer.Elapsed.TotalSeconds;
+        if (pending.Count > 0) log.WriteLine($"  {pending.Count} images in {seconds:F0}s ({pending.Count / seconds:F2} images/s)");
+        return new JsonObject
+        {
+            ["model"] = request.Model, ["modelSha256"] = model.Sha256, ["sampler"] = settings.Tag, ["seed"] = request.Seed, ["perGrade"] = request.PerGrade,
+            ["guidance"] = request.Guidance, ["provider"] = model.Provider, ["generatedNow"] = pending.Count, ["seconds"] = Math.Round(seconds, 1),
+        };
+    }
+}
