@@ -22,7 +22,7 @@ public static class KneeOnnxTrainCli
         });
         try
         {
-            var parsed = parser.ParseArguments<TrainOptions, SampleOptions, ExportOptions, EvaluateOptions, TrainClassifierOptions, AugmentBenefitOptions, BenchOptions, BenchGenerateOptions>(args);
+            var parsed = parser.ParseArguments<TrainOptions, SampleOptions, ExportOptions, EvaluateOptions, TrainClassifierOptions, AugmentBenefitOptions, BenchOptions, BenchGenerateOptions, CardOptions>(args);
             return parsed.MapResult(
                 (TrainOptions o) => TrainCommand.Run(o, output),
                 (SampleOptions o) => SampleCommand.Run(o, output),
@@ -31,6 +31,7 @@ public static class KneeOnnxTrainCli
                 (EvaluateOptions o) => Evaluation.Evaluator.Run(o.ToRequest(), output) is null ? 1 : 0,
                 (AugmentBenefitOptions o) => AugmentBenefitCommand.Run(o, output),
                 (BenchOptions o) => Bench.BenchmarkRunner.Run(o.ToRequest(), output) is null ? 1 : 0,
+                (CardOptions o) => CardCommand.Run(o, output),
                 (BenchGenerateOptions o) => Bench.PeakMemory.Child(o.Model, o.Count, o.Out, output),
                 errors => CommandLineSupport.ParseErrorLine.Report(parsed, errors, output, error, BadInputExitCode));
         }

@@ -11,7 +11,13 @@ public static class ModelCard
 {
     public static string PathFor(string onnxPath) => Path.ChangeExtension(onnxPath, ".md");
 
-    public static void Write(string onnxPath, ModelProto model, long parameters, string sha256, ExportSelfCheck.Result check)
+    public static void Write(string onnxPath, ModelProto model, long parameters, string sha256, ExportSelfCheck.Result check) =>
+        Write(onnxPath, model, parameters, sha256,
+            $"max abs difference to TorchSharp {check.MaxAbsDiff.ToString("E2", CultureInfo.InvariantCulture)} over {check.Cases} cases (batch 1 and 3; t = 0, T/2, T-1; all grades)", "");
+
+    /// <param name="parity">the export self-check, in words.</param>
+    /// <param name="sections">Markdown inserted before the licence (training, evaluation, speed), from <see cref="ModelCardSections"/>.</param>
+    public static void Write(string onnxPath, ModelProto model, long parameters, string sha256, string parity, string sections)
     {
         var meta = model.MetadataProps.ToDictionary(p => p.Key, p => p.Value);
         string Get(string key) => meta.TryGetValue(key, out var v) ? v : "";
@@ -27,7 +33,7 @@ public static class ModelCard
         sb.AppendLine($"| training | {Get(ModelContract.Keys.TrainSteps)} steps, seed {Get(ModelContract.Keys.TrainSeed)}, {Get(ModelContract.Keys.Weights)} weights, data SHA-256 `{Get(ModelContract.Keys.DatasetSha256)}` |");
         sb.AppendLine($"| schedule | {Get(ModelContract.Keys.BetaSchedule)} β {Get(ModelContract.Keys.BetaStart)} → {Get(ModelContract.Keys.BetaEnd)}, T = {Get(ModelContract.Keys.NumTrainTimesteps)} |");
         sb.AppendLine($"| ONNX | opset {model.OpsetImport[0].Version}, IR {model.IrVersion}, exporter {Get(ModelContract.Keys.ExporterVersion)}, exported {Get(ModelContract.Keys.ExportTime)} |");
-        sb.AppendLine($"| parity | max abs difference to TorchSharp {check.MaxAbsDiff.ToString("E2", inv)} over {check.Cases} cases (batch 1 and 3; t = 0, T/2, T-1; all grades) |");
+        sb.AppendLine($"| parity | {parity} |");
         sb.AppendLine();
         sb.AppendLine("## Signature").AppendLine();
         sb.AppendLine($"- `{ModelContract.SampleInput}` float32 [N,1,H,W], pixel space [-1, 1] (gray/127.5 − 1)");
@@ -37,6 +43,7 @@ public static class ModelCard
         sb.AppendLine().AppendLine("Every constant inference needs is in the file's metadata (`kneeonnx.*` keys).").AppendLine();
         sb.AppendLine("## Operators").AppendLine();
         sb.AppendLine(string.Join(", ", OnnxExporter.OperatorCounts(model).Select(kv => $"{kv.Key} {kv.Value}"))).AppendLine();
+        sb.Append(sections);
         sb.AppendLine("## Data and licence").AppendLine();
         sb.AppendLine("Trained on Chen P., Knee Osteoarthritis Severity Grading Dataset, Mendeley Data, 2018, doi:10.17632/56rmx5bjcr.1 (CC BY 4.0); credit it wherever this model or its images are used.").AppendLine();
         sb.AppendLine("## What this model is not").AppendLine();

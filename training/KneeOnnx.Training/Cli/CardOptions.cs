@@ -1,0 +1,67 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using CommandLine;
+using KneeOnnx.Runtime;
+using KneeOnnx.Training.Export;
+
+namespace KneeOnnx.Training.Cli;
+
+[Verb("card", HelpText = "Rewrite FILE.onnx's model card (FILE.md) with the training run, the evaluation report and the benchmark that measured it.")]
+public sealed class CardOptions
+{
+    [Option("model", Required = true, HelpText = "The exported model whose card is written.")]
+    public string Model { get; set; } = "";
+
+    [Option("run", HelpText = "Its training run folder (config.json, loss.csv).")]
+    public string? Run { get; set; }
+
+    [Option("machine", HelpText = "Words for the machine it trained on, e.g. \"2-core AMD EPYC, no GPU\".")]
+    public string? Machine { get; set; }
+
+    [Option("evaluation", HelpText = "Folder holding evaluate's report.json for this model.")]
+    public string? Evaluation { get; set; }
+
+    [Option("evaluation-command", HelpText = "The command that produced the report, quoted in the card.")]
+    public string? EvaluationCommand { get; set; }
+
+    [Option("bench", HelpText = "Folder holding bench.json for this model.")]
+    public string? Bench { get; set; }
+
+    [Option("recommend", Default = "dpm++2m, 20 steps", HelpText = "Sampler recommended in the card.")]
+    public string Recommend { get; set; } = "";
+}
+
+internal static class CardCommand
+{
+    public static int Run(CardOptions o, TextWriter output)
+    {
+        var (info, proto) = OnnxWeightImporter.Read(o.Model);
+        long parameters;
+        using (var net = new Model.UNet(info.Model))
+            parameters = net.ParameterCount;
+        var meta = proto.MetadataProps.ToDictionary(p => p.Key, p => p.Value);
+        string parity = meta.TryGetValue(ModelContract.Keys.SelfCheckMaxAbsDiff, out var diff) ? $"max abs difference to TorchSharp {diff} at export (self-check)" : "not recorded";
+        var sections = new StringBuilder($"## Use\n\nRecommended sampler: {o.Recommend} (`kneeonnx-gen generate --model {Path.GetFileName(o.Model)} --sampler dpm++2m --steps 20 ...`).\n\n");
+        if (o.Run is not null) sections.Append(ModelCardSections.Training(o.Run, o.Machine));
+        if (o.Evaluation is not null)
+            sections.Append(ModelCardSections.Evaluation(ReadJson(Path.Combine(o.Evaluation, "report.json")), o.EvaluationCommand ?? "kneeonnx-train evaluate ..."));
+        if (o.Bench is not null) sections.Append(ModelCardSections.Speed(ReadJson(Path.Combine(o.Bench, "bench.json"))));
+        ModelCard.Write(o.Model, proto, parameters, info.Sha256, parity, sections.ToString());
+        output.WriteLine($"wrote {ModelCard.PathFor(o.Model)} ({info.Model.Preset}, {parameters.ToString("N0", CultureInfo.InvariantCulture)} parameters)");
+        return 0;
+    }
+
+    private static JsonObject ReadJson(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: not found", path);
+        try
+        {
+            return JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new InvalidDataException($"{path}: not valid JSON ({e.Message})", e);
+        }
+    }
+}
