@@ -25,6 +25,12 @@ public sealed class GenerateOptions : SamplingOptions
     [Option("shard", HelpText = "k/N: generate only part k (0-based) of N; Slurm array and Kubernetes indexed-Job variables are used when absent.")]
     public string? Shard { get; set; }
 
+    [Option("sheet", HelpText = "Also write a contact sheet PNG here: one row per grade, the first --sheet-columns images of each.")]
+    public string? Sheet { get; set; }
+
+    [Option("sheet-columns", Default = 8, HelpText = "Images per row of the --sheet.")]
+    public int SheetColumns { get; set; }
+
     [Option("shard-count", HelpText = "N for a Kubernetes indexed Job (JOB_COMPLETION_INDEX gives k).")]
     public int? ShardCount { get; set; }
 }
@@ -37,6 +43,8 @@ internal static class GenerateCommand
         if (o.Batch < 1) throw new ArgumentException($"--batch must be at least 1, got {o.Batch}");
         if (o.Size is < 8 or > 4096) throw new ArgumentException($"--size must be in 8..4096, got {o.Size}");
         if (File.Exists(o.Out)) throw new ArgumentException($"{o.Out}: --out is a file, not a folder");
+        if (o.Sheet is not null && Directory.Exists(o.Sheet)) throw new ArgumentException($"{o.Sheet}: --sheet is a folder; give the PNG file name");
+        if (o.SheetColumns < 1) throw new ArgumentException($"--sheet-columns must be at least 1, got {o.SheetColumns}");
         var shard = Output.Shard.Resolve(o.Shard, o.ShardCount, Environment.GetEnvironmentVariable);
         var settings = o.ToSettings();
 
@@ -86,6 +94,17 @@ internal static class GenerateCommand
                 }
             }
         WriteManifest();
+        if (o.Sheet is not null)
+        {
+            var reader = new GrayImageReader();
+            var rows = grades.Select(g => (IReadOnlyList<float[]>)plan.Where(p => p.Grade == g).Take(o.SheetColumns)
+                .Select(p => reader.ReadScaled(Path.Combine(o.Out, p.RelativePath), info.ImageSize)).ToList()).Where(r => r.Count > 0).ToList();
+            if (rows.Count > 0)
+            {
+                ContactSheet.Write(o.Sheet, rows, info.ImageSize, Math.Max(info.ImageSize, 96));
+                output.WriteLine($"contact sheet: {o.Sheet} (rows: grades {string.Join(", ", grades)})");
+            }
+        }
         output.WriteLine($"done: {done} new images in {timer.Elapsed.TotalSeconds:F1}s" + (done > 0 ? $" ({done / timer.Elapsed.TotalSeconds:F2} img/s)" : "")
             + $"; {plan.Count} listed in {manifestPath}");
         return 0;

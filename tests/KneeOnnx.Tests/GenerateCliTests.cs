@@ -34,6 +34,24 @@ public class GenerateCliTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
     }
 
     [Fact]
+    public void SheetShowsTheWrittenImagesOneRowPerGrade()
+    {
+        using var dir = new TempDirectory();
+        string sheet = dir.Combine("sheet.png");
+        var (code, stdout, err) = Run(Generate(dir.Combine("out"), "--grades", "1,3", "--count", "3", "--sheet", sheet, "--sheet-columns", "2"));
+        Assert.True(code == 0, err);
+        Assert.Contains("contact sheet", stdout);
+        // 2 columns × 2 rows of 96-pixel tiles (the model is 32², tiles are at least 96) with gutters.
+        var (w, h) = new GrayImageReader().ReadSize(sheet);
+        Assert.True(w > 2 * 96 && w < 3 * 96, $"width {w}");
+        Assert.True(h > 2 * 96 && h < 3 * 96, $"height {h}");
+        using var image = SixLabors.ImageSharp.Image.Load<SixLabors.ImageSharp.PixelFormats.L8>(sheet);
+        Assert.Equal(16, image[0, 0].PackedValue); // gutter
+        var tileValues = Enumerable.Range(0, 96).Select(i => image[KneeOnnx.Output.ContactSheet.Gutter + i, KneeOnnx.Output.ContactSheet.Gutter + 48].PackedValue).Distinct().Count();
+        Assert.True(tileValues > 5, "the first tile holds an image, not background");
+    }
+
+    [Fact]
     public void SameSeedGivesByteIdenticalFilesWhateverTheBatch()
     {
         using var a = new TempDirectory();
