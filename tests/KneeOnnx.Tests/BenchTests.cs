@@ -88,6 +88,9 @@ public class BenchTests
         Assert.Equal(20, report["peakMemory"]!["largeImages"]!.GetValue<int>());
         Assert.False(string.IsNullOrEmpty(report["machine"]!["cpu"]!.GetValue<string>()));
         Assert.Contains("| rssRatio", File.ReadAllText(dir.Combine("bench.md")));
+        var variants = report["sessionVariants"]!.AsArray();
+        Assert.Equal(7, variants.Count);
+        Assert.Equal(1.0, variants[0]!["speedVsDefaults"]!.GetValue<double>());
         Assert.Equal(["bench.json", "bench.md"], Directory.GetFileSystemEntries(dir.Path).Select(Path.GetFileName).Order()); // scratch removed
     }
 
@@ -98,6 +101,9 @@ public class BenchTests
         var (code, _, err) = InProcessCli.Train("bench", "--out", dir.Path, "--batches", "0,4");
         Assert.Equal(2, code);
         Assert.Contains("--batches", err);
+        (code, _, err) = InProcessCli.Train("bench", "--out", dir.Path, "--provider", "tpu");
+        Assert.Equal(2, code);
+        Assert.Contains("--provider", err);
         (code, _, err) = InProcessCli.Train("bench", "--out", dir.Path, "--model", dir.Combine("missing.onnx"));
         Assert.Equal(2, code);
         Assert.Contains("missing.onnx", err);

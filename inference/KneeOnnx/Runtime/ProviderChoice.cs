@@ -19,6 +19,12 @@ public sealed record RuntimeOptions
     /// <summary>Threads inside one operator; 0 lets ONNX Runtime use every core.</summary>
     public int IntraOpThreads { get; init; }
     public int InterOpThreads { get; init; } = 1;
+    /// <summary>Graph rewrites (constant folding, Conv+activation fusion, layout changes); the default applies all of them.</summary>
+    public GraphOptimizationLevel GraphOptimization { get; init; } = GraphOptimizationLevel.ORT_ENABLE_ALL;
+    /// <summary>Plans buffer reuse from the first run's shapes; pays when the batch size stays fixed, as in a sampling loop.</summary>
+    public bool MemoryPattern { get; init; } = true;
+    /// <summary>Runs independent branches of the graph concurrently (needs <see cref="InterOpThreads"/> &gt; 1).</summary>
+    public bool ParallelExecution { get; init; }
 }
 
 /// <summary>Builds <see cref="SessionOptions"/> for a request and reports what was chosen.</summary>
@@ -67,8 +73,9 @@ public static class ProviderChoice
 
     private static SessionOptions BaseOptions(RuntimeOptions request) => new()
     {
-        GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-        ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+        GraphOptimizationLevel = request.GraphOptimization,
+        EnableMemoryPattern = request.MemoryPattern,
+        ExecutionMode = request.ParallelExecution ? ExecutionMode.ORT_PARALLEL : ExecutionMode.ORT_SEQUENTIAL,
         IntraOpNumThreads = Math.Max(0, request.IntraOpThreads),
         InterOpNumThreads = Math.Max(1, request.InterOpThreads),
         LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,

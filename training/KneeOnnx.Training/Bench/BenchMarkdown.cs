@@ -30,6 +30,13 @@ public static class BenchMarkdown
         }
         if (r["paperPresetBatch1"] is JsonObject p)
             sb.AppendLine().AppendLine($"Paper preset (128², {p["parameters"]} parameters), batch 1: ORT {p["ort"]!["medianMs"]} ms, TorchSharp {p["torchSharp"]!["medianMs"]} ms, ORT speed-up {p["ortOverTorchSharp"]}×.");
+        if (r["sessionVariants"] is JsonArray variants)
+        {
+            sb.AppendLine().AppendLine($"## ONNX Runtime session settings (one call, batch {r["defaultBatch"]}, one setting changed at a time)").AppendLine();
+            sb.AppendLine("| variant | expected before measuring | median ms | speed vs defaults |").AppendLine("|---|---|---|---|");
+            foreach (var v in variants)
+                sb.AppendLine($"| {v!["variant"]} | {v["expected"]} | {v["medianMs"]} | {v["speedVsDefaults"]}× |");
+        }
         sb.AppendLine().AppendLine("## Whole sampling runs").AppendLine();
         sb.AppendLine("| sampler | steps | batch | ORT images/s | TorchSharp images/s | ORT ÷ TorchSharp |").AppendLine("|---|---|---|---|---|---|");
         foreach (var s in r["sampling"]!.AsArray())

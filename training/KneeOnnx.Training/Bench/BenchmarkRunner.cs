@@ -32,6 +32,8 @@ public sealed record BenchRequest
     public bool Paper { get; init; } = true;
     public int RssImages { get; init; } = 16;
     public int GemmSize { get; init; } = 2048;
+    public bool SessionVariants { get; init; } = true;
+    public ProviderRequest Provider { get; init; } = ProviderRequest.Cpu;
 
     public void Validate()
     {
@@ -62,13 +64,13 @@ public static class BenchmarkRunner
         Directory.CreateDirectory(request.OutDirectory);
         int threads = request.Threads > 0 ? request.Threads : Environment.ProcessorCount;
         set_num_threads(threads);
-        var runtime = new RuntimeOptions { Provider = ProviderRequest.Cpu, IntraOpThreads = threads };
+        var runtime = new RuntimeOptions { Provider = request.Provider, IntraOpThreads = threads };
 
         using var work = new TempFolder(request.OutDirectory);
         var (torchModel, proto, onnxPath, label) = LoadWeights(request, work.Path);
         using var _ = torchModel;
         torchModel.eval();
-        using var model = KneeModel.Open(onnxPath, runtime);
+        using var model = OpenModel(onnxPath, runtime);
         var info = model.Info;
         log.WriteLine($"bench: {label}; {info.ImageSize}², {torchModel.ParameterCount:N0} parameters; {threads} threads; {model.ProviderLine}");
 
@@ -126,6 +128,9 @@ public static class BenchmarkRunner
             if (batch == 1) batchOneRatio = ratio;
         }
 
+        JsonNode? variants = request.SessionVariants
+            ? SessionVariants.Measure(onnxPath, runtime, request.SampleBatch, request.Warmup, request.Repeats, log)
+            : "skipped (--no-variants)";
         JsonNode? paper = request.Paper ? PaperPresetCall(request, runtime, work.Path, log) : "skipped (--no-paper)";
         var rss = PeakMemory.Compare(onnxPath, request.RssImages, work.Path, log);
 
@@ -149,6 +154,7 @@ public static class BenchmarkRunner
             ["unetCalls"] = calls,
             ["sampling"] = sampling,
             ["paperPresetBatch1"] = paper,
+            ["sessionVariants"] = variants,
             ["peakMemory"] = rss,
             ["warmup"] = request.Warmup,
             ["repeats"] = request.Repeats,
@@ -160,6 +166,18 @@ public static class BenchmarkRunner
         log.WriteLine($"ortOverTorchSharp {report["ortOverTorchSharp"]} (batch {request.SampleBatch}), batch 1 {report["ortOverTorchSharpBatch1"]}; "
             + $"unetFractionOfGemm {report["unetFractionOfGemm"]}; rssRatio {report["rssRatio"]}; wrote {Path.Combine(request.OutDirectory, "bench.json")} and bench.md in {wall.Elapsed.TotalSeconds:F0}s");
         return report;
+    }
+
+    private static KneeModel OpenModel(string path, RuntimeOptions runtime)
+    {
+        try
+        {
+            return KneeModel.Open(path, runtime);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new ArgumentException(e.Message, e); // --provider cuda without a usable CUDA: a one-line bad-input error
+        }
     }
 
     private static (UNet Torch, ModelProto Proto, string Path, string Label) LoadWeights(BenchRequest request, string workDir)
@@ -209,7 +227,7 @@ public static class BenchmarkRunner
         net.eval();
         string path = Path.Combine(workDir, "paper-random.onnx");
         File.WriteAllBytes(path, proto.ToByteArray());
-        using var model = KneeModel.Open(path, runtime);
+        using var model = OpenModel(path, runtime);
         using var estimator = new NoiseEstimator(model);
         var torch = new TorchSharpSampling(net, model.Info.Schedule);
         var x = Enumerable.Range(0, torch.Area).Select(i => (float)Math.Sin(i * 0.37)).ToArray();

@@ -42,6 +42,12 @@ public sealed class BenchOptions
     [Option("threads", Default = 0, HelpText = "Threads for both backends (0 = all cores).")]
     public int Threads { get; set; }
 
+    [Option("no-variants", HelpText = "Skip the ONNX Runtime session-option comparison.")]
+    public bool NoVariants { get; set; }
+
+    [Option("provider", Default = "cpu", HelpText = "ONNX Runtime provider: cpu | cuda (TorchSharp stays on the CPU build here).")]
+    public string Provider { get; set; } = "cpu";
+
     [Option("no-paper", HelpText = "Skip the paper preset's batch-1 call (needs ~3 GB).")]
     public bool NoPaper { get; set; }
 
@@ -60,6 +66,13 @@ public sealed class BenchOptions
         {
             OutDirectory = Out, Model = Model, Preset = Preset, Batches = batches, Repeats = Repeats, Warmup = Warmup, SampleBatch = SampleBatch,
             DdpmBatch = DdpmBatch, DdpmSteps = DdpmSteps, RssImages = RssImages, GemmSize = GemmSize, Threads = Threads, Paper = !NoPaper,
+            SessionVariants = !NoVariants,
+            Provider = Provider switch
+            {
+                "cpu" => KneeOnnx.Runtime.ProviderRequest.Cpu,
+                "cuda" => KneeOnnx.Runtime.ProviderRequest.Cuda,
+                _ => throw new ArgumentException($"--provider must be cpu or cuda, got '{Provider}'"),
+            },
         };
     }
 }

@@ -1,0 +1,46 @@
+using System.Text.Json.Nodes;
+using KneeOnnx.Runtime;
+using Microsoft.ML.OnnxRuntime;
+
+namespace KneeOnnx.Training.Bench;
+
+/// <summary>
+/// What each ONNX Runtime session setting is worth on this machine: one U-Net call at the default batch with the
+/// library's defaults and with one setting changed at a time. This is the before/after evidence for the defaults.
+/// </summary>
+public static class SessionVariants
+{
+    public static JsonArray Measure(string model, RuntimeOptions defaults, int batch, int warmup, int repeats, TextWriter log)
+    {
+        (string Name, string Expectation, RuntimeOptions Options)[] variants =
+        [
+            ("library defaults", "reference: all graph optimisations, memory pattern, sequential, intra-op threads = cores", defaults),
+            ("graph optimisation: basic only", "slower: no Conv+activation fusion or NCHWc layout", defaults with { GraphOptimization = GraphOptimizationLevel.ORT_ENABLE_BASIC }),
+            ("graph optimisation: extended", "near defaults: fusions without the CPU layout transform", defaults with { GraphOptimization = GraphOptimizationLevel.ORT_ENABLE_EXTENDED }),
+            ("graph optimisation: none", "slowest: every node as exported", defaults with { GraphOptimization = GraphOptimizationLevel.ORT_DISABLE_ALL }),
+            ("memory pattern off", "slightly slower: buffers allocated per run", defaults with { MemoryPattern = false }),
+            ("intra-op threads: 1", "about half the speed on 2 cores", defaults with { IntraOpThreads = 1 }),
+            ("parallel execution, 2 inter-op threads", "no gain: the U-Net is one chain, threads contend", defaults with { ParallelExecution = true, InterOpThreads = 2 }),
+        ];
+        var rows = new JsonArray();
+        double? reference = null;
+        foreach (var (name, expectation, options) in variants)
+        {
+            using var knee = KneeModel.Open(model, options);
+            using var estimator = new NoiseEstimator(knee);
+            int area = knee.Info.Channels * knee.Info.ImageSize * knee.Info.ImageSize;
+            var x = Enumerable.Range(0, batch * area).Select(i => (float)Math.Sin(i * 0.37)).ToArray();
+            var eps = new float[batch * area];
+            var timing = TimingStats.Measure(() => estimator.Predict(x, batch, 500, 1, 1.0, eps), warmup, repeats);
+            reference ??= timing.MedianSeconds;
+            double relative = reference.Value / timing.MedianSeconds;
+            log.WriteLine($"  session variant {name,-40} {timing.MedianSeconds * 1e3,8:F1} ms  speed {relative:F2}× of defaults");
+            rows.Add(new JsonObject
+            {
+                ["variant"] = name, ["expected"] = expectation, ["medianMs"] = Math.Round(timing.MedianSeconds * 1e3, 2),
+                ["spread"] = Math.Round(timing.Spread, 3), ["speedVsDefaults"] = Math.Round(relative, 3),
+            });
+        }
+        return rows;
+    }
+}
