@@ -47,6 +47,8 @@ internal static class GenerateCommand
         if (o.SheetColumns < 1) throw new ArgumentException($"--sheet-columns must be at least 1, got {o.SheetColumns}");
         var shard = Output.Shard.Resolve(o.Shard, o.ShardCount, Environment.GetEnvironmentVariable);
         var settings = o.ToSettings();
+        if (o.Sheet is not null && !shard.IsWhole)
+            throw new ArgumentException($"--sheet needs the whole run: shard {shard} holds only part of each grade (make the sheet with grid, or after the shards finish)");
 
         using var model = o.OpenModel(output);
         var info = model.Info;
@@ -102,7 +104,7 @@ internal static class GenerateCommand
             if (rows.Count > 0)
             {
                 ContactSheet.Write(o.Sheet, rows, info.ImageSize, Math.Max(info.ImageSize, 96));
-                output.WriteLine($"contact sheet: {o.Sheet} (rows: grades {string.Join(", ", grades)})");
+                output.WriteLine($"contact sheet: {o.Sheet} ({rows.Count} rows, grades {string.Join(", ", grades)} top to bottom)");
             }
         }
         output.WriteLine($"done: {done} new images in {timer.Elapsed.TotalSeconds:F1}s" + (done > 0 ? $" ({done / timer.Elapsed.TotalSeconds:F2} img/s)" : "")

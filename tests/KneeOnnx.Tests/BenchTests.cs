@@ -90,7 +90,13 @@ public class BenchTests
         Assert.Contains("| rssRatio", File.ReadAllText(dir.Combine("bench.md")));
         var variants = report["sessionVariants"]!.AsArray();
         Assert.Equal(7, variants.Count);
-        Assert.Equal(1.0, variants[0]!["speedVsDefaults"]!.GetValue<double>());
+        Assert.Equal("library defaults", variants[0]!["variant"]!.GetValue<string>());
+        var ddpm = report["sampling"]!.AsArray().Single(s => s!["sampler"]!.GetValue<string>() == "ddpm")!;
+        Assert.Equal(ddpm["ortOverTorchSharp"]!.GetValue<double>(), report["ortOverTorchSharpBatch1"]!.GetValue<double>());
+        var ddim = report["sampling"]!.AsArray().Single(s => s!["sampler"]!.GetValue<string>() == "ddim")!;
+        Assert.Equal(ddim["ortOverTorchSharp"]!.GetValue<double>(), report["ortOverTorchSharp"]!.GetValue<double>());
+        var atDefault = report["unetCalls"]!.AsArray().Single(c => c!["batch"]!.GetValue<int>() == 2)!;
+        Assert.Equal(atDefault["ortFractionOfGemm"]!.GetValue<double>(), report["unetFractionOfGemm"]!.GetValue<double>());
         Assert.Equal(["bench.json", "bench.md"], Directory.GetFileSystemEntries(dir.Path).Select(Path.GetFileName).Order()); // scratch removed
     }
 
@@ -101,6 +107,9 @@ public class BenchTests
         var (code, _, err) = InProcessCli.Train("bench", "--out", dir.Path, "--batches", "0,4");
         Assert.Equal(2, code);
         Assert.Contains("--batches", err);
+        (code, _, err) = InProcessCli.Train("bench", "--out", dir.Path, "--batches", "1,4", "--sample-batch", "16");
+        Assert.Equal(2, code);
+        Assert.Contains("--sample-batch", err);
         (code, _, err) = InProcessCli.Train("bench", "--out", dir.Path, "--provider", "tpu");
         Assert.Equal(2, code);
         Assert.Contains("--provider", err);

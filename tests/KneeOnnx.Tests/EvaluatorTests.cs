@@ -97,6 +97,27 @@ public class EvaluatorTests
         Assert.True(code == 0, err);
         Assert.Contains("15 already there", stdout);
         Assert.Equal(0, JsonNode.Parse(File.ReadAllText(dir.Combine("r", "report.json")))!["generation"]!["generatedNow"]!.GetValue<int>());
+
+        // Another model into the same report folder: its own images, never the previous model's.
+        string other = model.WriteVariant("other.onnx", p => TinyOnnxModel.SetMeta(p, KneeOnnx.Runtime.ModelContract.Keys.TrainSteps, "999"));
+        args[2] = other;
+        (code, stdout, err) = InProcessCli.Train(args);
+        Assert.True(code == 0, err);
+        Assert.Contains("0 already there", stdout);
+        var third = JsonNode.Parse(File.ReadAllText(dir.Combine("r", "report.json")))!;
+        Assert.Equal(15, third["generation"]!["generatedNow"]!.GetValue<int>());
+        Assert.Equal(15, third["counts"]!["all"]!["generated"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public void AMissingModelIsAOneLineError()
+    {
+        using var dir = new TempDirectory();
+        var (_, real, train) = Sets(dir);
+        var (code, _, err) = InProcessCli.Train("evaluate", "--model", dir.Combine("missing.onnx"), "--real", real, "--train", train, "--out", dir.Combine("r"));
+        Assert.Equal(2, code);
+        Assert.Contains("missing.onnx", err);
+        Assert.Single(err.Trim().Split('\n'));
     }
 
     [Fact]

@@ -44,5 +44,11 @@ public class ModelCardTests
         var (code, _, err) = InProcessCli.Train("card", "--model", model.Path, "--evaluation", dir.Combine("nowhere"));
         Assert.Equal(2, code);
         Assert.Contains("report.json", err);
+
+        Directory.CreateDirectory(dir.Combine("bench"));
+        File.WriteAllText(dir.Combine("bench", "bench.json"), "{\"modelSha256\": \"0000\", \"sampling\": []}");
+        (code, _, err) = InProcessCli.Train("card", "--model", model.Path, "--bench", dir.Combine("bench"));
+        Assert.Equal(2, code);
+        Assert.Contains("measured another model", err);
     }
 }

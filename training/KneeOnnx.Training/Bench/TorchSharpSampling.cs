@@ -13,12 +13,13 @@ namespace KneeOnnx.Training.Bench;
 public sealed class TorchSharpSampling(UNet model, NoiseSchedule schedule)
 {
     /// <summary>One U-Net call on [n, C, H, W]; ε̂ written into <paramref name="noise"/>.</summary>
-    public void Predict(ReadOnlySpan<float> samples, int n, int timestep, int grade, Span<float> noise)
+    public void Predict(float[] samples, int n, int timestep, int grade, Span<float> noise)
     {
         var cfg = model.Config;
+        if (samples.Length != n * Area) throw new ArgumentException($"expected {n * Area} values for {n} images, got {samples.Length}", nameof(samples));
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var x = tensor(samples[..(n * Area)].ToArray(), [n, cfg.Channels, cfg.ImageSize, cfg.ImageSize]);
+        var x = tensor(samples, [n, cfg.Channels, cfg.ImageSize, cfg.ImageSize]); // one copy into native memory, as ORT's input copy
         var eps = model.forward(x, full([n], timestep, ScalarType.Int64), full([n], cfg.IsConditional ? grade : 0, ScalarType.Int64));
         eps.data<float>().CopyTo(noise);
     }

@@ -42,6 +42,7 @@ internal static class AugmentBenefitCommand
     {
         var config = new ClassifierConfig { ImageSize = o.Size, Epochs = o.Epochs, BatchSize = o.Batch, Seed = o.Seed, Threads = o.Threads };
         config.Validate();
+        if (o.PerGrade is <= 0) throw new ArgumentException($"--per-grade must be at least 1, got {o.PerGrade}");
         var synthetic = ImageSet.Load(o.Generated, config.ImageSize);
         var train = KneeDataset.Load(o.Data, "train", config.ImageSize);
         var val = KneeDataset.Load(o.Data, "val", config.ImageSize);

@@ -58,7 +58,7 @@ public sealed class BenchOptions
         {
             batches = Batches.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray();
         }
-        catch (FormatException)
+        catch (Exception e) when (e is FormatException or OverflowException)
         {
             throw new ArgumentException($"--batches must be comma-separated integers, got '{Batches}'");
         }

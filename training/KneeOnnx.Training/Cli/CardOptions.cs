@@ -28,8 +28,11 @@ public sealed class CardOptions
     [Option("bench", HelpText = "Folder holding bench.json for this model.")]
     public string? Bench { get; set; }
 
-    [Option("recommend", Default = "dpm++2m, 20 steps", HelpText = "Sampler recommended in the card.")]
-    public string Recommend { get; set; } = "";
+    [Option("recommend-sampler", Default = "dpm++2m", HelpText = "Sampler recommended in the card.")]
+    public string RecommendSampler { get; set; } = "";
+
+    [Option("recommend-steps", Default = 20, HelpText = "Steps recommended in the card.")]
+    public int RecommendSteps { get; set; }
 }
 
 internal static class CardCommand
@@ -42,11 +45,19 @@ internal static class CardCommand
             parameters = net.ParameterCount;
         var meta = proto.MetadataProps.ToDictionary(p => p.Key, p => p.Value);
         string parity = meta.TryGetValue(ModelContract.Keys.SelfCheckMaxAbsDiff, out var diff) ? $"max abs difference to TorchSharp {diff} at export (self-check)" : "not recorded";
-        var sections = new StringBuilder($"## Use\n\nRecommended sampler: {o.Recommend} (`kneeonnx-gen generate --model {Path.GetFileName(o.Model)} --sampler dpm++2m --steps 20 ...`).\n\n");
-        if (o.Run is not null) sections.Append(ModelCardSections.Training(o.Run, o.Machine));
+        var sections = new StringBuilder($"## Use\n\nRecommended sampler: {o.RecommendSampler}, {o.RecommendSteps} steps "
+            + $"(`kneeonnx-gen generate --model {Path.GetFileName(o.Model)} --sampler {o.RecommendSampler} --steps {o.RecommendSteps} --out DIR`).\n\n");
+        if (o.Run is not null) sections.Append(ModelCardSections.Training(o.Run, o.Machine, info.TrainSteps));
         if (o.Evaluation is not null)
             sections.Append(ModelCardSections.Evaluation(ReadJson(Path.Combine(o.Evaluation, "report.json")), o.EvaluationCommand ?? "kneeonnx-train evaluate ..."));
-        if (o.Bench is not null) sections.Append(ModelCardSections.Speed(ReadJson(Path.Combine(o.Bench, "bench.json"))));
+        if (o.Bench is not null)
+        {
+            string benchPath = Path.Combine(o.Bench, "bench.json");
+            var bench = ReadJson(benchPath);
+            if (bench["modelSha256"]?.GetValue<string>() != info.Sha256)
+                throw new ArgumentException($"{benchPath}: measured another model (sha256 {bench["modelSha256"]}), not {o.Model}");
+            sections.Append(ModelCardSections.Speed(bench));
+        }
         ModelCard.Write(o.Model, proto, parameters, info.Sha256, parity, sections.ToString());
         output.WriteLine($"wrote {ModelCard.PathFor(o.Model)} ({info.Model.Preset}, {parameters.ToString("N0", CultureInfo.InvariantCulture)} parameters)");
         return 0;

@@ -46,7 +46,8 @@ public static class KneeOnnxTrainCli
             return DivergedExitCode;
         }
         catch (Exception e) when (e is ArgumentException or DatasetException or InvalidImageException or InvalidDataException
-                                       or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or IOException)
+                                       or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or IOException
+                                       or KneeOnnx.Runtime.InvalidModelException)
         {
             error.WriteLine($"error: {e.Message}");
             return BadInputExitCode;

@@ -13,16 +13,19 @@ public sealed record GenerateRequest(string Model, int PerGrade, string Sampler 
 /// <summary>
 /// Generates the evaluated set with the inference library (the same code, file names and determinism as
 /// <c>kneeonnx-gen generate</c>), so one evaluate command goes from a model file to a report. Existing files of the
-/// same request are kept: an interrupted evaluation resumes.
+/// same request are kept: an interrupted evaluation resumes. Each (model, sampler, seed, guidance) gets its own folder,
+/// so a rerun with another model never scores the previous model's images.
 /// </summary>
 public static class EvaluationSamples
 {
-    public static JsonObject Generate(GenerateRequest request, string outDir, TextWriter log)
+    /// <returns>what was generated, and the folder holding exactly this request's images (under <paramref name="root"/>).</returns>
+    public static (JsonObject Generation, string Folder) Generate(GenerateRequest request, string root, TextWriter log)
     {
         if (request.PerGrade < 2) throw new ArgumentException($"--per-grade must be at least 2 (FID needs two images), got {request.PerGrade}");
         using var model = KneeModel.Open(request.Model, new RuntimeOptions());
         var settings = new SamplerSettings { Sampler = request.Sampler, Steps = request.Steps, Guidance = request.Guidance };
         settings.Validate(model.Info);
+        string outDir = Path.Combine(root, $"{model.Sha256[..12]}_{settings.Tag}_s{request.Seed}" + (request.Guidance != 1.0 ? $"_w{request.Guidance.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : ""));
         var grades = Enumerable.Range(0, model.Info.GradeNames.Count).ToArray();
         var plan = GenerationPlan.Build(grades, request.PerGrade, request.Seed, settings, Shard.Whole);
         var pending = plan.Where(p => !File.Exists(Path.Combine(outDir, p.RelativePath))).ToList();
@@ -42,10 +45,12 @@ public static class EvaluationSamples
         }
         double seconds = timer.Elapsed.TotalSeconds;
         if (pending.Count > 0) log.WriteLine($"  {pending.Count} images in {seconds:F0}s ({pending.Count / seconds:F2} images/s)");
-        return new JsonObject
+        var generation = new JsonObject
         {
             ["model"] = request.Model, ["modelSha256"] = model.Sha256, ["sampler"] = settings.Tag, ["seed"] = request.Seed, ["perGrade"] = request.PerGrade,
             ["guidance"] = request.Guidance, ["provider"] = model.Provider, ["generatedNow"] = pending.Count, ["seconds"] = Math.Round(seconds, 1),
+            ["folder"] = outDir,
         };
+        return (generation, outDir);
     }
 }

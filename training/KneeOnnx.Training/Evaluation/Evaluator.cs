@@ -12,7 +12,11 @@ namespace KneeOnnx.Training.Evaluation;
 
 /// <summary>What to compare: a generated set, the real set it should resemble (val) and the training set (floor, memorisation).</summary>
 public sealed record EvaluationRequest(string Generated, string Real, string Train, string OutDirectory, int? Limit = null, long Seed = 0, string? Classifier = null,
-                                       AugmentRequest? Augment = null, GenerateRequest? GenerateFrom = null);
+                                       AugmentRequest? Augment = null, GenerateRequest? GenerateFrom = null)
+{
+    /// <summary>At most this many generated images per grade: --limit, and with --model the count asked for (a folder may hold more from an earlier, larger run).</summary>
+    public int? GeneratedLimit => GenerateFrom is null ? Limit : Math.Min(Limit ?? int.MaxValue, GenerateFrom.PerGrade);
+}
 
 /// <summary>Ask for the augmentation benefit too: classifier epochs per run, and a cap on generated images per grade.</summary>
 public sealed record AugmentRequest(int Epochs = 10, int? PerGrade = null);
@@ -35,10 +39,11 @@ public static class Evaluator
         {
             foreach (var folder in new[] { request.Real, request.Train })
                 if (!Directory.Exists(folder)) throw new DatasetException($"{folder}: folder not found");
-            generation = EvaluationSamples.Generate(request.GenerateFrom, request.Generated, log);
+            (generation, string generatedFolder) = EvaluationSamples.Generate(request.GenerateFrom, request.Generated, log);
+            request = request with { Generated = generatedFolder };
         }
         int side = ImageSet.CommonSide(request.Generated);
-        var generated = ImageSet.Load(request.Generated, side, request.Limit);
+        var generated = ImageSet.Load(request.Generated, side, request.GeneratedLimit);
         var real = ImageSet.Load(request.Real, side, request.Limit);
         var train = ImageSet.Load(request.Train, side);
         log.WriteLine($"evaluate at {side}²: generated {generated.Count}, real {real.Count}, train {train.Count} images");
@@ -143,7 +148,7 @@ public static class Evaluator
         var (header, net) = Classifier.ClassifierFile.Load(request.Classifier!);
         using var _ = net;
         int side = header.ImageSize;
-        var generated = ImageSet.Load(request.Generated, side, request.Limit);
+        var generated = ImageSet.Load(request.Generated, side, request.GeneratedLimit);
         var real = ImageSet.Load(request.Real, side, request.Limit);
         var probabilities = Classifier.ClassifierTrainer.Probabilities(net, generated.Images, side);
         int[] predicted = probabilities.Select(p => Array.IndexOf(p, p.Max())).ToArray();
@@ -181,7 +186,7 @@ public static class Evaluator
         }
         config.Validate();
         var result = Classifier.AugmentationBenefit.Run(config, ImageSet.Load(request.Train, config.ImageSize), ImageSet.Load(request.Real, config.ImageSize),
-            ImageSet.Load(request.Generated, config.ImageSize), request.Augment.PerGrade, Path.Combine(request.OutDirectory, "augment"), log);
+            ImageSet.Load(request.Generated, config.ImageSize, request.GeneratedLimit), request.Augment.PerGrade, Path.Combine(request.OutDirectory, "augment"), log);
         return result.Json;
     }
 

@@ -12,18 +12,36 @@ public static class ModelCardSections
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    public static string Training(string runDir, string? machine)
+    /// <param name="steps">the model's own step count (its metadata), which the run's loss log may have passed since.</param>
+    public static string Training(string runDir, string? machine, long steps)
     {
-        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, KneeOnnx.Training.Training.Trainer.ConfigFileName)))!;
+        string configPath = Path.Combine(runDir, KneeOnnx.Training.Training.Trainer.ConfigFileName);
+        string lossPath = Path.Combine(runDir, KneeOnnx.Training.Training.LossLog.FileName);
+        try
+        {
+            return TrainingSection(configPath, lossPath, machine, steps);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or NullReferenceException or FormatException or IndexOutOfRangeException or InvalidOperationException)
+        {
+            throw new InvalidDataException($"{runDir}: not a readable training run ({configPath}, {lossPath}: {e.Message})", e);
+        }
+    }
+
+    private static string TrainingSection(string configPath, string lossPath, string? machine, long steps)
+    {
+        if (!File.Exists(configPath)) throw new FileNotFoundException($"{configPath}: not found", configPath);
+        if (!File.Exists(lossPath)) throw new FileNotFoundException($"{lossPath}: not found", lossPath);
+        var config = JsonNode.Parse(File.ReadAllText(configPath))!;
         var t = config["train"]!;
-        var lastRow = File.ReadLines(Path.Combine(runDir, KneeOnnx.Training.Training.LossLog.FileName)).Skip(1).LastOrDefault()?.Split(',');
-        string steps = lastRow?[0] ?? "?";
-        double hours = lastRow is null ? 0 : double.Parse(lastRow[4], Inv) / 3600;
+        // Wall time up to the model's step: the loss log has one row per step with the run's elapsed seconds.
+        var row = File.ReadLines(lossPath).Skip(1).Select(l => l.Split(',')).LastOrDefault(r => long.Parse(r[0], Inv) <= steps);
+        double hours = row is null ? 0 : double.Parse(row[4], Inv) / 3600;
+        bool guidance = t["LabelDropout"]!.GetValue<double>() > 0;
         var sb = new StringBuilder("## Training\n\n");
         sb.AppendLine($"{steps} steps of batch {t["BatchSize"]} ({hours:F1} h of training wall time) on {config["dataset"]!["images"]} images of `{Path.GetFileName(Path.GetDirectoryName(config["dataset"]!["directory"]!.GetValue<string>()) ?? "")}/train` "
             + $"(per grade {string.Join(" / ", config["dataset"]!["perGrade"]!.AsArray())}), {config["device"]} with {config["threads"]} threads{(machine is null ? "" : $" ({machine})")}. "
             + $"AdamW peak lr {t["LearningRate"]}, {t["WarmupSteps"]} warm-up steps then cosine decay to {t["FinalLearningRateFraction"]}× over {t["Steps"]} steps; "
-            + $"min-SNR-γ {t["MinSnrGamma"]}; EMA {t["EmaDecay"]}; label dropout {t["LabelDropout"]} (classifier-free guidance possible); grade sampling `{t["Balance"]}`; "
+            + $"min-SNR-γ {t["MinSnrGamma"]}; EMA {t["EmaDecay"]}; label dropout {t["LabelDropout"]}{(guidance ? " (classifier-free guidance possible)" : "")}; grade sampling `{t["Balance"]}`; "
             + $"horizontal flips {((bool)t["HorizontalFlip"]! ? "on" : "off")}; seed {t["Seed"]}.").AppendLine();
         return sb.ToString();
     }

@@ -50,14 +50,19 @@ public static class OnnxWeightImporter
         {
             throw new InvalidDataException($"{path}: '{ModelContract.Keys.UNetConfig}' is not a valid U-Net configuration ({e.Message})", e);
         }
-        var inv = CultureInfo.InvariantCulture;
+        double Number(string key) => double.TryParse(Get(key), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v)
+            ? v
+            : throw new InvalidDataException($"{path}: metadata '{key}' is not a number: '{Get(key)}'");
+        double timesteps = Number(ModelContract.Keys.NumTrainTimesteps);
+        if (timesteps is < 1 or > 100_000 || timesteps != Math.Floor(timesteps))
+            throw new InvalidDataException($"{path}: metadata '{ModelContract.Keys.NumTrainTimesteps}' is out of range: {timesteps}");
         var info = new ImportedModelInfo(
             model,
             Get(ModelContract.Keys.BetaSchedule),
-            int.Parse(Get(ModelContract.Keys.NumTrainTimesteps), inv),
-            double.Parse(Get(ModelContract.Keys.BetaStart), inv),
-            double.Parse(Get(ModelContract.Keys.BetaEnd), inv),
-            metadata.TryGetValue(ModelContract.Keys.TrainSteps, out var steps) ? long.Parse(steps, inv) : 0,
+            (int)timesteps,
+            Number(ModelContract.Keys.BetaStart),
+            Number(ModelContract.Keys.BetaEnd),
+            metadata.ContainsKey(ModelContract.Keys.TrainSteps) ? (long)Number(ModelContract.Keys.TrainSteps) : 0,
             Convert.ToHexStringLower(SHA256.HashData(bytes)));
         return (info, proto);
     }
@@ -77,8 +82,11 @@ public static class OnnxWeightImporter
             if (values.LongLength != target.numel())
                 throw new InvalidDataException($"{path}: '{source.Name}' holds {values.LongLength} values, the model's '{name}' needs {target.numel()}");
             long[] storedShape = source.Dims.ToArray();
-            using var loaded = tensor(values).reshape(storedShape);
-            using var arranged = transposed ? loaded.t().contiguous() : loaded.reshape(target.shape);
+            if (storedShape.Aggregate(1L, (a, d) => a * d) != values.LongLength || (transposed && storedShape.Length != 2))
+                throw new InvalidDataException($"{path}: '{source.Name}' has shape [{string.Join(",", storedShape)}] that does not fit its {values.LongLength} values");
+            using var scope = NewDisposeScope();
+            var loaded = tensor(values).reshape(storedShape);
+            var arranged = transposed ? loaded.t().contiguous() : loaded.reshape(target.shape);
             if (!arranged.shape.SequenceEqual(target.shape))
                 throw new InvalidDataException($"{path}: '{source.Name}' has shape [{string.Join(",", storedShape)}], the model's '{name}' is [{string.Join(",", target.shape)}]");
             target.copy_(arranged);

@@ -91,6 +91,7 @@ public static class Trainer
             if (initProto is not null)
             {
                 OnnxWeightImporter.LoadInto(initProto, live, config.InitFrom!);
+                initProto = null; // the whole model's bytes; not needed for the rest of the run
                 output.WriteLine($"initialised from {config.InitFrom} ({init!.Model.Preset}/{init.Model.Conditioning}, trained {init.TrainSteps} steps, sha256 {init.Sha256[..16]}…)");
             }
             ema.CopyFromLive();
