@@ -83,7 +83,7 @@ public class EvaluatorTests
         using var dir = new TempDirectory();
         using var model = new TinyOnnxModel();
         var (_, real, train) = Sets(dir);
-        string[] args = ["evaluate", "--model", model.Path, "--per-grade", "3", "--sampler", "ddim", "--steps", "2", "--real", real, "--train", train, "--out", dir.Combine("r")];
+        string[] args = ["evaluate", "--model", model.Path, "--per-grade", "3", "--sampler", "ddim", "--steps", "2", "--real", real, "--train", train, "--out", dir.Combine("r"), "--no-feature-cache"];
         var (code, stdout, err) = InProcessCli.Train(args);
         Assert.True(code == 0, err);
         var report = JsonNode.Parse(File.ReadAllText(dir.Combine("r", "report.json")))!;
@@ -107,6 +107,28 @@ public class EvaluatorTests
         var third = JsonNode.Parse(File.ReadAllText(dir.Combine("r", "report.json")))!;
         Assert.Equal(15, third["generation"]!["generatedNow"]!.GetValue<int>());
         Assert.Equal(15, third["counts"]!["all"]!["generated"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public void CachedFeaturesOfAFolderAreReusedExactlyAndATornCacheIsRecomputed()
+    {
+        using var dir = new TempDirectory();
+        var (gen, real, train) = Sets(dir);
+        string cache = dir.Combine("cache");
+        var first = new StringWriter();
+        var a = Evaluator.Run(new EvaluationRequest(gen, real, train, dir.Combine("r1"), FeatureCacheDirectory: cache), first);
+        Assert.DoesNotContain("from the cache", first.ToString());
+        var second = new StringWriter();
+        var b = Evaluator.Run(new EvaluationRequest(gen, real, train, dir.Combine("r2"), FeatureCacheDirectory: cache), second);
+        Assert.Equal(3, System.Text.RegularExpressions.Regex.Matches(second.ToString(), "from the cache").Count); // generated, real, train
+        Assert.Equal(a["fidRn18"]!.ToJsonString(), b["fidRn18"]!.ToJsonString());
+        Assert.Equal(a["floor"]!.ToJsonString(), b["floor"]!.ToJsonString());
+
+        foreach (var file in Directory.GetFiles(cache)) File.WriteAllBytes(file, File.ReadAllBytes(file)[..100]);
+        var third = new StringWriter();
+        var c = Evaluator.Run(new EvaluationRequest(gen, real, train, dir.Combine("r3"), FeatureCacheDirectory: cache), third);
+        Assert.DoesNotContain("from the cache", third.ToString());
+        Assert.Equal(a["fidRn18"]!.ToJsonString(), c["fidRn18"]!.ToJsonString());
     }
 
     [Fact]

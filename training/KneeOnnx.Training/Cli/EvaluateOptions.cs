@@ -53,6 +53,9 @@ public sealed class EvaluateOptions
     [Option("augment-per-grade", HelpText = "At most N generated images per grade added for the augmentation benefit (default: all).")]
     public int? AugmentPerGrade { get; set; }
 
+    [Option("no-feature-cache", HelpText = "Do not keep ResNet-18 features of whole folders in ~/.cache/kneeonnx/features (or $XDG_CACHE_HOME).")]
+    public bool NoFeatureCache { get; set; }
+
     public Evaluation.EvaluationRequest ToRequest()
     {
         if ((Generated is null) == (Model is null)) throw new ArgumentException("give exactly one of --generated DIR and --model FILE.onnx");
@@ -60,6 +63,7 @@ public sealed class EvaluateOptions
         string train = Train ?? (Data is not null ? Path.Combine(Data, "train") : throw new ArgumentException("--train (or --data) is required"));
         var generate = Model is null ? null : new Evaluation.GenerateRequest(Model, PerGrade, Sampler, Steps, GenSeed);
         return new(Generated ?? Path.Combine(Out, "generated"), real, train, Out, Limit, Seed, Classifier,
-            Augment ? new Evaluation.AugmentRequest(AugmentEpochs, AugmentPerGrade) : null, generate);
+            Augment ? new Evaluation.AugmentRequest(AugmentEpochs, AugmentPerGrade) : null, generate,
+            NoFeatureCache ? null : Evaluation.FeatureCache.DefaultDirectory());
     }
 }

@@ -12,7 +12,7 @@ namespace KneeOnnx.Training.Evaluation;
 
 /// <summary>What to compare: a generated set, the real set it should resemble (val) and the training set (floor, memorisation).</summary>
 public sealed record EvaluationRequest(string Generated, string Real, string Train, string OutDirectory, int? Limit = null, long Seed = 0, string? Classifier = null,
-                                       AugmentRequest? Augment = null, GenerateRequest? GenerateFrom = null)
+                                       AugmentRequest? Augment = null, GenerateRequest? GenerateFrom = null, string? FeatureCacheDirectory = null)
 {
     /// <summary>At most this many generated images per grade: --limit, and with --model the count asked for (a folder may hold more from an earlier, larger run).</summary>
     public int? GeneratedLimit => GenerateFrom is null ? Limit : Math.Min(Limit ?? int.MaxValue, GenerateFrom.PerGrade);
@@ -49,13 +49,13 @@ public static class Evaluator
         log.WriteLine($"evaluate at {side}²: generated {generated.Count}, real {real.Count}, train {train.Count} images");
 
         using var featurizer = new ResNet18Features();
-        float[][] Features(KneeDataset set, string name)
+        float[][] Features(KneeDataset set, string name) => FeatureCache.GetOrCompute(request.FeatureCacheDirectory, set, side, () =>
         {
             var sw = Stopwatch.StartNew();
             var result = set.Images.Select(img => featurizer.Of(img, side, side)).ToArray();
             log.WriteLine($"  ResNet-18 features of {set.Count} {name} images in {sw.Elapsed.TotalSeconds:F0}s");
             return result;
-        }
+        }, log);
         var fGen = Features(generated, "generated");
         var fReal = Features(real, "real");
         var fTrain = Features(train, "train");
