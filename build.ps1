@@ -5,9 +5,7 @@
 param(
     [ValidateSet('restore', 'build', 'test', 'demo')]
     [string]$Task = 'build',
-    [string]$Configuration = 'Release',
-    # Where the real dataset lives (its train/ split is used by the demo).
-    [string]$Data = (Join-Path $PSScriptRoot '..' 'shared' 'data' 'kneeKL224')
+    [string]$Configuration = 'Release'
 )
 $ErrorActionPreference = 'Stop'
 Set-Location $PSScriptRoot
@@ -22,10 +20,8 @@ switch ($Task) {
     'build'   { Invoke-Dotnet build KneeOnnx.sln -c $Configuration }
     'test'    { Invoke-Dotnet test KneeOnnx.sln -c $Configuration }
     'demo'    {
-        # A short training run of the tiny preset on the real data, then TorchSharp DDPM samples of every grade.
+        # The README's main command: a per-grade set and a contact sheet from the shipped default model.
         $run = Join-Path 'runs' 'demo'
-        if (Test-Path (Join-Path $run 'checkpoint.ckpt')) { Remove-Item -Recurse -Force $run }
-        Invoke-Dotnet run -c $Configuration --project training/KneeOnnx.Training -- train --data $Data --preset tiny --steps 300 --batch 16 --lr 1e-3 --warmup 50 --out $run
-        Invoke-Dotnet run -c $Configuration --project training/KneeOnnx.Training -- sample --checkpoint $run --grade 0,1,2,3,4 --count 4 --out (Join-Path $run 'samples')
+        Invoke-Dotnet run -c $Configuration --project inference/KneeOnnx.Cli -- generate --count 4 --sampler ddpm --steps 50 --out $run --sheet (Join-Path $run 'sheet.png')
     }
 }

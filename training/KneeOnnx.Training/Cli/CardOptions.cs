@@ -28,6 +28,9 @@ public sealed class CardOptions
     [Option("bench", HelpText = "Folder holding bench.json for this model.")]
     public string? Bench { get; set; }
 
+    [Option("notes", HelpText = "A Markdown file of the maintainers' own reading of the figures (limitations, goals met or not), inserted after them.")]
+    public string? Notes { get; set; }
+
     [Option("recommend-sampler", Default = "dpm++2m", HelpText = "Sampler recommended in the card.")]
     public string RecommendSampler { get; set; } = "";
 
@@ -57,6 +60,11 @@ internal static class CardCommand
             if (bench["modelSha256"]?.GetValue<string>() != info.Sha256)
                 throw new ArgumentException($"{benchPath}: measured another model (sha256 {bench["modelSha256"]}), not {o.Model}");
             sections.Append(ModelCardSections.Speed(bench));
+        }
+        if (o.Notes is not null)
+        {
+            if (!File.Exists(o.Notes)) throw new FileNotFoundException($"{o.Notes}: --notes file not found", o.Notes);
+            sections.Append(File.ReadAllText(o.Notes).TrimEnd()).Append("\n\n");
         }
         ModelCard.Write(o.Model, proto, parameters, info.Sha256, parity, sections.ToString());
         output.WriteLine($"wrote {ModelCard.PathFor(o.Model)} ({info.Model.Preset}, {parameters.ToString("N0", CultureInfo.InvariantCulture)} parameters)");
