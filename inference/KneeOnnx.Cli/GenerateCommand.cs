@@ -78,14 +78,10 @@ internal static class GenerateCommand
         using var generator = new ImageGenerator(model);
         var timer = Stopwatch.StartNew();
         var lastManifest = Stopwatch.StartNew();
-        int done = 0, area = generator.ValuesPerImage;
-        foreach (var group in pending.GroupBy(p => p.Grade))
-            foreach (var batch in group.Chunk(o.Batch))
+        int done = 0;
+        generator.WritePlanned(pending, o.Seed, settings, o.Out, o.Batch, outputSize, count =>
             {
-                float[] images = generator.Generate(group.Key, o.Seed, batch.Select(b => b.Index).ToArray(), settings);
-                for (int i = 0; i < batch.Length; i++)
-                    GrayPngWriter.Write(Path.Combine(o.Out, batch[i].RelativePath), images.AsSpan(i * area, area), info.ImageSize, outputSize);
-                done += batch.Length;
+                done = count;
                 double rate = done / timer.Elapsed.TotalSeconds;
                 var eta = TimeSpan.FromSeconds((pending.Count - done) / Math.Max(rate, 1e-9));
                 output.WriteLine($"{done}/{pending.Count} images  {rate:F2} img/s  ETA {eta:hh\\:mm\\:ss}");
@@ -94,7 +90,7 @@ internal static class GenerateCommand
                     WriteManifest();
                     lastManifest.Restart();
                 }
-            }
+            });
         WriteManifest();
         if (o.Sheet is not null)
         {

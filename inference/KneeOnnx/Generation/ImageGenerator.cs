@@ -1,3 +1,5 @@
+using KneeOnnx.Imaging;
+using KneeOnnx.Output;
 using KneeOnnx.Randomness;
 using KneeOnnx.Runtime;
 using KneeOnnx.Schedulers;
@@ -49,6 +51,26 @@ public sealed class ImageGenerator(KneeModel model) : IDisposable
         }
         for (int i = 0; i < sample.Length; i++) sample[i] = Math.Clamp(sample[i], -1f, 1f);
         return sample;
+    }
+
+    /// <summary>
+    /// Makes <paramref name="images"/> grade by grade, <paramref name="batch"/> at a time, each PNG written atomically
+    /// under <paramref name="outDir"/>; <paramref name="afterBatch"/> gets the running count after every batch.
+    /// </summary>
+    public void WritePlanned(IReadOnlyList<PlannedImage> images, long seed, SamplerSettings settings, string outDir, int batch,
+                             int? outputSize = null, Action<int>? afterBatch = null)
+    {
+        if (batch < 1) throw new ArgumentException($"--batch must be at least 1, got {batch}");
+        int done = 0, area = ValuesPerImage, side = model.Info.ImageSize;
+        foreach (var group in images.GroupBy(p => p.Grade))
+            foreach (var chunk in group.Chunk(batch))
+            {
+                float[] pixels = Generate(group.Key, seed, chunk.Select(b => b.Index).ToArray(), settings);
+                for (int i = 0; i < chunk.Length; i++)
+                    GrayPngWriter.Write(Path.Combine(outDir, chunk[i].RelativePath), pixels.AsSpan(i * area, area), side, outputSize);
+                done += chunk.Length;
+                afterBatch?.Invoke(done);
+            }
     }
 
     public void Dispose() => _estimator.Dispose();

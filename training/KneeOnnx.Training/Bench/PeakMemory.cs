@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using KneeOnnx.Generation;
-using KneeOnnx.Imaging;
+using KneeOnnx.Output;
 using KneeOnnx.Runtime;
 
 namespace KneeOnnx.Training.Bench;
@@ -39,14 +39,8 @@ public static class PeakMemory
         using var generator = new ImageGenerator(knee);
         var settings = new SamplerSettings { Sampler = "ddim", Steps = Steps };
         Directory.CreateDirectory(outDir);
-        int side = knee.Info.ImageSize, area = generator.ValuesPerImage;
-        for (int start = 0; start < count; start += Batch)
-        {
-            long[] indexes = Enumerable.Range(start, Math.Min(Batch, count - start)).Select(i => (long)i).ToArray();
-            float[] images = generator.Generate(start / Batch % knee.Info.GradeNames.Count, 1, indexes, settings);
-            for (int i = 0; i < indexes.Length; i++)
-                GrayPngWriter.Write(Path.Combine(outDir, $"{indexes[i]:D6}.png"), images.AsSpan(i * area, area), side, side);
-        }
+        var plan = Enumerable.Range(0, count).Select(i => new PlannedImage(i / Batch % knee.Info.GradeNames.Count, i, $"{i:D6}.png")).ToList();
+        generator.WritePlanned(plan, 1, settings, outDir, Batch);
         using var self = Process.GetCurrentProcess();
         self.Refresh();
         output.WriteLine(ResultPrefix + self.PeakWorkingSet64.ToString(CultureInfo.InvariantCulture));

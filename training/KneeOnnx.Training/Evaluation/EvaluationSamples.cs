@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using KneeOnnx.Generation;
-using KneeOnnx.Imaging;
 using KneeOnnx.Output;
 using KneeOnnx.Runtime;
 
@@ -32,17 +31,8 @@ public static class EvaluationSamples
         log.WriteLine($"generate: {request.PerGrade} per grade with {Path.GetFileName(request.Model)} ({settings.Tag}, seed {request.Seed}); {model.ProviderLine}; {plan.Count - pending.Count} already there");
         var timer = Stopwatch.StartNew();
         using var generator = new ImageGenerator(model);
-        int side = model.Info.ImageSize, area = generator.ValuesPerImage;
-        foreach (var group in pending.GroupBy(p => p.Grade))
-        {
-            Directory.CreateDirectory(Path.Combine(outDir, group.Key.ToString()));
-            foreach (var batch in group.Chunk(request.Batch))
-            {
-                float[] images = generator.Generate(group.Key, request.Seed, batch.Select(b => b.Index).ToArray(), settings);
-                for (int i = 0; i < batch.Length; i++)
-                    GrayPngWriter.Write(Path.Combine(outDir, batch[i].RelativePath), images.AsSpan(i * area, area), side);
-            }
-        }
+        foreach (int g in grades) Directory.CreateDirectory(Path.Combine(outDir, g.ToString()));
+        generator.WritePlanned(pending, request.Seed, settings, outDir, request.Batch);
         double seconds = timer.Elapsed.TotalSeconds;
         if (pending.Count > 0) log.WriteLine($"  {pending.Count} images in {seconds:F0}s ({pending.Count / seconds:F2} images/s)");
         var generation = new JsonObject
