@@ -3,12 +3,25 @@ using KneeOnnx.Diffusion;
 namespace KneeOnnx.Schedulers;
 
 /// <summary>
-/// Ancestral DDPM (Ho et al. 2020) with the "fixed small" posterior variance and x̂₀ clipped to [-1, 1], over any
-/// number of strided timesteps (effective β = 1 − ᾱ_t/ᾱ_prev); the last step lands on x̂₀ (ᾱ_prev = 1).
+/// Ancestral DDPM (Ho et al. 2020) with the "fixed small" posterior variance over any number of strided timesteps
+/// (effective β = 1 − ᾱ_t/ᾱ_prev); the last step lands on x̂₀ (ᾱ_prev = 1). x̂₀ is clipped to [-1, 1] by default, as
+/// in the reference implementation (the injected noise corrects the bias clipping adds).
 /// </summary>
-public sealed class DdpmScheduler(NoiseSchedule schedule, int steps) : IDiffusionScheduler
+public sealed class DdpmScheduler : IDiffusionScheduler
 {
-    private readonly int[] _timesteps = TimestepSpacing.Trailing(schedule.TrainTimesteps, steps);
+    private readonly NoiseSchedule _schedule;
+    private readonly int[] _timesteps;
+    private readonly bool _clip;
+
+    public DdpmScheduler(NoiseSchedule schedule, int steps, bool clipDenoised = true)
+        : this(schedule, TimestepSpacing.Trailing(schedule.TrainTimesteps, steps), clipDenoised) { }
+
+    public DdpmScheduler(NoiseSchedule schedule, IReadOnlyList<int> timesteps, bool clipDenoised = true)
+    {
+        _schedule = schedule;
+        _timesteps = TimestepSpacing.Validated(schedule.TrainTimesteps, timesteps);
+        _clip = clipDenoised;
+    }
 
     public string Name => "ddpm";
     public IReadOnlyList<int> Timesteps => _timesteps;
@@ -18,12 +31,13 @@ public sealed class DdpmScheduler(NoiseSchedule schedule, int steps) : IDiffusio
     {
         int t = _timesteps[index];
         int prev = index + 1 < _timesteps.Length ? _timesteps[index + 1] : -1;
-        var c = DdpmPosterior.For(schedule, t, prev);
+        var c = DdpmPosterior.For(_schedule, t, prev);
         float[]? z = c.StdDev > 0 ? (freshNoise ?? throw new ArgumentNullException(nameof(freshNoise), "DDPM needs fresh noise"))() : null;
         float a = (float)c.X0FromSample, b = (float)c.X0FromNoise, m0 = (float)c.MeanFromX0, mt = (float)c.MeanFromSample, sd = (float)c.StdDev;
         for (int i = 0; i < sample.Length; i++)
         {
-            float x0 = Math.Clamp(a * sample[i] - b * noisePrediction[i], -1f, 1f);
+            float x0 = a * sample[i] - b * noisePrediction[i];
+            if (_clip) x0 = Math.Clamp(x0, -1f, 1f);
             float next = m0 * x0 + mt * sample[i];
             sample[i] = z is null ? next : next + sd * z[i];
         }

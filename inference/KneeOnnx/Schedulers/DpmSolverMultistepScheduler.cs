@@ -3,16 +3,30 @@ using KneeOnnx.Diffusion;
 namespace KneeOnnx.Schedulers;
 
 /// <summary>
-/// DPM-Solver++(2M) (Lu et al. 2022, Algorithm 2) on the data prediction x̂₀ (clipped to [-1, 1]), with
-/// λ = log(α/σ), α = √ᾱ, σ = √(1−ᾱ). The first step and the final step (onto x₀, where σ = 0) are first order,
-/// as in diffusers' lower_order_final. Deterministic.
+/// DPM-Solver++(2M) (Lu et al. 2022, Algorithm 2) on the data prediction x̂₀, with λ = log(α/σ), α = √ᾱ, σ = √(1−ᾱ).
+/// The first step and the final step (onto x₀, where σ = 0) are first order, as in diffusers' lower_order_final.
+/// Deterministic. x̂₀ is not clipped by default: the reference algorithm integrates the unclipped ODE, and clipping the
+/// multistep history extrapolates saturated estimates into the next step.
 /// </summary>
-public sealed class DpmSolverMultistepScheduler(NoiseSchedule schedule, int steps) : IDiffusionScheduler
+public sealed class DpmSolverMultistepScheduler : IDiffusionScheduler
 {
-    private readonly int[] _timesteps = TimestepSpacing.Trailing(schedule.TrainTimesteps, steps);
-    private float[]? _previousX0;
-    private float[]? _currentX0;
+    private readonly NoiseSchedule _schedule;
+    private readonly int[] _timesteps;
+    private readonly bool _clip;
+    private float[] _previousX0 = [];
+    private float[] _currentX0 = [];
     private double _previousLambda;
+    private int _expectedIndex;
+
+    public DpmSolverMultistepScheduler(NoiseSchedule schedule, int steps, bool clipDenoised = false)
+        : this(schedule, TimestepSpacing.Trailing(schedule.TrainTimesteps, steps), clipDenoised) { }
+
+    public DpmSolverMultistepScheduler(NoiseSchedule schedule, IReadOnlyList<int> timesteps, bool clipDenoised = false)
+    {
+        _schedule = schedule;
+        _timesteps = TimestepSpacing.Validated(schedule.TrainTimesteps, timesteps);
+        _clip = clipDenoised;
+    }
 
     public string Name => "dpm++2m";
     public IReadOnlyList<int> Timesteps => _timesteps;
@@ -20,36 +34,45 @@ public sealed class DpmSolverMultistepScheduler(NoiseSchedule schedule, int step
 
     public void Step(int index, ReadOnlySpan<float> noisePrediction, Span<float> sample, Func<float[]>? freshNoise)
     {
+        // The history belongs to one trajectory: index 0 starts a new one; anything but the next index is a misuse
+        // that would silently mix two trajectories' estimates.
+        if (index == 0) _expectedIndex = 0;
+        if (index != _expectedIndex)
+            throw new InvalidOperationException($"DPM-Solver++ steps must run in order from 0; got step {index} after {_expectedIndex - 1}");
+        bool hasHistory = index > 0 && _previousX0.Length == sample.Length;
+        if (index > 0 && !hasHistory)
+            throw new InvalidOperationException("DPM-Solver++: the batch changed size within one trajectory");
+        if (_currentX0.Length != sample.Length) _currentX0 = new float[sample.Length];
+
         int t = _timesteps[index];
         int prev = index + 1 < _timesteps.Length ? _timesteps[index + 1] : -1;
-        double abS = schedule.AlphaBarAt(t), abT = schedule.AlphaBarAt(prev);
+        double abS = _schedule.AlphaBarAt(t), abT = _schedule.AlphaBarAt(prev);
         double alphaS = Math.Sqrt(abS), sigmaS = Math.Sqrt(1 - abS), alphaT = Math.Sqrt(abT), sigmaT = Math.Sqrt(1 - abT);
         double lambdaS = Math.Log(alphaS / sigmaS);
         // e^{-h} with h = λ_t − λ_s, written as a ratio so the final step (σ_t = 0, λ_t = ∞) stays finite.
         double expMinusH = sigmaT * alphaS / (alphaT * sigmaS);
 
-        _currentX0 ??= new float[sample.Length];
         float invAlphaS = (float)(1 / alphaS), sS = (float)sigmaS;
         for (int i = 0; i < sample.Length; i++)
-            _currentX0[i] = Math.Clamp((sample[i] - sS * noisePrediction[i]) * invAlphaS, -1f, 1f);
+            _currentX0[i] = DenoisedEstimate.At(sample[i], noisePrediction[i], invAlphaS, sS, _clip);
 
         float keep = (float)(sigmaT / sigmaS);
         float d0Weight = (float)(-alphaT * (expMinusH - 1));
-        bool secondOrder = _previousX0 is not null && prev >= 0;
-        if (secondOrder)
+        if (hasHistory && prev >= 0)
         {
             double h = Math.Log(alphaT / sigmaT) - lambdaS;
             double r0 = (lambdaS - _previousLambda) / h;
             float d1Weight = (float)(-0.5 * alphaT * (expMinusH - 1) / r0);
             for (int i = 0; i < sample.Length; i++)
-                sample[i] = keep * sample[i] + d0Weight * _currentX0[i] + d1Weight * (_currentX0[i] - _previousX0![i]);
+                sample[i] = keep * sample[i] + d0Weight * _currentX0[i] + d1Weight * (_currentX0[i] - _previousX0[i]);
         }
         else
         {
             for (int i = 0; i < sample.Length; i++)
                 sample[i] = keep * sample[i] + d0Weight * _currentX0[i];
         }
-        (_previousX0, _currentX0) = (_currentX0, _previousX0 ?? new float[sample.Length]);
+        (_previousX0, _currentX0) = (_currentX0, _previousX0);
         _previousLambda = lambdaS;
+        _expectedIndex = index + 1;
     }
 }

@@ -7,11 +7,12 @@ public static class SchedulerFactory
 {
     public static readonly IReadOnlyList<string> Names = ["ddpm", "ddim", "dpm++2m"];
 
-    public static IDiffusionScheduler Create(string name, NoiseSchedule schedule, int steps, double eta = 0) => name switch
+    /// <param name="clipDenoised">null = the sampler's own default: DDPM and DDIM clip x̂₀ to [-1, 1] (diffusers' defaults for pixel-space models), DPM-Solver++ does not (the reference algorithm).</param>
+    public static IDiffusionScheduler Create(string name, NoiseSchedule schedule, int steps, double eta = 0, bool? clipDenoised = null) => name switch
     {
-        "ddpm" => new DdpmScheduler(schedule, steps),
-        "ddim" => new DdimScheduler(schedule, steps, eta),
-        "dpm++2m" or "dpm" or "dpmsolver" => new DpmSolverMultistepScheduler(schedule, steps),
+        "ddpm" => new DdpmScheduler(schedule, steps, clipDenoised ?? true),
+        "ddim" => new DdimScheduler(schedule, steps, eta, clipDenoised ?? true),
+        "dpm++2m" or "dpm" or "dpmsolver" => new DpmSolverMultistepScheduler(schedule, steps, clipDenoised ?? false),
         _ => throw new ArgumentException($"--sampler '{name}' is not one of {string.Join(", ", Names)}"),
     };
 }

@@ -1,0 +1,27 @@
+namespace KneeOnnx.Tests;
+
+/// <summary>
+/// Data x₀ ~ N(μ, s²) in every coordinate, diffused as x_t = α x₀ + σ ε (α = √ᾱ, σ = √(1−ᾱ)). Everything a sampler
+/// needs has a closed form: Var x_t = α²s² + σ², the optimal ε-prediction E[ε | x_t] = σ(x_t − αμ)/Var x_t, the
+/// posterior mean E[x₀ | x_t] = μ + αs²(x_t − αμ)/Var x_t, and the probability-flow ODE, which keeps each point's
+/// standard score (x_t − αμ)/√Var x_t fixed as t changes (a monotone map between one-dimensional Gaussians).
+/// </summary>
+public sealed record GaussianData(double Mean, double StdDev)
+{
+    private double Variance(double alphaBar) => alphaBar * StdDev * StdDev + (1 - alphaBar);
+
+    public void ExactNoise(double alphaBar, ReadOnlySpan<float> x, Span<float> eps)
+    {
+        double alpha = Math.Sqrt(alphaBar), sigma = Math.Sqrt(1 - alphaBar), v = Variance(alphaBar);
+        for (int i = 0; i < x.Length; i++) eps[i] = (float)(sigma * (x[i] - alpha * Mean) / v);
+    }
+
+    public double PosteriorMean(double alphaBar, double x)
+    {
+        double alpha = Math.Sqrt(alphaBar);
+        return Mean + alpha * StdDev * StdDev * (x - alpha * Mean) / Variance(alphaBar);
+    }
+
+    /// <summary>The point with standard score <paramref name="score"/> at noise level ᾱ on the probability-flow ODE.</summary>
+    public double OnFlow(double alphaBar, double score) => Math.Sqrt(alphaBar) * Mean + Math.Sqrt(Variance(alphaBar)) * score;
+}
