@@ -22,6 +22,6 @@ switch ($Task) {
     'demo'    {
         # The README's main command: a per-grade set and a contact sheet from the shipped default model.
         $run = Join-Path 'runs' 'demo'
-        Invoke-Dotnet run -c $Configuration --project inference/KneeOnnx.Cli -- generate --count 4 --sampler ddpm --steps 50 --out $run --sheet (Join-Path $run 'sheet.png')
+        Invoke-Dotnet run -c $Configuration --project inference/KneeOnnx.Cli -- generate --per-grade 4 --out $run --sheet (Join-Path $run 'sheet.png')
     }
 }

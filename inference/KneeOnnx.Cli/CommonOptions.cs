@@ -43,10 +43,10 @@ public abstract class ModelOptions
 /// <summary>Options of verbs that sample.</summary>
 public abstract class SamplingOptions : ModelOptions
 {
-    [Option("sampler", Default = "ddim", HelpText = "ddim | ddpm | dpm++2m.")]
-    public string Sampler { get; set; } = "ddim";
+    [Option("sampler", Default = Generation.SamplerSettings.DefaultSampler, HelpText = "ddpm | ddim | dpm++2m.")]
+    public string Sampler { get; set; } = Generation.SamplerSettings.DefaultSampler;
 
-    [Option("steps", Default = 50, HelpText = "Model calls per image (1..T).")]
+    [Option("steps", Default = Generation.SamplerSettings.DefaultSteps, HelpText = "Model calls per image (1..T).")]
     public int Steps { get; set; }
 
     [Option("eta", Default = 0.0, HelpText = "DDIM η (0 = deterministic).")]
@@ -61,5 +61,11 @@ public abstract class SamplingOptions : ModelOptions
     [Option("batch", Default = 16, HelpText = "Images denoised together.")]
     public int Batch { get; set; }
 
-    public Generation.SamplerSettings ToSettings() => new() { Sampler = Sampler, Steps = Steps, Eta = Eta, Guidance = Guidance };
+    [Option("clip-x0", Default = "auto", HelpText = "Clip the denoised estimate x̂₀ to [-1, 1] in every step: auto (DDPM and DDIM yes, DPM-Solver++ no) | on | off.")]
+    public string ClipX0 { get; set; } = "auto";
+
+    public Generation.SamplerSettings ToSettings() => new()
+    {
+        Sampler = Sampler, Steps = Steps, Eta = Eta, Guidance = Guidance, ClipDenoised = Generation.SamplerSettings.ParseClip(ClipX0),
+    };
 }

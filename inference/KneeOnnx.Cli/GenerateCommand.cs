@@ -13,8 +13,8 @@ public sealed class GenerateOptions : SamplingOptions
     [Option("grades", Default = "all", HelpText = "Grades to generate, e.g. 0,2,4 (default all).")]
     public string Grades { get; set; } = "all";
 
-    [Option("count", Default = 8, HelpText = "Images per grade.")]
-    public int Count { get; set; }
+    [Option("per-grade", Default = 8, HelpText = "Images per grade.")]
+    public int PerGrade { get; set; }
 
     [Option("out", Required = true, HelpText = "Output folder.")]
     public string Out { get; set; } = "";
@@ -39,7 +39,7 @@ internal static class GenerateCommand
 {
     public static int Run(GenerateOptions o, TextWriter output)
     {
-        if (o.Count < 1) throw new ArgumentException($"--count must be at least 1, got {o.Count}");
+        if (o.PerGrade < 1) throw new ArgumentException($"--per-grade must be at least 1, got {o.PerGrade}");
         if (o.Batch < 1) throw new ArgumentException($"--batch must be at least 1, got {o.Batch}");
         if (o.Size is < 8 or > 4096) throw new ArgumentException($"--size must be in 8..4096, got {o.Size}");
         if (File.Exists(o.Out)) throw new ArgumentException($"{o.Out}: --out is a file, not a folder");
@@ -55,7 +55,7 @@ internal static class GenerateCommand
         settings.Validate(info);
         int[] grades = GradeList.Parse(o.Grades, info.GradeNames.Count);
         int outputSize = o.Size ?? info.ImageSize;
-        var plan = GenerationPlan.Build(grades, o.Count, o.Seed, settings, shard);
+        var plan = GenerationPlan.Build(grades, o.PerGrade, o.Seed, settings, shard);
 
         Directory.CreateDirectory(o.Out);
         AtomicFile.RemoveStaleTemporaries(o.Out, name => name == Manifest.FileName(shard));
@@ -90,7 +90,7 @@ internal static class GenerateCommand
                     WriteManifest();
                     lastManifest.Restart();
                 }
-            });
+            }, new ThrottledProgressWriter(output, TimeSpan.FromSeconds(5)));
         WriteManifest();
         if (o.Sheet is not null)
         {

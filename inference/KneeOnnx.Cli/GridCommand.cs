@@ -43,13 +43,17 @@ internal static class GridCommand
         using var generator = new ImageGenerator(model);
         var timer = Stopwatch.StartNew();
         var rows = new List<IReadOnlyList<float[]>>();
-        int area = generator.ValuesPerImage;
+        int area = generator.ValuesPerImage, total = grades.Length * o.PerGrade, done = 0;
+        var progress = new ThrottledProgressWriter(output, TimeSpan.FromSeconds(5));
         foreach (int grade in grades)
         {
             var row = new List<float[]>();
             foreach (var chunk in Enumerable.Range(0, o.PerGrade).Select(i => (long)i).Chunk(o.Batch))
             {
-                float[] images = generator.Generate(grade, o.Seed, chunk, settings, shareNoiseAcrossGrades: o.Progression);
+                int before = done;
+                var steps = new InlineProgress<int>(step => progress.Report(new GenerationProgress(before, total, chunk.Length, step, settings.Steps, timer.Elapsed)));
+                float[] images = generator.Generate(grade, o.Seed, chunk, settings, shareNoiseAcrossGrades: o.Progression, steps: steps);
+                done += chunk.Length;
                 for (int i = 0; i < chunk.Length; i++) row.Add(images.AsSpan(i * area, area).ToArray());
             }
             rows.Add(row);

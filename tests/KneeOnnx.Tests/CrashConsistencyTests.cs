@@ -21,7 +21,7 @@ public class CrashConsistencyTests(TinyOnnxModel model, ITestOutputHelper log) :
     {
         using var reference = new TempDirectory();
         using var crashed = new TempDirectory();
-        string[] Args(string outDir) => ["generate", "--model", model.Path, "--provider", "cpu", "--grades", "0,1,2,3,4", "--count", "6",
+        string[] Args(string outDir) => ["generate", "--model", model.Path, "--provider", "cpu", "--grades", "0,1,2,3,4", "--per-grade", "6",
             "--batch", "2", "--steps", "3", "--seed", "4", "--out", outDir];
 
         // The reference runs in another process too, so this also checks determinism across processes.

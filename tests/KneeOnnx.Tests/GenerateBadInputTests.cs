@@ -25,8 +25,8 @@ public class GenerateBadInputTests(TinyOnnxModel model) : IClassFixture<TinyOnnx
     {
         { ["--grades", "7"], "--grades '7'" },
         { ["--grades", "-1"], "--grades '-1'" },
-        { ["--count", "0"], "--count must be at least 1" },
-        { ["--count", "-3"], "--count must be at least 1" },
+        { ["--per-grade", "0"], "--per-grade must be at least 1" },
+        { ["--per-grade", "-3"], "--per-grade must be at least 1" },
         { ["--steps", "1001"], "--steps must be in 1..1000" },
         { ["--steps", "0"], "--steps must be in 1..1000" },
         { ["--batch", "0"], "--batch must be at least 1" },
@@ -131,7 +131,7 @@ public class GenerateBadInputTests(TinyOnnxModel model) : IClassFixture<TinyOnnx
     public void ReadOnlyOutputLocationIsRefused()
     {
         // /proc is read-only even for root, which the CI machine runs as.
-        var (code, err) = Run("generate", "--model", model.Path, "--provider", "cpu", "--count", "1", "--steps", "1", "--out", "/proc/kneeonnx-out");
+        var (code, err) = Run("generate", "--model", model.Path, "--provider", "cpu", "--per-grade", "1", "--steps", "1", "--out", "/proc/kneeonnx-out");
         Assert.Equal(KneeOnnxCli.BadInputExitCode, code);
         Assert.Contains("/proc/kneeonnx-out", err);
         Assert.Single(err.Trim().Split('\n'));

@@ -19,7 +19,7 @@ public class GenerateCliTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
     public void WritesTheImageFolderLayoutAndAManifest()
     {
         using var dir = new TempDirectory();
-        var (code, stdout, err) = Run(Generate(dir.Path, "--grades", "0,4", "--count", "3", "--batch", "2"));
+        var (code, stdout, err) = Run(Generate(dir.Path, "--grades", "0,4", "--per-grade", "3", "--batch", "2"));
         Assert.True(code == 0, err);
         Assert.Contains("provider: cpu", stdout);
         Assert.Equal(3, Directory.GetFiles(dir.Combine("0"), "*.png").Length);
@@ -28,7 +28,7 @@ public class GenerateCliTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
         var lines = File.ReadAllLines(dir.Combine("manifest.csv"));
         Assert.Equal(1 + 6, lines.Length);
         Assert.StartsWith("file,grade,grade_name,index,seed", lines[0]);
-        Assert.All(lines.Skip(1), l => Assert.Contains(",ddim,4,0,1,32,", l));
+        Assert.All(lines.Skip(1), l => Assert.Contains(",ddpm,4,0,1,32,", l));
         var first = new GrayImageReader().ReadSize(Directory.GetFiles(dir.Combine("4"))[0]);
         Assert.Equal((32, 32), first);
     }
@@ -38,7 +38,7 @@ public class GenerateCliTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
     {
         using var dir = new TempDirectory();
         string sheet = dir.Combine("sheet.png");
-        var (code, stdout, err) = Run(Generate(dir.Combine("out"), "--grades", "1,3", "--count", "3", "--sheet", sheet, "--sheet-columns", "2"));
+        var (code, stdout, err) = Run(Generate(dir.Combine("out"), "--grades", "1,3", "--per-grade", "3", "--sheet", sheet, "--sheet-columns", "2"));
         Assert.True(code == 0, err);
         Assert.Contains("contact sheet", stdout);
         // 2 columns × 2 rows of 96-pixel tiles (the model is 32², tiles are at least 96) with gutters.
@@ -56,8 +56,8 @@ public class GenerateCliTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
     {
         using var a = new TempDirectory();
         using var b = new TempDirectory();
-        Assert.Equal(0, Run(Generate(a.Path, "--grades", "1,3", "--count", "3", "--batch", "3")).Code);
-        Assert.Equal(0, Run(Generate(b.Path, "--grades", "1,3", "--count", "3", "--batch", "1")).Code);
+        Assert.Equal(0, Run(Generate(a.Path, "--grades", "1,3", "--per-grade", "3", "--batch", "3")).Code);
+        Assert.Equal(0, Run(Generate(b.Path, "--grades", "1,3", "--per-grade", "3", "--batch", "1")).Code);
         var fa = Files(a.Path);
         Assert.Equal(6, fa.Count);
         Assert.Equal(fa, Files(b.Path));
@@ -69,12 +69,12 @@ public class GenerateCliTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
     {
         using var full = new TempDirectory();
         using var resumed = new TempDirectory();
-        Assert.Equal(0, Run(Generate(full.Path, "--grades", "2", "--count", "5")).Code);
+        Assert.Equal(0, Run(Generate(full.Path, "--grades", "2", "--per-grade", "5")).Code);
         // An interrupted run: two finished files, one torn temporary, no manifest.
-        Assert.Equal(0, Run(Generate(resumed.Path, "--grades", "2", "--count", "2")).Code);
+        Assert.Equal(0, Run(Generate(resumed.Path, "--grades", "2", "--per-grade", "2")).Code);
         File.Delete(resumed.Combine("manifest.csv"));
-        File.WriteAllBytes(resumed.Combine("2", ".kl2_ddim4_s9_000002.png.123.abc.partial"), [1, 2, 3]);
-        var (code, stdout, _) = Run(Generate(resumed.Path, "--grades", "2", "--count", "5"));
+        File.WriteAllBytes(resumed.Combine("2", ".kl2_ddpm4_s9_000002.png.123.abc.partial"), [1, 2, 3]);
+        var (code, stdout, _) = Run(Generate(resumed.Path, "--grades", "2", "--per-grade", "5"));
         Assert.Equal(0, code);
         Assert.Contains("2 already present, 3 to make", stdout);
         Assert.Equal(Files(full.Path), Files(resumed.Path));
@@ -87,12 +87,12 @@ public class GenerateCliTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
     {
         using var full = new TempDirectory();
         using var sharded = new TempDirectory();
-        Assert.Equal(0, Run(Generate(full.Path, "--grades", "0,2", "--count", "4")).Code);
+        Assert.Equal(0, Run(Generate(full.Path, "--grades", "0,2", "--per-grade", "4")).Code);
         var seen = new HashSet<string>();
         for (int k = 0; k < 3; k++)
         {
             using var part = new TempDirectory();
-            Assert.Equal(0, Run(Generate(part.Path, "--grades", "0,2", "--count", "4", "--shard", $"{k}/3")).Code);
+            Assert.Equal(0, Run(Generate(part.Path, "--grades", "0,2", "--per-grade", "4", "--shard", $"{k}/3")).Code);
             Assert.True(File.Exists(part.Combine($"manifest.shard-{k}-of-3.csv")));
             foreach (var (name, bytes) in Files(part.Path))
             {
@@ -119,7 +119,7 @@ public class GenerateCliTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
     public void ResizesToTheRequestedSize()
     {
         using var dir = new TempDirectory();
-        Assert.Equal(0, Run(Generate(dir.Path, "--grades", "3", "--count", "1", "--size", "224")).Code);
+        Assert.Equal(0, Run(Generate(dir.Path, "--grades", "3", "--per-grade", "1", "--size", "224")).Code);
         Assert.Equal((224, 224), new GrayImageReader().ReadSize(Directory.GetFiles(dir.Combine("3"))[0]));
     }
 
@@ -127,8 +127,8 @@ public class GenerateCliTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
     public void GuidanceAndOtherSamplersRun()
     {
         using var dir = new TempDirectory();
-        Assert.Equal(0, Run(Generate(dir.Path, "--grades", "1", "--count", "1", "--guidance", "2", "--sampler", "dpm++2m")).Code);
-        Assert.Equal(0, Run(Generate(dir.Path, "--grades", "1", "--count", "1", "--sampler", "ddpm")).Code);
+        Assert.Equal(0, Run(Generate(dir.Path, "--grades", "1", "--per-grade", "1", "--guidance", "2", "--sampler", "dpm++2m")).Code);
+        Assert.Equal(0, Run(Generate(dir.Path, "--grades", "1", "--per-grade", "1", "--sampler", "ddpm")).Code);
         Assert.Equal(2, Directory.GetFiles(dir.Combine("1")).Length);
     }
 
@@ -163,7 +163,7 @@ public class GenerateCliTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
             Assert.StartsWith("provider: cpu (auto: CUDA unavailable: ", line);
             var e = Assert.Throws<InvalidOperationException>(() => ProviderChoice.Create(new RuntimeOptions { Provider = ProviderRequest.Cuda }));
             Assert.Contains("--provider cuda", e.Message);
-            var (code, _, err) = Run("generate", "--model", model.Path, "--provider", "cuda", "--count", "1", "--out", Path.Combine(Path.GetTempPath(), "never-" + Guid.NewGuid()));
+            var (code, _, err) = Run("generate", "--model", model.Path, "--provider", "cuda", "--per-grade", "1", "--out", Path.Combine(Path.GetTempPath(), "never-" + Guid.NewGuid()));
             Assert.Equal(KneeOnnxCli.BadInputExitCode, code);
             Assert.Single(err.Trim().Split('\n'));
         }

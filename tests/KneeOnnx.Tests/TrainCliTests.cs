@@ -61,7 +61,7 @@ public class TrainCliTests
     public void SampleFromMissingCheckpointIsAnError()
     {
         using var dir = new TempDirectory();
-        var (code, _, err) = Run("sample", "--checkpoint", dir.Combine("none"), "--grade", "1", "--out", dir.Combine("o"));
+        var (code, _, err) = Run("sample", "--checkpoint", dir.Combine("none"), "--grades", "1", "--out", dir.Combine("o"));
         Assert.Equal(KneeOnnxTrainCli.BadInputExitCode, code);
         Assert.Contains(dir.Combine("none"), err);
     }
@@ -77,9 +77,9 @@ public class TrainCliTests
         foreach (var f in new[] { "checkpoint.ckpt", "config.json", "loss.csv", "loss.png" })
             Assert.True(File.Exists(Path.Combine(run, f)), $"{f} missing from the run folder");
 
-        var (code, _, err) = Run("sample", "--checkpoint", run, "--grade", "0,4", "--count", "3", "--batch", "2", "--seed", "5", "--out", dir.Combine("a"));
+        var (code, _, err) = Run("sample", "--checkpoint", run, "--grades", "0,4", "--per-grade", "3", "--batch", "2", "--seed", "5", "--out", dir.Combine("a"));
         Assert.True(code == 0, err);
-        Run("sample", "--checkpoint", run, "--grade", "4", "--count", "3", "--batch", "3", "--seed", "5", "--out", dir.Combine("b"));
+        Run("sample", "--checkpoint", run, "--grades", "4", "--per-grade", "3", "--batch", "3", "--seed", "5", "--out", dir.Combine("b"));
         foreach (var grade in new[] { "0", "4" })
             Assert.Equal(3, Directory.GetFiles(dir.Combine("a", grade), "*.png").Length);
         // The same seed gives the same bytes, whatever the batch size.
@@ -89,13 +89,13 @@ public class TrainCliTests
     }
 
     [Theory]
-    [InlineData("sample", "--count", "0", "--count must be at least 1")]
+    [InlineData("sample", "--per-grade", "0", "--per-grade must be at least 1")]
     [InlineData("sample", "--batch", "0", "--batch must be at least 1")]
     [InlineData("export", "--tolerance", "0", "--tolerance must be positive")]
     public void BadSampleAndExportOptionsAreRefused(string verb, string option, string value, string expected)
     {
         using var dir = new TempDirectory();
-        string[] required = verb == "sample" ? ["--grade", "1", "--out", dir.Combine("o")] : ["--out", dir.Combine("m.onnx")];
+        string[] required = verb == "sample" ? ["--grades", "1", "--out", dir.Combine("o")] : ["--out", dir.Combine("m.onnx")];
         var (code, _, err) = Run([verb, "--checkpoint", dir.Path, .. required, option, value]);
         Assert.Equal(KneeOnnxTrainCli.BadInputExitCode, code);
         Assert.Contains(expected, err);
@@ -106,8 +106,8 @@ public class TrainCliTests
     public void SampleRejectsBadGrades()
     {
         using var dir = new TempDirectory();
-        var (code, _, err) = Run("sample", "--checkpoint", dir.Path, "--grade", "7", "--out", dir.Combine("o"));
+        var (code, _, err) = Run("sample", "--checkpoint", dir.Path, "--grades", "7", "--out", dir.Combine("o"));
         Assert.Equal(KneeOnnxTrainCli.BadInputExitCode, code);
-        Assert.Contains("--grade '7'", err);
+        Assert.Contains("--grades '7'", err);
     }
 }

@@ -14,7 +14,7 @@ public class WriteFailureTests(TinyOnnxModel model) : IClassFixture<TinyOnnxMode
     public void AWriteFailingMidRunKeepsEarlierImagesAndSaysWhy()
     {
         using var dir = new TempDirectory();
-        string[] Args(int count) => ["generate", "--model", model.Path, "--provider", "cpu", "--grades", "1", "--count", count.ToString(), "--batch", "1", "--steps", "2", "--out", dir.Path];
+        string[] Args(int count) => ["generate", "--model", model.Path, "--provider", "cpu", "--grades", "1", "--per-grade", count.ToString(), "--batch", "1", "--steps", "2", "--out", dir.Path];
         Assert.Equal(0, Run(Args(2)).Code);
         var before = Directory.GetFiles(dir.Combine("1")).ToDictionary(f => f, File.ReadAllBytes);
         // The third image's final name is taken by a folder, so its rename fails as a full or broken disk would.
@@ -35,7 +35,7 @@ public class WriteFailureTests(TinyOnnxModel model) : IClassFixture<TinyOnnxMode
     {
         using var dir = new TempDirectory();
         string outDir = dir.Combine("synthetic knees ü ñ 膝");
-        var (code, _, err) = Run("generate", "--model", model.Path, "--provider", "cpu", "--grades", "4", "--count", "1", "--steps", "2", "--out", outDir);
+        var (code, _, err) = Run("generate", "--model", model.Path, "--provider", "cpu", "--grades", "4", "--per-grade", "1", "--steps", "2", "--out", outDir);
         Assert.True(code == 0, err);
         Assert.Single(Directory.GetFiles(Path.Combine(outDir, "4"), "*.png"));
     }

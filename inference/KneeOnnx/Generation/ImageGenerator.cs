@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using KneeOnnx.Imaging;
 using KneeOnnx.Output;
 using KneeOnnx.Randomness;
@@ -7,24 +8,36 @@ using KneeOnnx.Schedulers;
 namespace KneeOnnx.Generation;
 
 /// <summary>
-/// Generates knee images in memory: the library's main entry point. Image <c>index</c> of a request starts from noise
-/// keyed by (seed, grade, index) (or by (seed, index) alone with <c>shareNoiseAcrossGrades</c>), so the same
-/// request gives the same pixels whatever the batch size, shard or resume point.
+/// The sampling loop — the only one: every verb, the bench and the parity tests denoise through it, with ONNX Runtime
+/// or TorchSharp behind <see cref="INoisePredictor"/>. Image <c>index</c> of a request starts from noise keyed by
+/// (seed, grade, index) (or by (seed, index) alone with <c>shareNoiseAcrossGrades</c>), so the same request gives the
+/// same pixels whatever the batch size, shard or resume point.
 /// </summary>
-public sealed class ImageGenerator(KneeModel model) : IDisposable
+public sealed class ImageGenerator : IDisposable
 {
     /// <summary>Noise-stream key used instead of the grade when every grade shares its starting noise.</summary>
     public const long SharedNoiseStream = -1;
 
-    private readonly NoiseEstimator _estimator = new(model);
+    private readonly INoisePredictor _predictor;
+    private readonly bool _ownsPredictor;
 
-    public KneeModel Model => model;
-    public int ValuesPerImage => model.Info.Channels * model.Info.ImageSize * model.Info.ImageSize;
+    /// <summary>Generates with ONNX Runtime on <paramref name="model"/>.</summary>
+    public ImageGenerator(KneeModel model) : this(new NoiseEstimator(model), ownsPredictor: true) { }
+
+    public ImageGenerator(INoisePredictor predictor, bool ownsPredictor = false)
+    {
+        _predictor = predictor;
+        _ownsPredictor = ownsPredictor;
+    }
+
+    public ModelInfo Info => _predictor.Info;
+    public int ValuesPerImage => Info.Channels * Info.ImageSize * Info.ImageSize;
 
     /// <summary>Denoises one batch; returns indexes.Count images of <see cref="ValuesPerImage"/> values in [-1, 1].</summary>
+    /// <param name="steps">gets the number of denoising steps done after each one.</param>
     public float[] Generate(int grade, long seed, IReadOnlyList<long> indexes, SamplerSettings settings, bool shareNoiseAcrossGrades = false, IProgress<int>? steps = null)
     {
-        var info = model.Info;
+        var info = Info;
         if (grade < 0 || grade >= info.GradeNames.Count)
             throw new ArgumentException($"grade {grade} is not in this model (grades 0..{info.GradeNames.Count - 1})");
         settings.Validate(info);
@@ -32,7 +45,7 @@ public sealed class ImageGenerator(KneeModel model) : IDisposable
         if (n == 0) return [];
         long stream = shareNoiseAcrossGrades ? SharedNoiseStream : grade;
         var noise = new BatchNoise(indexes.Select(i => GaussianStream.For(seed, stream, i)).ToArray(), area);
-        var scheduler = SchedulerFactory.Create(settings.Sampler, info.Schedule, settings.Steps, settings.Eta);
+        var scheduler = SchedulerFactory.Create(settings.Sampler, info.Schedule, settings.Steps, settings.Eta, settings.ClipDenoised);
 
         var sample = new float[n * area];
         var eps = new float[n * area];
@@ -45,7 +58,7 @@ public sealed class ImageGenerator(KneeModel model) : IDisposable
         }
         for (int i = 0; i < scheduler.Timesteps.Count; i++)
         {
-            _estimator.Predict(sample, n, scheduler.Timesteps[i], grade, settings.Guidance, eps);
+            _predictor.Predict(sample, n, scheduler.Timesteps[i], grade, settings.Guidance, eps);
             scheduler.Step(i, eps, sample, FreshNoise);
             steps?.Report(i + 1);
         }
@@ -55,17 +68,22 @@ public sealed class ImageGenerator(KneeModel model) : IDisposable
 
     /// <summary>
     /// Makes <paramref name="images"/> grade by grade, <paramref name="batch"/> at a time, each PNG written atomically
-    /// under <paramref name="outDir"/>; <paramref name="afterBatch"/> gets the running count after every batch.
+    /// under <paramref name="outDir"/>; <paramref name="afterBatch"/> gets the running count after every batch and
+    /// <paramref name="progress"/> hears of every denoising step.
     /// </summary>
     public void WritePlanned(IReadOnlyList<PlannedImage> images, long seed, SamplerSettings settings, string outDir, int batch,
-                             int? outputSize = null, Action<int>? afterBatch = null)
+                             int? outputSize = null, Action<int>? afterBatch = null, IProgress<GenerationProgress>? progress = null)
     {
         if (batch < 1) throw new ArgumentException($"--batch must be at least 1, got {batch}");
-        int done = 0, area = ValuesPerImage, side = model.Info.ImageSize;
+        int done = 0, area = ValuesPerImage, side = Info.ImageSize;
+        var timer = Stopwatch.StartNew();
         foreach (var group in images.GroupBy(p => p.Grade))
             foreach (var chunk in group.Chunk(batch))
             {
-                float[] pixels = Generate(group.Key, seed, chunk.Select(b => b.Index).ToArray(), settings);
+                int before = done;
+                var stepReporter = progress is null ? null
+                    : new InlineProgress<int>(step => progress.Report(new GenerationProgress(before, images.Count, chunk.Length, step, settings.Steps, timer.Elapsed)));
+                float[] pixels = Generate(group.Key, seed, chunk.Select(b => b.Index).ToArray(), settings, steps: stepReporter);
                 for (int i = 0; i < chunk.Length; i++)
                     GrayPngWriter.Write(Path.Combine(outDir, chunk[i].RelativePath), pixels.AsSpan(i * area, area), side, outputSize);
                 done += chunk.Length;
@@ -73,5 +91,14 @@ public sealed class ImageGenerator(KneeModel model) : IDisposable
             }
     }
 
-    public void Dispose() => _estimator.Dispose();
+    public void Dispose()
+    {
+        if (_ownsPredictor) _predictor.Dispose();
+    }
+}
+
+/// <summary>An <see cref="IProgress{T}"/> that calls back on the reporting thread.</summary>
+public sealed class InlineProgress<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
 }

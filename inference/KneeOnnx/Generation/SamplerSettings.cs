@@ -6,17 +6,34 @@ namespace KneeOnnx.Generation;
 /// <summary>How to sample: which scheduler, how many model calls, DDIM's η and the classifier-free guidance scale.</summary>
 public sealed record SamplerSettings
 {
-    public string Sampler { get; init; } = "ddim";
-    public int Steps { get; init; } = 50;
+    /// <summary>The one default of every verb that samples (generate, grid, sample, evaluate) and of the README:
+    /// DDPM at 50 steps measured best per model call on the shipped model (docs/samplers.md).</summary>
+    public const string DefaultSampler = "ddpm";
+    public const int DefaultSteps = 50;
+
+    public string Sampler { get; init; } = DefaultSampler;
+    public int Steps { get; init; } = DefaultSteps;
     public double Eta { get; init; }
     /// <summary>1 = plain conditional sampling; above 1 pushes harder towards the grade (needs a model with a null grade).</summary>
     public double Guidance { get; init; } = 1.0;
+    /// <summary>Clip x̂₀ to [-1, 1] inside each step; null = the sampler's default (DDPM and DDIM yes, DPM-Solver++ no).</summary>
+    public bool? ClipDenoised { get; init; }
 
     /// <summary>A short tag naming these settings in file names, so runs with different settings never collide.</summary>
     public string Tag =>
         Sampler.Replace("+", "p") + Steps.ToString(CultureInfo.InvariantCulture)
         + (Eta != 0 ? "_eta" + Eta.ToString("0.###", CultureInfo.InvariantCulture) : "")
-        + (Guidance != 1 ? "_w" + Guidance.ToString("0.###", CultureInfo.InvariantCulture) : "");
+        + (Guidance != 1 ? "_w" + Guidance.ToString("0.###", CultureInfo.InvariantCulture) : "")
+        + (ClipDenoised is bool clip ? (clip ? "_clip" : "_noclip") : "");
+
+    /// <summary>The CLI spelling of <see cref="ClipDenoised"/>: auto | on | off.</summary>
+    public static bool? ParseClip(string value) => value switch
+    {
+        "auto" => null,
+        "on" => true,
+        "off" => false,
+        _ => throw new ArgumentException($"--clip-x0 '{value}' is not one of auto, on, off"),
+    };
 
     public void Validate(Runtime.ModelInfo model)
     {

@@ -11,13 +11,13 @@ public readonly record struct PlannedImage(int Grade, long Index, string Relativ
 /// </summary>
 public static class GenerationPlan
 {
-    public static IReadOnlyList<PlannedImage> Build(IReadOnlyList<int> grades, int count, long seed, SamplerSettings settings, Shard shard)
+    public static IReadOnlyList<PlannedImage> Build(IReadOnlyList<int> grades, int perGrade, long seed, SamplerSettings settings, Shard shard)
     {
-        if (count < 1) throw new ArgumentException($"--count must be at least 1, got {count}");
+        if (perGrade < 1) throw new ArgumentException($"--per-grade must be at least 1, got {perGrade}");
         var items = new List<PlannedImage>();
         long position = 0;
         foreach (int grade in grades)
-            for (long i = 0; i < count; i++, position++)
+            for (long i = 0; i < perGrade; i++, position++)
                 if (shard.Contains(position))
                     items.Add(new PlannedImage(grade, i, Path.Combine(grade.ToString(), FileName(grade, i, seed, settings))));
         return items;

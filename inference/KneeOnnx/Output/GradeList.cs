@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace KneeOnnx.Cli;
+namespace KneeOnnx.Output;
 
 /// <summary>Parses "0,2,4" (or "all") against the grades a model has.</summary>
 public static class GradeList

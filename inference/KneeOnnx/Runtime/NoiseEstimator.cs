@@ -5,9 +5,9 @@ namespace KneeOnnx.Runtime;
 /// <summary>
 /// Calls the U-Net for a batch of images, reusing pinned input and output buffers (one set per batch size) so the
 /// sampling loop allocates nothing per step. With a guidance scale w ≠ 1 the batch is run twice in one call, once
-/// with the grade and once with the null grade, and ε = ε_null + w·(ε_grade − ε_null) (Ho &amp; Salimans 2022).
+/// with the grade and once with the null grade (<see cref="ClassifierFreeGuidance"/>).
 /// </summary>
-public sealed class NoiseEstimator : IDisposable
+public sealed class NoiseEstimator : INoisePredictor
 {
     private sealed class Buffers : IDisposable
     {
@@ -41,6 +41,8 @@ public sealed class NoiseEstimator : IDisposable
             : [ModelContract.SampleInput, ModelContract.TimestepInput];
     }
 
+    public ModelInfo Info => _model.Info;
+
     /// <param name="samples">n images, n·C·H·W values.</param>
     /// <param name="noise">receives ε̂ for the n images.</param>
     public void Predict(ReadOnlySpan<float> samples, int n, int timestep, int grade, double guidance, Span<float> noise)
@@ -60,11 +62,7 @@ public sealed class NoiseEstimator : IDisposable
             b.Noise.AsSpan(0, len).CopyTo(noise);
             return;
         }
-        float w = (float)guidance;
-        var cond = b.Noise.AsSpan(0, len);
-        var uncond = b.Noise.AsSpan(len, len);
-        for (int i = 0; i < len; i++)
-            noise[i] = uncond[i] + w * (cond[i] - uncond[i]);
+        ClassifierFreeGuidance.Combine(b.Noise.AsSpan(0, len), b.Noise.AsSpan(len, len), guidance, noise[..len]);
     }
 
     private Buffers BuffersFor(int rows)

@@ -37,7 +37,7 @@ public static class BenchMarkdown
             foreach (var v in variants)
                 sb.AppendLine($"| {v!["variant"]} | {v["expected"]} | {v["medianMs"]} | {v["speedVsDefaults"]}× |");
         }
-        sb.AppendLine().AppendLine("## Whole sampling runs (one timed run per backend; ONNX Runtime through the library's ImageGenerator, TorchSharp through the same schedulers)").AppendLine();
+        sb.AppendLine().AppendLine("## Whole sampling runs (one timed run per backend; both through the library's ImageGenerator, ONNX Runtime or TorchSharp behind its noise-predictor seam)").AppendLine();
         sb.AppendLine("| sampler | steps | batch | ORT images/s | TorchSharp images/s | ORT ÷ TorchSharp |").AppendLine("|---|---|---|---|---|---|");
         foreach (var s in r["sampling"]!.AsArray())
             sb.AppendLine($"| {s!["sampler"]} | {s["steps"]} | {s["batch"]} | {s["ortImagesPerSecond"]} | {s["torchSharpImagesPerSecond"]} | {s["ortOverTorchSharp"]} |");

@@ -1,3 +1,4 @@
+using KneeOnnx.Training.Diffusion;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -83,19 +84,19 @@ public static class BenchmarkRunner
         log.WriteLine($"FLOPs per image per U-Net call: {flops.Total / 1e9:F3} G (conv {flops.Conv / 1e9:F3}, matmul {flops.MatMul / 1e9:F3}, gemm {flops.Gemm / 1e9:F3}); "
             + $"ORT MatMul {gemm.Size}²: {gemm.GFlops:F1} GFLOP/s");
 
-        var torchSampling = new TorchSharpSampling(torchModel, info.Schedule);
+        using var torchSampling = new TorchNoisePredictor(torchModel, info);
         using var estimator = new NoiseEstimator(model);
         double parity = ParityCheck(estimator, torchSampling, info);
         log.WriteLine($"same weights: max |ORT − TorchSharp| of one call = {parity:E2}");
 
         var calls = new JsonArray();
-        int area = torchSampling.Area;
+        int area = torchSampling.ValuesPerImage;
         foreach (int batch in request.Batches)
         {
             var x = Enumerable.Range(0, batch * area).Select(i => (float)Math.Sin(i * 0.37)).ToArray();
             var eps = new float[batch * area];
             var ort = TimingStats.Measure(() => estimator.Predict(x, batch, 500, 1, 1.0, eps), request.Warmup, request.Repeats);
-            var torch = TimingStats.Measure(() => torchSampling.Predict(x, batch, 500, 1, eps), request.Warmup, request.Repeats);
+            var torch = TimingStats.Measure(() => torchSampling.Predict(x, batch, 500, 1, 1.0, eps), request.Warmup, request.Repeats);
             double ortGflops = flops.Total * batch / ort.MedianSeconds / 1e9, torchGflops = flops.Total * batch / torch.MedianSeconds / 1e9;
             log.WriteLine($"U-Net call, batch {batch,2}: ORT {ort.MedianSeconds * 1e3,8:F1} ms (±{ort.Spread:P0}, {ortGflops:F1} GFLOP/s, {ortGflops / gemm.GFlops:P0} of GEMM)  "
                 + $"TorchSharp {torch.MedianSeconds * 1e3,8:F1} ms (±{torch.Spread:P0}, {torchGflops:F1} GFLOP/s)  ORT speed-up {torch.MedianSeconds / ort.MedianSeconds:F2}×");
@@ -108,7 +109,8 @@ public static class BenchmarkRunner
         }
 
         var sampling = new JsonArray();
-        using var generator = new ImageGenerator(model);
+        using var generator = new ImageGenerator(estimator);
+        using var torchGenerator = new ImageGenerator(torchSampling);
         (string Sampler, int Steps, int Batch)[] runs =
             [("ddpm", Math.Min(request.DdpmSteps, info.Schedule.TrainTimesteps), request.DdpmBatch), ("ddim", 50, request.SampleBatch), ("dpm++2m", 20, request.SampleBatch)];
         double? headlineRatio = null, batchOneRatio = null;
@@ -117,7 +119,7 @@ public static class BenchmarkRunner
             var settings = new SamplerSettings { Sampler = sampler, Steps = steps };
             long[] indexes = Enumerable.Range(0, batch).Select(i => (long)i).ToArray();
             double ortSeconds = Time(() => generator.Generate(2, 1, indexes, settings));
-            double torchSeconds = Time(() => torchSampling.Generate(sampler, steps, 2, 1, batch));
+            double torchSeconds = Time(() => torchGenerator.Generate(2, 1, indexes, settings));
             double ratio = torchSeconds / ortSeconds;
             log.WriteLine($"sampling {sampler}-{steps}, batch {batch,2}: ORT {batch / ortSeconds:F3} images/s, TorchSharp {batch / torchSeconds:F3} images/s, ratio {ratio:F2}");
             sampling.Add(new JsonObject
@@ -229,14 +231,14 @@ public static class BenchmarkRunner
         return (net, OnnxExporter.Build(net, state, "random-init"));
     }
 
-    private static double ParityCheck(NoiseEstimator estimator, TorchSharpSampling torch, ModelInfo info)
+    private static double ParityCheck(NoiseEstimator estimator, TorchNoisePredictor torch, ModelInfo info)
     {
-        int area = torch.Area;
+        int area = torch.ValuesPerImage;
         var x = Enumerable.Range(0, area).Select(i => (float)Math.Cos(i * 0.11)).ToArray();
         var a = new float[area];
         var b = new float[area];
         estimator.Predict(x, 1, info.Schedule.TrainTimesteps / 3, 3, 1.0, a);
-        torch.Predict(x, 1, info.Schedule.TrainTimesteps / 3, 3, b);
+        torch.Predict(x, 1, info.Schedule.TrainTimesteps / 3, 3, 1.0, b);
         return a.Zip(b, (p, q) => Math.Abs(p - q)).Max();
     }
 
@@ -250,12 +252,12 @@ public static class BenchmarkRunner
         File.WriteAllBytes(path, proto.ToByteArray());
         using var model = OpenModel(path, runtime);
         using var estimator = new NoiseEstimator(model);
-        var torch = new TorchSharpSampling(net, model.Info.Schedule);
-        var x = Enumerable.Range(0, torch.Area).Select(i => (float)Math.Sin(i * 0.37)).ToArray();
-        var eps = new float[torch.Area];
+        using var torch = new TorchNoisePredictor(net, model.Info);
+        var x = Enumerable.Range(0, torch.ValuesPerImage).Select(i => (float)Math.Sin(i * 0.37)).ToArray();
+        var eps = new float[torch.ValuesPerImage];
         int repeats = Math.Min(3, request.Repeats);
         var ort = TimingStats.Measure(() => estimator.Predict(x, 1, 500, 1, 1.0, eps), 1, repeats);
-        var ts = TimingStats.Measure(() => torch.Predict(x, 1, 500, 1, eps), 1, repeats);
+        var ts = TimingStats.Measure(() => torch.Predict(x, 1, 500, 1, 1.0, eps), 1, repeats);
         log.WriteLine($"paper preset (128², {net.ParameterCount:N0} parameters), batch 1: ORT {ort.MedianSeconds * 1e3:F0} ms, TorchSharp {ts.MedianSeconds * 1e3:F0} ms, ORT speed-up {ts.MedianSeconds / ort.MedianSeconds:F2}×");
         File.Delete(path);
         return new JsonObject

@@ -31,10 +31,10 @@ public sealed class CardOptions
     [Option("notes", HelpText = "A Markdown file of the maintainers' own reading of the figures (limitations, goals met or not), inserted after them.")]
     public string? Notes { get; set; }
 
-    [Option("recommend-sampler", Default = "dpm++2m", HelpText = "Sampler recommended in the card.")]
+    [Option("recommend-sampler", Default = Generation.SamplerSettings.DefaultSampler, HelpText = "Sampler recommended in the card.")]
     public string RecommendSampler { get; set; } = "";
 
-    [Option("recommend-steps", Default = 20, HelpText = "Steps recommended in the card.")]
+    [Option("recommend-steps", Default = Generation.SamplerSettings.DefaultSteps, HelpText = "Steps recommended in the card.")]
     public int RecommendSteps { get; set; }
 }
 

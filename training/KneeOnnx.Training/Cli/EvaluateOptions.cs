@@ -1,4 +1,5 @@
 using CommandLine;
+using KneeOnnx.Generation;
 
 namespace KneeOnnx.Training.Cli;
 
@@ -14,10 +15,10 @@ public sealed class EvaluateOptions
     [Option("per-grade", Default = 100, HelpText = "With --model: images generated per grade.")]
     public int PerGrade { get; set; }
 
-    [Option("sampler", Default = "dpm++2m", HelpText = "With --model: ddpm | ddim | dpm++2m.")]
-    public string Sampler { get; set; } = "dpm++2m";
+    [Option("sampler", Default = SamplerSettings.DefaultSampler, HelpText = "With --model: ddpm | ddim | dpm++2m.")]
+    public string Sampler { get; set; } = SamplerSettings.DefaultSampler;
 
-    [Option("steps", Default = 20, HelpText = "With --model: denoising steps.")]
+    [Option("steps", Default = SamplerSettings.DefaultSteps, HelpText = "With --model: denoising steps.")]
     public int Steps { get; set; }
 
     [Option("gen-seed", Default = 1L, HelpText = "With --model: generation seed.")]

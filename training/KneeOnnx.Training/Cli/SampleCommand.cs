@@ -1,20 +1,58 @@
 using System.Diagnostics;
-using KneeOnnx.Imaging;
+using CommandLine;
+using KneeOnnx.Generation;
+using KneeOnnx.Output;
 using KneeOnnx.Training.Diffusion;
 using KneeOnnx.Training.Runtime;
 using TorchSharp;
-using static TorchSharp.torch;
 
 namespace KneeOnnx.Training.Cli;
+
+[Verb("sample", HelpText = "Sample images from a checkpoint with TorchSharp (no export needed) into OUT/<grade>/*.png, through the same sampling loop, samplers and file names as kneeonnx-gen generate.")]
+public sealed class SampleOptions
+{
+    [Option("checkpoint", Required = true, HelpText = "RUNDIR or a .ckpt file.")]
+    public string Checkpoint { get; set; } = "";
+
+    [Option("grades", Default = "all", HelpText = "Grades to sample, e.g. 0,2,4 (default all).")]
+    public string Grades { get; set; } = "all";
+
+    [Option("per-grade", Default = 8, HelpText = "Images per grade.")]
+    public int PerGrade { get; set; }
+
+    [Option("out", Required = true, HelpText = "Output folder; images go to OUT/<grade>/.")]
+    public string Out { get; set; } = "";
+
+    [Option("sampler", Default = SamplerSettings.DefaultSampler, HelpText = "ddpm | ddim | dpm++2m.")]
+    public string Sampler { get; set; } = SamplerSettings.DefaultSampler;
+
+    [Option("steps", HelpText = "Model calls per image (1..T; default 50, or T if the model has fewer timesteps).")]
+    public int? Steps { get; set; }
+
+    [Option("seed", Default = 0L, HelpText = "Seed; image i of grade g always starts from the same noise.")]
+    public long Seed { get; set; }
+
+    [Option("batch", Default = 16, HelpText = "Images denoised together.")]
+    public int Batch { get; set; }
+
+    [Option("raw", HelpText = "Use the raw weights instead of the EMA weights.")]
+    public bool Raw { get; set; }
+
+    [Option("device", Default = "auto", HelpText = "auto | cpu | cuda.")]
+    public string Device { get; set; } = "auto";
+
+    [Option("threads", Default = 0, HelpText = "CPU threads (0 = all cores).")]
+    public int Threads { get; set; }
+}
 
 internal static class SampleCommand
 {
     public static int Run(SampleOptions o, TextWriter output)
     {
-        if (o.Count <= 0) throw new ArgumentException($"--count must be at least 1, got {o.Count}");
+        if (o.PerGrade <= 0) throw new ArgumentException($"--per-grade must be at least 1, got {o.PerGrade}");
         if (o.Batch <= 0) throw new ArgumentException($"--batch must be at least 1, got {o.Batch}");
-        int[] grades = GradeList.Parse(o.Grade);
         if (File.Exists(o.Out)) throw new ArgumentException($"{o.Out}: --out is a file, not a folder");
+        int[] grades = GradeList.Parse(o.Grades, KlGrades.Count);
 
         TorchDevice.SetThreads(o.Threads);
         var (device, line) = TorchDevice.Resolve(o.Device);
@@ -23,49 +61,17 @@ internal static class SampleCommand
         var (state, model) = Training.Checkpoint.LoadModel(path, o.Raw);
         using var _ = model;
         model.to(device);
-        var cfg = state.Model;
-        if (!cfg.IsConditional && grades.Any(g => g != grades[0]))
-            output.WriteLine("note: this model is unconditional; --grade only names the output folders");
-        var sampler = new TorchDdpmSampler(model, state.Train.CreateSchedule(), device);
-        output.WriteLine($"sampling {o.Count} per grade with DDPM-{state.Train.TrainTimesteps} from {path} ({cfg.Preset}, step {state.Step}, {(o.Raw ? "raw" : "EMA")} weights)");
+        using var predictor = new TorchNoisePredictor(model, TorchNoisePredictor.InfoFor(state, path), device);
+        var settings = new SamplerSettings { Sampler = o.Sampler, Steps = o.Steps ?? Math.Min(SamplerSettings.DefaultSteps, predictor.Info.Schedule.TrainTimesteps) };
+        settings.Validate(predictor.Info);
+        var plan = GenerationPlan.Build(grades, o.PerGrade, o.Seed, settings, Shard.Whole);
+        output.WriteLine($"sampling {o.PerGrade} per grade with {settings.Sampler}-{settings.Steps} from {path} ({state.Model.Preset}, step {state.Step}, {(o.Raw ? "raw" : "EMA")} weights)");
 
+        foreach (int g in grades) Directory.CreateDirectory(Path.Combine(o.Out, g.ToString()));
         var timer = Stopwatch.StartNew();
-        int written = 0;
-        foreach (int grade in grades)
-        {
-            string dir = Path.Combine(o.Out, grade.ToString());
-            Directory.CreateDirectory(dir);
-            for (int start = 0; start < o.Count; start += o.Batch)
-            {
-                var indexes = Enumerable.Range(start, Math.Min(o.Batch, o.Count - start)).Select(i => (long)i).ToArray();
-                using var images = sampler.Sample(grade, o.Seed, indexes);
-                float[] pixels = images.data<float>().ToArray();
-                int area = cfg.ImageSize * cfg.ImageSize;
-                for (int i = 0; i < indexes.Length; i++)
-                {
-                    GrayPngWriter.Write(Path.Combine(dir, $"ddpm_s{o.Seed}_{indexes[i]:D5}.png"), pixels.AsSpan(i * area, area), cfg.ImageSize);
-                    written++;
-                }
-                output.WriteLine($"grade {grade}: {start + indexes.Length}/{o.Count} ({written / timer.Elapsed.TotalSeconds:F2} img/s)");
-            }
-        }
-        output.WriteLine($"wrote {written} images to {o.Out} in {timer.Elapsed.TotalSeconds:F1}s");
+        using var generator = new ImageGenerator(predictor);
+        generator.WritePlanned(plan, o.Seed, settings, o.Out, o.Batch, progress: new ThrottledProgressWriter(output, TimeSpan.FromSeconds(5)));
+        output.WriteLine($"wrote {plan.Count} images to {o.Out} in {timer.Elapsed.TotalSeconds:F1}s");
         return 0;
-    }
-}
-
-/// <summary>Parses "0,2,4" into grades, each checked to be a KL grade.</summary>
-internal static class GradeList
-{
-    public static int[] Parse(string text)
-    {
-        var grades = new List<int>();
-        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
-        {
-            if (!int.TryParse(part, out int g) || g < 0 || g >= KlGrades.Count)
-                throw new ArgumentException($"--grade '{part}' is not a KL grade 0..{KlGrades.Count - 1}");
-            if (!grades.Contains(g)) grades.Add(g);
-        }
-        return grades.ToArray();
     }
 }

@@ -7,7 +7,7 @@ using KneeOnnx.Runtime;
 namespace KneeOnnx.Training.Evaluation;
 
 /// <summary>Which images to generate for an evaluation run from a model file.</summary>
-public sealed record GenerateRequest(string Model, int PerGrade, string Sampler = "dpm++2m", int Steps = 20, long Seed = 1, int Batch = 16, double Guidance = 1.0);
+public sealed record GenerateRequest(string Model, int PerGrade, string Sampler = SamplerSettings.DefaultSampler, int Steps = SamplerSettings.DefaultSteps, long Seed = 1, int Batch = 16, double Guidance = 1.0);
 
 /// <summary>
 /// Generates the evaluated set with the inference library (the same code, file names and determinism as
@@ -32,7 +32,7 @@ public static class EvaluationSamples
         var timer = Stopwatch.StartNew();
         using var generator = new ImageGenerator(model);
         foreach (int g in grades) Directory.CreateDirectory(Path.Combine(outDir, g.ToString()));
-        generator.WritePlanned(pending, request.Seed, settings, outDir, request.Batch);
+        generator.WritePlanned(pending, request.Seed, settings, outDir, request.Batch, progress: new ThrottledProgressWriter(log, TimeSpan.FromSeconds(10)));
         double seconds = timer.Elapsed.TotalSeconds;
         if (pending.Count > 0) log.WriteLine($"  {pending.Count} images in {seconds:F0}s ({pending.Count / seconds:F2} images/s)");
         var generation = new JsonObject

@@ -1,0 +1,66 @@
+using KneeOnnx.Runtime;
+using KneeOnnx.Training.Export;
+using KneeOnnx.Training.Model;
+using KneeOnnx.Training.Training;
+using static TorchSharp.torch;
+
+namespace KneeOnnx.Training.Diffusion;
+
+/// <summary>
+/// The TorchSharp network behind the library's <see cref="INoisePredictor"/> seam, so <c>sample</c>, the bench and the
+/// parity tests run the inference library's one sampling loop with TorchSharp in place of ONNX Runtime. Each call copies
+/// the batch into native memory and back, as ONNX Runtime's CPU path does.
+/// </summary>
+public sealed class TorchNoisePredictor : INoisePredictor
+{
+    private readonly UNet _model;
+    private readonly Device _device;
+
+    /// <param name="info">the model's contract; <see cref="InfoFor"/> builds it from a checkpoint as the exporter would.</param>
+    public TorchNoisePredictor(UNet model, ModelInfo info, Device? device = null)
+    {
+        _model = model;
+        _device = device ?? CPU;
+        Info = info;
+        _model.eval();
+    }
+
+    public ModelInfo Info { get; }
+
+    public int ValuesPerImage => Info.Channels * Info.ImageSize * Info.ImageSize;
+
+    /// <summary>The contract an export of this checkpoint would carry, parsed by the same reader inference uses.</summary>
+    public static ModelInfo InfoFor(TrainState state, string source) =>
+        ModelInfo.Parse(source, OnnxExporter.Metadata(state.Model, state, "ema").ToDictionary(p => p.Key, p => p.Value));
+
+    public void Predict(ReadOnlySpan<float> samples, int n, int timestep, int grade, double guidance, Span<float> noise)
+    {
+        int len = n * ValuesPerImage;
+        if (samples.Length < len || noise.Length < len)
+            throw new ArgumentException($"expected {len} values for {n} images, got {samples.Length} in and {noise.Length} out");
+        bool guided = guidance != 1.0;
+        int rows = guided ? 2 * n : n;
+        var input = new float[rows * ValuesPerImage];
+        samples[..len].CopyTo(input);
+        if (guided) samples[..len].CopyTo(input.AsSpan(len));
+        var grades = new long[rows];
+        Array.Fill(grades, Info.IsConditional ? grade : 0, 0, n);
+        if (guided) Array.Fill(grades, Info.NullGrade, n, n);
+
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var x = tensor(input, [rows, Info.Channels, Info.ImageSize, Info.ImageSize]).to(_device);
+        var eps = _model.forward(x, full([rows], timestep, ScalarType.Int64, device: _device), tensor(grades).to(_device)).cpu();
+        var values = eps.data<float>();
+        if (!guided)
+        {
+            values.CopyTo(noise[..len]);
+            return;
+        }
+        var all = values.ToArray();
+        ClassifierFreeGuidance.Combine(all.AsSpan(0, len), all.AsSpan(len, len), guidance, noise[..len]);
+    }
+
+    /// <summary>The network belongs to the caller.</summary>
+    public void Dispose() { }
+}
