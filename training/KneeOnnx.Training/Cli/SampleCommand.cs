@@ -38,7 +38,7 @@ internal static class SampleCommand
             for (int start = 0; start < o.Count; start += o.Batch)
             {
                 var indexes = Enumerable.Range(start, Math.Min(o.Batch, o.Count - start)).Select(i => (long)i).ToArray();
-                using var images = sampler.Sample(grade, o.Seed, indexes);
+                using var images = SampleBatch(sampler, grade, o.Seed, indexes, o.Batch);
                 float[] pixels = images.data<float>().ToArray();
                 int area = cfg.ImageSize * cfg.ImageSize;
                 for (int i = 0; i < indexes.Length; i++)
@@ -51,6 +51,19 @@ internal static class SampleCommand
         }
         output.WriteLine($"wrote {written} images to {o.Out} in {timer.Elapsed.TotalSeconds:F1}s");
         return 0;
+    }
+
+    // Images already written stay; the error names the batch that did not fit.
+    private static Tensor SampleBatch(TorchDdpmSampler sampler, int grade, long seed, long[] indexes, int batch)
+    {
+        try
+        {
+            return sampler.Sample(grade, seed, indexes);
+        }
+        catch (Exception e) when (KneeOnnx.Runtime.OutOfMemory.Is(e))
+        {
+            throw new KneeOnnx.Runtime.DeviceOutOfMemoryException(KneeOnnx.Runtime.OutOfMemory.Describe(e, batch, "--batch"), e);
+        }
     }
 }
 

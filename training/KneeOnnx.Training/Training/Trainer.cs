@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using KneeOnnx.IO;
+using KneeOnnx.Runtime;
 using KneeOnnx.Training.Data;
 using KneeOnnx.Training.Diffusion;
 using KneeOnnx.Training.Export;
@@ -130,13 +131,24 @@ public static class Trainer
 
             double lr = LearningRateSchedule.At(step, config.LearningRate, config.WarmupSteps, config.Steps, config.FinalLearningRateFraction);
             foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
-            float loss = trainingStep.Run(batches, step, value =>
+            float loss;
+            try
             {
-                if (float.IsFinite(value)) return;
+                loss = trainingStep.Run(batches, step, value =>
+                {
+                    if (float.IsFinite(value)) return;
+                    lossLog.Flush();
+                    throw new TrainingDivergedException(
+                        $"loss became {value} at step {step + 1}; stopped without applying it. The last good checkpoint (step {lastSaved}) is kept in {runDir}; lower --lr or check the data");
+                });
+            }
+            catch (Exception e) when (e is not TrainingDivergedException && OutOfMemory.Is(e))
+            {
+                // Nothing of this step was applied or written; the last checkpoint is whole (written by rename).
                 lossLog.Flush();
-                throw new TrainingDivergedException(
-                    $"loss became {value} at step {step + 1}; stopped without applying it. The last good checkpoint (step {lastSaved}) is kept in {runDir}; lower --lr or check the data");
-            });
+                throw new DeviceOutOfMemoryException(
+                    $"{OutOfMemory.Describe(e, config.BatchSize, "--batch")}; the last checkpoint (step {lastSaved}) is kept in {runDir}", e);
+            }
             ema.Update(step);
             step++;
 
