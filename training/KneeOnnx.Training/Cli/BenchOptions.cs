@@ -4,7 +4,7 @@ using KneeOnnx.Training.Bench;
 namespace KneeOnnx.Training.Cli;
 
 [Verb("bench", HelpText = "Time ONNX Runtime against TorchSharp on the same weights (U-Net calls, sampling runs), against this machine's GEMM rate, and peak memory; writes OUT/bench.json and bench.md.")]
-public sealed class BenchOptions
+public sealed class BenchOptions : TorchOptions
 {
     [Option("out", Required = true, HelpText = "Report folder.")]
     public string Out { get; set; } = "";

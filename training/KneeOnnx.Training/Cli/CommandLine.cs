@@ -24,6 +24,8 @@ public static class KneeOnnxTrainCli
         try
         {
             var parsed = parser.ParseArguments<TrainOptions, SampleOptions, ExportOptions, EvaluateOptions, TrainClassifierOptions, AugmentBenefitOptions, BenchOptions, BenchGenerateOptions, CardOptions>(args);
+            if (parsed.Value is TorchOptions torchOptions)
+                Runtime.LibTorchLoader.Apply(torchOptions.LibTorch, output);
             return parsed.MapResult(
                 (TrainOptions o) => TrainCommand.Run(o, output),
                 (SampleOptions o) => SampleCommand.Run(o, output),

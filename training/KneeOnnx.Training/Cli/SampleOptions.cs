@@ -3,7 +3,7 @@ using CommandLine;
 namespace KneeOnnx.Training.Cli;
 
 [Verb("sample", HelpText = "Sample images with the TorchSharp DDPM sampler (all T steps) from a checkpoint into DIR/<grade>/*.png.")]
-public sealed class SampleOptions
+public sealed class SampleOptions : TorchOptions
 {
     [Option("checkpoint", Required = true, HelpText = "RUNDIR or a .ckpt file.")]
     public string Checkpoint { get; set; } = "";
