@@ -10,8 +10,10 @@ namespace KneeOnnx.Training.Bench;
 /// The inference library's sampling loop with TorchSharp in place of ONNX Runtime as the noise predictor: the same
 /// schedulers, noise streams and array hand-offs, so a timing difference is the network backend's alone.
 /// </summary>
-public sealed class TorchSharpSampling(UNet model, NoiseSchedule schedule)
+public sealed class TorchSharpSampling(UNet model, NoiseSchedule schedule, Device? device = null)
 {
+    private readonly Device _device = device ?? CPU;
+
     /// <summary>One U-Net call on [n, C, H, W]; ε̂ written into <paramref name="noise"/>.</summary>
     public void Predict(float[] samples, int n, int timestep, int grade, Span<float> noise)
     {
@@ -19,9 +21,10 @@ public sealed class TorchSharpSampling(UNet model, NoiseSchedule schedule)
         if (samples.Length != n * Area) throw new ArgumentException($"expected {n * Area} values for {n} images, got {samples.Length}", nameof(samples));
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var x = tensor(samples, [n, cfg.Channels, cfg.ImageSize, cfg.ImageSize]); // one copy into native memory, as ORT's input copy
-        var eps = model.forward(x, full([n], timestep, ScalarType.Int64), full([n], cfg.IsConditional ? grade : 0, ScalarType.Int64));
-        eps.data<float>().CopyTo(noise);
+        // One copy into native (and device) memory and one back, as ORT's input and output copies.
+        var x = tensor(samples, [n, cfg.Channels, cfg.ImageSize, cfg.ImageSize]).to(_device);
+        var eps = model.forward(x, full([n], timestep, ScalarType.Int64, device: _device), full([n], cfg.IsConditional ? grade : 0, ScalarType.Int64, device: _device));
+        eps.cpu().data<float>().CopyTo(noise);
     }
 
     public int Area => model.Config.Channels * model.Config.ImageSize * model.Config.ImageSize;
