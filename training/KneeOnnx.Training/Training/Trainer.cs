@@ -144,7 +144,7 @@ public static class Trainer
             }
             catch (Exception e) when (e is not TrainingDivergedException && OutOfMemory.Is(e))
             {
-                // Nothing of this step was applied or written; the last checkpoint is whole (written by rename).
+                // Nothing of this step is saved: the checkpoint on disk is the last whole one (written by rename only).
                 lossLog.Flush();
                 throw new DeviceOutOfMemoryException(
                     $"{OutOfMemory.Describe(e, config.BatchSize, "--batch")}; the last checkpoint (step {lastSaved}) is kept in {runDir}", e);
