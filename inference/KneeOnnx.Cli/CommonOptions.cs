@@ -18,6 +18,12 @@ public abstract class ModelOptions
     [Option("threads", Default = 0, HelpText = "Threads per operator on the CPU (0 = all cores).")]
     public int Threads { get; set; }
 
+    [Option("cuda-options", HelpText = "ONNX Runtime CUDA provider options, key=value,... e.g. cudnn_conv_algo_search=EXHAUSTIVE,prefer_nhwc=1,use_tf32=1.")]
+    public string? CudaOptions { get; set; }
+
+    [Option("io-binding", HelpText = "Bind the model's input and output buffers once per batch size (OrtIoBinding) instead of on every call.")]
+    public bool IoBinding { get; set; }
+
     public RuntimeOptions ToRuntime()
     {
         var provider = Provider switch
@@ -29,7 +35,10 @@ public abstract class ModelOptions
         };
         if (DeviceId < 0) throw new ArgumentException($"--device-id must be >= 0, got {DeviceId}");
         if (Threads < 0) throw new ArgumentException($"--threads must be >= 0, got {Threads}");
-        return new RuntimeOptions { Provider = provider, DeviceId = DeviceId, IntraOpThreads = Threads };
+        return new RuntimeOptions
+        {
+            Provider = provider, DeviceId = DeviceId, IntraOpThreads = Threads, CudaOptions = CudaProviderSettings.Parse(CudaOptions), IoBinding = IoBinding,
+        };
     }
 
     public KneeModel OpenModel(TextWriter output)

@@ -8,6 +8,7 @@ namespace KneeOnnx.Cli;
 public static class KneeOnnxCli
 {
     public const int BadInputExitCode = 2;
+    public const int OutOfMemoryExitCode = OutOfMemory.ExitCode;
 
     public static int Run(string[] args, TextWriter output, TextWriter error)
     {
@@ -16,14 +17,23 @@ public static class KneeOnnxCli
             s.HelpWriter = null;
             s.CaseSensitive = true;
         });
+        ParserResult<object>? parsed = null;
         try
         {
-            var parsed = parser.ParseArguments<GenerateOptions, GridOptions, InfoOptions>(args);
+            parsed = parser.ParseArguments<GenerateOptions, GridOptions, InfoOptions>(args);
             return parsed.MapResult(
                 (GenerateOptions o) => GenerateCommand.Run(o, output),
                 (GridOptions o) => GridCommand.Run(o, output),
                 (InfoOptions o) => InfoCommand.Run(o, output),
                 errors => CommandLineSupport.ParseErrorLine.Report(parsed, errors, output, error, BadInputExitCode));
+        }
+        catch (Exception e) when (OutOfMemory.Is(e) && e is not ArgumentException)
+        {
+            // Images already written stay (each is renamed into place); rerunning with a smaller --batch resumes.
+            error.WriteLine("error: " + (parsed?.Value is GenerateOptions g
+                ? OutOfMemory.Describe(e, g.Batch, "--batch") + "; rerun with it to resume"
+                : $"out of memory ({e.Message.Split('\n', 2)[0].Trim()})"));
+            return OutOfMemoryExitCode;
         }
         catch (Exception e) when (e is ArgumentException or InvalidModelException or InvalidImageException or InvalidOperationException
                                        or IOException or UnauthorizedAccessException)

@@ -18,10 +18,13 @@ public sealed class KneeModel : IDisposable
     public ModelInfo Info { get; }
     public string Provider { get; }
     public string ProviderLine { get; }
+    /// <summary>The settings the session was opened with.</summary>
+    public RuntimeOptions Runtime { get; }
     internal InferenceSession Session { get; }
 
-    private KneeModel(string path, string sha, ModelInfo info, InferenceSession session, string provider, string line)
+    private KneeModel(string path, string sha, ModelInfo info, InferenceSession session, string provider, string line, RuntimeOptions runtime)
     {
+        Runtime = runtime;
         Path = path;
         Sha256 = sha;
         Info = info;
@@ -56,7 +59,7 @@ public sealed class KneeModel : IDisposable
         {
             var info = ModelInfo.Parse(path, session.ModelMetadata.CustomMetadataMap);
             CheckSignature(path, session, info);
-            return new KneeModel(path, sha, info, session, provider, line);
+            return new KneeModel(path, sha, info, session, provider, line, runtime);
         }
         catch
         {

@@ -17,9 +17,11 @@ public sealed class NoiseEstimator : INoisePredictor
         public required float[] Noise;
         public required OrtValue[] Inputs;
         public required OrtValue[] Outputs;
+        public OrtIoBinding? Binding;
 
         public void Dispose()
         {
+            Binding?.Dispose();
             foreach (var v in Inputs) v.Dispose();
             foreach (var v in Outputs) v.Dispose();
         }
@@ -56,7 +58,17 @@ public sealed class NoiseEstimator : INoisePredictor
         Array.Fill(b.Timestep, timestep);
         Array.Fill(b.Grade, _model.Info.IsConditional ? grade : 0, 0, n);
         if (guided) Array.Fill(b.Grade, _model.Info.NullGrade, n, n);
-        _model.Session.Run(_runOptions, _inputNames, b.Inputs, _outputNames, b.Outputs);
+        if (b.Binding is { } binding)
+        {
+            // The buffers were bound once; the bound host memory is read afresh on every run.
+            binding.SynchronizeBoundInputs();
+            _model.Session.RunWithBinding(_runOptions, binding);
+            binding.SynchronizeBoundOutputs();
+        }
+        else
+        {
+            _model.Session.Run(_runOptions, _inputNames, b.Inputs, _outputNames, b.Outputs);
+        }
         if (!guided)
         {
             b.Noise.AsSpan(0, len).CopyTo(noise);
@@ -87,6 +99,12 @@ public sealed class NoiseEstimator : INoisePredictor
                 : [OrtValue.CreateTensorValueFromMemory(sample, shape), OrtValue.CreateTensorValueFromMemory(timestep, [rows])],
             Outputs = [OrtValue.CreateTensorValueFromMemory(noise, shape)],
         };
+        if (_model.Runtime.IoBinding)
+        {
+            buffers.Binding = _model.Session.CreateIoBinding();
+            for (int i = 0; i < _inputNames.Length; i++) buffers.Binding.BindInput(_inputNames[i], buffers.Inputs[i]);
+            buffers.Binding.BindOutput(_outputNames[0], buffers.Outputs[0]);
+        }
         _byRows[rows] = buffers;
         return buffers;
     }

@@ -25,6 +25,10 @@ public sealed record RuntimeOptions
     public bool MemoryPattern { get; init; } = true;
     /// <summary>Runs independent branches of the graph concurrently (needs <see cref="InterOpThreads"/> &gt; 1).</summary>
     public bool ParallelExecution { get; init; }
+    /// <summary>CUDA execution provider options (see <see cref="CudaProviderSettings"/>); empty = ONNX Runtime's defaults.</summary>
+    public IReadOnlyDictionary<string, string> CudaOptions { get; init; } = new Dictionary<string, string>();
+    /// <summary>Binds each batch size's input and output buffers to the session once (OrtIoBinding) instead of naming them on every run.</summary>
+    public bool IoBinding { get; init; }
 }
 
 /// <summary>Builds <see cref="SessionOptions"/> for a request and reports what was chosen.</summary>
@@ -57,8 +61,9 @@ public static class ProviderChoice
             return (options, "cpu", "provider: cpu (requested)");
         try
         {
-            options.AppendExecutionProvider_CUDA(request.DeviceId);
-            return (options, "cuda", $"provider: cuda (device {request.DeviceId})");
+            AppendCuda(options, request);
+            string extra = request.CudaOptions.Count > 0 ? $"; {CudaProviderSettings.Format(request.CudaOptions)}" : "";
+            return (options, "cuda", $"provider: cuda (device {request.DeviceId}{extra})");
         }
         catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
         {
@@ -69,6 +74,19 @@ public static class ProviderChoice
                 throw new InvalidOperationException($"--provider cuda: the CUDA execution provider cannot be used ({reason}); it needs an NVIDIA driver and CUDA 13 with cuDNN 9 libraries on the library path", e);
             return (BaseOptions(request), "cpu", $"provider: cpu (auto: CUDA unavailable: {reason})");
         }
+    }
+
+    private static void AppendCuda(SessionOptions options, RuntimeOptions request)
+    {
+        if (request.CudaOptions.Count == 0)
+        {
+            options.AppendExecutionProvider_CUDA(request.DeviceId);
+            return;
+        }
+        using var cuda = new OrtCUDAProviderOptions();
+        var all = new Dictionary<string, string>(request.CudaOptions) { ["device_id"] = request.DeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        cuda.UpdateOptions(all);
+        options.AppendExecutionProvider_CUDA(cuda);
     }
 
     private static SessionOptions BaseOptions(RuntimeOptions request) => new()

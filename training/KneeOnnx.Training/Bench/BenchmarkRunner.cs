@@ -11,6 +11,7 @@ using KneeOnnx.Training.Export;
 using KneeOnnx.Training.Model;
 using KneeOnnx.Training.Training;
 using Onnx;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace KneeOnnx.Training.Bench;
@@ -35,6 +36,7 @@ public sealed record BenchRequest
     public int GemmSize { get; init; } = 2048;
     public bool SessionVariants { get; init; } = true;
     public ProviderRequest Provider { get; init; } = ProviderRequest.Cpu;
+    public IReadOnlyDictionary<string, string> CudaOptions { get; init; } = new Dictionary<string, string>();
 
     public void Validate()
     {
@@ -66,13 +68,17 @@ public static class BenchmarkRunner
         Directory.CreateDirectory(request.OutDirectory);
         int threads = request.Threads > 0 ? request.Threads : Environment.ProcessorCount;
         set_num_threads(threads);
-        var runtime = new RuntimeOptions { Provider = request.Provider, IntraOpThreads = threads };
+        var runtime = new RuntimeOptions { Provider = request.Provider, IntraOpThreads = threads, CudaOptions = request.CudaOptions };
 
         using var work = new TempFolder(request.OutDirectory);
         var (torchModel, proto, onnxPath, label) = LoadWeights(request, work.Path);
         using var _ = torchModel;
         torchModel.eval();
         using var model = OpenModel(onnxPath, runtime);
+        // Against ORT's CUDA provider, TorchSharp runs on CUDA too when this build (or --libtorch) gives it CUDA.
+        var torchDevice = model.Provider == "cuda" && cuda_is_available() ? CUDA : CPU;
+        torchModel.to(torchDevice);
+        log.WriteLine($"TorchSharp device: {torchDevice.type.ToString().ToLowerInvariant()}");
         var info = model.Info;
         log.WriteLine($"bench: {label}; {info.ImageSize}², {torchModel.ParameterCount:N0} parameters; {threads} threads; {model.ProviderLine}");
 
@@ -84,7 +90,7 @@ public static class BenchmarkRunner
         log.WriteLine($"FLOPs per image per U-Net call: {flops.Total / 1e9:F3} G (conv {flops.Conv / 1e9:F3}, matmul {flops.MatMul / 1e9:F3}, gemm {flops.Gemm / 1e9:F3}); "
             + $"ORT MatMul {gemm.Size}²: {gemm.GFlops:F1} GFLOP/s");
 
-        using var torchSampling = new TorchNoisePredictor(torchModel, info);
+        using var torchSampling = new TorchNoisePredictor(torchModel, info, torchDevice);
         using var estimator = new NoiseEstimator(model);
         double parity = ParityCheck(estimator, torchSampling, info);
         log.WriteLine($"same weights: max |ORT − TorchSharp| of one call = {parity:E2}");
@@ -132,9 +138,9 @@ public static class BenchmarkRunner
         }
 
         JsonNode? variants = request.SessionVariants
-            ? SessionVariants.Measure(onnxPath, runtime, request.SampleBatch, request.Warmup, request.Repeats, log)
+            ? SessionVariants.Measure(onnxPath, runtime, request.SampleBatch, request.Warmup, request.Repeats, log, cuda: model.Provider == "cuda")
             : "skipped (--no-variants)";
-        JsonNode? paper = request.Paper ? PaperPresetCall(request, runtime, work.Path, log) : "skipped (--no-paper)";
+        JsonNode? paper = request.Paper ? PaperPresetCall(request, runtime, torchDevice, work.Path, log) : "skipped (--no-paper)";
         JsonObject rss;
         try
         {
@@ -157,6 +163,8 @@ public static class BenchmarkRunner
             ["imageSide"] = info.ImageSize,
             ["parameters"] = torchModel.ParameterCount,
             ["machine"] = machine,
+            ["torchSharpDevice"] = torchDevice.type.ToString().ToLowerInvariant(),
+            ["cudaOptions"] = CudaProviderSettings.Format(request.CudaOptions),
             ["ortOverTorchSharp"] = headlineRatio is double h ? Round(h) : null,
             ["ortOverTorchSharpBatch1"] = batchOneRatio is double b1 ? Round(b1) : null,
             ["unetFractionOfGemm"] = fraction,
@@ -243,16 +251,17 @@ public static class BenchmarkRunner
     }
 
     /// <summary>The report's own U-Net (113 M parameters) at batch 1 on both backends, freshly initialised.</summary>
-    private static JsonObject PaperPresetCall(BenchRequest request, RuntimeOptions runtime, string workDir, TextWriter log)
+    private static JsonObject PaperPresetCall(BenchRequest request, RuntimeOptions runtime, Device torchDevice, string workDir, TextWriter log)
     {
         var (net, proto) = FreshModel(Presets.Paper);
         using var _ = net;
         net.eval();
+        net.to(torchDevice);
         string path = Path.Combine(workDir, "paper-random.onnx");
         File.WriteAllBytes(path, proto.ToByteArray());
         using var model = OpenModel(path, runtime);
         using var estimator = new NoiseEstimator(model);
-        using var torch = new TorchNoisePredictor(net, model.Info);
+        using var torch = new TorchNoisePredictor(net, model.Info, torchDevice);
         var x = Enumerable.Range(0, torch.ValuesPerImage).Select(i => (float)Math.Sin(i * 0.37)).ToArray();
         var eps = new float[torch.ValuesPerImage];
         int repeats = Math.Min(3, request.Repeats);

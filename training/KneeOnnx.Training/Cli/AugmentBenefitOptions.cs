@@ -6,7 +6,7 @@ using KneeOnnx.Training.Evaluation;
 namespace KneeOnnx.Training.Cli;
 
 [Verb("augment-benefit", HelpText = "Train the reference KL classifier twice with the same budget and seed (real train; real train + generated images) and compare both on val; writes OUT/augment.json and augment.md.")]
-public sealed class AugmentBenefitOptions
+public sealed class AugmentBenefitOptions : TorchOptions
 {
     [Option("data", Required = true, HelpText = "Dataset root holding train/ and val/ (<grade>/*.png each).")]
     public string Data { get; set; } = "";

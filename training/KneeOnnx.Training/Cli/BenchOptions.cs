@@ -4,7 +4,7 @@ using KneeOnnx.Training.Bench;
 namespace KneeOnnx.Training.Cli;
 
 [Verb("bench", HelpText = "Time ONNX Runtime against TorchSharp on the same weights (U-Net calls, sampling runs), against this machine's GEMM rate, and peak memory; writes OUT/bench.json and bench.md.")]
-public sealed class BenchOptions
+public sealed class BenchOptions : TorchOptions
 {
     [Option("out", Required = true, HelpText = "Report folder.")]
     public string Out { get; set; } = "";
@@ -45,8 +45,11 @@ public sealed class BenchOptions
     [Option("no-variants", HelpText = "Skip the ONNX Runtime session-option comparison.")]
     public bool NoVariants { get; set; }
 
-    [Option("provider", Default = "cpu", HelpText = "ONNX Runtime provider: cpu | cuda (TorchSharp stays on the CPU build here).")]
+    [Option("provider", Default = "cpu", HelpText = "ONNX Runtime provider: cpu | cuda (TorchSharp then runs on CUDA too when it can: a CUDA build or --libtorch).")]
     public string Provider { get; set; } = "cpu";
+
+    [Option("cuda-options", HelpText = "ONNX Runtime CUDA provider options for every session, key=value,... (see kneeonnx-gen --help); --provider cuda also times each lever as a session variant.")]
+    public string? CudaOptions { get; set; }
 
     [Option("no-paper", HelpText = "Skip the paper preset's batch-1 call (needs ~3 GB).")]
     public bool NoPaper { get; set; }
@@ -67,6 +70,7 @@ public sealed class BenchOptions
             OutDirectory = Out, Model = Model, Preset = Preset, Batches = batches, Repeats = Repeats, Warmup = Warmup, SampleBatch = SampleBatch,
             DdpmBatch = DdpmBatch, DdpmSteps = DdpmSteps, RssImages = RssImages, GemmSize = GemmSize, Threads = Threads, Paper = !NoPaper,
             SessionVariants = !NoVariants,
+            CudaOptions = KneeOnnx.Runtime.CudaProviderSettings.Parse(CudaOptions),
             Provider = Provider switch
             {
                 "cpu" => KneeOnnx.Runtime.ProviderRequest.Cpu,

@@ -11,6 +11,7 @@ public static class KneeOnnxTrainCli
     public const int BadInputExitCode = 2;
     public const int DivergedExitCode = 3;
     public const int ExportCheckFailedExitCode = 4;
+    public const int OutOfMemoryExitCode = KneeOnnx.Runtime.OutOfMemory.ExitCode;
 
     public static int Run(string[] args, TextWriter output, TextWriter error)
     {
@@ -23,6 +24,8 @@ public static class KneeOnnxTrainCli
         try
         {
             var parsed = parser.ParseArguments<TrainOptions, SampleOptions, ExportOptions, EvaluateOptions, TrainClassifierOptions, AugmentBenefitOptions, BenchOptions, BenchGenerateOptions, CardOptions>(args);
+            if (parsed.Value is TorchOptions torchOptions)
+                Runtime.LibTorchLoader.Apply(torchOptions.LibTorch, output);
             return parsed.MapResult(
                 (TrainOptions o) => TrainCommand.Run(o, output),
                 (SampleOptions o) => SampleCommand.Run(o, output),
@@ -44,6 +47,17 @@ public static class KneeOnnxTrainCli
         {
             error.WriteLine($"error: {e.Message}");
             return DivergedExitCode;
+        }
+        catch (KneeOnnx.Runtime.DeviceOutOfMemoryException e)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return OutOfMemoryExitCode;
+        }
+        catch (Exception e) when (KneeOnnx.Runtime.OutOfMemory.Is(e) && e is not ArgumentException)
+        {
+            // A verb that names no batch of its own (bench, train-classifier, ...): the allocation failure in one line.
+            error.WriteLine($"error: out of memory ({e.Message.Split('\n', 2)[0].Trim()}); try smaller batch sizes");
+            return OutOfMemoryExitCode;
         }
         catch (Exception e) when (e is ArgumentException or DatasetException or InvalidImageException or InvalidDataException
                                        or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or IOException

@@ -4,7 +4,7 @@ using KneeOnnx.Generation;
 namespace KneeOnnx.Training.Cli;
 
 [Verb("evaluate", HelpText = "Compare generated images with real ones: FID-RN18 per grade with its real-vs-real floor, a memorisation audit against the training set, with --classifier grade fidelity, Spearman ρ and KL-IS, with --augment the augmentation benefit; writes OUT/report.json and report.md.")]
-public sealed class EvaluateOptions
+public sealed class EvaluateOptions : TorchOptions
 {
     [Option("generated", HelpText = "Folder of generated images, <grade>/*.png. Or give --model to generate them here.")]
     public string? Generated { get; set; }

@@ -3,7 +3,7 @@ using CommandLine;
 namespace KneeOnnx.Training.Cli;
 
 [Verb("export", HelpText = "Export a checkpoint's U-Net (EMA weights by default) to one self-describing ONNX file, checked against TorchSharp before it is written.")]
-public sealed class ExportOptions
+public sealed class ExportOptions : TorchOptions
 {
     [Option("checkpoint", Required = true, HelpText = "RUNDIR or a .ckpt file.")]
     public string Checkpoint { get; set; } = "";

@@ -9,7 +9,7 @@ using TorchSharp;
 namespace KneeOnnx.Training.Cli;
 
 [Verb("sample", HelpText = "Sample images from a checkpoint with TorchSharp (no export needed) into OUT/<grade>/*.png, through the same sampling loop, samplers and file names as kneeonnx-gen generate.")]
-public sealed class SampleOptions
+public sealed class SampleOptions : TorchOptions
 {
     [Option("checkpoint", Required = true, HelpText = "RUNDIR or a .ckpt file.")]
     public string Checkpoint { get; set; } = "";
@@ -70,7 +70,15 @@ internal static class SampleCommand
         foreach (int g in grades) Directory.CreateDirectory(Path.Combine(o.Out, g.ToString()));
         var timer = Stopwatch.StartNew();
         using var generator = new ImageGenerator(predictor);
-        generator.WritePlanned(plan, o.Seed, settings, o.Out, o.Batch, progress: new ThrottledProgressWriter(output, TimeSpan.FromSeconds(5)));
+        try
+        {
+            generator.WritePlanned(plan, o.Seed, settings, o.Out, o.Batch, progress: new ThrottledProgressWriter(output, TimeSpan.FromSeconds(5)));
+        }
+        catch (Exception e) when (KneeOnnx.Runtime.OutOfMemory.Is(e))
+        {
+            // Images already written stay; the error names the batch that did not fit.
+            throw new KneeOnnx.Runtime.DeviceOutOfMemoryException(KneeOnnx.Runtime.OutOfMemory.Describe(e, o.Batch, "--batch"), e);
+        }
         output.WriteLine($"wrote {plan.Count} images to {o.Out} in {timer.Elapsed.TotalSeconds:F1}s");
         return 0;
     }

@@ -5,7 +5,7 @@ using KneeOnnx.Training.Data;
 namespace KneeOnnx.Training.Cli;
 
 [Verb("train-classifier", HelpText = "Train the reference KL-grade classifier on DIR/train, select it on DIR/val (best quadratic-weighted κ), save it to FILE.")]
-public sealed class TrainClassifierOptions
+public sealed class TrainClassifierOptions : TorchOptions
 {
     [Option("data", Required = true, HelpText = "Dataset root holding train/ and val/ (<grade>/*.png each).")]
     public string Data { get; set; } = "";

@@ -5,7 +5,7 @@ using KneeOnnx.Training.Training;
 namespace KneeOnnx.Training.Cli;
 
 [Verb("train", HelpText = "Train the grade-conditioned diffusion U-Net on DIR/train; checkpoints, config, loss.csv and loss.png go to RUNDIR.")]
-public sealed class TrainOptions
+public sealed class TrainOptions : TorchOptions
 {
     [Option("data", HelpText = "Dataset root holding train/<grade 0..4>/*.png (and val/). Required unless --resume.")]
     public string? Data { get; set; }

@@ -32,7 +32,15 @@ public static class EvaluationSamples
         var timer = Stopwatch.StartNew();
         using var generator = new ImageGenerator(model);
         foreach (int g in grades) Directory.CreateDirectory(Path.Combine(outDir, g.ToString()));
-        generator.WritePlanned(pending, request.Seed, settings, outDir, request.Batch, progress: new ThrottledProgressWriter(log, TimeSpan.FromSeconds(10)));
+        try
+        {
+            generator.WritePlanned(pending, request.Seed, settings, outDir, request.Batch, progress: new ThrottledProgressWriter(log, TimeSpan.FromSeconds(10)));
+        }
+        catch (Exception e) when (OutOfMemory.Is(e))
+        {
+            throw new DeviceOutOfMemoryException(OutOfMemory.Describe(e, request.Batch, "batch",
+                "generate the set with kneeonnx-gen generate --batch B (smaller) and pass --generated; images written so far are kept"), e);
+        }
         double seconds = timer.Elapsed.TotalSeconds;
         if (pending.Count > 0) log.WriteLine($"  {pending.Count} images in {seconds:F0}s ({pending.Count / seconds:F2} images/s)");
         var generation = new JsonObject

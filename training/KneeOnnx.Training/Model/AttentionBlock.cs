@@ -30,6 +30,8 @@ public sealed class AttentionBlock : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
+        // The raw and scaled scores ([B, HW, HW]) are saved by no backward node (softmax keeps its output); free them here.
+        using var scope = NewDisposeScope();
         long b = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
         var tokens = norm.forward(x).reshape(b, c, h * w).transpose(1, 2); // [B, HW, C]
         var q = to_q.forward(tokens);
@@ -37,6 +39,6 @@ public sealed class AttentionBlock : nn.Module<Tensor, Tensor>
         var v = to_v.forward(tokens);
         var weights = (q.matmul(k.transpose(1, 2)) * scale).softmax(-1);
         var attended = to_out.forward(weights.matmul(v));
-        return x + attended.transpose(1, 2).reshape(b, c, h, w);
+        return (x + attended.transpose(1, 2).reshape(b, c, h, w)).MoveToOuterDisposeScope();
     }
 }

@@ -64,13 +64,15 @@ public sealed class UpLevel : nn.Module
 
     public Tensor Forward(Tensor h, Tensor timeEmbedding, Stack<Tensor> skips)
     {
+        // Each block's output is only concatenated (cat saves no inputs), so its handle can go when the level ends.
+        using var scope = NewDisposeScope();
         for (int i = 0; i < res.Count; i++)
         {
             h = res[i].forward(cat([h, skips.Pop()], 1), timeEmbedding);
             if (attn.Count > 0) h = attn[i].forward(h);
         }
         if (up.Count > 0) h = up[0].forward(h);
-        return h;
+        return h.MoveToOuterDisposeScope();
     }
 }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using KneeOnnx.IO;
+using KneeOnnx.Runtime;
 using KneeOnnx.Training.Data;
 using KneeOnnx.Training.Diffusion;
 using KneeOnnx.Training.Export;
@@ -103,7 +104,7 @@ public static class Trainer
         var batches = new BatchBuilder(data, sampler, config, modelConfig.NullGrade);
         using var lossLog = new LossLog(runDir, step);
         var progress = new ProgressLine(output, run.Interactive, Math.Max(1, run.LogEvery));
-        var parameters = live.parameters().ToArray();
+        var trainingStep = new TrainingStep(live, objective, optimizer, live.parameters().ToArray(), config.GradientClip, device);
 
         var wall = Stopwatch.StartNew();
         long startStep = step, lastSaved = step, windowStep = step;
@@ -131,26 +132,22 @@ public static class Trainer
             double lr = LearningRateSchedule.At(step, config.LearningRate, config.WarmupSteps, config.Steps, config.FinalLearningRateFraction);
             foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
             float loss;
-            using (NewDisposeScope())
+            try
             {
-                var (images, grades, timesteps, noiseSeed) = batches.Build(step);
-                using var generator = new Generator((ulong)noiseSeed);
-                var noise = randn(images.shape, generator: generator).to(device);
-                var t = timesteps.to(device);
-                var noisy = objective.AddNoise(images.to(device), noise, t);
-                live.train();
-                var lossTensor = objective.Loss(live.forward(noisy, t, grades.to(device)), noise, t);
-                loss = lossTensor.item<float>();
-                if (!float.IsFinite(loss))
+                loss = trainingStep.Run(batches, step, value =>
                 {
+                    if (float.IsFinite(value)) return;
                     lossLog.Flush();
                     throw new TrainingDivergedException(
-                        $"loss became {loss} at step {step + 1}; stopped without applying it. The last good checkpoint (step {lastSaved}) is kept in {runDir}; lower --lr or check the data");
-                }
-                optimizer.zero_grad();
-                lossTensor.backward();
-                nn.utils.clip_grad_norm_(parameters, config.GradientClip);
-                optimizer.step();
+                        $"loss became {value} at step {step + 1}; stopped without applying it. The last good checkpoint (step {lastSaved}) is kept in {runDir}; lower --lr or check the data");
+                });
+            }
+            catch (Exception e) when (e is not TrainingDivergedException && OutOfMemory.Is(e))
+            {
+                // Nothing of this step is saved: the checkpoint on disk is the last whole one (written by rename only).
+                lossLog.Flush();
+                throw new DeviceOutOfMemoryException(
+                    $"{OutOfMemory.Describe(e, config.BatchSize, "--batch")}; the last checkpoint (step {lastSaved}) is kept in {runDir}", e);
             }
             ema.Update(step);
             step++;
