@@ -124,12 +124,29 @@ public class GenerateCliTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
     }
 
     [Fact]
-    public void GuidanceAndOtherSamplersRun()
+    public void GuidanceScaleHasItsDefiningEffect()
+    {
+        // ε_w = ε_null + w·(ε_grade − ε_null): w = 0 ignores the grade, so with shared starting noise every grade gives
+        // the same image; w = 1 is plain conditional sampling; w = 2 differs from both.
+        using var knee = KneeModel.Open(model.Path, new RuntimeOptions { Provider = ProviderRequest.Cpu });
+        using var generator = new KneeOnnx.Generation.ImageGenerator(knee);
+        float[] Make(int grade, double w) => generator.Generate(grade, 5, [0], new KneeOnnx.Generation.SamplerSettings { Sampler = "ddim", Steps = 6, Guidance = w }, shareNoiseAcrossGrades: true);
+        Assert.Equal(Make(0, 0), Make(4, 0));
+        Assert.NotEqual(Make(0, 1), Make(4, 1));
+        double Distance(float[] a, float[] b) => a.Zip(b, (p, q) => Math.Abs(p - q)).Max();
+        Assert.True(Distance(Make(4, 2), Make(4, 1)) > 1e-3);
+        Assert.True(Distance(Make(4, 2), Make(4, 0)) > 1e-3);
+    }
+
+    [Fact]
+    public void EverySamplerAndGuidanceRunFromTheCli()
     {
         using var dir = new TempDirectory();
         Assert.Equal(0, Run(Generate(dir.Path, "--grades", "1", "--per-grade", "1", "--guidance", "2", "--sampler", "dpm++2m")).Code);
-        Assert.Equal(0, Run(Generate(dir.Path, "--grades", "1", "--per-grade", "1", "--sampler", "ddpm")).Code);
-        Assert.Equal(2, Directory.GetFiles(dir.Combine("1")).Length);
+        Assert.Equal(0, Run(Generate(dir.Path, "--grades", "1", "--per-grade", "1", "--sampler", "ddim", "--clip-x0", "off")).Code);
+        Assert.Equal(0, Run(Generate(dir.Path, "--grades", "1", "--per-grade", "1")).Code);
+        // Three requests, three distinct file names (settings are part of the name), none overwritten.
+        Assert.Equal(3, Directory.GetFiles(dir.Combine("1")).Length);
     }
 
     [Fact]
