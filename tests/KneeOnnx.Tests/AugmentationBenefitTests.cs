@@ -1,6 +1,8 @@
+using System.Text.Json;
 using KneeOnnx.Tests.Fixtures;
 using KneeOnnx.Training.Classifier;
 using KneeOnnx.Training.Data;
+using KneeOnnx.Training.Reports;
 using Xunit.Abstractions;
 
 namespace KneeOnnx.Tests;
@@ -33,14 +35,15 @@ public class AugmentationBenefitTests(ITestOutputHelper log)
         var result = AugmentationBenefit.Run(config, train, val, synthetic, perGrade: 30, dir.Path, output);
         log.WriteLine(output.ToString());
 
-        Assert.Equal([0, 0, 0, 0, 30], result.SyntheticPerGrade);
         Assert.Equal(20 * (96 / 16), result.Steps); // the real-only run's budget, not one pass over the larger mixed set
-        Assert.Equal(0.0, result.RealOnly.ValRecall[4]); // a class never seen cannot be predicted
         Assert.True(result.Augmented.ValRecall[4] >= 0.5, $"KL4 recall with synthetic KL4 images: {result.Augmented.ValRecall[4]:F2}");
-        Assert.True(File.Exists(Path.Combine(dir.Path, "augment.json")));
-        Assert.True(File.Exists(Path.Combine(dir.Path, AugmentationBenefit.RealOnlyFile)));
+        // augment.json describes this run in figures derived by hand from the inputs: 4 grades × 24 real images, batch 16.
+        var written = JsonSerializer.Deserialize<AugmentationReport>(File.ReadAllText(Path.Combine(dir.Path, "augment.json")), ReportJson.Options)!;
+        Assert.Equal(96, written.RealTrainImages);
+        Assert.Equal(40, written.ValImages);
+        Assert.Equal(6, written.StepsPerEpoch);
+        Assert.Equal([0, 0, 0, 0, 30], written.SyntheticPerGrade);
         Assert.True(File.Exists(Path.Combine(dir.Path, AugmentationBenefit.AugmentedFile)));
-        Assert.Contains("| real + synthetic |", File.ReadAllText(Path.Combine(dir.Path, "augment.md")));
     }
 
     [Fact]

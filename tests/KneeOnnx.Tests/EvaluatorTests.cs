@@ -31,24 +31,37 @@ public class EvaluatorTests
         using var dir = new TempDirectory();
         var (gen, real, train) = Sets(dir);
         var report = Evaluator.Run(new EvaluationRequest(gen, real, train, dir.Combine("report")), new StringWriter());
-        foreach (var key in new[] { "0", "1", "2", "3", "4", "all" })
-        {
-            Assert.NotNull(report["fidRn18"]![key]);
-            Assert.NotNull(report["floor"]![key]);
-            Assert.True(report["fidRn18"]![key]!.GetValue<double>() >= 0);
-        }
-        Assert.Equal(16, report["counts"]!["all"]!["generated"]!.GetValue<int>());
-        Assert.Equal(4, report["counts"]!["2"]!["generated"]!.GetValue<int>());
-        Assert.Equal(4, report["counts"]!["2"]!["floorSample"]!.GetValue<int>());
-        Assert.True(report["memorised"]!.GetValue<int>() >= 1);
-        var flagged = report["memorisation"]!["flagged"]!.AsArray();
-        Assert.Contains(flagged, f => f!["file"]!.GetValue<string>().EndsWith("copied.png") && f["pixelDistance"]!.GetValue<double>() == 0);
-        Assert.True(File.Exists(dir.Combine("report", "report.json")));
+        Assert.Equal(["0", "1", "2", "3", "4", "all"], report.FidRn18.Keys);
+        Assert.All(report.FidRn18.Values, v => Assert.NotNull(v));
+        Assert.All(report.Floor.Values, v => Assert.NotNull(v));
+        Assert.Equal(16, report.Counts["all"].Generated);
+        Assert.Equal(4, report.Counts["2"].Generated);
+        Assert.Equal(4, report.Counts["2"].FloorSample);
+        Assert.True(report.Memorised >= 1);
+        Assert.Contains(report.Memorisation.Flagged, f => f.File.EndsWith("copied.png") && f.PixelDistance == 0);
         Assert.True(File.Exists(dir.Combine("report", "report.md")));
         Assert.True(File.Exists(dir.Combine("report", "memorisation_pairs.png")));
         Assert.True(File.Exists(dir.Combine("report", ReportFigures.FidChart)));
         Assert.True(File.Exists(dir.Combine("report", ReportFigures.NearestSheet)));
-        Assert.True(JsonNode.Parse(File.ReadAllText(dir.Combine("report", "report.json")))!.AsObject().ContainsKey("klIs"));
+        // The keys the README documents for report.json, read without the typed model.
+        var json = JsonNode.Parse(File.ReadAllText(dir.Combine("report", "report.json")))!.AsObject();
+        foreach (var key in new[] { "fidRn18", "floor", "counts", "gradeFidelity", "spearman", "klIs", "memorised", "memorisation", "augmentBenefit", "generation" })
+            Assert.True(json.ContainsKey(key), key);
+        Assert.Equal("not computed: pass --augment", json["augmentBenefit"]!.GetValue<string>());
+        Assert.Equal(4, json["counts"]!["2"]!["floorSample"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public void AGeneratedSetIdenticalToTheRealSetIsAtFidZeroInEveryGrade()
+    {
+        using var dir = new TempDirectory();
+        var (_, real, train) = Sets(dir);
+        var report = Evaluator.Run(new EvaluationRequest(real, real, train, dir.Combine("report")), new StringWriter());
+        foreach (var key in EvaluationReport.GradeKeys)
+        {
+            Assert.Equal(0.0, report.FidRn18[key]!.Value, 3);
+            Assert.True(report.Floor[key] > 1, $"floor of {key}: {report.Floor[key]}"); // train images are other knees
+        }
     }
 
     [Fact]
@@ -62,18 +75,19 @@ public class EvaluatorTests
         ClassifierTrainer.Train(new ClassifierConfig { ImageSize = 40, Widths = [8, 16, 32], Epochs = 30, BatchSize = 10, LearningRate = 3e-3, Threads = 2 },
             trainSet, valSet, classifier, new StringWriter());
         var report = Evaluator.Run(new EvaluationRequest(gen, real, train, dir.Combine("report"), Classifier: classifier, Augment: new AugmentRequest(Epochs: 2)), new StringWriter());
-        var augment = report["augmentBenefit"]!.AsObject();
-        Assert.Equal(40, augment["imageSide"]!.GetValue<int>()); // the reference classifier's size, not the default
-        Assert.Equal([3, 3, 4, 3, 3], augment["syntheticPerGrade"]!.AsArray().Select(n => n!.GetValue<int>()));
-        Assert.InRange(augment["withSynthetic"]!["accuracy"]!.GetValue<double>(), 0, 1);
+        var augment = report.AugmentBenefit!;
+        Assert.Equal(40, augment.ImageSide); // the reference classifier's size, not the default
+        Assert.Equal([3, 3, 4, 3, 3], augment.SyntheticPerGrade);
         Assert.True(File.Exists(dir.Combine("report", "augment", "augment.md")));
         Assert.Contains("Augmentation benefit", File.ReadAllText(dir.Combine("report", "report.md")));
-        double rho = report["spearman"]!.GetValue<double>();
-        double klIs = report["klIs"]!.GetValue<double>();
-        Assert.InRange(rho, 0.3, 1.0);
-        Assert.InRange(klIs, 1.0, 5.0);
-        foreach (var key in new[] { "0", "1", "2", "3", "4", "all" })
-            Assert.InRange(report["gradeFidelity"]![key]!["generated"]!.GetValue<double>(), 0, 1);
+        Assert.InRange(report.Spearman!.Value, 0.3, 1.0); // the classifier learnt the grades' order on these knees
+        Assert.NotNull(report.KlIs);
+        // "all" is every generated image together: the per-grade figures weighted by their image counts.
+        var fidelity = report.GradeFidelity!;
+        var grades = EvaluationReport.GradeKeys.Where(k => k != EvaluationReport.AllGrades).Select(k => fidelity[k]).ToList();
+        Assert.Equal(16, fidelity["all"].N);
+        Assert.Equal(grades.Sum(f => f.N * f.Generated!.Value) / 16, fidelity["all"].Generated!.Value, tolerance: 1e-3); // each figure rounded to 4 decimals
+        Assert.Equal(grades.Sum(f => f.N * f.MeanPredictedGrade!.Value) / 16, fidelity["all"].MeanPredictedGrade!.Value, tolerance: 2e-3);
         Assert.Contains("Spearman", File.ReadAllText(dir.Combine("report", "report.md")));
     }
 
@@ -121,14 +135,14 @@ public class EvaluatorTests
         var second = new StringWriter();
         var b = Evaluator.Run(new EvaluationRequest(gen, real, train, dir.Combine("r2"), FeatureCacheDirectory: cache), second);
         Assert.Equal(3, System.Text.RegularExpressions.Regex.Matches(second.ToString(), "from the cache").Count); // generated, real, train
-        Assert.Equal(a["fidRn18"]!.ToJsonString(), b["fidRn18"]!.ToJsonString());
-        Assert.Equal(a["floor"]!.ToJsonString(), b["floor"]!.ToJsonString());
+        Assert.Equal(a.FidRn18, b.FidRn18);
+        Assert.Equal(a.Floor, b.Floor);
 
         foreach (var file in Directory.GetFiles(cache)) File.WriteAllBytes(file, File.ReadAllBytes(file)[..100]);
         var third = new StringWriter();
         var c = Evaluator.Run(new EvaluationRequest(gen, real, train, dir.Combine("r3"), FeatureCacheDirectory: cache), third);
         Assert.DoesNotContain("from the cache", third.ToString());
-        Assert.Equal(a["fidRn18"]!.ToJsonString(), c["fidRn18"]!.ToJsonString());
+        Assert.Equal(a.FidRn18, c.FidRn18);
     }
 
     [Fact]

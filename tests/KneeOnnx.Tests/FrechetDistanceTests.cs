@@ -33,6 +33,16 @@ public class FrechetDistanceTests
     }
 
     [Fact]
+    public void FeatureSetsWithHandComputableStatisticsMatchTheClosedForm()
+    {
+        // A: the four points (±1, 0), (0, ±1): mean 0, unbiased covariance (2/3)·I.
+        // B = 2·A + (3, 4): mean (3, 4), covariance (8/3)·I. d² = 3² + 4² + 2·(√(2/3) − √(8/3))² = 25 + 4/3.
+        float[][] a = [[-1, 0], [1, 0], [0, -1], [0, 1]];
+        var b = a.Select(p => new[] { 2 * p[0] + 3, 2 * p[1] + 4 }).ToList();
+        Assert.Equal(25 + 4.0 / 3, FrechetDistance.Between(FeatureStatistics.Of(a), FeatureStatistics.Of(b)), 9);
+    }
+
+    [Fact]
     public void IdenticalSetsAreAtDistanceZero()
     {
         var rng = new Random(3);

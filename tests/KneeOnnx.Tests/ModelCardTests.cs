@@ -29,8 +29,13 @@ public class ModelCardTests
         Assert.Contains("## Training", card);
         Assert.Contains("2 steps of batch 2", card);
         Assert.Contains("`kneeonnx-train evaluate --model m.onnx`", card);
-        string fidAll = report["fidRn18"]!["all"]!.GetValue<double>().ToString("F1", CultureInfo.InvariantCulture);
+        string fidAll = report.FidRn18["all"]!.Value.ToString("F1", CultureInfo.InvariantCulture);
         Assert.Contains($"| all | {fidAll} |", card);
+        // One renderer: every line from the FID table to the memorisation audit reads the same in report.md.
+        string reportMd = File.ReadAllText(dir.Combine("eval", "report.md"));
+        var quoted = card.Split('\n').SkipWhile(l => !l.StartsWith("| grade |")).TakeWhile(l => !l.StartsWith("## ")).Where(l => l.Length > 0).ToList();
+        Assert.Contains(quoted, l => l.StartsWith("Memorisation audit"));
+        Assert.All(quoted, l => Assert.Contains(l, reportMd));
         Assert.Contains("Memorisation audit", card);
         Assert.Contains("Chen P., Knee Osteoarthritis Severity Grading Dataset", card);
         Assert.Contains("Not a diagnostic tool", card);
@@ -46,9 +51,47 @@ public class ModelCardTests
         Assert.Contains("report.json", err);
 
         Directory.CreateDirectory(dir.Combine("bench"));
-        File.WriteAllText(dir.Combine("bench", "bench.json"), "{\"modelSha256\": \"0000\", \"sampling\": []}");
+        File.WriteAllText(dir.Combine("bench", "bench.json"), BenchJson("0000"));
         (code, _, err) = InProcessCli.Train("card", "--model", model.Path, "--bench", dir.Combine("bench"));
         Assert.Equal(2, code);
         Assert.Contains("measured another model", err);
+    }
+
+    private static string BenchJson(string sha256) => $$"""
+        {"modelSha256": "{{sha256}}", "machine": {"cpu": "Test CPU", "logicalCores": 2, "provider": "cpu", "os": "x"},
+         "sampling": [{"sampler": "ddim", "steps": 50, "batch": 16, "ortImagesPerSecond": 0.7372, "torchSharpImagesPerSecond": 0.5}], "rssRatio": 1.01}
+        """;
+
+    [Fact]
+    public void CardQuotesTheSpeedOfItsOwnModelFromBenchJson()
+    {
+        using var dir = new TempDirectory();
+        using var model = new TinyOnnxModel();
+        string sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(model.Path)));
+        Directory.CreateDirectory(dir.Combine("bench"));
+        File.WriteAllText(dir.Combine("bench", "bench.json"), BenchJson(sha));
+        var (code, _, err) = InProcessCli.Train("card", "--model", model.Path, "--bench", dir.Combine("bench"));
+        Assert.True(code == 0, err);
+        string card = File.ReadAllText(Path.ChangeExtension(model.Path, ".md"));
+        Assert.Contains("On Test CPU (2 cores, cpu provider)", card);
+        Assert.Contains("| ddim | 50 | 16 | 0.7372 |", card);
+    }
+
+    [Theory]
+    [InlineData("garbage")]
+    [InlineData("[]")]
+    [InlineData("{}")]
+    [InlineData("{\"modelSha256\": \"0000\", \"sampling\": []}")]
+    [InlineData("{\"modelSha256\": \"0000\", \"machine\": {\"cpu\": \"x\", \"logicalCores\": 2, \"provider\": \"cpu\"}, \"sampling\": {}}")]
+    public void AWrongShapedBenchJsonIsAOneLineErrorNamingTheFile(string text)
+    {
+        using var dir = new TempDirectory();
+        using var model = new TinyOnnxModel();
+        Directory.CreateDirectory(dir.Combine("bench"));
+        File.WriteAllText(dir.Combine("bench", "bench.json"), text);
+        var (code, _, err) = InProcessCli.Train("card", "--model", model.Path, "--bench", dir.Combine("bench"));
+        Assert.Equal(2, code);
+        Assert.Contains(dir.Combine("bench", "bench.json"), err);
+        Assert.Single(err.Trim().Split('\n'));
     }
 }

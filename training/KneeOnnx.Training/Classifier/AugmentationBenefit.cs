@@ -1,15 +1,14 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using KneeOnnx.IO;
 using KneeOnnx.Training.Data;
+using KneeOnnx.Training.Reports;
 
 namespace KneeOnnx.Training.Classifier;
 
 /// <summary>The two classifiers' val figures: real train only, and real train plus synthetic images.</summary>
-public sealed record AugmentationResult(ClassifierHeader RealOnly, ClassifierHeader Augmented, int[] SyntheticPerGrade, int Steps, JsonObject Json);
+public sealed record AugmentationResult(ClassifierHeader RealOnly, ClassifierHeader Augmented, int[] SyntheticPerGrade, int Steps, AugmentationReport Report);
 
 /// <summary>
 /// Does adding generated images help a KL classifier? Trains the reference classifier twice with the same seed and the
@@ -48,53 +47,38 @@ public static class AugmentationBenefit
         log.WriteLine("run 2/2: real train + synthetic");
         var augmented = ClassifierTrainer.Train(budget, mixed, val, Path.Combine(outDirectory, AugmentedFile), log);
 
-        var json = new JsonObject
+        var report = new AugmentationReport
         {
-            ["syntheticDirectory"] = synthetic.Directory,
-            ["syntheticPerGrade"] = new JsonArray(added.Select(c => (JsonNode)c).ToArray()),
-            ["realTrainImages"] = train.Count,
-            ["valImages"] = val.Count,
-            ["imageSide"] = config.ImageSize,
-            ["epochs"] = budget.Epochs,
-            ["stepsPerEpoch"] = steps,
-            ["batch"] = config.BatchSize,
-            ["seed"] = config.Seed,
-            ["realOnly"] = Describe(realOnly),
-            ["withSynthetic"] = Describe(augmented),
-            ["delta"] = new JsonObject
-            {
-                ["accuracy"] = Math.Round(augmented.ValAccuracy - realOnly.ValAccuracy, 4),
-                ["quadraticKappa"] = Math.Round(augmented.ValQuadraticKappa - realOnly.ValQuadraticKappa, 4),
-                ["meanAbsoluteError"] = Math.Round(augmented.ValMeanAbsoluteError - realOnly.ValMeanAbsoluteError, 4),
-                ["recall"] = new JsonArray(augmented.ValRecall.Zip(realOnly.ValRecall, (a, r) => (JsonNode?)(double.IsNaN(a - r) ? null : Math.Round(a - r, 4))).ToArray()),
-            },
-            ["seconds"] = Math.Round(timer.Elapsed.TotalSeconds, 1),
+            SyntheticDirectory = synthetic.Directory,
+            SyntheticPerGrade = added,
+            RealTrainImages = train.Count,
+            ValImages = val.Count,
+            ImageSide = config.ImageSize,
+            Epochs = budget.Epochs,
+            StepsPerEpoch = steps,
+            Batch = config.BatchSize,
+            Seed = config.Seed,
+            RealOnly = ClassifierScores.Of(realOnly),
+            WithSynthetic = ClassifierScores.Of(augmented),
+            Delta = ClassifierScores.Difference(augmented, realOnly),
+            Seconds = Math.Round(timer.Elapsed.TotalSeconds, 1),
         };
-        AtomicFile.WriteAllText(Path.Combine(outDirectory, "augment.json"), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        AtomicFile.WriteAllText(Path.Combine(outDirectory, "augment.md"), Markdown(json, realOnly, augmented));
+        ReportJson.Write(Path.Combine(outDirectory, "augment.json"), report);
+        AtomicFile.WriteAllText(Path.Combine(outDirectory, "augment.md"), Markdown(report, realOnly, augmented));
         log.WriteLine($"val accuracy {realOnly.ValAccuracy:F3} → {augmented.ValAccuracy:F3}, κ {realOnly.ValQuadraticKappa:F3} → {augmented.ValQuadraticKappa:F3}, "
             + $"MAE {realOnly.ValMeanAbsoluteError:F3} → {augmented.ValMeanAbsoluteError:F3} ({timer.Elapsed.TotalSeconds:F0}s); wrote {Path.Combine(outDirectory, "augment.json")}");
-        return new AugmentationResult(realOnly, augmented, added, steps * budget.Epochs, json);
+        return new AugmentationResult(realOnly, augmented, added, steps * budget.Epochs, report);
     }
 
-    private static JsonObject Describe(ClassifierHeader h) => new()
-    {
-        ["keptEpoch"] = h.Epoch,
-        ["accuracy"] = Math.Round(h.ValAccuracy, 4),
-        ["quadraticKappa"] = Math.Round(h.ValQuadraticKappa, 4),
-        ["meanAbsoluteError"] = Math.Round(h.ValMeanAbsoluteError, 4),
-        ["recall"] = new JsonArray(h.ValRecall.Select(r => (JsonNode?)(double.IsNaN(r) ? null : Math.Round(r, 4))).ToArray()),
-    };
-
-    private static string Markdown(JsonObject json, ClassifierHeader real, ClassifierHeader mixed)
+    private static string Markdown(AugmentationReport report, ClassifierHeader real, ClassifierHeader mixed)
     {
         var inv = CultureInfo.InvariantCulture;
         string Recall(ClassifierHeader h) => string.Join(" / ", h.ValRecall.Select(r => r.ToString("F2", inv)));
         var sb = new StringBuilder("# Augmentation benefit\n\n");
-        sb.AppendLine($"Reference KL classifier at {json["imageSide"]}², seed {json["seed"]}, the same budget for both runs: {json["epochs"]} epochs × {json["stepsPerEpoch"]} steps of batch {json["batch"]}. "
-            + $"Synthetic images added per grade: {string.Join(" / ", json["syntheticPerGrade"]!.AsArray())}. Figures on val ({json["valImages"]} images), best epoch by quadratic κ.").AppendLine();
+        sb.AppendLine($"Reference KL classifier at {report.ImageSide}², seed {report.Seed}, the same budget for both runs: {report.Epochs} epochs × {report.StepsPerEpoch} steps of batch {report.Batch}. "
+            + $"Synthetic images added per grade: {string.Join(" / ", report.SyntheticPerGrade)}. Figures on val ({report.ValImages} images), best epoch by quadratic κ.").AppendLine();
         sb.AppendLine("| training data | val accuracy | quadratic κ | MAE | recall KL0 / 1 / 2 / 3 / 4 |").AppendLine("|---|---|---|---|---|");
-        sb.AppendLine($"| real train ({json["realTrainImages"]}) | {real.ValAccuracy.ToString("F3", inv)} | {real.ValQuadraticKappa.ToString("F3", inv)} | {real.ValMeanAbsoluteError.ToString("F3", inv)} | {Recall(real)} |");
+        sb.AppendLine($"| real train ({report.RealTrainImages}) | {real.ValAccuracy.ToString("F3", inv)} | {real.ValQuadraticKappa.ToString("F3", inv)} | {real.ValMeanAbsoluteError.ToString("F3", inv)} | {Recall(real)} |");
         sb.AppendLine($"| real + synthetic | {mixed.ValAccuracy.ToString("F3", inv)} | {mixed.ValQuadraticKappa.ToString("F3", inv)} | {mixed.ValMeanAbsoluteError.ToString("F3", inv)} | {Recall(mixed)} |");
         sb.AppendLine().AppendLine("Each run keeps its epoch with the best val κ and reports val figures, as the reference classifier does: optimistic for both, and equally so. "
             + "One seed: differences of a few points are within run-to-run noise; repeat with other --seed values before concluding.");

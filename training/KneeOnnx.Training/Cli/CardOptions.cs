@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json.Nodes;
 using CommandLine;
 using KneeOnnx.Runtime;
+using KneeOnnx.Training.Bench;
+using KneeOnnx.Training.Evaluation;
 using KneeOnnx.Training.Export;
 
 namespace KneeOnnx.Training.Cli;
@@ -52,13 +53,13 @@ internal static class CardCommand
             + $"(`kneeonnx-gen generate --model {Path.GetFileName(o.Model)} --sampler {o.RecommendSampler} --steps {o.RecommendSteps} --out DIR`).\n\n");
         if (o.Run is not null) sections.Append(ModelCardSections.Training(o.Run, o.Machine, info.TrainSteps));
         if (o.Evaluation is not null)
-            sections.Append(ModelCardSections.Evaluation(ReadJson(Path.Combine(o.Evaluation, "report.json")), o.EvaluationCommand ?? "kneeonnx-train evaluate ..."));
+            sections.Append(EvaluationMarkdown.CardSection(EvaluationReport.Load(Path.Combine(o.Evaluation, EvaluationReport.FileName)), o.EvaluationCommand ?? "kneeonnx-train evaluate ..."));
         if (o.Bench is not null)
         {
-            string benchPath = Path.Combine(o.Bench, "bench.json");
-            var bench = ReadJson(benchPath);
-            if (bench["modelSha256"]?.GetValue<string>() != info.Sha256)
-                throw new ArgumentException($"{benchPath}: measured another model (sha256 {bench["modelSha256"]}), not {o.Model}");
+            string benchPath = Path.Combine(o.Bench, BenchSummary.FileName);
+            var bench = BenchSummary.Load(benchPath);
+            if (bench.ModelSha256 != info.Sha256)
+                throw new ArgumentException($"{benchPath}: measured another model (sha256 {bench.ModelSha256}), not {o.Model}");
             sections.Append(ModelCardSections.Speed(bench));
         }
         if (o.Notes is not null)
@@ -69,18 +70,5 @@ internal static class CardCommand
         ModelCard.Write(o.Model, proto, parameters, info.Sha256, parity, sections.ToString());
         output.WriteLine($"wrote {ModelCard.PathFor(o.Model)} ({info.Model.Preset}, {parameters.ToString("N0", CultureInfo.InvariantCulture)} parameters)");
         return 0;
-    }
-
-    private static JsonObject ReadJson(string path)
-    {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: not found", path);
-        try
-        {
-            return JsonNode.Parse(File.ReadAllText(path))!.AsObject();
-        }
-        catch (System.Text.Json.JsonException e)
-        {
-            throw new InvalidDataException($"{path}: not valid JSON ({e.Message})", e);
-        }
     }
 }

@@ -1,4 +1,3 @@
-using KneeOnnx.Training.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -13,10 +12,11 @@ public sealed class ExponentialMovingAverage
 {
     private readonly (Tensor Shadow, Tensor Live)[] _pairs;
 
-    public UNet Shadow { get; }
+    public nn.Module Shadow { get; }
     public double MaxDecay { get; }
 
-    public ExponentialMovingAverage(UNet live, UNet shadow, double maxDecay)
+    /// <param name="shadow">a module of the same parameter names and shapes as <paramref name="live"/>, which receives the average.</param>
+    public ExponentialMovingAverage(nn.Module live, nn.Module shadow, double maxDecay)
     {
         Shadow = shadow;
         MaxDecay = maxDecay;

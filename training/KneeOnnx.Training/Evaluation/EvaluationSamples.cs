@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json.Nodes;
 using KneeOnnx.Generation;
 using KneeOnnx.Output;
 using KneeOnnx.Runtime;
@@ -18,7 +17,7 @@ public sealed record GenerateRequest(string Model, int PerGrade, string Sampler 
 public static class EvaluationSamples
 {
     /// <returns>what was generated, and the folder holding exactly this request's images (under <paramref name="root"/>).</returns>
-    public static (JsonObject Generation, string Folder) Generate(GenerateRequest request, string root, TextWriter log)
+    public static (GenerationInfo Generation, string Folder) Generate(GenerateRequest request, string root, TextWriter log)
     {
         if (request.PerGrade < 2) throw new ArgumentException($"--per-grade must be at least 2 (FID needs two images), got {request.PerGrade}");
         using var model = KneeModel.Open(request.Model, new RuntimeOptions());
@@ -43,11 +42,10 @@ public static class EvaluationSamples
         }
         double seconds = timer.Elapsed.TotalSeconds;
         if (pending.Count > 0) log.WriteLine($"  {pending.Count} images in {seconds:F0}s ({pending.Count / seconds:F2} images/s)");
-        var generation = new JsonObject
+        var generation = new GenerationInfo
         {
-            ["model"] = request.Model, ["modelSha256"] = model.Sha256, ["sampler"] = settings.Tag, ["seed"] = request.Seed, ["perGrade"] = request.PerGrade,
-            ["guidance"] = request.Guidance, ["provider"] = model.Provider, ["generatedNow"] = pending.Count, ["seconds"] = Math.Round(seconds, 1),
-            ["folder"] = outDir,
+            Model = request.Model, ModelSha256 = model.Sha256, Sampler = settings.Tag, Seed = request.Seed, PerGrade = request.PerGrade,
+            Guidance = request.Guidance, Provider = model.Provider, GeneratedNow = pending.Count, Seconds = Math.Round(seconds, 1), Folder = outDir,
         };
         return (generation, outDir);
     }

@@ -1,8 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using KneeOnnx.IO;
 using KneeOnnx.Output;
 using KneeOnnx.Randomness;
@@ -27,14 +24,14 @@ public sealed record AugmentRequest(int Epochs = 10, int? PerGrade = null);
 /// </summary>
 public static class Evaluator
 {
-    public static JsonObject Run(EvaluationRequest request, TextWriter log)
+    public static EvaluationReport Run(EvaluationRequest request, TextWriter log)
     {
         var timer = Stopwatch.StartNew();
         if (File.Exists(request.OutDirectory)) throw new ArgumentException($"{request.OutDirectory}: --out is a file, not a folder");
         if (request.Limit is <= 0) throw new ArgumentException($"--limit must be at least 1, got {request.Limit}");
         if (request.Classifier is not null && !File.Exists(request.Classifier))
             throw new FileNotFoundException($"{request.Classifier}: classifier file not found", request.Classifier);
-        JsonObject? generation = null;
+        GenerationInfo? generation = null;
         if (request.GenerateFrom is not null)
         {
             foreach (var folder in new[] { request.Real, request.Train })
@@ -62,10 +59,10 @@ public static class Evaluator
 
         // Floor: a real train sample of the generated set's size per grade, against the same real set.
         var floorIndexes = FloorSample(generated.Grades, train.Grades, request.Seed);
-        var fid = new JsonObject();
-        var floor = new JsonObject();
-        var counts = new JsonObject();
-        foreach (var key in Enumerable.Range(0, KlGrades.Count).Select(g => g.ToString(CultureInfo.InvariantCulture)).Append("all"))
+        var fid = new Dictionary<string, double?>();
+        var floor = new Dictionary<string, double?>();
+        var counts = new Dictionary<string, GradeCounts>();
+        foreach (var key in EvaluationReport.GradeKeys)
         {
             bool Matches(int grade) => key == "all" || grade.ToString(CultureInfo.InvariantCulture) == key;
             var gen = Select(fGen, generated.Grades, Matches);
@@ -73,7 +70,7 @@ public static class Evaluator
             var fl = floorIndexes.Where(i => Matches(train.Grades[i])).Select(i => fTrain[i]).ToList();
             fid[key] = Fid(gen, rl);
             floor[key] = Fid(fl, rl);
-            counts[key] = new JsonObject { ["generated"] = gen.Count, ["real"] = rl.Count, ["floorSample"] = fl.Count };
+            counts[key] = new GradeCounts { Generated = gen.Count, Real = rl.Count, FloorSample = fl.Count };
         }
 
         // Memorisation: nearest training image of every generated image, against real val images' nearest-train distances.
@@ -83,7 +80,7 @@ public static class Evaluator
         var featReal = Memorisation.Nearest(fReal, fTrain);
         double pixelThreshold = Memorisation.Percentile(pixelReal.Select(p => p.Distance), 1);
         double featureThreshold = Memorisation.Percentile(featReal.Select(p => p.Distance), 1);
-        var flagged = new JsonArray();
+        var flagged = new List<FlaggedImage>();
         var pairs = new List<IReadOnlyList<float[]>>();
         int pixelFlags = 0, featureFlags = 0;
         for (int i = 0; i < generated.Count; i++)
@@ -93,10 +90,9 @@ public static class Evaluator
             featureFlags += byFeatures ? 1 : 0;
             if (!byPixels && !byFeatures) continue;
             int nearest = byPixels ? pixelGen[i].Index : featGen[i].Index;
-            flagged.Add(new JsonObject
+            flagged.Add(new FlaggedImage
             {
-                ["file"] = generated.Files[i], ["nearestTrain"] = train.Files[nearest],
-                ["pixelDistance"] = pixelGen[i].Distance, ["featureDistance"] = featGen[i].Distance,
+                File = generated.Files[i], NearestTrain = train.Files[nearest], PixelDistance = pixelGen[i].Distance, FeatureDistance = featGen[i].Distance,
             });
             pairs.Add([generated.Images[i], train.Images[nearest]]);
         }
@@ -105,45 +101,45 @@ public static class Evaluator
             ContactSheet.Write(Path.Combine(request.OutDirectory, "memorisation_pairs.png"), pairs.Take(64).ToList(), side, Math.Max(side, 96));
 
         var (gradeFidelity, spearman, klIs, classifierNote) = request.Classifier is null
-            ? (null, null, null, "not computed: pass --classifier FILE (made by train-classifier)")
+            ? (null, null, null, EvaluationReport.ClassifierNotComputed)
             : ClassifierMeasures(request, log);
         ReportFigures.FidBars(Path.Combine(request.OutDirectory, ReportFigures.FidChart), fid, floor);
         ReportFigures.NearestPairs(Path.Combine(request.OutDirectory, ReportFigures.NearestSheet), generated, train, pixelGen, side);
         var augment = request.Augment is null ? null : AugmentationMeasure(request, log);
-        var report = new JsonObject
+        var report = new EvaluationReport
         {
-            ["imageSide"] = side,
-            ["generated"] = Describe(request.Generated, generated),
-            ["generation"] = generation,
-            ["real"] = Describe(request.Real, real),
-            ["train"] = Describe(request.Train, train),
-            ["fidRn18"] = fid,
-            ["floor"] = floor,
-            ["counts"] = counts,
-            ["gradeFidelity"] = gradeFidelity,
-            ["spearman"] = spearman,
-            ["klIs"] = klIs,
-            ["classifierMeasures"] = classifierNote,
-            ["memorised"] = pixelFlags,
-            ["augmentBenefit"] = augment ?? (JsonNode)"not computed: pass --augment",
-            ["memorisation"] = new JsonObject
+            ImageSide = side,
+            Generated = Describe(request.Generated, generated),
+            Generation = generation,
+            Real = Describe(request.Real, real),
+            Train = Describe(request.Train, train),
+            FidRn18 = fid,
+            Floor = floor,
+            Counts = counts,
+            GradeFidelity = gradeFidelity,
+            Spearman = spearman,
+            KlIs = klIs,
+            ClassifierMeasures = classifierNote,
+            Memorised = pixelFlags,
+            AugmentBenefit = augment,
+            Memorisation = new MemorisationAudit
             {
-                ["pixelThreshold"] = pixelThreshold, ["featureThreshold"] = featureThreshold,
-                ["flaggedByPixels"] = pixelFlags, ["flaggedByFeatures"] = featureFlags, ["flagged"] = flagged,
-                ["generatedMedianPixelDistance"] = Memorisation.Percentile(pixelGen.Select(p => p.Distance), 50),
-                ["realMedianPixelDistance"] = Memorisation.Percentile(pixelReal.Select(p => p.Distance), 50),
+                PixelThreshold = pixelThreshold, FeatureThreshold = featureThreshold,
+                FlaggedByPixels = pixelFlags, FlaggedByFeatures = featureFlags, Flagged = flagged,
+                GeneratedMedianPixelDistance = Memorisation.Percentile(pixelGen.Select(p => p.Distance), 50),
+                RealMedianPixelDistance = Memorisation.Percentile(pixelReal.Select(p => p.Distance), 50),
             },
-            ["seconds"] = Math.Round(timer.Elapsed.TotalSeconds, 1),
+            Seconds = Math.Round(timer.Elapsed.TotalSeconds, 1),
         };
-        AtomicFile.WriteAllText(Path.Combine(request.OutDirectory, "report.json"), report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        AtomicFile.WriteAllText(Path.Combine(request.OutDirectory, "report.md"), Markdown(report, fid, floor, counts));
+        report.Save(Path.Combine(request.OutDirectory, EvaluationReport.FileName));
+        AtomicFile.WriteAllText(Path.Combine(request.OutDirectory, EvaluationMarkdown.FileName), EvaluationMarkdown.Document(report));
         log.WriteLine($"wrote {Path.Combine(request.OutDirectory, "report.json")} and report.md in {timer.Elapsed.TotalSeconds:F0}s");
         return report;
     }
 
     /// <summary>Grade fidelity per conditioning grade (beside the classifier's accuracy on real images of that grade), Spearman ρ
     /// between conditioning and predicted grade, and KL-IS, all at the classifier's own input size.</summary>
-    private static (JsonObject, JsonNode, JsonNode, string) ClassifierMeasures(EvaluationRequest request, TextWriter log)
+    private static (IReadOnlyDictionary<string, GradeFidelity>?, double?, double?, string) ClassifierMeasures(EvaluationRequest request, TextWriter log)
     {
         var (header, net) = Classifier.ClassifierFile.Load(request.Classifier!);
         using var _ = net;
@@ -153,29 +149,29 @@ public static class Evaluator
         var probabilities = Classifier.ClassifierTrainer.Probabilities(net, generated.Images, side);
         int[] predicted = probabilities.Select(p => Array.IndexOf(p, p.Max())).ToArray();
         int[] predictedReal = Classifier.ClassifierTrainer.Predict(net, real.Images, side);
-        var fidelity = new JsonObject();
-        foreach (var key in Enumerable.Range(0, KlGrades.Count).Select(g => g.ToString(CultureInfo.InvariantCulture)).Append("all"))
+        var fidelity = new Dictionary<string, GradeFidelity>();
+        foreach (var key in EvaluationReport.GradeKeys)
         {
             bool Matches(int grade) => key == "all" || grade.ToString(CultureInfo.InvariantCulture) == key;
             var gen = Enumerable.Range(0, generated.Count).Where(i => Matches(generated.Grades[i])).ToArray();
             var rl = Enumerable.Range(0, real.Count).Where(i => Matches(real.Grades[i])).ToArray();
-            fidelity[key] = new JsonObject
+            fidelity[key] = new GradeFidelity
             {
-                ["generated"] = gen.Length == 0 ? null : Math.Round(gen.Average(i => predicted[i] == generated.Grades[i] ? 1.0 : 0.0), 4),
-                ["real"] = rl.Length == 0 ? null : Math.Round(rl.Average(i => predictedReal[i] == real.Grades[i] ? 1.0 : 0.0), 4),
-                ["meanPredictedGrade"] = gen.Length == 0 ? null : Math.Round(gen.Average(i => (double)predicted[i]), 3),
-                ["n"] = gen.Length,
+                Generated = gen.Length == 0 ? null : Math.Round(gen.Average(i => predicted[i] == generated.Grades[i] ? 1.0 : 0.0), 4),
+                Real = rl.Length == 0 ? null : Math.Round(rl.Average(i => predictedReal[i] == real.Grades[i] ? 1.0 : 0.0), 4),
+                MeanPredictedGrade = gen.Length == 0 ? null : Math.Round(gen.Average(i => (double)predicted[i]), 3),
+                N = gen.Length,
             };
         }
         double rho = GradeAgreement.Spearman(generated.Grades.Select(g => (double)g).ToArray(), predicted.Select(p => (double)p).ToArray());
         double score = GradeAgreement.InceptionScore(probabilities);
-        log.WriteLine($"  classifier {request.Classifier}: fidelity {fidelity["all"]!["generated"]} (real {fidelity["all"]!["real"]}), Spearman {rho:F3}, KL-IS {score:F3}");
-        return (fidelity, double.IsNaN(rho) ? null! : Math.Round(rho, 4), Math.Round(score, 4),
+        log.WriteLine($"  classifier {request.Classifier}: fidelity {fidelity["all"].Generated} (real {fidelity["all"].Real}), Spearman {rho:F3}, KL-IS {score:F3}");
+        return (fidelity, double.IsNaN(rho) ? null : Math.Round(rho, 4), Math.Round(score, 4),
             $"classifier {Path.GetFileName(request.Classifier)} at {side}² (val accuracy {header.ValAccuracy:F3}, κ {header.ValQuadraticKappa:F3})");
     }
 
     /// <summary>Two classifier runs of equal budget (see <see cref="Classifier.AugmentationBenefit"/>), at the reference classifier's size and widths when one is given.</summary>
-    private static JsonObject AugmentationMeasure(EvaluationRequest request, TextWriter log)
+    private static Classifier.AugmentationReport AugmentationMeasure(EvaluationRequest request, TextWriter log)
     {
         var config = new Classifier.ClassifierConfig { Epochs = request.Augment!.Epochs, Seed = request.Seed + 1 };
         if (request.Classifier is not null)
@@ -187,13 +183,13 @@ public static class Evaluator
         config.Validate();
         var result = Classifier.AugmentationBenefit.Run(config, ImageSet.Load(request.Train, config.ImageSize), ImageSet.Load(request.Real, config.ImageSize),
             ImageSet.Load(request.Generated, config.ImageSize, request.GeneratedLimit), request.Augment.PerGrade, Path.Combine(request.OutDirectory, "augment"), log);
-        return result.Json;
+        return result.Report;
     }
 
     private static List<float[]> Select(float[][] features, IReadOnlyList<int> grades, Func<int, bool> matches) =>
         features.Where((_, i) => matches(grades[i])).ToList();
 
-    private static JsonNode? Fid(List<float[]> a, List<float[]> b) =>
+    private static double? Fid(List<float[]> a, List<float[]> b) =>
         a.Count >= 2 && b.Count >= 2 ? Math.Round(FrechetDistance.Between(FeatureStatistics.Of(a), FeatureStatistics.Of(b)), 4) : null;
 
     /// <summary>Per grade, as many train indexes as the generated set has images of that grade, drawn without replacement.</summary>
@@ -215,43 +211,5 @@ public static class Evaluator
         return chosen.Order().ToArray();
     }
 
-    private static JsonObject Describe(string dir, KneeDataset set) => new()
-    {
-        ["directory"] = dir, ["images"] = set.Count, ["perGrade"] = new JsonArray(set.CountPerGrade().Select(c => (JsonNode)c).ToArray()),
-    };
-
-    private static string Markdown(JsonObject report, JsonObject fid, JsonObject floor, JsonObject counts)
-    {
-        var sb = new StringBuilder("# KneeOnnx evaluation report\n\n");
-        if (report["generation"] is JsonObject gen)
-            sb.AppendLine($"Generated set: {gen["perGrade"]} per grade from {gen["model"]} (sha256 {gen["modelSha256"]!.GetValue<string>()[..16]}…), {gen["sampler"]}, seed {gen["seed"]}, {gen["provider"]} provider.").AppendLine();
-        sb.AppendLine($"Analysis side {report["imageSide"]}² (real images brought down to it, then everything up to 224² the same way); {report["seconds"]} s.").AppendLine();
-        sb.AppendLine("| grade | FID-RN18 generated vs real | real-vs-real floor | ratio | n generated | n real |").AppendLine("|---|---|---|---|---|---|");
-        foreach (var (key, value) in fid)
-        {
-            double? f = value?.GetValue<double>(), fl = floor[key]?.GetValue<double>();
-            string ratio = f is double a && fl is double b && b > 0 ? (a / b).ToString("F2", CultureInfo.InvariantCulture) : "–";
-            sb.AppendLine($"| {key} | {f?.ToString("F2", CultureInfo.InvariantCulture) ?? "–"} | {fl?.ToString("F2", CultureInfo.InvariantCulture) ?? "–"} | {ratio} | {counts[key]!["generated"]} | {counts[key]!["real"]} |");
-        }
-        var mem = report["memorisation"]!;
-        string threshold = mem["pixelThreshold"]!.GetValue<double>().ToString("F3", CultureInfo.InvariantCulture);
-        sb.AppendLine().AppendLine($"![FID per grade]({ReportFigures.FidChart})");
-        sb.AppendLine().AppendLine($"Memorisation audit: {mem["flaggedByPixels"]} generated images closer (pixels) than the real 1st percentile {threshold}, {mem["flaggedByFeatures"]} closer in ResNet-18 features. Generated images beside their nearest training image: {ReportFigures.NearestSheet}.");
-        sb.AppendLine().AppendLine($"Grade fidelity, ordinal check and KL-IS: {report["classifierMeasures"]}.");
-        if (report["gradeFidelity"] is JsonObject fidelity)
-        {
-            sb.AppendLine().AppendLine("| conditioning grade | classifier accuracy on generated | on real | mean predicted grade |").AppendLine("|---|---|---|---|");
-            foreach (var (key, value) in fidelity)
-                sb.AppendLine($"| {key} | {value!["generated"]} | {value["real"]} | {value["meanPredictedGrade"]} |");
-            sb.AppendLine().AppendLine($"Spearman ρ (conditioning vs predicted grade) {report["spearman"]}; KL-IS {report["klIs"]}.");
-        }
-        if (report["augmentBenefit"] is JsonObject aug)
-        {
-            var real = aug["realOnly"]!;
-            var mixed = aug["withSynthetic"]!;
-            sb.AppendLine().AppendLine($"Augmentation benefit (same budget and seed, val): accuracy {real["accuracy"]} → {mixed["accuracy"]}, quadratic κ {real["quadraticKappa"]} → {mixed["quadraticKappa"]}, "
-                + $"MAE {real["meanAbsoluteError"]} → {mixed["meanAbsoluteError"]}; details in augment/augment.md.");
-        }
-        return sb.ToString();
-    }
+    private static ImageSetSummary Describe(string dir, KneeDataset set) => new() { Directory = dir, Images = set.Count, PerGrade = set.CountPerGrade() };
 }

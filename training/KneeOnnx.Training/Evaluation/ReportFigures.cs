@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using KneeOnnx.IO;
 using KneeOnnx.Output;
 using KneeOnnx.Training.Data;
@@ -12,20 +11,20 @@ public static class ReportFigures
     public const string FidChart = "fid_by_grade.png";
     public const string NearestSheet = "nearest_train.png";
 
-    public static void FidBars(string path, JsonObject fid, JsonObject floor)
+    public static void FidBars(string path, IReadOnlyDictionary<string, double?> fid, IReadOnlyDictionary<string, double?> floor)
     {
-        var keys = fid.Select(kv => kv.Key).ToArray();
+        var keys = fid.Keys.ToArray();
         var plot = new Plot();
         for (int i = 0; i < keys.Length; i++)
         {
-            if (fid[keys[i]] is JsonNode g)
+            if (fid[keys[i]] is double g)
             {
-                var bar = plot.Add.Bar(position: i * 3, value: g.GetValue<double>());
+                var bar = plot.Add.Bar(position: i * 3, value: g);
                 bar.Color = Colors.DarkRed;
             }
-            if (floor[keys[i]] is JsonNode f)
+            if (floor[keys[i]] is double f)
             {
-                var bar = plot.Add.Bar(position: i * 3 + 1, value: f.GetValue<double>());
+                var bar = plot.Add.Bar(position: i * 3 + 1, value: f);
                 bar.Color = Colors.SteelBlue;
             }
         }

@@ -1,0 +1,52 @@
+using System.Text.Json.Serialization;
+
+namespace KneeOnnx.Training.Classifier;
+
+/// <summary>augment.json, and the <c>augmentBenefit</c> entry of an evaluation report: both classifier runs on val.</summary>
+public sealed record AugmentationReport
+{
+    public required string SyntheticDirectory { get; init; }
+    public required IReadOnlyList<int> SyntheticPerGrade { get; init; }
+    public required int RealTrainImages { get; init; }
+    public required int ValImages { get; init; }
+    public required int ImageSide { get; init; }
+    public required int Epochs { get; init; }
+    public required int StepsPerEpoch { get; init; }
+    public required int Batch { get; init; }
+    public required long Seed { get; init; }
+    public required ClassifierScores RealOnly { get; init; }
+    public required ClassifierScores WithSynthetic { get; init; }
+    public required ClassifierScores Delta { get; init; }
+    public required double Seconds { get; init; }
+}
+
+/// <summary>One classifier's val figures rounded to 4 decimals; a recall is null for a grade val has no image of.
+/// As a delta (with synthetic − real only) <see cref="KeptEpoch"/> is absent.</summary>
+public sealed record ClassifierScores
+{
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? KeptEpoch { get; init; }
+    public required double Accuracy { get; init; }
+    public required double QuadraticKappa { get; init; }
+    public required double MeanAbsoluteError { get; init; }
+    public required IReadOnlyList<double?> Recall { get; init; }
+
+    public static ClassifierScores Of(ClassifierHeader h) => new()
+    {
+        KeptEpoch = h.Epoch,
+        Accuracy = Math.Round(h.ValAccuracy, 4),
+        QuadraticKappa = Math.Round(h.ValQuadraticKappa, 4),
+        MeanAbsoluteError = Math.Round(h.ValMeanAbsoluteError, 4),
+        Recall = h.ValRecall.Select(Rounded).ToArray(),
+    };
+
+    public static ClassifierScores Difference(ClassifierHeader after, ClassifierHeader before) => new()
+    {
+        Accuracy = Math.Round(after.ValAccuracy - before.ValAccuracy, 4),
+        QuadraticKappa = Math.Round(after.ValQuadraticKappa - before.ValQuadraticKappa, 4),
+        MeanAbsoluteError = Math.Round(after.ValMeanAbsoluteError - before.ValMeanAbsoluteError, 4),
+        Recall = after.ValRecall.Zip(before.ValRecall, (a, b) => Rounded(a - b)).ToArray(),
+    };
+
+    private static double? Rounded(double value) => double.IsNaN(value) ? null : Math.Round(value, 4);
+}

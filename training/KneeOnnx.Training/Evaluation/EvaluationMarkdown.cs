@@ -1,0 +1,89 @@
+using System.Globalization;
+using System.Text;
+using KneeOnnx.Training.Classifier;
+
+namespace KneeOnnx.Training.Evaluation;
+
+/// <summary>
+/// The one Markdown rendering of an evaluation report: report.md wraps it in a title and its figures, the model card
+/// in a section with the command that reproduces it, so the two never quote the same number differently.
+/// </summary>
+public static class EvaluationMarkdown
+{
+    public const string FileName = "report.md";
+
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    /// <summary>report.md, beside the figures it links.</summary>
+    public static string Document(EvaluationReport report) =>
+        "# KneeOnnx evaluation report\n\n" + Body(report)
+        + $"![FID per grade]({ReportFigures.FidChart})\n\nGenerated images beside their pixel-nearest training image: {ReportFigures.NearestSheet}.\n";
+
+    /// <summary>The model card's evaluation section.</summary>
+    public static string CardSection(EvaluationReport report, string command) =>
+        $"## Evaluation on val\n\nReproduce: `{command}`.\n\n" + Body(report);
+
+    /// <summary>Every measured figure: generation, FID per grade against its floor, the classifier's view, memorisation, augmentation.</summary>
+    public static string Body(EvaluationReport report)
+    {
+        var sb = new StringBuilder();
+        if (report.Generation is { } g)
+            sb.AppendLine($"Generated set: {g.PerGrade} images per grade from `{Path.GetFileName(g.Model)}` (sha256 {g.ModelSha256[..Math.Min(16, g.ModelSha256.Length)]}…), "
+                + $"{g.Sampler}, seed {g.Seed}{(g.Guidance != 1.0 ? $", guidance {g.Guidance.ToString(Inv)}" : "")}, {g.Provider} provider.").AppendLine();
+        sb.AppendLine($"Analysis at {report.ImageSide}²: real images brought down to the generated images' size, then both up to 224² the same way for ImageNet ResNet-18 features; "
+            + $"{report.Seconds.ToString("F1", Inv)} s.").AppendLine();
+        FidTable(sb, report);
+        Classifier(sb, report);
+        var m = report.Memorisation;
+        sb.AppendLine($"Memorisation audit: {m.FlaggedByPixels} generated images closer in pixels to a training image than the 1st percentile of real images' nearest-training distances "
+            + $"({F(m.PixelThreshold, 3)}); {m.FlaggedByFeatures} in ResNet-18 feature space. "
+            + $"Median nearest-training distance: generated {F(m.GeneratedMedianPixelDistance, 3)}, real {F(m.RealMedianPixelDistance, 3)}.").AppendLine();
+        if (report.AugmentBenefit is { } a) Augmentation(sb, a);
+        return sb.ToString();
+    }
+
+    private static void FidTable(StringBuilder sb, EvaluationReport report)
+    {
+        sb.AppendLine("| grade | FID-RN18 generated vs real | real-vs-real floor (train sample, same n) | ratio | n generated | n real |").AppendLine("|---|---|---|---|---|---|");
+        foreach (var (key, fid) in report.FidRn18)
+        {
+            double? floor = report.Floor[key];
+            var counts = report.Counts[key];
+            sb.AppendLine($"| {Grade(key)} | {F(fid, 1)} | {F(floor, 1)} | {Ratio(fid, floor)} | {counts.Generated} | {counts.Real} |");
+        }
+        sb.AppendLine();
+    }
+
+    private static void Classifier(StringBuilder sb, EvaluationReport report)
+    {
+        if (report.GradeFidelity is not { } fidelity)
+        {
+            sb.AppendLine($"Grade fidelity, ordinal check and KL-IS: {report.ClassifierMeasures}.").AppendLine();
+            return;
+        }
+        sb.AppendLine($"Reference classifier: {report.ClassifierMeasures}.").AppendLine();
+        sb.AppendLine("| conditioning grade | classified as that grade (generated) | same classifier on real images of that grade | mean predicted grade | n generated |").AppendLine("|---|---|---|---|---|");
+        foreach (var (key, f) in fidelity)
+            sb.AppendLine($"| {Grade(key)} | {F(f.Generated, 2)} | {F(f.Real, 2)} | {F(f.MeanPredictedGrade, 2)} | {f.N} |");
+        sb.AppendLine().AppendLine($"Ordinal check: Spearman ρ between conditioning and predicted grade {F(report.Spearman, 3)}; "
+            + $"KL-IS {F(report.KlIs, 3)} (the Inception-Score formula on the KL classifier, range 1–5).").AppendLine();
+    }
+
+    private static void Augmentation(StringBuilder sb, AugmentationReport a)
+    {
+        sb.AppendLine($"Augmentation benefit (the reference classifier trained twice, same seed and {a.Epochs}×{a.StepsPerEpoch} steps; "
+            + $"synthetic images added per grade {string.Join(" / ", a.SyntheticPerGrade)}; details in the report folder's augment/augment.md):").AppendLine();
+        sb.AppendLine("| training data | val accuracy | quadratic κ | MAE | recall KL0 / 1 / 2 / 3 / 4 |").AppendLine("|---|---|---|---|---|");
+        foreach (var (label, s) in new[] { ("real train", a.RealOnly), ("real + synthetic", a.WithSynthetic) })
+            sb.AppendLine($"| {label} | {F(s.Accuracy, 3)} | {F(s.QuadraticKappa, 3)} | {F(s.MeanAbsoluteError, 3)} | {string.Join(" / ", s.Recall.Select(r => F(r, 2)))} |");
+        sb.AppendLine();
+    }
+
+    private static string Grade(string key) => key == EvaluationReport.AllGrades ? key : "KL" + key;
+
+    /// <summary>How many times the floor the generated set's FID is: 1× is as close as two real samples get.</summary>
+    public static string Ratio(double? fid, double? floor) =>
+        fid is double f && floor is double fl && fl > 0 ? (f / fl).ToString("F2", Inv) + "×" : "–";
+
+    private static string F(double? value, int decimals) => value is double v ? v.ToString("F" + decimals, Inv) : "–";
+}
