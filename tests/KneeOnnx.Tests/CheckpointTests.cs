@@ -1,7 +1,7 @@
 using KneeOnnx.IO;
 using KneeOnnx.Tests.Fixtures;
 using KneeOnnx.Training.Model;
-using KneeOnnx.Training.Training;
+using KneeOnnx.Training.Runs;
 using TorchSharp;
 using static TorchSharp.torch;
 

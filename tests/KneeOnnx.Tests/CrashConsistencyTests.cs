@@ -2,7 +2,7 @@ using KneeOnnx.Cli;
 using KneeOnnx.Imaging;
 using KneeOnnx.IO;
 using KneeOnnx.Tests.Fixtures;
-using KneeOnnx.Training.Training;
+using KneeOnnx.Training.Runs;
 using Xunit.Abstractions;
 
 namespace KneeOnnx.Tests;

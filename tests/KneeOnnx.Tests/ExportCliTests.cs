@@ -2,7 +2,7 @@ using KneeOnnx.Runtime;
 using KneeOnnx.Tests.Fixtures;
 using KneeOnnx.Training.Cli;
 using KneeOnnx.Training.Model;
-using KneeOnnx.Training.Training;
+using KneeOnnx.Training.Runs;
 using Microsoft.ML.OnnxRuntime;
 using static TorchSharp.torch;
 

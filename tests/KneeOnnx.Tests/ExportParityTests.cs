@@ -5,7 +5,7 @@ using KneeOnnx.Tests.Fixtures;
 using KneeOnnx.Training.Diffusion;
 using KneeOnnx.Training.Export;
 using KneeOnnx.Training.Model;
-using KneeOnnx.Training.Training;
+using KneeOnnx.Training.Runs;
 using Microsoft.ML.OnnxRuntime;
 using Xunit.Abstractions;
 using static TorchSharp.torch;

@@ -1,4 +1,4 @@
-using KneeOnnx.Training.Training;
+using KneeOnnx.Training.Runs;
 
 namespace KneeOnnx.Tests;
 

@@ -3,7 +3,7 @@ using Google.Protobuf;
 using KneeOnnx.Tests.Fixtures;
 using KneeOnnx.Training.Evaluation;
 using KneeOnnx.Training.Export;
-using KneeOnnx.Training.Training;
+using KneeOnnx.Training.Runs;
 
 namespace KneeOnnx.Tests;
 

@@ -4,7 +4,7 @@ using KneeOnnx.Tests.Fixtures;
 using KneeOnnx.Training.Data;
 using KneeOnnx.Training.Export;
 using KneeOnnx.Training.Model;
-using KneeOnnx.Training.Training;
+using KneeOnnx.Training.Runs;
 using static TorchSharp.torch;
 
 namespace KneeOnnx.Tests;

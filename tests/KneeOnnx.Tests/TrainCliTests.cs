@@ -1,6 +1,7 @@
 using KneeOnnx.Imaging;
 using KneeOnnx.Tests.Fixtures;
 using KneeOnnx.Training.Cli;
+using KneeOnnx.Training.Runs;
 
 namespace KneeOnnx.Tests;
 
@@ -25,6 +26,10 @@ public class TrainCliTests
     [InlineData("--steps", "0", "--steps")]
     [InlineData("--balance", "odd", "--balance 'odd'")]
     [InlineData("--device", "tpu", "--device 'tpu'")]
+    [InlineData("--final-lr-fraction", "7", "--final-lr-fraction must be in [0, 1]")]
+    [InlineData("--weight-decay", "-0.1", "--weight-decay must be in [0, 1)")]
+    [InlineData("--grad-clip", "0", "--grad-clip must be > 0")]
+    [InlineData("--beta-end", "2", "--beta-end")]
     public void BadTrainOptionsGiveOneLineErrors(string option, string value, string expected)
     {
         using var dir = new TempDirectory();
@@ -109,5 +114,30 @@ public class TrainCliTests
         var (code, _, err) = Run("sample", "--checkpoint", dir.Path, "--grades", "7", "--out", dir.Combine("o"));
         Assert.Equal(KneeOnnxTrainCli.BadInputExitCode, code);
         Assert.Contains("--grades '7'", err);
+    }
+}
+
+/// <summary>Every training setting can be given as an option (issue: several were settable only through --config).</summary>
+public class TrainOptionCoverageTests
+{
+    [Fact]
+    public void EveryTrainConfigFieldHasAnOptionThatReachesIt()
+    {
+        string[] args =
+        [
+            "--data", "d", "--out", "o", "--preset", "tiny", "--cond", "concat", "--steps", "7", "--batch", "3", "--lr", "0.003",
+            "--warmup", "4", "--final-lr-fraction", "0.5", "--weight-decay", "0.01", "--grad-clip", "2", "--ema", "0.9",
+            "--label-dropout", "0.2", "--balance", "none", "--no-flip", "--min-snr-gamma", "5", "--beta-schedule", "cosine",
+            "--timesteps", "100", "--beta-start", "0.001", "--beta-end", "0.03", "--checkpoint-every", "9", "--seed", "42",
+            "--skip-unreadable", "--init-from", "m.onnx",
+        ];
+        var parsed = new CommandLine.Parser(s => s.HelpWriter = null).ParseArguments<TrainOptions>(args);
+        var options = Assert.IsType<CommandLine.Parsed<TrainOptions>>(parsed).Value;
+        var given = options.ToConfig();
+        var defaults = new TrainConfig { Data = "", Preset = KneeOnnx.Training.Model.Presets.Small };
+        // Derived, not chosen: the SHA-256 of --init-from is read from the file when the run starts.
+        string[] derived = [nameof(TrainConfig.InitFromSha256)];
+        foreach (var property in typeof(TrainConfig).GetProperties().Where(p => !derived.Contains(p.Name)))
+            Assert.False(Equals(property.GetValue(given), property.GetValue(defaults)), $"no option set TrainConfig.{property.Name}");
     }
 }

@@ -1,7 +1,7 @@
 using KneeOnnx.Tests.Fixtures;
 using KneeOnnx.Training.Data;
 using KneeOnnx.Training.Model;
-using KneeOnnx.Training.Training;
+using KneeOnnx.Training.Runs;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 

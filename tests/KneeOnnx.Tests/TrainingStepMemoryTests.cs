@@ -3,7 +3,7 @@ using KneeOnnx.Tests.Fixtures;
 using KneeOnnx.Training.Data;
 using KneeOnnx.Training.Diffusion;
 using KneeOnnx.Training.Model;
-using KneeOnnx.Training.Training;
+using KneeOnnx.Training.Runs;
 using TorchSharp;
 using Xunit.Abstractions;
 using static TorchSharp.torch;

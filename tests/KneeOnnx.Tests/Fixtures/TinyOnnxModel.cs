@@ -1,6 +1,6 @@
 using Google.Protobuf;
 using KneeOnnx.Training.Export;
-using KneeOnnx.Training.Training;
+using KneeOnnx.Training.Runs;
 using Onnx;
 
 namespace KneeOnnx.Tests.Fixtures;

@@ -1,6 +1,6 @@
 using KneeOnnx.Training.Data;
 using KneeOnnx.Training.Model;
-using KneeOnnx.Training.Training;
+using KneeOnnx.Training.Runs;
 
 namespace KneeOnnx.Tests.Fixtures;
 

@@ -9,7 +9,7 @@ using KneeOnnx.IO;
 using KneeOnnx.Runtime;
 using KneeOnnx.Training.Export;
 using KneeOnnx.Training.Model;
-using KneeOnnx.Training.Training;
+using KneeOnnx.Training.Runs;
 using Onnx;
 using TorchSharp;
 using static TorchSharp.torch;

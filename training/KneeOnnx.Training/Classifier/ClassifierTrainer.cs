@@ -2,7 +2,7 @@ using System.Diagnostics;
 using KneeOnnx.Randomness;
 using KneeOnnx.Training.Data;
 using KneeOnnx.Training.Runtime;
-using KneeOnnx.Training.Training;
+using KneeOnnx.Training.Runs;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using CommandLine;
 using Google.Protobuf;
 using KneeOnnx.IO;
 using KneeOnnx.Runtime;
@@ -7,20 +8,39 @@ using TorchSharp;
 
 namespace KneeOnnx.Training.Cli;
 
+[Verb("export", HelpText = "Export a checkpoint's U-Net (EMA weights by default) to one self-describing ONNX file, checked against TorchSharp before it is written.")]
+public sealed class ExportOptions : TorchOptions
+{
+    [Option("checkpoint", Required = true, HelpText = "RUNDIR or a .ckpt file.")]
+    public string Checkpoint { get; set; } = "";
+
+    [Option("out", Required = true, HelpText = "The .onnx file to write; its model card goes beside it as .md.")]
+    public string Out { get; set; } = "";
+
+    [Option("raw", HelpText = "Export the raw weights instead of the EMA weights.")]
+    public bool Raw { get; set; }
+
+    [Option("preset", HelpText = "Fail unless the checkpoint is of this preset (a guard for scripts).")]
+    public string? Preset { get; set; }
+
+    [Option("tolerance", Default = 1e-4, HelpText = "Largest accepted |ONNX − TorchSharp| in the self-check.")]
+    public double Tolerance { get; set; }
+}
+
 internal static class ExportCommand
 {
     public static int Run(ExportOptions o, TextWriter output)
     {
         if (Directory.Exists(o.Out)) throw new ArgumentException($"{o.Out}: --out is a folder; give the .onnx file name");
         if (!(o.Tolerance > 0)) throw new ArgumentException($"--tolerance must be positive, got {o.Tolerance}");
-        string path = Training.Checkpoint.Locate(o.Checkpoint);
-        var state = Training.Checkpoint.ReadState(path);
+        string path = Runs.Checkpoint.Locate(o.Checkpoint);
+        var state = Runs.Checkpoint.ReadState(path);
         if (o.Preset is not null && o.Preset != state.Model.Preset)
             throw new ArgumentException($"{path}: checkpoint is of preset '{state.Model.Preset}', not '{o.Preset}'");
         string? folder = Path.GetDirectoryName(Path.GetFullPath(o.Out));
         if (folder is not null) Directory.CreateDirectory(folder);
 
-        var (_, model) = Training.Checkpoint.LoadModel(path, o.Raw);
+        var (_, model) = Runs.Checkpoint.LoadModel(path, o.Raw);
         using var _ = model;
         torch.set_num_threads(Environment.ProcessorCount);
         var proto = OnnxExporter.Build(model, state, o.Raw ? "raw" : "ema");

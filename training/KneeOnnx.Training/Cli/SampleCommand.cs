@@ -57,8 +57,8 @@ internal static class SampleCommand
         TorchDevice.SetThreads(o.Threads);
         var (device, line) = TorchDevice.Resolve(o.Device);
         output.WriteLine(line);
-        string path = Training.Checkpoint.Locate(o.Checkpoint);
-        var (state, model) = Training.Checkpoint.LoadModel(path, o.Raw);
+        string path = Runs.Checkpoint.Locate(o.Checkpoint);
+        var (state, model) = Runs.Checkpoint.LoadModel(path, o.Raw);
         using var _ = model;
         model.to(device);
         using var predictor = new TorchNoisePredictor(model, TorchNoisePredictor.InfoFor(state, path), device);

@@ -1,7 +1,7 @@
 using KneeOnnx.Runtime;
 using KneeOnnx.Training.Export;
 using KneeOnnx.Training.Model;
-using KneeOnnx.Training.Training;
+using KneeOnnx.Training.Runs;
 using static TorchSharp.torch;
 
 namespace KneeOnnx.Training.Diffusion;

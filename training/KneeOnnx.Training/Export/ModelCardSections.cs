@@ -16,8 +16,8 @@ public static class ModelCardSections
     /// <param name="steps">the model's own step count (its metadata), which the run's loss log may have passed since.</param>
     public static string Training(string runDir, string? machine, long steps)
     {
-        string configPath = Path.Combine(runDir, KneeOnnx.Training.Training.Trainer.ConfigFileName);
-        string lossPath = Path.Combine(runDir, KneeOnnx.Training.Training.LossLog.FileName);
+        string configPath = Path.Combine(runDir, KneeOnnx.Training.Runs.Trainer.ConfigFileName);
+        string lossPath = Path.Combine(runDir, KneeOnnx.Training.Runs.LossLog.FileName);
         try
         {
             return TrainingSection(configPath, lossPath, machine, steps);

@@ -7,7 +7,7 @@ using KneeOnnx.Diffusion;
 using KneeOnnx.Runtime;
 using KneeOnnx.Training.Export.Emitters;
 using KneeOnnx.Training.Model;
-using KneeOnnx.Training.Training;
+using KneeOnnx.Training.Runs;
 using Onnx;
 
 namespace KneeOnnx.Training.Export;

@@ -1,4 +1,4 @@
-namespace KneeOnnx.Training.Training;
+namespace KneeOnnx.Training.Runs;
 
 /// <summary>
 /// A one-line training status (step, loss, rate, ETA). In a terminal the line is redrawn in place at most once a

@@ -10,7 +10,7 @@ using KneeOnnx.Training.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace KneeOnnx.Training.Training;
+namespace KneeOnnx.Training.Runs;
 
 /// <summary>Trains the ε-prediction U-Net on a dataset's train split, checkpointing atomically so any stop can be resumed exactly.</summary>
 public static class Trainer

@@ -2,7 +2,7 @@ using KneeOnnx.Randomness;
 using KneeOnnx.Training.Data;
 using static TorchSharp.torch;
 
-namespace KneeOnnx.Training.Training;
+namespace KneeOnnx.Training.Runs;
 
 /// <summary>
 /// Assembles step <c>s</c>'s batch from a stream seeded by (seed, s) alone: which images, flips, label dropout,

@@ -1,4 +1,4 @@
-namespace KneeOnnx.Training.Training;
+namespace KneeOnnx.Training.Runs;
 
 /// <summary>Linear warm-up to the peak rate, then half a cosine down to a floor at the last step.</summary>
 public static class LearningRateSchedule

@@ -1,7 +1,7 @@
 using CommandLine;
 using KneeOnnx.Imaging;
 using KneeOnnx.Training.Data;
-using KneeOnnx.Training.Training;
+using KneeOnnx.Training.Runs;
 
 namespace KneeOnnx.Training.Cli;
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using KneeOnnx.IO;
 
-namespace KneeOnnx.Training.Training;
+namespace KneeOnnx.Training.Runs;
 
 /// <summary>One row per optimiser step in RUNDIR/loss.csv, appended as training goes and cut back on resume.</summary>
 public sealed class LossLog : IDisposable

@@ -1,7 +1,7 @@
 using KneeOnnx.IO;
 using ScottPlot;
 
-namespace KneeOnnx.Training.Training;
+namespace KneeOnnx.Training.Runs;
 
 /// <summary>Draws loss.csv as RUNDIR/loss.png: every step faintly, a moving average boldly, on a log loss axis.</summary>
 public static class LossCurvePlot

@@ -3,7 +3,7 @@ using KneeOnnx.Training.Model;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace KneeOnnx.Training.Training;
+namespace KneeOnnx.Training.Runs;
 
 /// <summary>
 /// One optimiser step: batch, noise, forward, loss, backward, clipping, AdamW.

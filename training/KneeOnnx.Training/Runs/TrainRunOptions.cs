@@ -1,4 +1,4 @@
-namespace KneeOnnx.Training.Training;
+namespace KneeOnnx.Training.Runs;
 
 /// <summary>How to run a training job, as opposed to what to train (<see cref="TrainConfig"/>).</summary>
 public sealed record TrainRunOptions

@@ -1,7 +1,7 @@
 using KneeOnnx.Diffusion;
 using KneeOnnx.Training.Data;
 
-namespace KneeOnnx.Training.Training;
+namespace KneeOnnx.Training.Runs;
 
 /// <summary>The resolved training settings, saved beside the run (config.json) and inside every checkpoint.</summary>
 public sealed record TrainConfig
@@ -52,11 +52,20 @@ public sealed record TrainConfig
         Require(EmaDecay >= 0 && EmaDecay < 1, $"--ema must be in [0, 1), got {EmaDecay}");
         Require(LabelDropout >= 0 && LabelDropout < 1, $"--label-dropout must be in [0, 1), got {LabelDropout}");
         Require(MinSnrGamma >= 0, $"--min-snr-gamma must be >= 0, got {MinSnrGamma}");
-        Require(GradientClip > 0, $"--grad-clip must be > 0, got {GradientClip}");
+        Require(GradientClip > 0 && double.IsFinite(GradientClip), $"--grad-clip must be > 0, got {GradientClip}");
+        Require(FinalLearningRateFraction >= 0 && FinalLearningRateFraction <= 1, $"--final-lr-fraction must be in [0, 1], got {FinalLearningRateFraction}");
+        Require(WeightDecay >= 0 && WeightDecay < 1, $"--weight-decay must be in [0, 1), got {WeightDecay}");
         Require(CheckpointEvery >= 1, $"--checkpoint-every must be at least 1, got {CheckpointEvery}");
         Require(KneeOnnx.Training.Data.Balance.All.Contains(Balance), $"--balance '{Balance}' is not one of {string.Join(", ", KneeOnnx.Training.Data.Balance.All)}");
         Require(Model.Conditioning.All.Contains(Conditioning), $"--cond '{Conditioning}' is not one of {string.Join(", ", Model.Conditioning.All)}");
         Require(Model.Presets.Names.Contains(Preset), $"--preset '{Preset}' is not one of {string.Join(", ", Model.Presets.Names)}");
-        CreateSchedule();
+        try
+        {
+            CreateSchedule();
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"--beta-schedule/--timesteps/--beta-start/--beta-end: {e.Message}", e);
+        }
     }
 }

@@ -5,7 +5,7 @@ using KneeOnnx.Training.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace KneeOnnx.Training.Training;
+namespace KneeOnnx.Training.Runs;
 
 /// <summary>The part of a checkpoint that is not tensors.</summary>
 public sealed record TrainState
