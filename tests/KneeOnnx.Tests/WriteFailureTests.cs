@@ -18,13 +18,13 @@ public class WriteFailureTests(TinyOnnxModel model) : IClassFixture<TinyOnnxMode
         Assert.Equal(0, Run(Args(2)).Code);
         var before = Directory.GetFiles(dir.Combine("1")).ToDictionary(f => f, File.ReadAllBytes);
         // The third image's final name is taken by a folder, so its rename fails as a full or broken disk would.
-        string third = dir.Combine("1", "kl1_ddim2_s0_000002.png");
+        string third = dir.Combine("1", "kl1_ddpm2_s0_000002.png");
         Directory.CreateDirectory(third);
 
         var (code, _, err) = Run(Args(4));
         Assert.Equal(KneeOnnxCli.BadInputExitCode, code);
         Assert.Single(err.Trim().Split('\n'));
-        Assert.Contains("kl1_ddim2_s0_000002.png", err);
+        Assert.Contains("kl1_ddpm2_s0_000002.png", err);
         foreach (var (file, bytes) in before)
             Assert.Equal(bytes, File.ReadAllBytes(file));
         Assert.Empty(Directory.GetFiles(dir.Path, "*" + AtomicFile.TempSuffix, SearchOption.AllDirectories));
