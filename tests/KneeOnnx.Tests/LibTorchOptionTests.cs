@@ -13,7 +13,7 @@ public class LibTorchOptionTests
     private static IEnumerable<string[]> Verbs(string outDir) =>
     [
         ["train", "--out", outDir],
-        ["sample", "--checkpoint", "x.ckpt", "--grade", "1", "--out", outDir],
+        ["sample", "--checkpoint", "x.ckpt", "--grades", "1", "--out", outDir],
         ["export", "--checkpoint", "x.ckpt", "--out", Path.Combine(outDir, "m.onnx")],
         ["evaluate", "--out", outDir],
         ["train-classifier", "--data", "d", "--out", Path.Combine(outDir, "c.kcls")],
@@ -53,7 +53,7 @@ public class LibTorchOptionTests
         Environment.SetEnvironmentVariable(LibTorchLoader.EnvironmentVariable, dir.Path);
         try
         {
-            var (code, _, err) = InProcessCli.Train("sample", "--checkpoint", "x.ckpt", "--grade", "1", "--out", dir.Combine("out"));
+            var (code, _, err) = InProcessCli.Train("sample", "--checkpoint", "x.ckpt", "--grades", "1", "--out", dir.Combine("out"));
             Assert.Equal(2, code);
             Assert.StartsWith($"error: {dir.Combine("libtorch_cuda.so")}: cannot be loaded (", OneLine(err));
             Assert.False(Directory.Exists(dir.Combine("out")));
