@@ -17,16 +17,16 @@ public class NoiseScheduleTests
     }
 
     [Fact]
-    public void AlphaBarIsTheRunningProduct()
+    public void AlphaBarMatchesHandValuesAndALogSum()
     {
-        var s = NoiseSchedule.Linear(50, 1e-3, 0.05);
-        double product = 1;
-        for (int t = 0; t < 50; t++)
-        {
-            product *= 1 - s.Betas[t];
-            Assert.Equal(product, s.AlphaBars[t], 14);
-        }
+        // β = (0.1, 0.2, 0.3) by hand: ᾱ = 0.9, 0.72, 0.504.
+        var s = NoiseSchedule.Linear(3, 0.1, 0.3);
+        Assert.Equal([0.9, 0.72, 0.504], s.AlphaBars.Select(a => Math.Round(a, 12)));
         Assert.Equal(1.0, s.AlphaBarAt(-1));
+        // The report's schedule, against exp(Σ log1p(−β_t)) summed independently of the library.
+        var d = NoiseSchedule.Default;
+        double logSum = Enumerable.Range(0, 1000).Sum(t => Math.Log(1 - (1e-4 + (0.02 - 1e-4) * t / 999.0)));
+        Assert.Equal(Math.Exp(logSum), d.AlphaBars[999], 12);
     }
 
     [Fact]
