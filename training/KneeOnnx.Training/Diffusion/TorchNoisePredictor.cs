@@ -15,6 +15,7 @@ public sealed class TorchNoisePredictor : INoisePredictor
 {
     private readonly UNet _model;
     private readonly Device _device;
+    private readonly Dictionary<int, (float[] Input, long[] Grades)> _buffers = [];
 
     /// <param name="info">the model's contract; <see cref="InfoFor"/> builds it from a checkpoint as the exporter would.</param>
     public TorchNoisePredictor(UNet model, ModelInfo info, Device? device = null)
@@ -40,10 +41,9 @@ public sealed class TorchNoisePredictor : INoisePredictor
             throw new ArgumentException($"expected {len} values for {n} images, got {samples.Length} in and {noise.Length} out");
         bool guided = guidance != 1.0;
         int rows = guided ? 2 * n : n;
-        var input = new float[rows * ValuesPerImage];
+        var (input, grades) = BuffersFor(rows);
         samples[..len].CopyTo(input);
         if (guided) samples[..len].CopyTo(input.AsSpan(len));
-        var grades = new long[rows];
         Array.Fill(grades, Info.IsConditional ? grade : 0, 0, n);
         if (guided) Array.Fill(grades, Info.NullGrade, n, n);
 
@@ -57,8 +57,16 @@ public sealed class TorchNoisePredictor : INoisePredictor
             values.CopyTo(noise[..len]);
             return;
         }
-        var all = values.ToArray();
-        ClassifierFreeGuidance.Combine(all.AsSpan(0, len), all.AsSpan(len, len), guidance, noise[..len]);
+        values.CopyTo(input);
+        ClassifierFreeGuidance.Combine(input.AsSpan(0, len), input.AsSpan(len, len), guidance, noise[..len]);
+    }
+
+    /// <summary>Host-side input and grade arrays, one pair per row count, so the sampling loop allocates nothing per step.</summary>
+    private (float[] Input, long[] Grades) BuffersFor(int rows)
+    {
+        if (!_buffers.TryGetValue(rows, out var b))
+            _buffers[rows] = b = (new float[rows * ValuesPerImage], new long[rows]);
+        return b;
     }
 
     /// <summary>The network belongs to the caller.</summary>
