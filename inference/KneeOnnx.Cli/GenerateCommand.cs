@@ -13,7 +13,10 @@ public sealed class GenerateOptions : SamplingOptions
     [Option("grades", Default = "all", HelpText = "Grades to generate, e.g. 0,2,4 (default all).")]
     public string Grades { get; set; } = "all";
 
-    [Option("per-grade", Default = 8, HelpText = "Images per grade.")]
+    [Option("sides", HelpText = "Side-conditioned models: L, R, L,R (--per-grade images of each) or any (default: the model picks). File names and manifest.csv's side column carry it; folders stay <grade>/.")]
+    public string? Sides { get; set; }
+
+    [Option("per-grade", Default = 8, HelpText = "Images per grade (per side with --sides L,R).")]
     public int PerGrade { get; set; }
 
     [Option("out", Required = true, HelpText = "Output folder.")]
@@ -54,8 +57,9 @@ internal static class GenerateCommand
         var info = model.Info;
         settings.Validate(info);
         int[] grades = GradeList.Parse(o.Grades, info.GradeNames.Count);
+        int[] sides = SideList.Parse(o.Sides, info);
         int outputSize = o.Size ?? info.ImageSize;
-        var plan = GenerationPlan.Build(grades, o.PerGrade, o.Seed, settings, shard);
+        var plan = GenerationPlan.Build(grades, o.PerGrade, o.Seed, settings, shard, sides);
 
         Directory.CreateDirectory(o.Out);
         AtomicFile.RemoveStaleTemporaries(o.Out, name => name == Manifest.FileName(shard));
@@ -69,11 +73,11 @@ internal static class GenerateCommand
         }
         var pending = plan.Where(p => !File.Exists(Path.Combine(o.Out, p.RelativePath))).ToList();
         output.WriteLine($"model {Path.GetFileName(model.Path)} ({info.ImageSize}², sha256 {model.Sha256[..12]}); {settings.Sampler} {settings.Steps} steps"
-            + (settings.Guidance != 1 ? $", guidance {settings.Guidance}" : "") + $"; shard {shard}: {plan.Count} images, {plan.Count - pending.Count} already present, {pending.Count} to make");
+            + (settings.Guidance != 1 ? $", guidance {settings.Guidance}" : "") + (sides.Length > 0 ? $"; sides {string.Join(",", sides.Select(KneeSides.Label))}" : "") + $"; shard {shard}: {plan.Count} images, {plan.Count - pending.Count} already present, {pending.Count} to make");
 
         string manifestPath = Path.Combine(o.Out, Manifest.FileName(shard));
         void WriteManifest() => Manifest.Write(manifestPath, plan.Where(p => File.Exists(Path.Combine(o.Out, p.RelativePath))),
-            info.GradeNames, o.Seed, settings, outputSize, model.Sha256, model.Provider);
+            info.GradeNames, o.Seed, settings, outputSize, model.Sha256, model.Provider, sides: info.IsSideConditioned);
 
         using var generator = new ImageGenerator(model);
         var timer = Stopwatch.StartNew();
@@ -95,12 +99,12 @@ internal static class GenerateCommand
         if (o.Sheet is not null)
         {
             var reader = new GrayImageReader();
-            var rows = grades.Select(g => (IReadOnlyList<float[]>)plan.Where(p => p.Grade == g).Take(o.SheetColumns)
+            var rows = plan.GroupBy(p => (p.Grade, p.Side)).Select(row => (IReadOnlyList<float[]>)row.Take(o.SheetColumns)
                 .Select(p => reader.ReadScaled(Path.Combine(o.Out, p.RelativePath), info.ImageSize)).ToList()).Where(r => r.Count > 0).ToList();
             if (rows.Count > 0)
             {
                 ContactSheet.Write(o.Sheet, rows, info.ImageSize, Math.Max(info.ImageSize, 96));
-                output.WriteLine($"contact sheet: {o.Sheet} ({rows.Count} rows, grades {string.Join(", ", grades)} top to bottom)");
+                output.WriteLine($"contact sheet: {o.Sheet} ({rows.Count} rows, grades {string.Join(", ", grades)}{(sides.Length > 1 ? $" × sides {string.Join(",", sides.Select(KneeSides.Label))}" : "")} top to bottom)");
             }
         }
         output.WriteLine($"done: {done} new images in {timer.Elapsed.TotalSeconds:F1}s" + (done > 0 ? $" ({done / timer.Elapsed.TotalSeconds:F2} img/s)" : "")

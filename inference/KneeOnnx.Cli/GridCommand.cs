@@ -11,6 +11,9 @@ public sealed class GridOptions : SamplingOptions
     [Option("grades", Default = "all", HelpText = "Rows, e.g. 0,2,4 (default all).")]
     public string Grades { get; set; } = "all";
 
+    [Option("sides", HelpText = "Side-conditioned models: L, R, L,R (a row per grade and side, in the order given) or any (default).")]
+    public string? Sides { get; set; }
+
     [Option("per-grade", Default = 6, HelpText = "Columns.")]
     public int PerGrade { get; set; }
 
@@ -37,31 +40,33 @@ internal static class GridCommand
         using var model = o.OpenModel(output);
         settings.Validate(model.Info);
         int[] grades = GradeList.Parse(o.Grades, model.Info.GradeNames.Count);
+        int[] sides = SideList.Parse(o.Sides, model.Info);
+        var rowKeys = grades.SelectMany(g => sides.Length == 0 ? [(Grade: g, Side: KneeSides.None)] : sides.Select(s => (Grade: g, Side: s))).ToArray();
         string? folder = Path.GetDirectoryName(Path.GetFullPath(o.Out));
         if (folder is not null) Directory.CreateDirectory(folder);
 
         using var generator = new ImageGenerator(model);
         var timer = Stopwatch.StartNew();
         var rows = new List<IReadOnlyList<float[]>>();
-        int area = generator.ValuesPerImage, total = grades.Length * o.PerGrade, done = 0;
+        int area = generator.ValuesPerImage, total = rowKeys.Length * o.PerGrade, done = 0;
         var progress = new ThrottledProgressWriter(output, TimeSpan.FromSeconds(5));
-        foreach (int grade in grades)
+        foreach (var (grade, side) in rowKeys)
         {
             var row = new List<float[]>();
             foreach (var chunk in Enumerable.Range(0, o.PerGrade).Select(i => (long)i).Chunk(o.Batch))
             {
                 int before = done;
                 var steps = new InlineProgress<int>(step => progress.Report(new GenerationProgress(before, total, chunk.Length, step, settings.Steps, timer.Elapsed)));
-                float[] images = generator.Generate(grade, o.Seed, chunk, settings, shareNoiseAcrossGrades: o.Progression, steps: steps);
+                float[] images = generator.Generate(grade, o.Seed, chunk, settings, shareNoiseAcrossGrades: o.Progression, steps: steps, side: side);
                 done += chunk.Length;
                 for (int i = 0; i < chunk.Length; i++) row.Add(images.AsSpan(i * area, area).ToArray());
             }
             rows.Add(row);
-            output.WriteLine($"row {rows.Count}/{grades.Length}: {model.Info.GradeNames[grade]}");
+            output.WriteLine($"row {rows.Count}/{rowKeys.Length}: {model.Info.GradeNames[grade]}{(side == KneeSides.None ? "" : " " + KneeSides.Label(side))}");
         }
         int tile = o.Tile ?? Math.Max(model.Info.ImageSize, 96);
         ContactSheet.Write(o.Out, rows, model.Info.ImageSize, tile);
-        output.WriteLine($"wrote {o.Out}: {grades.Length} rows × {o.PerGrade} columns ({string.Join(", ", grades.Select(g => model.Info.GradeNames[g]))}, top to bottom) "
+        output.WriteLine($"wrote {o.Out}: {rowKeys.Length} rows × {o.PerGrade} columns ({string.Join(", ", rowKeys.Select(k => model.Info.GradeNames[k.Grade] + (k.Side == KneeSides.None ? "" : " " + KneeSides.Label(k.Side))))}, top to bottom) "
             + $"with {settings.Sampler} {settings.Steps} steps in {timer.Elapsed.TotalSeconds:F1}s");
         return 0;
     }

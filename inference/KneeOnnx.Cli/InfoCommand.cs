@@ -16,6 +16,9 @@ internal static class InfoCommand
         output.WriteLine($"  sha256 {model.Sha256}");
         output.WriteLine($"  {info.ImageSize}×{info.ImageSize}×{info.Channels}, {info.Schedule.Kind} β {info.Schedule.BetaStart}..{info.Schedule.BetaEnd}, T = {info.Schedule.TrainTimesteps}, {info.PredictionType} prediction");
         output.WriteLine($"  conditioning {info.Conditioning}; grades: {string.Join(", ", info.GradeNames.Select((n, i) => $"{i} = {n}"))}; guidance {(info.SupportsGuidance ? $"available (null grade {info.NullGrade})" : "not available")}");
+        output.WriteLine(info.IsSideConditioned
+            ? $"  side-conditioned: {string.Join(", ", info.SideNames.Select((n, i) => $"{i} = {n}"))}, {info.NullSide} = either (null side); generate --sides L,R | L | R | any"
+            : "  not side-conditioned (generates either side)");
         output.WriteLine("  metadata:");
         foreach (var (key, value) in info.Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal))
             output.WriteLine($"    {key} = {(value.Length > 160 ? value[..160] + "…" : value)}");

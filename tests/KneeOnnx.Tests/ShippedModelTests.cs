@@ -7,7 +7,7 @@ namespace KneeOnnx.Tests;
 /// <summary>What the repository ships in models/ must load, describe itself, generate, and carry its card and credit.</summary>
 public class ShippedModelTests
 {
-    private static string ModelsFolder()
+    internal static string ModelsFolder()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "KneeOnnx.sln")))

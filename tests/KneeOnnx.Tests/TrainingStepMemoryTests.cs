@@ -69,7 +69,7 @@ public class TrainingStepMemoryTests(ITestOutputHelper log)
     {
         using (NewDisposeScope())
         {
-            var (images, grades, timesteps, noiseSeed) = batches.Build(step);
+            var (images, grades, _, timesteps, noiseSeed) = batches.Build(step);
             using var generator = new Generator((ulong)noiseSeed);
             var noise = randn(images.shape, generator: generator).to(CPU);
             var t = timesteps.to(CPU);

@@ -24,7 +24,7 @@ public class UNetTests(ITestOutputHelper log)
         manual_seed(1);
         using var model = new UNet(config);
         model.eval();
-        int n = preset == Presets.Paper ? 1 : 3;
+        int n = preset is Presets.Paper or Presets.Paper224 ? 1 : 3;
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var sample = randn(n, 1, config.ImageSize, config.ImageSize);

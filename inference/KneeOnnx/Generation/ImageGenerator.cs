@@ -35,7 +35,9 @@ public sealed class ImageGenerator : IDisposable
 
     /// <summary>Denoises one batch; returns indexes.Count images of <see cref="ValuesPerImage"/> values in [-1, 1].</summary>
     /// <param name="steps">gets the number of denoising steps done after each one.</param>
-    public float[] Generate(int grade, long seed, IReadOnlyList<long> indexes, SamplerSettings settings, bool shareNoiseAcrossGrades = false, IProgress<int>? steps = null)
+    /// <param name="side">a <see cref="KneeSides"/> index for side-conditioned models (None or Null: either side).</param>
+    public float[] Generate(int grade, long seed, IReadOnlyList<long> indexes, SamplerSettings settings, bool shareNoiseAcrossGrades = false, IProgress<int>? steps = null,
+                            int side = KneeSides.None)
     {
         var info = Info;
         if (grade < 0 || grade >= info.GradeNames.Count)
@@ -43,7 +45,8 @@ public sealed class ImageGenerator : IDisposable
         settings.Validate(info);
         int n = indexes.Count, area = ValuesPerImage;
         if (n == 0) return [];
-        long stream = shareNoiseAcrossGrades ? SharedNoiseStream : grade;
+        SideCondition.Resolve(info, side);
+        long stream = NoiseStream(grade, side, shareNoiseAcrossGrades);
         var noise = new BatchNoise(indexes.Select(i => GaussianStream.For(seed, stream, i)).ToArray(), area);
         var scheduler = SchedulerFactory.Create(settings.Sampler, info.Schedule, settings.Steps, settings.Eta, settings.ClipDenoised);
 
@@ -58,13 +61,20 @@ public sealed class ImageGenerator : IDisposable
         }
         for (int i = 0; i < scheduler.Timesteps.Count; i++)
         {
-            _predictor.Predict(sample, n, scheduler.Timesteps[i], grade, settings.Guidance, eps);
+            _predictor.Predict(sample, n, scheduler.Timesteps[i], grade, settings.Guidance, eps, side);
             scheduler.Step(i, eps, sample, FreshNoise);
             steps?.Report(i + 1);
         }
         for (int i = 0; i < sample.Length; i++) sample[i] = Math.Clamp(sample[i], -1f, 1f);
         return sample;
     }
+
+    /// <summary>
+    /// The noise stream of a (grade, side) request: the grade alone for grade-only models and for either side, so
+    /// those requests keep the pixels they always had; L and R get streams of their own.
+    /// </summary>
+    public static long NoiseStream(int grade, int side, bool shareNoiseAcrossGrades = false) =>
+        (shareNoiseAcrossGrades ? SharedNoiseStream : grade) + (side is KneeSides.Left or KneeSides.Right ? (side + 1L) << 32 : 0);
 
     /// <summary>
     /// Makes <paramref name="images"/> grade by grade, <paramref name="batch"/> at a time, each PNG written atomically
@@ -77,13 +87,13 @@ public sealed class ImageGenerator : IDisposable
         if (batch < 1) throw new ArgumentException($"--batch must be at least 1, got {batch}");
         int done = 0, area = ValuesPerImage, side = Info.ImageSize;
         var timer = Stopwatch.StartNew();
-        foreach (var group in images.GroupBy(p => p.Grade))
+        foreach (var group in images.GroupBy(p => (p.Grade, p.Side)))
             foreach (var chunk in group.Chunk(batch))
             {
                 int before = done;
                 var stepReporter = progress is null ? null
                     : new InlineProgress<int>(step => progress.Report(new GenerationProgress(before, images.Count, chunk.Length, step, settings.Steps, timer.Elapsed)));
-                float[] pixels = Generate(group.Key, seed, chunk.Select(b => b.Index).ToArray(), settings, steps: stepReporter);
+                float[] pixels = Generate(group.Key.Grade, seed, chunk.Select(b => b.Index).ToArray(), settings, steps: stepReporter, side: group.Key.Side);
                 for (int i = 0; i < chunk.Length; i++)
                     GrayPngWriter.Write(Path.Combine(outDir, chunk[i].RelativePath), pixels.AsSpan(i * area, area), side, outputSize);
                 done += chunk.Length;

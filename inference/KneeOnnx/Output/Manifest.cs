@@ -7,7 +7,8 @@ namespace KneeOnnx.Output;
 
 /// <summary>
 /// manifest.csv (manifest.shard-k-of-N.csv for a shard): one row per image of the request with everything needed
-/// to reproduce it. Rewritten atomically after each batch, so it always lists exactly the files that exist.
+/// to reproduce it. Rewritten atomically after each batch, so it always lists exactly the files that exist. A
+/// side-conditioned request adds a <c>side</c> column (L, R or any) after <c>grade_name</c>.
 /// </summary>
 public static class Manifest
 {
@@ -15,16 +16,22 @@ public static class Manifest
 
     public static string FileName(Shard shard) => shard.IsWhole ? "manifest.csv" : $"manifest.shard-{shard.Index}-of-{shard.Count}.csv";
 
+    public const string SideHeader = "file,grade,grade_name,side,index,seed,noise_stream,sampler,steps,eta,guidance,image_size,model_sha256,provider";
+
     public static void Write(string path, IEnumerable<PlannedImage> images, IReadOnlyList<string> gradeNames, long seed, SamplerSettings s,
-                             int outputSize, string modelSha256, string provider)
+                             int outputSize, string modelSha256, string provider, bool sides = false)
     {
         var inv = CultureInfo.InvariantCulture;
-        var sb = new StringBuilder(Header).Append('\n');
+        var sb = new StringBuilder(sides ? SideHeader : Header).Append('\n');
         foreach (var img in images)
-            sb.Append(string.Join(',',
-                img.RelativePath.Replace('\\', '/'), img.Grade.ToString(inv), Quote(gradeNames[img.Grade]), img.Index.ToString(inv), seed.ToString(inv),
-                img.Grade.ToString(inv), s.Sampler, s.Steps.ToString(inv), s.Eta.ToString(inv), s.Guidance.ToString(inv), outputSize.ToString(inv),
-                modelSha256, provider)).Append('\n');
+        {
+            var row = new List<string> { img.RelativePath.Replace('\\', '/'), img.Grade.ToString(inv), Quote(gradeNames[img.Grade]) };
+            if (sides) row.Add(KneeSides.Label(img.Side));
+            row.AddRange([
+                img.Index.ToString(inv), seed.ToString(inv), ImageGenerator.NoiseStream(img.Grade, img.Side).ToString(inv), s.Sampler,
+                s.Steps.ToString(inv), s.Eta.ToString(inv), s.Guidance.ToString(inv), outputSize.ToString(inv), modelSha256, provider]);
+            sb.AppendJoin(',', row).Append('\n');
+        }
         AtomicFile.WriteAllText(path, sb.ToString());
     }
 

@@ -79,9 +79,12 @@ public sealed class KneeModel : IDisposable
         Expect(inputs, ModelContract.SampleInput, TensorElementType.Float, 4, "input");
         Expect(inputs, ModelContract.TimestepInput, TensorElementType.Int64, 1, "input");
         if (info.IsConditional) Expect(inputs, ModelContract.GradeInput, TensorElementType.Int64, 1, "input");
-        int expectedInputs = info.IsConditional ? 3 : 2;
+        if (info.IsSideConditioned) Expect(inputs, ModelContract.SideInput, TensorElementType.Int64, 1, "input");
+        else if (inputs.ContainsKey(ModelContract.SideInput))
+            throw new InvalidModelException($"{path}: contradictory side metadata: the model has a '{ModelContract.SideInput}' input but no '{ModelContract.Keys.Sides}' metadata");
+        int expectedInputs = 2 + (info.IsConditional ? 1 : 0) + (info.IsSideConditioned ? 1 : 0);
         if (inputs.Count != expectedInputs)
-            throw new InvalidModelException($"{path}: wrong signature: {inputs.Count} inputs, expected {expectedInputs} for conditioning '{info.Conditioning}'");
+            throw new InvalidModelException($"{path}: wrong signature: {inputs.Count} inputs, expected {expectedInputs} for conditioning '{info.Conditioning}'{(info.IsSideConditioned ? " with sides" : "")}");
         Expect(session.OutputMetadata, ModelContract.NoiseOutput, TensorElementType.Float, 4, "output");
         var dims = inputs[ModelContract.SampleInput].Dimensions;
         if ((dims[1] > 0 && dims[1] != info.Channels) || (dims[2] > 0 && dims[2] != info.ImageSize) || (dims[3] > 0 && dims[3] != info.ImageSize))

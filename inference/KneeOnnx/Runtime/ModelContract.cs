@@ -12,6 +12,8 @@ public static class ModelContract
     public const string TimestepInput = "timestep";
     /// <summary>int64 [N]; absent when the model is unconditional.</summary>
     public const string GradeInput = "grade";
+    /// <summary>int64 [N]: 0 = L, 1 = R, 2 = either (<see cref="KneeSides"/>); only in side-conditioned models.</summary>
+    public const string SideInput = "side";
     /// <summary>float32 [N,C,H,W], the predicted noise ε.</summary>
     public const string NoiseOutput = "noise";
 
@@ -31,6 +33,9 @@ public static class ModelContract
         public const string Grades = "kneeonnx.grades";
         public const string Conditioning = "kneeonnx.conditioning";
         public const string NullGrade = "kneeonnx.null_grade";
+        /// <summary>JSON list of side names (["L","R"]); present exactly when the model has the <see cref="SideInput"/> input.</summary>
+        public const string Sides = "kneeonnx.sides";
+        public const string NullSide = "kneeonnx.null_side";
         public const string Preset = "kneeonnx.preset";
         public const string UNetConfig = "kneeonnx.unet_config";
         public const string TrainSteps = "kneeonnx.train_steps";

@@ -20,8 +20,13 @@ public sealed record ModelInfo
     /// <summary>Index of the learned "no grade" embedding, or -1 (no classifier-free guidance).</summary>
     public required int NullGrade { get; init; }
     public required IReadOnlyDictionary<string, string> Metadata { get; init; }
+    /// <summary>The side names of a side-conditioned model (["L","R"]); empty for a grade-only model.</summary>
+    public IReadOnlyList<string> SideNames { get; init; } = [];
+    /// <summary>Index of the learned "either side" embedding, or -1 when the model has no side input.</summary>
+    public int NullSide { get; init; } = KneeSides.None;
 
     public bool IsConditional => Conditioning != "none";
+    public bool IsSideConditioned => SideNames.Count > 0;
     public bool SupportsGuidance => IsConditional && NullGrade >= 0;
     public string Get(string key) => Metadata.TryGetValue(key, out var v) ? v : "";
 
@@ -87,11 +92,39 @@ public sealed record ModelInfo
         if (nullGrade >= 0 && nullGrade != names.Count)
             throw new InvalidModelException($"{path}: null grade {nullGrade} contradicts the {names.Count} grade names (expected {names.Count} or -1)");
 
+        var (sideNames, nullSide) = ParseSides(path, meta, conditioning, nullGrade);
         return new ModelInfo
         {
             ImageSize = size, Channels = channels, Schedule = schedule, PredictionType = prediction, GradeNames = names,
             Conditioning = conditioning, NullGrade = nullGrade, Metadata = new Dictionary<string, string>(meta),
+            SideNames = sideNames, NullSide = nullSide,
         };
+    }
+
+    /// <summary>Side metadata is all or nothing, names exactly L and R, the null side right after them, on a guided grade model.</summary>
+    private static (IReadOnlyList<string> Names, int NullSide) ParseSides(string path, IReadOnlyDictionary<string, string> meta, string conditioning, int nullGrade)
+    {
+        bool hasNames = meta.TryGetValue(ModelContract.Keys.Sides, out var rawNames);
+        bool hasNull = meta.TryGetValue(ModelContract.Keys.NullSide, out var rawNull);
+        if (!hasNames && !hasNull) return ([], KneeSides.None);
+        if (!hasNames || !hasNull)
+            throw new InvalidModelException($"{path}: contradictory side metadata: '{ModelContract.Keys.Sides}' and '{ModelContract.Keys.NullSide}' must be given together");
+        List<string>? names;
+        try
+        {
+            names = JsonSerializer.Deserialize<List<string>>(rawNames!);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidModelException($"{path}: metadata '{ModelContract.Keys.Sides}' = '{Shorten(rawNames!)}' is not a JSON list of side names", e);
+        }
+        if (names is null || !names.SequenceEqual(KneeSides.Names))
+            throw new InvalidModelException($"{path}: metadata '{ModelContract.Keys.Sides}' = '{Shorten(rawNames!)}' must be [\"{string.Join("\",\"", KneeSides.Names)}\"]");
+        if (!int.TryParse(rawNull, NumberStyles.Integer, CultureInfo.InvariantCulture, out int nullSide) || nullSide != KneeSides.Null)
+            throw new InvalidModelException($"{path}: contradictory side metadata: '{ModelContract.Keys.NullSide}' = '{Shorten(rawNull ?? "")}' (expected {KneeSides.Null}, the index after the {KneeSides.Count} sides)");
+        if (conditioning == "none" || nullGrade < 0)
+            throw new InvalidModelException($"{path}: contradictory side metadata: a side-conditioned model must be grade-conditioned with a null grade (conditioning '{Shorten(conditioning)}', null grade {nullGrade})");
+        return (names, nullSide);
     }
 
     private static string Shorten(string s)

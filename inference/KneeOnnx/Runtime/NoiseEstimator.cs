@@ -14,6 +14,7 @@ public sealed class NoiseEstimator : INoisePredictor
         public required float[] Sample;
         public required long[] Timestep;
         public required long[] Grade;
+        public required long[] Side;
         public required float[] Noise;
         public required OrtValue[] Inputs;
         public required OrtValue[] Outputs;
@@ -38,17 +39,19 @@ public sealed class NoiseEstimator : INoisePredictor
     {
         _model = model;
         _area = model.Info.Channels * model.Info.ImageSize * model.Info.ImageSize;
-        _inputNames = model.Info.IsConditional
-            ? [ModelContract.SampleInput, ModelContract.TimestepInput, ModelContract.GradeInput]
-            : [ModelContract.SampleInput, ModelContract.TimestepInput];
+        var names = new List<string> { ModelContract.SampleInput, ModelContract.TimestepInput };
+        if (model.Info.IsConditional) names.Add(ModelContract.GradeInput);
+        if (model.Info.IsSideConditioned) names.Add(ModelContract.SideInput);
+        _inputNames = names.ToArray();
     }
 
     public ModelInfo Info => _model.Info;
 
     /// <param name="samples">n images, n·C·H·W values.</param>
     /// <param name="noise">receives ε̂ for the n images.</param>
-    public void Predict(ReadOnlySpan<float> samples, int n, int timestep, int grade, double guidance, Span<float> noise)
+    public void Predict(ReadOnlySpan<float> samples, int n, int timestep, int grade, double guidance, Span<float> noise, int side = KneeSides.None)
     {
+        int sideInput = SideCondition.Resolve(_model.Info, side);
         bool guided = guidance != 1.0;
         int rows = guided ? 2 * n : n;
         var b = BuffersFor(rows);
@@ -58,6 +61,8 @@ public sealed class NoiseEstimator : INoisePredictor
         Array.Fill(b.Timestep, timestep);
         Array.Fill(b.Grade, _model.Info.IsConditional ? grade : 0, 0, n);
         if (guided) Array.Fill(b.Grade, _model.Info.NullGrade, n, n);
+        Array.Fill(b.Side, sideInput, 0, n);
+        if (guided) Array.Fill(b.Side, _model.Info.NullSide, n, n);
         if (b.Binding is { } binding)
         {
             // The buffers were bound once; the bound host memory is read afresh on every run.
@@ -80,23 +85,20 @@ public sealed class NoiseEstimator : INoisePredictor
     private Buffers BuffersFor(int rows)
     {
         if (_byRows.TryGetValue(rows, out var existing)) return existing;
-        int side = _model.Info.ImageSize;
-        long[] shape = [rows, _model.Info.Channels, side, side];
+        int width = _model.Info.ImageSize;
+        long[] shape = [rows, _model.Info.Channels, width, width];
         var sample = new float[rows * _area];
         var timestep = new long[rows];
         var grade = new long[rows];
+        var side = new long[rows];
         var noise = new float[rows * _area];
+        var inputs = new List<OrtValue> { OrtValue.CreateTensorValueFromMemory(sample, shape), OrtValue.CreateTensorValueFromMemory(timestep, [rows]) };
+        if (_model.Info.IsConditional) inputs.Add(OrtValue.CreateTensorValueFromMemory(grade, [rows]));
+        if (_model.Info.IsSideConditioned) inputs.Add(OrtValue.CreateTensorValueFromMemory(side, [rows]));
         var buffers = new Buffers
         {
-            Sample = sample, Timestep = timestep, Grade = grade, Noise = noise,
-            Inputs = _model.Info.IsConditional
-                ?
-                [
-                    OrtValue.CreateTensorValueFromMemory(sample, shape),
-                    OrtValue.CreateTensorValueFromMemory(timestep, [rows]),
-                    OrtValue.CreateTensorValueFromMemory(grade, [rows]),
-                ]
-                : [OrtValue.CreateTensorValueFromMemory(sample, shape), OrtValue.CreateTensorValueFromMemory(timestep, [rows])],
+            Sample = sample, Timestep = timestep, Grade = grade, Side = side, Noise = noise,
+            Inputs = inputs.ToArray(),
             Outputs = [OrtValue.CreateTensorValueFromMemory(noise, shape)],
         };
         if (_model.Runtime.IoBinding)

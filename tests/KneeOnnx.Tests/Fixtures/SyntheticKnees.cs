@@ -47,6 +47,53 @@ public static class SyntheticKnees
         image.SaveAsPng(path);
     }
 
+    /// <summary>
+    /// A knee with a side: <see cref="Pixels"/> plus a bright "fibular head" in a lower corner, on the image's right for a
+    /// left knee and on its left for a right knee, so a horizontal flip turns one side into the other, as in a PA radiograph.
+    /// </summary>
+    public static byte[] SidedPixels(int grade, int index, int side, int kneeSide)
+    {
+        var pixels = Pixels(grade, index, side);
+        int size = Math.Max(2, side / 6), y0 = side - size - side / 10;
+        int x0 = kneeSide == KneeSides.Left ? side - size - 1 : 1;
+        for (int y = y0; y < y0 + size; y++)
+            for (int x = x0; x < x0 + size; x++)
+                pixels[y * side + x] = 250;
+        return pixels;
+    }
+
+    /// <summary>The side of image <c>i</c> in the sided fixtures: even indexes left, odd right (as the file names of <see cref="WriteDataset"/>).</summary>
+    public static int SideOf(int index) => index % 2 == 0 ? KneeSides.Left : KneeSides.Right;
+
+    public static int[] SideOfIndex(int count) => Enumerable.Range(0, count).Select(SideOf).ToArray();
+
+    /// <summary>Sided images in model space; image i has side <see cref="SideOf"/>(i).</summary>
+    public static (float[][] Images, int[] Grades) SidedInMemory(int perGrade, int side)
+    {
+        var images = new List<float[]>();
+        var grades = new List<int>();
+        for (int g = 0; g < KlGrades.Count; g++)
+            for (int i = 0; i < perGrade; i++)
+            {
+                images.Add(SidedPixels(g, i, side, SideOf(images.Count)).Select(Imaging.PixelScale.ToModel).ToArray());
+                grades.Add(g);
+            }
+        return (images.ToArray(), grades.ToArray());
+    }
+
+    /// <summary>Writes <c>root/split/g/*.png</c> of sided knees, named like the real data (<c>…L.png</c>, <c>…R.png</c>).</summary>
+    public static string WriteSidedDataset(string root, int perGrade, int side = 32, string split = "train", int firstIndex = 0)
+    {
+        for (int g = 0; g < KlGrades.Count; g++)
+        {
+            string dir = Path.Combine(root, split, g.ToString());
+            Directory.CreateDirectory(dir);
+            for (int i = firstIndex; i < firstIndex + perGrade; i++)
+                WritePng(Path.Combine(dir, $"{9000000 + g * 1000 + i}{KneeSides.Names[SideOf(i)]}.png"), SidedPixels(g, i, side, SideOf(i)), side);
+        }
+        return root;
+    }
+
     /// <summary>Images already in model space, for tests that skip the disk.</summary>
     public static (float[][] Images, int[] Grades) InMemory(int perGrade, int side)
     {

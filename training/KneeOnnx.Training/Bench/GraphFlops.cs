@@ -28,7 +28,9 @@ public static class GraphFlops
         using var timestep = OrtValue.CreateTensorValueFromMemory(new long[] { info.Schedule.TrainTimesteps / 2 }, [1]);
         using var grade = OrtValue.CreateTensorValueFromMemory(new long[] { 0 }, [1]);
         var feeds = new List<(string, OrtValue)> { (ModelContract.SampleInput, sample), (ModelContract.TimestepInput, timestep) };
+        using var knee = OrtValue.CreateTensorValueFromMemory(new long[] { KneeSides.Left }, [1]);
         if (info.IsConditional) feeds.Add((ModelContract.GradeInput, grade));
+        if (info.IsSideConditioned) feeds.Add((ModelContract.SideInput, knee));
         return Count(exported, feeds);
     }
 

@@ -4,9 +4,22 @@ using KneeOnnx.IO;
 
 namespace KneeOnnx.Training.Classifier;
 
-/// <summary>What a saved classifier is: its input size, widths, and the val figures it was selected on.</summary>
+/// <summary>What a classifier predicts: the KL grade (five classes) or the knee side (L, R).</summary>
+public static class ClassifierTarget
+{
+    public const string Grade = "grade";
+    public const string Side = "side";
+    public static readonly IReadOnlyList<string> All = [Grade, Side];
+
+    public static IReadOnlyList<string> ClassNames(string target) => target == Side ? KneeSides.Names : KlGrades.Names;
+}
+
+/// <summary>What a saved classifier is: its target, input size, widths, and the val figures it was selected on.</summary>
 public sealed record ClassifierHeader
 {
+    /// <summary>Files written before side classifiers existed have no target: they grade.</summary>
+    public string Target { get; init; } = ClassifierTarget.Grade;
+    [System.Text.Json.Serialization.JsonIgnore] public int ClassCount => ClassifierTarget.ClassNames(Target).Count;
     public required int ImageSize { get; init; }
     public required int[] Widths { get; init; }
     public required int Epoch { get; init; }
@@ -43,7 +56,9 @@ public static class ClassifierFile
             int length = reader.ReadInt32();
             if (length <= 0 || length > 1 << 20) throw new InvalidDataException($"{path}: corrupt classifier header");
             var header = JsonSerializer.Deserialize<ClassifierHeader>(reader.ReadBytes(length)) ?? throw new InvalidDataException($"{path}: empty classifier header");
-            var net = new KlClassifierNet(header.Widths);
+            if (!ClassifierTarget.All.Contains(header.Target))
+                throw new InvalidDataException($"{path}: classifier target '{header.Target}' is not one of {string.Join(", ", ClassifierTarget.All)}");
+            var net = new KlClassifierNet(header.Widths, classes: header.ClassCount);
             net.load(reader, strict: true);
             return (header, net);
         }

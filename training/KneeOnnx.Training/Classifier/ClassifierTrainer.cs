@@ -20,6 +20,8 @@ public sealed record ClassifierConfig
     public int Threads { get; init; }
     /// <summary>Optimiser steps per epoch; null = one pass over the training set. Fixed by augment-benefit so both runs get the same budget.</summary>
     public int? StepsPerEpoch { get; init; }
+    /// <summary>What to predict: <see cref="ClassifierTarget.Grade"/> or <see cref="ClassifierTarget.Side"/>.</summary>
+    public string Target { get; init; } = ClassifierTarget.Grade;
 
     public void Validate()
     {
@@ -28,23 +30,33 @@ public sealed record ClassifierConfig
         if (BatchSize < 1) throw new ArgumentException($"--batch must be at least 1, got {BatchSize}");
         if (!(LearningRate > 0 && LearningRate < 1)) throw new ArgumentException($"--lr must be in (0, 1), got {LearningRate}");
         if (StepsPerEpoch is < 1) throw new ArgumentException($"steps per epoch must be at least 1, got {StepsPerEpoch}");
+        if (!ClassifierTarget.All.Contains(Target)) throw new ArgumentException($"--target '{Target}' is not one of {string.Join(", ", ClassifierTarget.All)}");
     }
 }
 
 /// <summary>
 /// Trains the reference KL classifier on the real train split with √-balanced sampling and flips, evaluates on val
 /// after every epoch and keeps the epoch with the best quadratic-weighted κ (the ordinal measure the task cares about).
+/// The side classifier draws images uniformly, labels a flipped knee with the other side (a flip mirrors the anatomy)
+/// and keeps the epoch with the best accuracy.
 /// </summary>
 public static class ClassifierTrainer
 {
     public static ClassifierHeader Train(ClassifierConfig config, KneeDataset train, KneeDataset val, string outFile, TextWriter log)
     {
         config.Validate();
+        bool bySide = config.Target == ClassifierTarget.Side;
+        if (bySide)
+            foreach (var set in new[] { train, val })
+                if (set.FirstFileWithoutSide() is { } file)
+                    throw new ArgumentException($"{file}: the file name states no knee side (expected a name ending in L or R, like 9003175L.png); --target side needs every image's side");
+        int classes = ClassifierTarget.ClassNames(config.Target).Count;
         TorchDevice.SetThreads(config.Threads);
         manual_seed(config.Seed);
-        using var net = new KlClassifierNet(config.Widths);
+        using var net = new KlClassifierNet(config.Widths, classes: classes);
         using var optimizer = optim.AdamW(net.parameters(), lr: config.LearningRate, weight_decay: 1e-4);
-        var sampler = new GradeSampler(train.Grades, config.Balance);
+        var sampler = bySide ? new GradeSampler(train.Sides, Data.Balance.None, KneeSides.Count) : new GradeSampler(train.Grades, config.Balance);
+        var valTruth = bySide ? val.Sides : val.Grades;
         int side = config.ImageSize, area = side * side;
         int stepsPerEpoch = config.StepsPerEpoch ?? Math.Max(1, train.Count / config.BatchSize);
         long totalSteps = (long)stepsPerEpoch * config.Epochs;
@@ -69,7 +81,7 @@ public static class ClassifierTrainer
                     for (int y = 0; y < side; y++)
                         for (int x = 0; x < side; x++)
                             pixels[b * area + y * side + x] = Math.Clamp(gain * source[y * side + (flip ? side - 1 - x : x)] + bias, -1f, 1f);
-                    labels[b] = train.Grades[index];
+                    labels[b] = bySide ? (flip ? KneeSides.Mirror(train.Sides[index]) : train.Sides[index]) : train.Grades[index];
                 }
                 foreach (var group in optimizer.ParamGroups)
                     group.LearningRate = LearningRateSchedule.At(step, config.LearningRate, stepsPerEpoch / 2, totalSteps, 0.02);
@@ -81,15 +93,15 @@ public static class ClassifierTrainer
                 optimizer.step();
                 lossSum += loss.item<float>();
             }
-            var metrics = ClassificationMetrics.Of(val.Grades, Predict(net, val.Images, side));
-            bool improved = best is null || metrics.QuadraticKappa > best.ValQuadraticKappa;
+            var metrics = ClassificationMetrics.Of(valTruth, Predict(net, val.Images, side), classes);
+            bool improved = best is null || (bySide ? metrics.Accuracy > best.ValAccuracy : metrics.QuadraticKappa > best.ValQuadraticKappa);
             log.WriteLine($"epoch {epoch}/{config.Epochs}: train loss {lossSum / stepsPerEpoch:F3}; val accuracy {metrics.Accuracy:F3}, κ {metrics.QuadraticKappa:F3}, MAE {metrics.MeanAbsoluteError:F3}"
                 + $" ({timer.Elapsed.TotalSeconds:F0}s){(improved ? " *" : "")}");
             if (improved)
             {
                 best = new ClassifierHeader
                 {
-                    ImageSize = side, Widths = config.Widths, Epoch = epoch, ValAccuracy = metrics.Accuracy, ValQuadraticKappa = metrics.QuadraticKappa,
+                    Target = config.Target, ImageSize = side, Widths = config.Widths, Epoch = epoch, ValAccuracy = metrics.Accuracy, ValQuadraticKappa = metrics.QuadraticKappa,
                     ValMeanAbsoluteError = metrics.MeanAbsoluteError, ValRecall = metrics.Recall, DatasetSha256 = train.Sha256,
                 };
                 ClassifierFile.Save(outFile, best, net);
@@ -114,7 +126,7 @@ public static class ClassifierTrainer
             var batch = new float[chunk.Length * area];
             for (int i = 0; i < chunk.Length; i++) chunk[i].CopyTo(batch, i * area);
             var probs = nn.functional.softmax(net.forward(tensor(batch, [chunk.Length, 1, side, side])), 1).data<float>().ToArray();
-            for (int i = 0; i < chunk.Length; i++) result.Add(probs.AsSpan(i * KlGrades.Count, KlGrades.Count).ToArray());
+            for (int i = 0; i < chunk.Length; i++) result.Add(probs.AsSpan(i * net.Classes, net.Classes).ToArray());
         }
         return result.ToArray();
     }

@@ -8,7 +8,8 @@ namespace KneeOnnx.Training.Classifier;
 /// <summary>
 /// A small CNN that grades a knee image (KL 0–4): four stages of two 3×3 conv + GroupNorm + ReLU and a 2×2 max-pool,
 /// global average pooling, dropout, linear. GroupNorm instead of BatchNorm: the same computation in training and
-/// evaluation, and TorchSharp's norm defaults are fixed in one place (<see cref="Layers"/>).
+/// evaluation, and TorchSharp's norm defaults are fixed in one place (<see cref="Layers"/>). The same network tells the
+/// knee side (two classes) for the side check.
 /// </summary>
 public sealed class KlClassifierNet : nn.Module<Tensor, Tensor>
 {
@@ -18,10 +19,12 @@ public sealed class KlClassifierNet : nn.Module<Tensor, Tensor>
     private readonly Linear head;
 
     public int[] Widths { get; }
+    public int Classes { get; }
 
-    public KlClassifierNet(int[] widths, double dropoutRate = 0.3) : base(nameof(KlClassifierNet))
+    public KlClassifierNet(int[] widths, double dropoutRate = 0.3, int classes = KlGrades.Count) : base(nameof(KlClassifierNet))
     {
         Widths = widths;
+        Classes = classes;
         int current = 1;
         foreach (int w in widths)
             for (int k = 0; k < 2; k++)
@@ -31,11 +34,11 @@ public sealed class KlClassifierNet : nn.Module<Tensor, Tensor>
                 current = w;
             }
         dropout = nn.Dropout(dropoutRate);
-        head = nn.Linear(current, KlGrades.Count);
+        head = nn.Linear(current, classes);
         RegisterComponents();
     }
 
-    /// <summary>[N,1,H,W] in [-1, 1] → logits [N, 5].</summary>
+    /// <summary>[N,1,H,W] in [-1, 1] → logits [N, classes].</summary>
     public override Tensor forward(Tensor x)
     {
         for (int i = 0; i < convs.Count; i++)

@@ -24,6 +24,12 @@ public sealed class EvaluateOptions : TorchOptions
     [Option("gen-seed", Default = 1L, HelpText = "With --model: generation seed.")]
     public long GenSeed { get; set; }
 
+    [Option("sides", HelpText = "With --model of a side-conditioned model: L, R, L,R or any (default); --per-grade images per listed side.")]
+    public string? Sides { get; set; }
+
+    [Option("side-classifier", HelpText = "Side classifier (train-classifier --target side) for the side check: its accuracy on real val images and on generated images per requested side.")]
+    public string? SideClassifier { get; set; }
+
     [Option("data", HelpText = "Dataset root: shorthand for --real ROOT/val --train ROOT/train.")]
     public string? Data { get; set; }
 
@@ -62,9 +68,10 @@ public sealed class EvaluateOptions : TorchOptions
         if ((Generated is null) == (Model is null)) throw new ArgumentException("give exactly one of --generated DIR and --model FILE.onnx");
         string real = Real ?? (Data is not null ? Path.Combine(Data, "val") : throw new ArgumentException("--real (or --data) is required"));
         string train = Train ?? (Data is not null ? Path.Combine(Data, "train") : throw new ArgumentException("--train (or --data) is required"));
-        var generate = Model is null ? null : new Evaluation.GenerateRequest(Model, PerGrade, Sampler, Steps, GenSeed);
+        if (Sides is not null && Model is null) throw new ArgumentException("--sides chooses what --model generates; it cannot be used with --generated");
+        var generate = Model is null ? null : new Evaluation.GenerateRequest(Model, PerGrade, Sampler, Steps, GenSeed, Sides: Sides);
         return new(Generated ?? Path.Combine(Out, "generated"), real, train, Out, Limit, Seed, Classifier,
             Augment ? new Evaluation.AugmentRequest(AugmentEpochs, AugmentPerGrade) : null, generate,
-            NoFeatureCache ? null : Evaluation.FeatureCache.DefaultDirectory());
+            NoFeatureCache ? null : Evaluation.FeatureCache.DefaultDirectory(), SideClassifier);
     }
 }

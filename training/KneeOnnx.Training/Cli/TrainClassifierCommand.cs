@@ -4,7 +4,7 @@ using KneeOnnx.Training.Data;
 
 namespace KneeOnnx.Training.Cli;
 
-[Verb("train-classifier", HelpText = "Train the reference KL-grade classifier on DIR/train, select it on DIR/val (best quadratic-weighted κ), save it to FILE.")]
+[Verb("train-classifier", HelpText = "Train the reference KL-grade classifier (or, with --target side, the knee-side classifier) on DIR/train, select it on DIR/val (best quadratic-weighted κ; side: best accuracy), save it to FILE.")]
 public sealed class TrainClassifierOptions : TorchOptions
 {
     [Option("data", Required = true, HelpText = "Dataset root holding train/ and val/ (<grade>/*.png each).")]
@@ -28,6 +28,9 @@ public sealed class TrainClassifierOptions : TorchOptions
     [Option("seed", Default = 1L, HelpText = "Seed for initialisation and batches.")]
     public long Seed { get; set; }
 
+    [Option("target", Default = ClassifierTarget.Grade, HelpText = "grade (KL 0-4) | side (L/R from the file names, for evaluate --side-classifier).")]
+    public string Target { get; set; } = ClassifierTarget.Grade;
+
     [Option("threads", Default = 0, HelpText = "CPU threads (0 = all cores).")]
     public int Threads { get; set; }
 }
@@ -36,15 +39,15 @@ internal static class TrainClassifierCommand
 {
     public static int Run(TrainClassifierOptions o, TextWriter output)
     {
-        var config = new ClassifierConfig { ImageSize = o.Size, Epochs = o.Epochs, BatchSize = o.Batch, LearningRate = o.LearningRate, Seed = o.Seed, Threads = o.Threads };
+        var config = new ClassifierConfig { ImageSize = o.Size, Epochs = o.Epochs, BatchSize = o.Batch, LearningRate = o.LearningRate, Seed = o.Seed, Threads = o.Threads, Target = o.Target };
         config.Validate();
         if (Directory.Exists(o.Out)) throw new ArgumentException($"{o.Out}: --out is a folder; give the classifier file name");
         var train = KneeDataset.Load(o.Data, "train", config.ImageSize);
         var val = KneeDataset.Load(o.Data, "val", config.ImageSize);
-        output.WriteLine($"train {train.Count} ({string.Join(" ", train.CountPerGrade())}), val {val.Count} ({string.Join(" ", val.CountPerGrade())}) at {config.ImageSize}²");
+        output.WriteLine($"train {train.Count} ({string.Join(" ", train.CountPerGrade())}), val {val.Count} ({string.Join(" ", val.CountPerGrade())}) at {config.ImageSize}²; target {config.Target}");
         var best = ClassifierTrainer.Train(config, train, val, o.Out, output);
         output.WriteLine($"kept epoch {best.Epoch}: val accuracy {best.ValAccuracy:F3}, quadratic κ {best.ValQuadraticKappa:F3}, MAE {best.ValMeanAbsoluteError:F3}, "
-            + $"recall per grade {string.Join(" ", best.ValRecall.Select(r => r.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)))} → {o.Out}");
+            + $"recall per {(config.Target == ClassifierTarget.Side ? "side" : "grade")} {string.Join(" ", best.ValRecall.Select(r => r.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)))} → {o.Out}");
         return 0;
     }
 }

@@ -17,8 +17,14 @@ public sealed class TrainOptions : TorchOptions
     [Option("config", HelpText = "JSON file of training settings (TrainConfig field names); options given here override it.")]
     public string? ConfigFile { get; set; }
 
-    [Option("preset", HelpText = "tiny (32²) | small (64², default) | paper (128², the report's U-Net).")]
+    [Option("preset", HelpText = "tiny (32²) | small (64², default) | paper (128², the report's U-Net) | paper-224 (the report's U-Net at the data's native 224²).")]
     public string? Preset { get; set; }
+
+    [Option("image-size", HelpText = "Train at this side instead of the preset's, e.g. 224 for the data's native resolution (a multiple of 2^(levels-1): 4 for tiny, 8 for small, 32 for paper).")]
+    public int? ImageSize { get; set; }
+
+    [Option("sides", HelpText = "Condition on the knee side (L/R from the file names, plus a null side for 'either') as well as the grade; flips swap the side. With --init-from, adds the side embedding to that model.")]
+    public bool Sides { get; set; }
 
     [Option("cond", HelpText = "Grade conditioning: add (default; embedding added to the timestep embedding) | concat (embedding channels appended to the input) | none.")]
     public string? Cond { get; set; }
@@ -103,6 +109,7 @@ public sealed class TrainOptions : TorchOptions
     {
         if (Preset is not null) yield return "--preset";
         if (Cond is not null) yield return "--cond";
+        if (ImageSize is not null) yield return "--image-size";
         if (BetaSchedule is not null) yield return "--beta-schedule";
         if (Timesteps is not null) yield return "--timesteps";
         if (BetaStart is not null) yield return "--beta-start";
@@ -130,6 +137,8 @@ public sealed class TrainOptions : TorchOptions
         {
             Data = Data ?? baseline.Data,
             Preset = Preset ?? baseline.Preset,
+            ImageSize = ImageSize ?? baseline.ImageSize,
+            Sides = Sides || baseline.Sides,
             Conditioning = Cond ?? baseline.Conditioning,
             Steps = Steps ?? baseline.Steps,
             BatchSize = Batch ?? baseline.BatchSize,

@@ -24,6 +24,8 @@ public sealed class KneeDataset
     public int ImageSize { get; }
     public IReadOnlyList<float[]> Images { get; }
     public IReadOnlyList<int> Grades { get; }
+    /// <summary>Each image's knee side from its file name (<see cref="KneeSides"/>), <see cref="KneeSides.None"/> when the name states none.</summary>
+    public IReadOnlyList<int> Sides { get; }
     public IReadOnlyList<string> Files { get; }
     public IReadOnlyList<string> SkippedFiles { get; }
     public int IgnoredNonPngFiles { get; }
@@ -42,14 +44,24 @@ public sealed class KneeDataset
         Images = images;
         Grades = grades;
         Files = files;
+        Sides = files.Select(KneeSides.FromFileName).ToArray();
         SkippedFiles = skipped;
         IgnoredNonPngFiles = ignored;
         Sha256 = sha;
     }
 
     /// <summary>A dataset from images already in model space (for tests and callers that decode themselves).</summary>
-    internal static KneeDataset FromMemory(int imageSize, float[][] images, int[] grades, string name = "memory") =>
-        new(name, imageSize, images, grades, images.Select((_, i) => $"{name}/{grades[i]}/{i}.png").ToArray(), [], 0, "memory");
+    internal static KneeDataset FromMemory(int imageSize, float[][] images, int[] grades, string name = "memory", int[]? sides = null) =>
+        new(name, imageSize, images, grades,
+            images.Select((_, i) => $"{name}/{grades[i]}/{i}{(sides is null ? "" : KneeSides.Label(sides[i]))}.png").ToArray(), [], 0, "memory");
+
+    /// <summary>The images at <paramref name="indexes"/> with their grades and files (so their sides); hashed "memory" like any set that is not a whole folder.</summary>
+    public KneeDataset Subset(IReadOnlyList<int> indexes) =>
+        new(Directory, ImageSize, indexes.Select(i => Images[i]).ToArray(), indexes.Select(i => Grades[i]).ToArray(),
+            indexes.Select(i => Files[i]).ToArray(), SkippedFiles.ToArray(), IgnoredNonPngFiles, "memory", ConvertedImages);
+
+    /// <summary>The first file whose name states no side, or null when every image has one (side conditioning needs them all).</summary>
+    public string? FirstFileWithoutSide() => Enumerable.Range(0, Count).Where(i => Sides[i] == KneeSides.None).Select(i => Files[i]).FirstOrDefault();
 
     public int[] CountPerGrade()
     {

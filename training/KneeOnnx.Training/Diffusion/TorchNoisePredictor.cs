@@ -15,7 +15,7 @@ public sealed class TorchNoisePredictor : INoisePredictor
 {
     private readonly UNet _model;
     private readonly Device _device;
-    private readonly Dictionary<int, (float[] Input, long[] Grades)> _buffers = [];
+    private readonly Dictionary<int, (float[] Input, long[] Grades, long[] Sides)> _buffers = [];
 
     /// <param name="info">the model's contract; <see cref="InfoFor"/> builds it from a checkpoint as the exporter would.</param>
     public TorchNoisePredictor(UNet model, ModelInfo info, Device? device = null)
@@ -34,23 +34,27 @@ public sealed class TorchNoisePredictor : INoisePredictor
     public static ModelInfo InfoFor(TrainState state, string source) =>
         ModelInfo.Parse(source, OnnxExporter.Metadata(state.Model, state, "ema").ToDictionary(p => p.Key, p => p.Value));
 
-    public void Predict(ReadOnlySpan<float> samples, int n, int timestep, int grade, double guidance, Span<float> noise)
+    public void Predict(ReadOnlySpan<float> samples, int n, int timestep, int grade, double guidance, Span<float> noise, int side = KneeSides.None)
     {
+        int sideInput = SideCondition.Resolve(Info, side);
         int len = n * ValuesPerImage;
         if (samples.Length < len || noise.Length < len)
             throw new ArgumentException($"expected {len} values for {n} images, got {samples.Length} in and {noise.Length} out");
         bool guided = guidance != 1.0;
         int rows = guided ? 2 * n : n;
-        var (input, grades) = BuffersFor(rows);
+        var (input, grades, sides) = BuffersFor(rows);
         samples[..len].CopyTo(input);
         if (guided) samples[..len].CopyTo(input.AsSpan(len));
         Array.Fill(grades, Info.IsConditional ? grade : 0, 0, n);
         if (guided) Array.Fill(grades, Info.NullGrade, n, n);
+        Array.Fill(sides, sideInput, 0, n);
+        if (guided) Array.Fill(sides, Info.NullSide, n, n);
 
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var x = tensor(input, [rows, Info.Channels, Info.ImageSize, Info.ImageSize]).to(_device);
-        var eps = _model.forward(x, full([rows], timestep, ScalarType.Int64, device: _device), tensor(grades).to(_device)).cpu();
+        var eps = _model.forward(x, full([rows], timestep, ScalarType.Int64, device: _device), tensor(grades).to(_device),
+            Info.IsSideConditioned ? tensor(sides).to(_device) : null).cpu();
         var values = eps.data<float>();
         if (!guided)
         {
@@ -62,10 +66,10 @@ public sealed class TorchNoisePredictor : INoisePredictor
     }
 
     /// <summary>Host-side input and grade arrays, one pair per row count, so the sampling loop allocates nothing per step.</summary>
-    private (float[] Input, long[] Grades) BuffersFor(int rows)
+    private (float[] Input, long[] Grades, long[] Sides) BuffersFor(int rows)
     {
         if (!_buffers.TryGetValue(rows, out var b))
-            _buffers[rows] = b = (new float[rows * ValuesPerImage], new long[rows]);
+            _buffers[rows] = b = (new float[rows * ValuesPerImage], new long[rows], new long[rows]);
         return b;
     }
 

@@ -38,6 +38,7 @@ public static class EvaluationMarkdown
         sb.AppendLine($"Memorisation audit: {m.FlaggedByPixels} generated images closer in pixels to a training image than the 1st percentile of real images' nearest-training distances "
             + $"({F(m.PixelThreshold, 3)}); {m.FlaggedByFeatures} in ResNet-18 feature space. "
             + $"Median nearest-training distance: generated {F(m.GeneratedMedianPixelDistance, 3)}, real {F(m.RealMedianPixelDistance, 3)}.").AppendLine();
+        if (report.SideFidelity is { } s) Sides(sb, s);
         if (report.AugmentBenefit is { } a) Augmentation(sb, a);
         return sb.ToString();
     }
@@ -67,6 +68,13 @@ public static class EvaluationMarkdown
             sb.AppendLine($"| {Grade(key)} | {F(f.Generated, 2)} | {F(f.Real, 2)} | {F(f.MeanPredictedGrade, 2)} | {f.N} |");
         sb.AppendLine().AppendLine($"Ordinal check: Spearman ρ between conditioning and predicted grade {F(report.Spearman, 3)}; "
             + $"KL-IS {F(report.KlIs, 3)} (the Inception-Score formula on the KL classifier, range 1–5).").AppendLine();
+    }
+
+    private static void Sides(StringBuilder sb, SideFidelity s)
+    {
+        sb.AppendLine($"Side check ({s.Classifier}): real val images {F(s.RealAccuracy, 3)} correct (n {s.Real}); "
+            + (s.GeneratedWithSide > 0 ? $"generated images classified as the side asked for {F(s.Generated, 3)} (n {s.GeneratedWithSide}), {F(s.Ratio, 3)}× the real accuracy (goal ≥ 0.95×)" : "no generated image asked for a side")
+            + (s.GeneratedWithoutSide > 0 ? $"; of {s.GeneratedWithoutSide} generated without a side, {F(s.AnySideFractionLeft, 3)} look left" : "") + ".").AppendLine();
     }
 
     private static void Augmentation(StringBuilder sb, AugmentationReport a)

@@ -35,6 +35,8 @@ public sealed record EvaluationReport
     [JsonConverter(typeof(NotComputedConverter))]
     public AugmentationReport? AugmentBenefit { get; init; }
     public required MemorisationAudit Memorisation { get; init; }
+    /// <summary>With --side-classifier; absent from reports written before the side check existed.</summary>
+    public SideFidelity? SideFidelity { get; init; }
     public required double Seconds { get; init; }
 
     /// <summary>The per-grade keys in report order: each KL grade, then all grades together.</summary>

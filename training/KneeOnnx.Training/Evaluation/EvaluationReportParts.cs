@@ -62,3 +62,22 @@ public sealed record FlaggedImage
     public required double PixelDistance { get; init; }
     public required double FeatureDistance { get; init; }
 }
+
+/// <summary>
+/// The side classifier's view: its accuracy on real val images, on generated images that asked for L or R, and the
+/// share it calls left among generated images that asked for no side (grade-only models, or <c>--sides any</c>).
+/// </summary>
+public sealed record SideFidelity
+{
+    public required string Classifier { get; init; }
+    public required double RealAccuracy { get; init; }
+    public required int Real { get; init; }
+    /// <summary>Fraction of generated images classified as the side they were generated for; null when none asked for one.</summary>
+    public required double? Generated { get; init; }
+    public required int GeneratedWithSide { get; init; }
+    /// <summary><see cref="Generated"/> / <see cref="RealAccuracy"/>: the goal is at least 0.95.</summary>
+    public required double? Ratio { get; init; }
+    /// <summary>Among generated images without a requested side, the fraction classified as left.</summary>
+    public required double? AnySideFractionLeft { get; init; }
+    public required int GeneratedWithoutSide { get; init; }
+}

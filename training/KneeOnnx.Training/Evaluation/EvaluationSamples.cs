@@ -6,7 +6,9 @@ using KneeOnnx.Runtime;
 namespace KneeOnnx.Training.Evaluation;
 
 /// <summary>Which images to generate for an evaluation run from a model file.</summary>
-public sealed record GenerateRequest(string Model, int PerGrade, string Sampler = SamplerSettings.DefaultSampler, int Steps = SamplerSettings.DefaultSteps, long Seed = 1, int Batch = 16, double Guidance = 1.0);
+/// <param name="Sides">--sides of a side-conditioned model (L, R, L,R or any); PerGrade images are made per listed side.</param>
+public sealed record GenerateRequest(string Model, int PerGrade, string Sampler = SamplerSettings.DefaultSampler, int Steps = SamplerSettings.DefaultSteps, long Seed = 1, int Batch = 16, double Guidance = 1.0,
+                                     string? Sides = null);
 
 /// <summary>
 /// Generates the evaluated set with the inference library (the same code, file names and determinism as
@@ -23,9 +25,11 @@ public static class EvaluationSamples
         using var model = KneeModel.Open(request.Model, new RuntimeOptions());
         var settings = new SamplerSettings { Sampler = request.Sampler, Steps = request.Steps, Guidance = request.Guidance };
         settings.Validate(model.Info);
-        string outDir = Path.Combine(root, $"{model.Sha256[..12]}_{settings.Tag}_s{request.Seed}" + (request.Guidance != 1.0 ? $"_w{request.Guidance.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : ""));
+        int[] sides = SideList.Parse(request.Sides, model.Info);
+        string sideTag = sides.Length == 0 ? "" : "_" + string.Join("", sides.Select(KneeSides.Label));
+        string outDir = Path.Combine(root, $"{model.Sha256[..12]}_{settings.Tag}_s{request.Seed}" + (request.Guidance != 1.0 ? $"_w{request.Guidance.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "") + sideTag);
         var grades = Enumerable.Range(0, model.Info.GradeNames.Count).ToArray();
-        var plan = GenerationPlan.Build(grades, request.PerGrade, request.Seed, settings, Shard.Whole);
+        var plan = GenerationPlan.Build(grades, request.PerGrade, request.Seed, settings, Shard.Whole, sides);
         var pending = plan.Where(p => !File.Exists(Path.Combine(outDir, p.RelativePath))).ToList();
         log.WriteLine($"generate: {request.PerGrade} per grade with {Path.GetFileName(request.Model)} ({settings.Tag}, seed {request.Seed}); {model.ProviderLine}; {plan.Count - pending.Count} already there");
         var timer = Stopwatch.StartNew();

@@ -9,7 +9,8 @@ namespace KneeOnnx.Training.Evaluation;
 
 /// <summary>What to compare: a generated set, the real set it should resemble (val) and the training set (floor, memorisation).</summary>
 public sealed record EvaluationRequest(string Generated, string Real, string Train, string OutDirectory, int? Limit = null, long Seed = 0, string? Classifier = null,
-                                       AugmentRequest? Augment = null, GenerateRequest? GenerateFrom = null, string? FeatureCacheDirectory = null)
+                                       AugmentRequest? Augment = null, GenerateRequest? GenerateFrom = null, string? FeatureCacheDirectory = null,
+                                       string? SideClassifier = null)
 {
     /// <summary>At most this many generated images per grade: --limit, and with --model the count asked for (a folder may hold more from an earlier, larger run).</summary>
     public int? GeneratedLimit => GenerateFrom is null ? Limit : Math.Min(Limit ?? int.MaxValue, GenerateFrom.PerGrade);
@@ -31,6 +32,8 @@ public static class Evaluator
         if (request.Limit is <= 0) throw new ArgumentException($"--limit must be at least 1, got {request.Limit}");
         if (request.Classifier is not null && !File.Exists(request.Classifier))
             throw new FileNotFoundException($"{request.Classifier}: classifier file not found", request.Classifier);
+        if (request.SideClassifier is not null && !File.Exists(request.SideClassifier))
+            throw new FileNotFoundException($"{request.SideClassifier}: side classifier file not found", request.SideClassifier);
         GenerationInfo? generation = null;
         if (request.GenerateFrom is not null)
         {
@@ -105,6 +108,8 @@ public static class Evaluator
             : ClassifierMeasures(request, log);
         ReportFigures.FidBars(Path.Combine(request.OutDirectory, ReportFigures.FidChart), fid, floor);
         ReportFigures.NearestPairs(Path.Combine(request.OutDirectory, ReportFigures.NearestSheet), generated, train, pixelGen, side);
+        var sides = request.SideClassifier is null ? null
+            : SideFidelityMeasure.Run(request.SideClassifier, request.Generated, request.Real, request.GeneratedLimit, request.Limit, log);
         var augment = request.Augment is null ? null : AugmentationMeasure(request, log);
         var report = new EvaluationReport
         {
@@ -122,6 +127,7 @@ public static class Evaluator
             ClassifierMeasures = classifierNote,
             Memorised = pixelFlags,
             AugmentBenefit = augment,
+            SideFidelity = sides,
             Memorisation = new MemorisationAudit
             {
                 PixelThreshold = pixelThreshold, FeatureThreshold = featureThreshold,

@@ -47,6 +47,6 @@ public static class ImageSet
         var data = KneeDataset.Load(root, "", side);
         if (limit is not int n) return data;
         var keep = Enumerable.Range(0, data.Count).GroupBy(i => data.Grades[i]).SelectMany(g => g.Take(n)).Order().ToArray();
-        return KneeDataset.FromMemory(side, keep.Select(i => data.Images[i]).ToArray(), keep.Select(i => data.Grades[i]).ToArray(), root);
+        return data.Subset(keep);
     }
 }

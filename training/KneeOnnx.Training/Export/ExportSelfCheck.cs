@@ -8,7 +8,8 @@ namespace KneeOnnx.Training.Export;
 
 /// <summary>
 /// Runs the exported bytes in ONNX Runtime (CPU) and the TorchSharp model on the same random inputs, over several batch
-/// sizes, timesteps (0, T/2, T-1) and grades (the null grade too), and reports the largest absolute difference.
+/// sizes, timesteps (0, T/2, T-1), grades (the null grade too) and sides (the null side too), and reports the largest
+/// absolute difference.
 /// </summary>
 public static class ExportSelfCheck
 {
@@ -35,18 +36,26 @@ public static class ExportSelfCheck
                 var sample = randn([batch, config.Channels, config.ImageSize, config.ImageSize], generator: generator);
                 long[] timesteps = Enumerable.Repeat((long)t, batch).ToArray();
                 long[] grades = Enumerable.Range(0, batch).Select(i => (long)((cases + i) % gradeChoices)).ToArray();
-                var expected = model.forward(sample.to(device), tensor(timesteps).to(device), tensor(grades).to(device)).cpu();
+                long[] sides = Enumerable.Range(0, batch).Select(i => (long)((cases + 2 * i) % (KneeSides.Count + 1))).ToArray();
+                var expected = model.forward(sample.to(device), tensor(timesteps).to(device), tensor(grades).to(device),
+                    config.SideConditioned ? tensor(sides).to(device) : null).cpu();
 
                 float[] samplePixels = sample.data<float>().ToArray();
                 using var sampleValue = OrtValue.CreateTensorValueFromMemory(samplePixels, sample.shape);
                 using var timestepValue = OrtValue.CreateTensorValueFromMemory(timesteps, [batch]);
                 using var gradeValue = OrtValue.CreateTensorValueFromMemory(grades, [batch]);
+                using var sideValue = OrtValue.CreateTensorValueFromMemory(sides, [batch]);
                 var names = new List<string> { ModelContract.SampleInput, ModelContract.TimestepInput };
                 var values = new List<OrtValue> { sampleValue, timestepValue };
                 if (config.IsConditional)
                 {
                     names.Add(ModelContract.GradeInput);
                     values.Add(gradeValue);
+                }
+                if (config.SideConditioned)
+                {
+                    names.Add(ModelContract.SideInput);
+                    values.Add(sideValue);
                 }
                 using var runOptions = new RunOptions();
                 using var outputs = session.Run(runOptions, names, values, [ModelContract.NoiseOutput]);

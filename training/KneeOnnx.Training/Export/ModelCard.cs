@@ -22,11 +22,12 @@ public static class ModelCard
         var meta = model.MetadataProps.ToDictionary(p => p.Key, p => p.Value);
         string Get(string key) => meta.TryGetValue(key, out var v) ? v : "";
         bool conditional = model.Graph.Input.Any(i => i.Name == ModelContract.GradeInput);
+        bool sided = model.Graph.Input.Any(i => i.Name == ModelContract.SideInput);
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
         sb.AppendLine($"# {Path.GetFileNameWithoutExtension(onnxPath)} — KneeOnnx model card").AppendLine();
         sb.AppendLine($"A DDPM noise predictor (ε-prediction) that generates {Get(ModelContract.Keys.ImageSize)}×{Get(ModelContract.Keys.ImageSize)} grayscale knee radiographs"
-            + (conditional ? " conditioned on the Kellgren-Lawrence grade." : ", unconditional.")).AppendLine();
+            + (conditional ? " conditioned on the Kellgren-Lawrence grade" + (sided ? " and the knee side (L/R)." : ".") : ", unconditional.")).AppendLine();
         sb.AppendLine("| fact | value |").AppendLine("|---|---|");
         sb.AppendLine($"| file | `{Path.GetFileName(onnxPath)}`, {new FileInfo(onnxPath).Length / 1e6:F1} MB, SHA-256 `{sha256}` |");
         sb.AppendLine($"| preset | `{Get(ModelContract.Keys.Preset)}`, {parameters.ToString("N0", inv)} parameters, conditioning `{Get(ModelContract.Keys.Conditioning)}`, null grade {Get(ModelContract.Keys.NullGrade)} |");
@@ -39,6 +40,7 @@ public static class ModelCard
         sb.AppendLine($"- `{ModelContract.SampleInput}` float32 [N,1,H,W], pixel space [-1, 1] (gray/127.5 − 1)");
         sb.AppendLine($"- `{ModelContract.TimestepInput}` int64 [N], 0 … T−1");
         if (conditional) sb.AppendLine($"- `{ModelContract.GradeInput}` int64 [N], KL grade 0 … 4 (or the null grade for classifier-free guidance, when present)");
+        if (sided) sb.AppendLine($"- `{ModelContract.SideInput}` int64 [N], knee side 0 = L, 1 = R, 2 = either (the null side, also the guidance baseline)");
         sb.AppendLine($"- output `{ModelContract.NoiseOutput}` float32 [N,1,H,W], the predicted noise ε");
         sb.AppendLine().AppendLine("Every constant inference needs is in the file's metadata (`kneeonnx.*` keys).").AppendLine();
         sb.AppendLine("## Operators").AppendLine();

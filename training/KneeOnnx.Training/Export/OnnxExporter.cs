@@ -32,6 +32,8 @@ public static class OnnxExporter
         graph.Input.Add(Value(ModelContract.TimestepInput, TensorProto.Types.DataType.Int64, ["N"]));
         if (config.IsConditional)
             graph.Input.Add(Value(ModelContract.GradeInput, TensorProto.Types.DataType.Int64, ["N"]));
+        if (config.SideConditioned)
+            graph.Input.Add(Value(ModelContract.SideInput, TensorProto.Types.DataType.Int64, ["N"]));
 
         string result = UNetEmitter.Emit(builder, model);
         var identity = new NodeProto { OpType = "Identity", Name = "n_noise" };
@@ -47,7 +49,7 @@ public static class OnnxExporter
             ProducerVersion = ExporterVersion,
             Domain = "org.kneeonnx",
             ModelVersion = state.Step,
-            DocString = "Grade-conditioned DDPM noise predictor for 128²/64²/32² knee radiographs (KL grades 0-4). Trained on Chen P., Knee Osteoarthritis Severity Grading Dataset, Mendeley Data, 2018, doi:10.17632/56rmx5bjcr.1 (CC BY 4.0).",
+            DocString = "Grade-conditioned DDPM noise predictor for knee radiographs (KL grades 0-4). Trained on Chen P., Knee Osteoarthritis Severity Grading Dataset, Mendeley Data, 2018, doi:10.17632/56rmx5bjcr.1 (CC BY 4.0).",
             Graph = graph,
         };
         proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
@@ -73,6 +75,11 @@ public static class OnnxExporter
         yield return (ModelContract.Keys.Grades, JsonSerializer.Serialize(KlGrades.Names.Take(config.NumGrades)));
         yield return (ModelContract.Keys.Conditioning, config.Conditioning);
         yield return (ModelContract.Keys.NullGrade, config.NullGrade.ToString(inv));
+        if (config.SideConditioned)
+        {
+            yield return (ModelContract.Keys.Sides, JsonSerializer.Serialize(KneeSides.Names));
+            yield return (ModelContract.Keys.NullSide, config.NullSide.ToString(inv));
+        }
         yield return (ModelContract.Keys.Preset, config.Preset);
         yield return (ModelContract.Keys.UNetConfig, JsonSerializer.Serialize(config));
         yield return (ModelContract.Keys.TrainSteps, state.Step.ToString(inv));

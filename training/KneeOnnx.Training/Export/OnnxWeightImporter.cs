@@ -21,6 +21,8 @@ public sealed record ImportedModelInfo(UNetConfig Model, string BetaSchedule, in
 public static class OnnxWeightImporter
 {
     public const string TransposedSuffix = "_t";
+    /// <summary>The state_dict prefix of the side embedding, which a grade-only file lacks when a run adds sides to it.</summary>
+    public const string SideEmbeddingPrefix = "side_embedding.";
 
     public static (ImportedModelInfo Info, ModelProto Proto) Read(string path)
     {
@@ -67,14 +69,18 @@ public static class OnnxWeightImporter
         return (info, proto);
     }
 
-    /// <summary>Copies every state_dict entry of <paramref name="model"/> from the file's initializers; fails naming the first one absent or misshapen.</summary>
-    public static void LoadInto(ModelProto proto, UNet model, string path)
+    /// <summary>
+    /// Copies every state_dict entry of <paramref name="model"/> from the file's initializers; fails naming the first one
+    /// absent or misshapen. Entries under <paramref name="newPrefix"/> are new parts the file cannot hold and keep their initial values.
+    /// </summary>
+    public static void LoadInto(ModelProto proto, UNet model, string path, string? newPrefix = null)
     {
         var initializers = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
         foreach (var t in proto.Graph.Initializer) initializers.TryAdd(t.Name, t);
         using var _ = no_grad();
         foreach (var (name, target) in model.state_dict())
         {
+            if (newPrefix is not null && name.StartsWith(newPrefix, StringComparison.Ordinal)) continue;
             bool transposed = !initializers.ContainsKey(name);
             if (!initializers.TryGetValue(transposed ? name + TransposedSuffix : name, out var source))
                 throw new InvalidDataException($"{path}: no weights for '{name}'; the file does not hold this U-Net configuration");

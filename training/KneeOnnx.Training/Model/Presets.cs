@@ -6,9 +6,10 @@ public static class Presets
     public const string Tiny = "tiny";
     public const string Small = "small";
     public const string Paper = "paper";
-    public static readonly IReadOnlyList<string> Names = [Tiny, Small, Paper];
+    public const string Paper224 = "paper-224";
+    public static readonly IReadOnlyList<string> Names = [Tiny, Small, Paper, Paper224];
 
-    public static UNetConfig Get(string name, string conditioning = Conditioning.Add, bool nullGrade = false)
+    public static UNetConfig Get(string name, string conditioning = Conditioning.Add, bool nullGrade = false, bool sides = false, int? imageSize = null)
     {
         UNetConfig config = name switch
         {
@@ -27,9 +28,19 @@ public static class Presets
             {
                 Preset = Paper, ImageSize = 128, Widths = [128, 128, 256, 256, 512, 512], BlocksPerLevel = 2, AttentionLevels = [4], NormGroups = 32,
             },
+            // The report's future work: the same U-Net at the data's native 224² (five halvings: 224 → 7). Attention stays
+            // on the second-lowest level, now 14×14 (196 tokens) where the report had 8×8, and in the middle (7×7).
+            Paper224 => new UNetConfig
+            {
+                Preset = Paper224, ImageSize = 224, Widths = [128, 128, 256, 256, 512, 512], BlocksPerLevel = 2, AttentionLevels = [4], NormGroups = 32,
+            },
             _ => throw new ArgumentException($"unknown preset '{name}' (expected {string.Join(", ", Names)})"),
         };
-        config = config with { Conditioning = conditioning, HasNullGrade = nullGrade && conditioning != Conditioning.None };
+        config = config with
+        {
+            Conditioning = conditioning, HasNullGrade = nullGrade && conditioning != Conditioning.None, SideConditioned = sides,
+            ImageSize = imageSize ?? config.ImageSize,
+        };
         config.Validate();
         return config;
     }

@@ -5,13 +5,15 @@ using static TorchSharp.torch;
 namespace KneeOnnx.Training.Model;
 
 /// <summary>
-/// The ε-prediction U-Net: (sample [N,C,H,W] in [-1,1], timestep int64 [N], grade int64 [N]) → predicted noise [N,C,H,W].
-/// It knows nothing of the noise schedule; the grade is ignored when <see cref="UNetConfig.Conditioning"/> is none.
+/// The ε-prediction U-Net: (sample [N,C,H,W] in [-1,1], timestep int64 [N], grade int64 [N], side int64 [N]) → predicted
+/// noise [N,C,H,W]. It knows nothing of the noise schedule; the grade is ignored when <see cref="UNetConfig.Conditioning"/>
+/// is none, the side unless <see cref="UNetConfig.SideConditioned"/>.
 /// </summary>
 public sealed class UNet : nn.Module<Tensor, Tensor, Tensor, Tensor>
 {
     internal readonly TimestepEmbedding time_embedding;
     internal readonly ModuleList<GradeEmbedding> grade_embedding = new();
+    internal readonly ModuleList<SideEmbedding> side_embedding = new();
     internal readonly Conv2d conv_in;
     internal readonly ModuleList<DownLevel> down = new();
     internal readonly MidBlock mid;
@@ -28,6 +30,7 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor, Tensor>
         int[] widths = config.Widths;
         time_embedding = new TimestepEmbedding(widths[0], config.TimeEmbeddingDim);
         if (config.IsConditional) grade_embedding.Add(new GradeEmbedding(config));
+        if (config.SideConditioned) side_embedding.Add(new SideEmbedding(config));
 
         int inputChannels = config.Channels + (config.Conditioning == Conditioning.Concat ? config.GradeEmbeddingDim : 0);
         conv_in = Layers.Conv3x3(inputChannels, widths[0]);
@@ -60,9 +63,18 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor, Tensor>
 
     public long ParameterCount => parameters().Sum(p => p.numel());
 
-    public override Tensor forward(Tensor sample, Tensor timestep, Tensor grade)
+    /// <summary>Without a side: a side-conditioned network is asked for the null side ("either").</summary>
+    public override Tensor forward(Tensor sample, Tensor timestep, Tensor grade) => forward(sample, timestep, grade, null);
+
+    public Tensor forward(Tensor sample, Tensor timestep, Tensor grade, Tensor? side)
     {
         var timeEmbedding = time_embedding.forward(timestep);
+        if (side_embedding.Count > 0)
+        {
+            using var scope = NewDisposeScope();
+            var sides = side ?? full(sample.shape[0], (long)KneeSides.Null, dtype: ScalarType.Int64, device: sample.device);
+            timeEmbedding = (timeEmbedding + side_embedding[0].forward(sides)).MoveToOuterDisposeScope();
+        }
         var input = sample;
         if (grade_embedding.Count > 0)
         {

@@ -33,12 +33,15 @@ public sealed record UNetConfig
     public int NumGrades { get; init; } = KlGrades.Count;
     /// <summary>True when an extra "no grade" embedding exists (trained with label dropout), enabling classifier-free guidance.</summary>
     public bool HasNullGrade { get; init; }
+    /// <summary>True when the knee side (L, R, or the null side "either") is a second condition beside the grade.</summary>
+    public bool SideConditioned { get; init; }
     public double Dropout { get; init; }
 
     [JsonIgnore] public int TimeEmbeddingDim => Widths[0] * 4;
     [JsonIgnore] public bool IsConditional => Conditioning != Model.Conditioning.None;
     [JsonIgnore] public int NullGrade => HasNullGrade ? NumGrades : -1;
     [JsonIgnore] public int GradeTableSize => NumGrades + (HasNullGrade ? 1 : 0);
+    [JsonIgnore] public int NullSide => SideConditioned ? KneeSides.Null : KneeSides.None;
 
     public void Validate()
     {
@@ -48,6 +51,8 @@ public sealed record UNetConfig
             throw new ArgumentException($"every width must be a positive multiple of {NormGroups} norm groups: {string.Join(",", Widths)}");
         if (ImageSize % (1 << (Widths.Length - 1)) != 0)
             throw new ArgumentException($"image size {ImageSize} must be divisible by 2^{Widths.Length - 1} for {Widths.Length} levels");
+        if (SideConditioned && !IsConditional)
+            throw new ArgumentException("side conditioning needs grade conditioning (add or concat), not 'none'");
         if (BlocksPerLevel < 1) throw new ArgumentException("at least one ResNet block per level is needed");
         if (AttentionLevels.Any(l => l < 0 || l >= Widths.Length))
             throw new ArgumentException($"attention levels {string.Join(",", AttentionLevels)} are outside 0..{Widths.Length - 1}");

@@ -8,14 +8,22 @@ namespace KneeOnnx.Training.Runs;
 /// Assembles step <c>s</c>'s batch from a stream seeded by (seed, s) alone: which images, flips, label dropout,
 /// timesteps and the noise generator's seed. A resumed run therefore sees exactly the batches an uninterrupted run would.
 /// </summary>
-public sealed class BatchBuilder(KneeDataset data, GradeSampler sampler, TrainConfig config, int nullGrade)
+/// <remarks>
+/// With sides, a flipped knee is labelled with the other side (a flip mirrors the anatomy), the grade and side are
+/// dropped together with the label-dropout probability (the guidance baseline) and otherwise the side alone with the
+/// same probability (the "either side" condition). The extra draws come after the grade-only ones, so grade-only runs
+/// keep their batches bit for bit.
+/// </remarks>
+public sealed class BatchBuilder(KneeDataset data, GradeSampler sampler, TrainConfig config, int nullGrade, bool sides = false)
 {
     private const int DataStream = 1;
     private readonly float[] _pixels = new float[config.BatchSize * data.ImageSize * data.ImageSize];
     private readonly long[] _grades = new long[config.BatchSize];
+    private readonly long[] _sides = new long[config.BatchSize];
     private readonly long[] _timesteps = new long[config.BatchSize];
 
-    public (Tensor Images, Tensor Grades, Tensor Timesteps, long NoiseSeed) Build(long step)
+    /// <summary>Sides is null for a model without side conditioning.</summary>
+    public (Tensor Images, Tensor Grades, Tensor? Sides, Tensor Timesteps, long NoiseSeed) Build(long step)
     {
         var rng = SplitMix64.For(config.Seed, step, DataStream);
         int side = data.ImageSize, area = side * side;
@@ -34,7 +42,13 @@ public sealed class BatchBuilder(KneeDataset data, GradeSampler sampler, TrainCo
             bool dropLabel = nullGrade >= 0 && rng.NextDouble() < config.LabelDropout;
             _grades[b] = dropLabel ? nullGrade : data.Grades[index];
             _timesteps[b] = rng.NextInt(config.TrainTimesteps);
+            if (sides)
+            {
+                bool dropSide = dropLabel || rng.NextDouble() < config.LabelDropout;
+                int knee = flip ? KneeSides.Mirror(data.Sides[index]) : data.Sides[index];
+                _sides[b] = dropSide ? KneeSides.Null : knee;
+            }
         }
-        return (tensor(_pixels, [config.BatchSize, 1, side, side]), tensor(_grades), tensor(_timesteps), rng.NextSeed());
+        return (tensor(_pixels, [config.BatchSize, 1, side, side]), tensor(_grades), sides ? tensor(_sides) : null, tensor(_timesteps), rng.NextSeed());
     }
 }

@@ -9,6 +9,10 @@ public sealed record TrainConfig
     public required string Data { get; init; }
     public required string Preset { get; init; }
     public string Conditioning { get; init; } = Model.Conditioning.Add;
+    /// <summary>The side images are trained at; null = the preset's.</summary>
+    public int? ImageSize { get; init; }
+    /// <summary>Condition on the knee side as well as the grade (<see cref="KneeSides"/>).</summary>
+    public bool Sides { get; init; }
     public int Steps { get; init; } = 10_000;
     public int BatchSize { get; init; } = 16;
     public double LearningRate { get; init; } = 1e-4;
@@ -59,6 +63,17 @@ public sealed record TrainConfig
         Require(KneeOnnx.Training.Data.Balance.All.Contains(Balance), $"--balance '{Balance}' is not one of {string.Join(", ", KneeOnnx.Training.Data.Balance.All)}");
         Require(Model.Conditioning.All.Contains(Conditioning), $"--cond '{Conditioning}' is not one of {string.Join(", ", Model.Conditioning.All)}");
         Require(Model.Presets.Names.Contains(Preset), $"--preset '{Preset}' is not one of {string.Join(", ", Model.Presets.Names)}");
+        Require(ImageSize is null or (>= 8 and <= 1024), $"--image-size must be in 8..1024, got {ImageSize}");
+        try
+        {
+            Model.Presets.Get(Preset, Conditioning, LabelDropout > 0, Sides, ImageSize);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"--preset {Preset} --image-size {ImageSize}: {e.Message}", e);
+        }
+        Require(!Sides || Conditioning != Model.Conditioning.None, "--sides needs grade conditioning; it cannot be combined with --cond none");
+        Require(!Sides || LabelDropout > 0, "--sides needs --label-dropout > 0: the null side ('either', and the guidance baseline) is learned from dropped labels");
         try
         {
             CreateSchedule();

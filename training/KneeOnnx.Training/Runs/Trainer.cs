@@ -41,8 +41,11 @@ public static class Trainer
             (init, initProto) = OnnxWeightImporter.Read(config.InitFrom);
             if (config.LabelDropout > 0 && !init.Model.HasNullGrade)
                 throw new ArgumentException($"{config.InitFrom}: the model has no null grade, so it cannot learn classifier-free guidance; pass --label-dropout 0");
+            if (config.Sides && !init.Model.SideConditioned && !init.Model.HasNullGrade)
+                throw new ArgumentException($"{config.InitFrom}: the model has no null grade, which --sides needs for its 'either side' baseline");
             config = config with
             {
+                ImageSize = init.Model.ImageSize, Sides = config.Sides || init.Model.SideConditioned,
                 Preset = init.Model.Preset, Conditioning = init.Model.Conditioning, BetaSchedule = init.BetaSchedule,
                 TrainTimesteps = init.TrainTimesteps, BetaStart = init.BetaStart, BetaEnd = init.BetaEnd, InitFromSha256 = init.Sha256,
             };
@@ -58,13 +61,17 @@ public static class Trainer
         var (device, deviceLine) = TorchDevice.Resolve(run.Device);
         output.WriteLine($"{deviceLine}; {get_num_threads()} threads");
 
-        var modelConfig = resumed?.Model ?? init?.Model ?? Presets.Get(config.Preset, config.Conditioning, nullGrade: config.LabelDropout > 0);
+        var modelConfig = resumed?.Model
+            ?? (init is not null ? init.Model with { SideConditioned = config.Sides } : null)
+            ?? Presets.Get(config.Preset, config.Conditioning, nullGrade: config.LabelDropout > 0, sides: config.Sides, imageSize: config.ImageSize);
         var loadTimer = Stopwatch.StartNew();
         var data = run.Preloaded ?? KneeDataset.Load(config.Data, "train", modelConfig.ImageSize, config.SkipUnreadable ? UnreadablePolicy.Skip : UnreadablePolicy.Fail);
         output.WriteLine($"data: {data.Count} images from {data.Directory} at {modelConfig.ImageSize}² in {loadTimer.Elapsed.TotalSeconds:F1}s; per grade {string.Join(" ", data.CountPerGrade())}"
             + (data.SkippedFiles.Count > 0 ? $"; {data.SkippedFiles.Count} unreadable skipped" : "")
             + (data.IgnoredNonPngFiles > 0 ? $"; {data.IgnoredNonPngFiles} non-PNG files ignored" : "")
             + (data.ConvertedImages > 0 ? $"; {data.ConvertedImages} colour/16-bit/odd-sized images converted to 8-bit gray" : ""));
+        if (modelConfig.SideConditioned && data.FirstFileWithoutSide() is { } sideless)
+            throw new ArgumentException($"{sideless}: the file name states no knee side (expected a name ending in L or R, like 9003175L.png); --sides needs every image's side");
         if (resumed is not null && resumed.DatasetSha256 != data.Sha256)
             output.WriteLine($"warning: the training data differ from those the checkpoint was trained on (sha256 {data.Sha256[..12]} vs {resumed.DatasetSha256[..12]})");
 
@@ -91,17 +98,19 @@ public static class Trainer
         {
             if (initProto is not null)
             {
-                OnnxWeightImporter.LoadInto(initProto, live, config.InitFrom!);
+                bool addsSides = modelConfig.SideConditioned && !init!.Model.SideConditioned;
+                OnnxWeightImporter.LoadInto(initProto, live, config.InitFrom!, addsSides ? OnnxWeightImporter.SideEmbeddingPrefix : null);
                 initProto = null; // the whole model's bytes; not needed for the rest of the run
-                output.WriteLine($"initialised from {config.InitFrom} ({init!.Model.Preset}/{init.Model.Conditioning}, trained {init.TrainSteps} steps, sha256 {init.Sha256[..16]}…)");
+                output.WriteLine($"initialised from {config.InitFrom} ({init!.Model.Preset}/{init.Model.Conditioning}, trained {init.TrainSteps} steps, sha256 {init.Sha256[..16]}…)"
+                    + (addsSides ? "; side embedding added (its projection starts at zero, so step 0 computes what that model did)" : ""));
             }
             ema.CopyFromLive();
         }
-        output.WriteLine($"model: {modelConfig.Preset} preset, {modelConfig.Conditioning} conditioning, {live.ParameterCount:N0} parameters; {config.Steps} steps of batch {config.BatchSize}");
+        output.WriteLine($"model: {modelConfig.Preset} preset at {modelConfig.ImageSize}², {modelConfig.Conditioning} conditioning{(modelConfig.SideConditioned ? " + side" : "")}, {live.ParameterCount:N0} parameters; {config.Steps} steps of batch {config.BatchSize}");
         WriteRunConfig(runDir, config, modelConfig, data, device.type.ToString(), get_num_threads());
 
         using var objective = new NoiseObjective(schedule, config.MinSnrGamma, device);
-        var batches = new BatchBuilder(data, sampler, config, modelConfig.NullGrade);
+        var batches = new BatchBuilder(data, sampler, config, modelConfig.NullGrade, modelConfig.SideConditioned);
         using var lossLog = new LossLog(runDir, step);
         var progress = new ProgressLine(output, run.Interactive, Math.Max(1, run.LogEvery));
         var trainingStep = new TrainingStep(live, objective, optimizer, live.parameters().ToArray(), config.GradientClip, device);

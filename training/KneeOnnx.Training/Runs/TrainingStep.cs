@@ -22,13 +22,13 @@ public sealed class TrainingStep(UNet model, NoiseObjective objective, optim.Opt
         Tensor lossTensor;
         using (NewDisposeScope())
         {
-            var (images, grades, timesteps, noiseSeed) = batches.Build(step);
+            var (images, grades, sides, timesteps, noiseSeed) = batches.Build(step);
             using var generator = new Generator((ulong)noiseSeed);
             var noise = randn(images.shape, generator: generator).to(device);
             var t = timesteps.to(device);
             var noisy = objective.AddNoise(images.to(device), noise, t);
             model.train();
-            lossTensor = objective.Loss(model.forward(noisy, t, grades.to(device)), noise, t).MoveToOuterDisposeScope();
+            lossTensor = objective.Loss(model.forward(noisy, t, grades.to(device), sides?.to(device)), noise, t).MoveToOuterDisposeScope();
         }
         float loss = lossTensor.item<float>();
         checkLoss(loss);

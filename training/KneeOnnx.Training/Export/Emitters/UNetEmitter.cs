@@ -12,6 +12,12 @@ public static class UNetEmitter
         var config = unet.Config;
         string timeEmbedding = TimestepEmbeddingEmitter.Emit(g, unet.time_embedding, ModelContract.TimestepInput);
         string input = ModelContract.SampleInput;
+        if (unet.side_embedding.Count > 0)
+        {
+            var side = unet.side_embedding[0];
+            string vector = LinearEmitter.Emit(g, side.to_time, EmbeddingEmitter.Emit(g, side.table, ModelContract.SideInput));
+            timeEmbedding = g.Node("Add", [timeEmbedding, vector], "time_with_side");
+        }
         if (unet.grade_embedding.Count > 0)
         {
             var grade = unet.grade_embedding[0];

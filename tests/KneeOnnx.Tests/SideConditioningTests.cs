@@ -1,0 +1,342 @@
+using Google.Protobuf;
+using KneeOnnx.Generation;
+using KneeOnnx.Output;
+using KneeOnnx.Runtime;
+using KneeOnnx.Tests.Fixtures;
+using KneeOnnx.Training.Data;
+using KneeOnnx.Training.Diffusion;
+using KneeOnnx.Training.Export;
+using KneeOnnx.Training.Model;
+using KneeOnnx.Training.Runs;
+using Microsoft.ML.OnnxRuntime;
+using Onnx;
+using static TorchSharp.torch;
+
+namespace KneeOnnx.Tests;
+
+/// <summary>A briefly trained side-conditioned tiny model, exported once for the side tests.</summary>
+public sealed class TinySidedModel : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public string Checkpoint { get; }
+    public string Path { get; }
+    public ModelProto Proto { get; }
+
+    public TinySidedModel()
+    {
+        Checkpoint = TinyRuns.Train(_dir.Combine("run"), steps: 4, sides: true);
+        var (state, model) = Training.Runs.Checkpoint.LoadModel(Checkpoint);
+        using (model)
+            Proto = OnnxExporter.Build(model, state, "ema");
+        Path = _dir.Combine("sided.onnx");
+        File.WriteAllBytes(Path, Proto.ToByteArray());
+    }
+
+    public string WriteVariant(string name, Action<ModelProto> change)
+    {
+        var copy = Proto.Clone();
+        change(copy);
+        string path = _dir.Combine(name);
+        File.WriteAllBytes(path, copy.ToByteArray());
+        return path;
+    }
+
+    public void Dispose() => _dir.Dispose();
+}
+
+public class SideConditioningTests(TinySidedModel sided) : IClassFixture<TinySidedModel>
+{
+    [Theory]
+    [InlineData("9003175L.png", KneeSides.Left)]
+    [InlineData("/data/train/2/9003175R.png", KneeSides.Right)]
+    [InlineData("9003175r.PNG", KneeSides.Right)]
+    [InlineData("kl2_ddpm50_s1_000003.png", KneeSides.None)]
+    [InlineData("L.png", KneeSides.None)]
+    public void TheSideIsReadFromTheDatasetsFileNames(string name, int expected) => Assert.Equal(expected, KneeSides.FromFileName(name));
+
+    /// <summary>The marker of <see cref="SyntheticKnees.SidedPixels"/> sits on the image's right for a left knee: read it back from the pixels.</summary>
+    private static int SideShownBy(ReadOnlySpan<float> image, int width)
+    {
+        double left = 0, right = 0;
+        for (int y = width * 2 / 3; y < width; y++)
+            for (int x = 0; x < width / 4; x++)
+            {
+                left += image[y * width + x];
+                right += image[y * width + width - 1 - x];
+            }
+        return right > left ? KneeSides.Left : KneeSides.Right;
+    }
+
+    [Fact]
+    public void AFlippedKneeIsLabelledWithTheOtherSide()
+    {
+        const int width = 32;
+        var (images, grades) = SyntheticKnees.SidedInMemory(4, width);
+        var data = KneeDataset.FromMemory(width, images, grades, sides: SyntheticKnees.SideOfIndex(images.Length));
+        var config = new TrainConfig { Data = "memory", Preset = Presets.Tiny, BatchSize = 8, LabelDropout = 0, Sides = true, Seed = 5 };
+        var batches = new BatchBuilder(data, new GradeSampler(data.Grades, config.Balance), config, nullGrade: -1, sides: true);
+        int checkedImages = 0, rightLabels = 0;
+        for (long step = 0; step < 20; step++)
+        {
+            var (batch, _, sides, _, _) = batches.Build(step);
+            using (batch)
+            using (sides)
+            {
+                float[] pixels = batch.data<float>().ToArray();
+                long[] labels = sides!.data<long>().ToArray();
+                for (int b = 0; b < labels.Length; b++)
+                {
+                    int shown = SideShownBy(pixels.AsSpan(b * width * width, width * width), width);
+                    Assert.Equal(shown, (int)labels[b]);
+                    checkedImages++;
+                }
+                rightLabels += labels.Count(l => l == KneeSides.Right);
+            }
+        }
+        // Half the draws are flipped, so an unmirrored label would disagree with the pixels about half the time.
+        Assert.Equal(160, checkedImages);
+        Assert.InRange(rightLabels, 40, 120);
+    }
+
+    [Fact]
+    public void GradeAndSideAreDroppedTogetherAndTheSideAlsoAlone()
+    {
+        var (images, grades) = SyntheticKnees.SidedInMemory(4, 8);
+        var data = KneeDataset.FromMemory(8, images, grades, sides: SyntheticKnees.SideOfIndex(images.Length));
+        var config = new TrainConfig { Data = "memory", Preset = Presets.Tiny, BatchSize = 50, LabelDropout = 0.2, Sides = true, Seed = 9 };
+        var batches = new BatchBuilder(data, new GradeSampler(data.Grades, config.Balance), config, nullGrade: KlGrades.Count, sides: true);
+        int n = 0, nullGrades = 0, nullSides = 0;
+        for (long step = 0; step < 100; step++)
+        {
+            var (batch, g, s, t, _) = batches.Build(step);
+            using (batch) using (g) using (s) using (t)
+            {
+                long[] gradeLabels = g.data<long>().ToArray(), sideLabels = s!.data<long>().ToArray();
+                for (int i = 0; i < gradeLabels.Length; i++, n++)
+                {
+                    bool nullGrade = gradeLabels[i] == KlGrades.Count, nullSide = sideLabels[i] == KneeSides.Null;
+                    Assert.True(!nullGrade || nullSide, "a dropped grade must drop the side too (the guidance baseline is fully unconditional)");
+                    nullGrades += nullGrade ? 1 : 0;
+                    nullSides += nullSide ? 1 : 0;
+                }
+            }
+        }
+        // P(null grade) = p = 0.2; P(null side) = p + (1 − p)·p = 0.36. 5,000 draws: standard errors 0.006 and 0.007.
+        Assert.InRange(nullGrades / (double)n, 0.17, 0.23);
+        Assert.InRange(nullSides / (double)n, 0.33, 0.39);
+    }
+
+    [Fact]
+    public void AddingSidesToAGradeOnlyModelChangesNoPredictionUntilTrained()
+    {
+        using var dir = new TempDirectory();
+        string checkpoint = TinyRuns.Train(dir.Combine("run"), steps: 3);
+        var (state, gradeOnly) = Checkpoint.LoadModel(checkpoint);
+        string onnx = dir.Combine("grade-only.onnx");
+        using (gradeOnly)
+            File.WriteAllBytes(onnx, OnnxExporter.Build(gradeOnly, state, "ema").ToByteArray());
+
+        var (info, proto) = OnnxWeightImporter.Read(onnx);
+        using var withSides = new UNet(info.Model with { SideConditioned = true });
+        OnnxWeightImporter.LoadInto(proto, withSides, onnx, OnnxWeightImporter.SideEmbeddingPrefix);
+        withSides.eval();
+
+        // The reference is the original file run by ONNX Runtime, not the TorchSharp network it came from.
+        using var session = new InferenceSession(onnx);
+        const int n = 3, side = 32;
+        manual_seed(4);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var x = randn(n, 1, side, side);
+        long[] t = [10, 500, 990], g = [0, 2, 5];
+        using var xs = OrtValue.CreateTensorValueFromMemory(x.data<float>().ToArray(), [n, 1, side, side]);
+        using var ts = OrtValue.CreateTensorValueFromMemory(t, [n]);
+        using var gs = OrtValue.CreateTensorValueFromMemory(g, [n]);
+        using var outputs = session.Run(new RunOptions(), [ModelContract.SampleInput, ModelContract.TimestepInput, ModelContract.GradeInput], [xs, ts, gs], [ModelContract.NoiseOutput]);
+        float[] reference = outputs[0].GetTensorDataAsSpan<float>().ToArray();
+        foreach (long s in new long[] { KneeSides.Left, KneeSides.Right, KneeSides.Null })
+        {
+            float[] actual = withSides.forward(x, tensor(t), tensor(g), full(n, s, ScalarType.Int64)).data<float>().ToArray();
+            Assert.Equal(reference.Length, actual.Length);
+            double worst = reference.Zip(actual, (a, b) => Math.Abs(a - b)).Max();
+            Assert.True(worst < 1e-4, $"side {s}: the new side embedding changed the prediction by {worst:E2}");
+        }
+    }
+
+    [Fact]
+    public void TheExportedSideInputMatchesTorchSharpForEverySideAndGuidance()
+    {
+        var (state, model) = Checkpoint.LoadModel(sided.Checkpoint);
+        using var _ = model;
+        using var onnx = KneeModel.Open(sided.Path, new RuntimeOptions { Provider = ProviderRequest.Cpu });
+        Assert.True(onnx.Info.IsSideConditioned);
+        Assert.Equal(["L", "R"], onnx.Info.SideNames);
+        Assert.Equal(KneeSides.Null, onnx.Info.NullSide);
+        using var ort = new NoiseEstimator(onnx);
+        using var torchSide = new TorchNoisePredictor(model, TorchNoisePredictor.InfoFor(state, sided.Checkpoint));
+        const int n = 2, area = 32 * 32;
+        var x = new float[n * area];
+        var rng = Randomness.SplitMix64.For(3, 0, 0);
+        for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
+        var bySide = new Dictionary<int, float[]>();
+        foreach (int s in new[] { KneeSides.Left, KneeSides.Right, KneeSides.None })
+            foreach (double w in new[] { 1.0, 2.5 })
+            {
+                float[] a = new float[n * area], b = new float[n * area];
+                ort.Predict(x, n, 400, 3, w, a, s);
+                torchSide.Predict(x, n, 400, 3, w, b, s);
+                double worst = a.Zip(b, (p, q) => Math.Abs(p - q)).Max();
+                Assert.True(worst < 1e-4, $"side {s}, guidance {w}: ONNX and TorchSharp differ by {worst:E2}");
+                if (w == 1.0) bySide[s] = a;
+            }
+        // The side reaches the network: four training steps moved the zero-initialised projection off zero.
+        double lr = bySide[KneeSides.Left].Zip(bySide[KneeSides.Right], (p, q) => Math.Abs(p - q)).Max();
+        Assert.True(lr > 1e-6, $"L and R predictions are identical ({lr:E2}): the side input is not wired");
+    }
+
+    [Fact]
+    public void ASideAskedOfAGradeOnlyModelIsRefused()
+    {
+        using var dir = new TempDirectory();
+        var (state, model) = Checkpoint.LoadModel(TinyRuns.Train(dir.Combine("run"), steps: 1));
+        using var _ = model;
+        using var predictor = new TorchNoisePredictor(model, TorchNoisePredictor.InfoFor(state, "grade-only"));
+        var x = new float[32 * 32];
+        var e = Assert.Throws<ArgumentException>(() => predictor.Predict(x, 1, 10, 1, 1.0, new float[32 * 32], KneeSides.Left));
+        Assert.Contains("not side-conditioned", e.Message);
+    }
+
+    public static TheoryData<string, string?, string?, string> ContradictorySideMetadata() => new()
+    {
+        { "no-names.onnx", null, "2", "must be given together" },
+        { "no-null.onnx", "[\"L\",\"R\"]", null, "must be given together" },
+        { "null-3.onnx", "[\"L\",\"R\"]", "3", "contradictory side metadata" },
+        { "names-lx.onnx", "[\"L\",\"X\"]", "2", "must be [\"L\",\"R\"]" },
+        { "names-json.onnx", "L,R", "2", "not a JSON list" },
+    };
+
+    [Theory]
+    [MemberData(nameof(ContradictorySideMetadata))]
+    public void ContradictorySideMetadataIsRefusedNamingTheFile(string name, string? sides, string? nullSide, string expected)
+    {
+        string path = sided.WriteVariant(name, m =>
+        {
+            m.MetadataProps.Remove(m.MetadataProps.First(p => p.Key == ModelContract.Keys.Sides));
+            m.MetadataProps.Remove(m.MetadataProps.First(p => p.Key == ModelContract.Keys.NullSide));
+            if (sides is not null) OnnxExporter.SetMetadata(m, ModelContract.Keys.Sides, sides);
+            if (nullSide is not null) OnnxExporter.SetMetadata(m, ModelContract.Keys.NullSide, nullSide);
+        });
+        var (code, _, err) = InProcessCli.Generate("info", "--model", path, "--provider", "cpu");
+        Assert.Equal(2, code);
+        Assert.Contains(path, err);
+        Assert.Contains(expected, err);
+        Assert.Single(err.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public void ASideInputWithoutSideMetadataIsRefused()
+    {
+        string path = sided.WriteVariant("no-side-meta.onnx", m =>
+        {
+            m.MetadataProps.Remove(m.MetadataProps.First(p => p.Key == ModelContract.Keys.Sides));
+            m.MetadataProps.Remove(m.MetadataProps.First(p => p.Key == ModelContract.Keys.NullSide));
+        });
+        var (code, _, err) = InProcessCli.Generate("info", "--model", path, "--provider", "cpu");
+        Assert.Equal(2, code);
+        Assert.Contains("has a 'side' input but no 'kneeonnx.sides' metadata", err);
+    }
+
+    [Fact]
+    public void GenerateWritesEachRequestedSideWithItsNameAndManifestColumn()
+    {
+        using var dir = new TempDirectory();
+        string[] args = ["generate", "--model", sided.Path, "--provider", "cpu", "--grades", "1,3", "--per-grade", "2", "--sides", "L,R", "--steps", "3", "--seed", "4", "--out", dir.Combine("a")];
+        var (code, stdout, err) = InProcessCli.Generate(args);
+        Assert.True(code == 0, err);
+        Assert.Contains("sides L,R", stdout);
+        var files = Directory.GetFiles(dir.Combine("a"), "*.png", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(dir.Combine("a"), f).Replace('\\', '/')).Order().ToArray();
+        Assert.Equal(
+            [
+                "1/kl1_L_ddpm3_s4_000000.png", "1/kl1_L_ddpm3_s4_000001.png", "1/kl1_R_ddpm3_s4_000000.png", "1/kl1_R_ddpm3_s4_000001.png",
+                "3/kl3_L_ddpm3_s4_000000.png", "3/kl3_L_ddpm3_s4_000001.png", "3/kl3_R_ddpm3_s4_000000.png", "3/kl3_R_ddpm3_s4_000001.png",
+            ], files);
+        string[] manifest = File.ReadAllLines(dir.Combine("a", "manifest.csv"));
+        Assert.Equal(Manifest.SideHeader, manifest[0]);
+        foreach (string row in manifest.Skip(1))
+        {
+            string[] cells = row.Split(',');
+            Assert.Equal(cells[0].Contains("_L_") ? "L" : "R", cells[3]);
+        }
+
+        // The same request again from scratch gives the same bytes; L and R of one index start from different noise.
+        Assert.Equal(0, InProcessCli.Generate([.. args[..^1], dir.Combine("b")]).Code);
+        foreach (string file in files)
+            Assert.Equal(File.ReadAllBytes(dir.Combine("a", file)), File.ReadAllBytes(dir.Combine("b", file)));
+        Assert.NotEqual(File.ReadAllBytes(dir.Combine("a", files[0])), File.ReadAllBytes(dir.Combine("a", files[2])));
+    }
+
+    [Fact]
+    public void WithoutSidesASideConditionedModelGeneratesEitherSide()
+    {
+        using var dir = new TempDirectory();
+        var (code, _, err) = InProcessCli.Generate("generate", "--model", sided.Path, "--provider", "cpu", "--grades", "2", "--per-grade", "1", "--steps", "2", "--out", dir.Path);
+        Assert.True(code == 0, err);
+        Assert.Equal("kl2_any_ddpm2_s0_000000.png", Path.GetFileName(Assert.Single(Directory.GetFiles(dir.Combine("2")))));
+        Assert.Equal("any", File.ReadAllLines(dir.Combine("manifest.csv"))[1].Split(',')[3]);
+    }
+
+    [Theory]
+    [InlineData("L,X", "'X' is not one of L, R")]
+    [InlineData("L,L", "L is given twice")]
+    [InlineData("left", "'left' is not one of L, R")]
+    public void BadSideListsAreRefused(string sides, string expected)
+    {
+        using var dir = new TempDirectory();
+        var (code, _, err) = InProcessCli.Generate("generate", "--model", sided.Path, "--provider", "cpu", "--per-grade", "1", "--steps", "2", "--sides", sides, "--out", dir.Combine("o"));
+        Assert.Equal(2, code);
+        Assert.Contains(expected, err);
+        Assert.False(Directory.Exists(dir.Combine("o", "0")), "a refused request wrote a grade folder");
+    }
+
+    [Fact]
+    public void GridShowsARowPerGradeAndSide()
+    {
+        using var dir = new TempDirectory();
+        string png = dir.Combine("grid.png");
+        var (code, stdout, err) = InProcessCli.Generate("grid", "--model", sided.Path, "--provider", "cpu", "--grades", "0,4", "--sides", "L,R", "--per-grade", "2", "--steps", "2", "--tile", "32", "--out", png);
+        Assert.True(code == 0, err);
+        Assert.Contains("4 rows × 2 columns (KL-0 None L, KL-0 None R, KL-4 Severe L, KL-4 Severe R", stdout);
+        string one = dir.Combine("one.png");
+        Assert.Equal(0, InProcessCli.Generate("grid", "--model", sided.Path, "--provider", "cpu", "--grades", "0", "--sides", "L", "--per-grade", "2", "--steps", "2", "--tile", "32", "--out", one).Code);
+        using var image = SixLabors.ImageSharp.Image.Load(png);
+        using var oneRow = SixLabors.ImageSharp.Image.Load(one);
+        Assert.Equal(oneRow.Width, image.Width);
+        Assert.True(image.Height >= 3 * 32 + oneRow.Height, $"4 rows ({image.Height} px) should add three 32-px rows to one row's {oneRow.Height} px");
+    }
+
+    [Fact]
+    public void SidesOnAGradeOnlyModelAreRefused()
+    {
+        using var dir = new TempDirectory();
+        string gradeOnly = dir.Combine("g.onnx");
+        var (state, model) = Checkpoint.LoadModel(TinyRuns.Train(dir.Combine("run"), steps: 1));
+        using (model) File.WriteAllBytes(gradeOnly, OnnxExporter.Build(model, state, "ema").ToByteArray());
+        var (code, _, err) = InProcessCli.Generate("generate", "--model", gradeOnly, "--provider", "cpu", "--per-grade", "1", "--sides", "L", "--out", dir.Combine("o"));
+        Assert.Equal(2, code);
+        Assert.Contains("not side-conditioned", err);
+    }
+
+    [Fact]
+    public void TrainingWithSidesNeedsEveryImagesSide()
+    {
+        using var dir = new TempDirectory();
+        string root = SyntheticKnees.WriteDataset(dir.Combine("data"), perGrade: 2, side: 32);
+        string unnamed = Path.Combine(root, "train", "3", "knee.png");
+        File.Copy(Directory.GetFiles(Path.Combine(root, "train", "3"))[0], unnamed);
+        var (code, _, err) = InProcessCli.Train("train", "--data", root, "--out", dir.Combine("run"), "--preset", "tiny", "--sides", "--steps", "1", "--batch", "2");
+        Assert.Equal(2, code);
+        Assert.Contains(unnamed, err);
+        Assert.Contains("states no knee side", err);
+    }
+}
