@@ -17,7 +17,10 @@ public sealed class SampleOptions : TorchOptions
     [Option("grades", Default = "all", HelpText = "Grades to sample, e.g. 0,2,4 (default all).")]
     public string Grades { get; set; } = "all";
 
-    [Option("per-grade", Default = 8, HelpText = "Images per grade.")]
+    [Option("sides", HelpText = "Side-conditioned checkpoints: L, R, L,R (--per-grade images of each) or any (default).")]
+    public string? Sides { get; set; }
+
+    [Option("per-grade", Default = 8, HelpText = "Images per grade (per side with --sides L,R).")]
     public int PerGrade { get; set; }
 
     [Option("out", Required = true, HelpText = "Output folder; images go to OUT/<grade>/.")]
@@ -64,7 +67,7 @@ internal static class SampleCommand
         using var predictor = new TorchNoisePredictor(model, TorchNoisePredictor.InfoFor(state, path), device);
         var settings = new SamplerSettings { Sampler = o.Sampler, Steps = o.Steps ?? Math.Min(SamplerSettings.DefaultSteps, predictor.Info.Schedule.TrainTimesteps) };
         settings.Validate(predictor.Info);
-        var plan = GenerationPlan.Build(grades, o.PerGrade, o.Seed, settings, Shard.Whole);
+        var plan = GenerationPlan.Build(grades, o.PerGrade, o.Seed, settings, Shard.Whole, SideList.Parse(o.Sides, predictor.Info));
         output.WriteLine($"sampling {o.PerGrade} per grade with {settings.Sampler}-{settings.Steps} from {path} ({state.Model.Preset}, step {state.Step}, {(o.Raw ? "raw" : "EMA")} weights)");
 
         foreach (int g in grades) Directory.CreateDirectory(Path.Combine(o.Out, g.ToString()));
