@@ -77,4 +77,20 @@ public class ShippedModelTests
             Assert.Equal(header.ValAccuracy, accuracy, 3);
         }
     }
+
+    [RealDataFact]
+    public void SideClassifierTellsTheSideOfRealValKneesFromTheirPixels()
+    {
+        // Truth from the file names (…L.png / …R.png), prediction from the pixels alone.
+        var (header, net) = ClassifierFile.Load(Path.Combine(ModelsFolder(), "side-reference-64.kcls"));
+        using (net)
+        {
+            Assert.Equal(ClassifierTarget.Side, header.Target);
+            var val = KneeOnnx.Training.Data.KneeDataset.Load(RealData.Root!, "val", header.ImageSize);
+            var predicted = ClassifierTrainer.Predict(net, val.Images, header.ImageSize);
+            double accuracy = predicted.Zip(val.Sides, (p, s) => p == s ? 1.0 : 0.0).Average();
+            Assert.Equal(header.ValAccuracy, accuracy, 3);
+            Assert.True(accuracy >= 0.9, $"side accuracy {accuracy:F3} on real val knees");
+        }
+    }
 }
