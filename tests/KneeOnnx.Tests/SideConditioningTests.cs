@@ -15,35 +15,7 @@ using static TorchSharp.torch;
 namespace KneeOnnx.Tests;
 
 /// <summary>A briefly trained side-conditioned tiny model, exported once for the side tests.</summary>
-public sealed class TinySidedModel : IDisposable
-{
-    private readonly TempDirectory _dir = new();
-
-    public string Checkpoint { get; }
-    public string Path { get; }
-    public ModelProto Proto { get; }
-
-    public TinySidedModel()
-    {
-        Checkpoint = TinyRuns.Train(_dir.Combine("run"), steps: 4, sides: true);
-        var (state, model) = Training.Runs.Checkpoint.LoadModel(Checkpoint);
-        using (model)
-            Proto = OnnxExporter.Build(model, state, "ema");
-        Path = _dir.Combine("sided.onnx");
-        File.WriteAllBytes(Path, Proto.ToByteArray());
-    }
-
-    public string WriteVariant(string name, Action<ModelProto> change)
-    {
-        var copy = Proto.Clone();
-        change(copy);
-        string path = _dir.Combine(name);
-        File.WriteAllBytes(path, copy.ToByteArray());
-        return path;
-    }
-
-    public void Dispose() => _dir.Dispose();
-}
+public sealed class TinySidedModel() : TinyOnnxModel(sides: true, steps: 4);
 
 public class SideConditioningTests(TinySidedModel sided) : IClassFixture<TinySidedModel>
 {

@@ -6,20 +6,24 @@ using Onnx;
 namespace KneeOnnx.Tests.Fixtures;
 
 /// <summary>A briefly trained tiny model exported once and shared by the inference tests (xunit class fixture).</summary>
-public sealed class TinyOnnxModel : IDisposable
+public class TinyOnnxModel : IDisposable
 {
     private readonly TempDirectory _dir = new();
 
+    /// <summary>The run's checkpoint, for comparing the exported file with its TorchSharp source.</summary>
+    public string Checkpoint { get; }
     public string Path { get; }
     public ModelProto Proto { get; }
 
-    public TinyOnnxModel()
+    public TinyOnnxModel() : this(sides: false, steps: 3) { }
+
+    protected TinyOnnxModel(bool sides, int steps)
     {
-        string checkpoint = TinyRuns.Train(_dir.Combine("run"), steps: 3);
-        var (state, model) = Checkpoint.LoadModel(checkpoint);
+        Checkpoint = TinyRuns.Train(_dir.Combine("run"), steps: steps, sides: sides);
+        var (state, model) = Training.Runs.Checkpoint.LoadModel(Checkpoint);
         using (model)
             Proto = OnnxExporter.Build(model, state, "ema");
-        Path = _dir.Combine("tiny.onnx");
+        Path = _dir.Combine(sides ? "sided.onnx" : "tiny.onnx");
         File.WriteAllBytes(Path, Proto.ToByteArray());
     }
 
@@ -35,5 +39,9 @@ public sealed class TinyOnnxModel : IDisposable
 
     public static void SetMeta(ModelProto model, string key, string value) => OnnxExporter.SetMetadata(model, key, value);
 
-    public void Dispose() => _dir.Dispose();
+    public void Dispose()
+    {
+        _dir.Dispose();
+        GC.SuppressFinalize(this);
+    }
 }
