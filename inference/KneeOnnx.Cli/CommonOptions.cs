@@ -34,16 +34,19 @@ public abstract class ModelOptions
             _ => throw new ArgumentException($"--provider '{Provider}' is not one of auto, cuda, cpu"),
         };
         if (DeviceId < 0) throw new ArgumentException($"--device-id must be >= 0, got {DeviceId}");
-        if (Threads < 0) throw new ArgumentException($"--threads must be >= 0, got {Threads}");
+        Validation.ThreadCount.Validate(Threads);
         return new RuntimeOptions
         {
             Provider = provider, DeviceId = DeviceId, IntraOpThreads = Threads, CudaOptions = CudaProviderSettings.Parse(CudaOptions), IoBinding = IoBinding,
         };
     }
 
+    /// <summary>The model file this command reads: --model, else the default one.</summary>
+    public string ModelPath => Model ?? DefaultModel.Locate();
+
     public KneeModel OpenModel(TextWriter output)
     {
-        var model = KneeModel.Open(Model ?? DefaultModel.Locate(), ToRuntime());
+        var model = KneeModel.Open(ModelPath, ToRuntime());
         output.WriteLine(model.ProviderLine);
         return model;
     }

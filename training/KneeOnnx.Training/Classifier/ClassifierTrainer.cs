@@ -28,6 +28,7 @@ public sealed record ClassifierConfig
         if (BatchSize < 1) throw new ArgumentException($"--batch must be at least 1, got {BatchSize}");
         if (!(LearningRate > 0 && LearningRate < 1)) throw new ArgumentException($"--lr must be in (0, 1), got {LearningRate}");
         if (StepsPerEpoch is < 1) throw new ArgumentException($"steps per epoch must be at least 1, got {StepsPerEpoch}");
+        KneeOnnx.Validation.ThreadCount.Validate(Threads);
     }
 }
 
