@@ -40,6 +40,7 @@ public static class KneeOnnxCli
         {
             parsed = parser.ParseArguments<GenerateOptions, GridOptions, InfoOptions>(args);
             beforeRunning(OutputsOf(parsed.Value));
+            if (parsed.Tag == ParserResultType.Parsed) CommandLineSupport.OptionStrings.Check(parsed.Value);
             return parsed.MapResult(
                 (GenerateOptions o) => GenerateCommand.Run(o, output),
                 (GridOptions o) => GridCommand.Run(o, output),

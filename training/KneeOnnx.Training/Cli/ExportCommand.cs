@@ -32,7 +32,7 @@ internal static class ExportCommand
     public static int Run(ExportOptions o, TextWriter output)
     {
         if (Directory.Exists(o.Out)) throw new ArgumentException($"{o.Out}: --out is a folder; give the .onnx file name");
-        if (!(o.Tolerance > 0 && double.IsFinite(o.Tolerance))) throw new ArgumentException($"--tolerance must be a positive number, got {o.Tolerance}");
+        if (!(o.Tolerance > 0 && double.IsFinite(o.Tolerance))) throw new ArgumentException($"--tolerance must be positive, got {o.Tolerance}");
         if (o.Preset is not null && !Model.Presets.Names.Contains(o.Preset))
             throw new ArgumentException($"--preset '{o.Preset}' is not one of {string.Join(", ", Model.Presets.Names)}");
         string path = Runs.Checkpoint.Locate(o.Checkpoint);

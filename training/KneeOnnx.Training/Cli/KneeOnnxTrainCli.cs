@@ -49,6 +49,7 @@ public static class KneeOnnxTrainCli
         {
             var parsed = parser.ParseArguments<TrainOptions, SampleOptions, ExportOptions, EvaluateOptions, TrainClassifierOptions, AugmentBenefitOptions, BenchOptions, BenchGenerateOptions, CardOptions>(args);
             beforeRunning(OutputsOf(parsed.Value));
+            if (parsed.Tag == ParserResultType.Parsed) CommandLineSupport.OptionStrings.Check(parsed.Value);
             if (parsed.Value is TorchOptions torchOptions)
                 Runtime.LibTorchLoader.Apply(torchOptions.LibTorch, output);
             return parsed.MapResult(

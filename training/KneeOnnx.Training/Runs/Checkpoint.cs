@@ -45,7 +45,7 @@ public static class Checkpoint
     {
         AtomicFile.Write(path, file =>
         {
-            var stream = new HashingStream(file);
+            using var stream = new HashingStream(file);
             using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
                 WritePayload(writer, stream, state with { FormatVersion = FormatVersion }, ema, live, optimizer, afterHeader);
             CheckpointFooter.Write(file, stream.Length, stream.Hash());
@@ -54,18 +54,16 @@ public static class Checkpoint
 
     private static void WritePayload(BinaryWriter writer, Stream stream, TrainState state, UNet ema, UNet live, optim.Optimizer optimizer, Action<Stream>? afterHeader)
     {
-        {
-            writer.Write(Magic);
-            byte[] header = JsonSerializer.SerializeToUtf8Bytes(state, Json);
-            writer.Write(header.Length);
-            writer.Write(header);
-            writer.Flush();
-            afterHeader?.Invoke(stream);
-            ema.save(writer);
-            live.save(writer);
-            ((TorchSharp.Modules.OptimizerHelper)optimizer).save_state_dict(writer);
-            writer.Flush();
-        }
+        writer.Write(Magic);
+        byte[] header = JsonSerializer.SerializeToUtf8Bytes(state, Json);
+        writer.Write(header.Length);
+        writer.Write(header);
+        writer.Flush();
+        afterHeader?.Invoke(stream);
+        ema.save(writer);
+        live.save(writer);
+        ((TorchSharp.Modules.OptimizerHelper)optimizer).save_state_dict(writer);
+        writer.Flush();
     }
 
     public static TrainState ReadState(string path)
