@@ -32,7 +32,7 @@ public sealed class AugmentBenefitOptions : TorchOptions
     [Option("seed", Default = 1L, HelpText = "Seed shared by both runs.")]
     public long Seed { get; set; }
 
-    [Option("threads", Default = 0, HelpText = "CPU threads (0 = all cores).")]
+    [Option("threads", Default = 0, HelpText = "CPU threads (0 = all cores; at most 4 × the logical cores).")]
     public int Threads { get; set; }
 }
 

@@ -41,7 +41,7 @@ public sealed class SampleOptions : TorchOptions
     [Option("device", Default = "auto", HelpText = "auto | cpu | cuda.")]
     public string Device { get; set; } = "auto";
 
-    [Option("threads", Default = 0, HelpText = "CPU threads (0 = all cores).")]
+    [Option("threads", Default = 0, HelpText = "CPU threads (0 = all cores; at most 4 × the logical cores).")]
     public int Threads { get; set; }
 }
 
@@ -52,6 +52,7 @@ internal static class SampleCommand
         if (o.PerGrade <= 0) throw new ArgumentException($"--per-grade must be at least 1, got {o.PerGrade}");
         if (o.Batch <= 0) throw new ArgumentException($"--batch must be at least 1, got {o.Batch}");
         if (o.Steps is < 1) throw new ArgumentException($"--steps must be at least 1, got {o.Steps}");
+        new SamplerSettings { Sampler = o.Sampler }.ValidateAlone();
         KneeOnnx.Validation.ThreadCount.Validate(o.Threads);
         TorchDevice.ValidateChoice(o.Device);
         int[] grades = GradeList.Parse(o.Grades, KlGrades.Count);

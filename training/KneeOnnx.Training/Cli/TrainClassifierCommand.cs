@@ -28,7 +28,7 @@ public sealed class TrainClassifierOptions : TorchOptions
     [Option("seed", Default = 1L, HelpText = "Seed for initialisation and batches.")]
     public long Seed { get; set; }
 
-    [Option("threads", Default = 0, HelpText = "CPU threads (0 = all cores).")]
+    [Option("threads", Default = 0, HelpText = "CPU threads (0 = all cores; at most 4 × the logical cores).")]
     public int Threads { get; set; }
 }
 

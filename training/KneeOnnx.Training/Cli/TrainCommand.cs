@@ -37,7 +37,7 @@ public sealed class TrainOptions : TorchOptions
     [Option("device", Default = "auto", HelpText = "auto | cpu | cuda.")]
     public string Device { get; set; } = "auto";
 
-    [Option("threads", Default = 0, HelpText = "CPU threads for TorchSharp (0 = all cores).")]
+    [Option("threads", Default = 0, HelpText = "CPU threads for TorchSharp (0 = all cores; at most 4 × the logical cores).")]
     public int Threads { get; set; }
 
     [Option("resume", HelpText = "Continue the run in --out from its checkpoint, exactly where it stopped.")]
