@@ -15,7 +15,7 @@ public abstract class ModelOptions
     [Option("device-id", Default = 0, HelpText = "CUDA device index.")]
     public int DeviceId { get; set; }
 
-    [Option("threads", Default = 0, HelpText = "Threads per operator on the CPU (0 = all cores).")]
+    [Option("threads", Default = 0, HelpText = "Threads per operator on the CPU (0 = all cores; at most 4 × the logical cores).")]
     public int Threads { get; set; }
 
     [Option("cuda-options", HelpText = "ONNX Runtime CUDA provider options, key=value,... e.g. cudnn_conv_algo_search=EXHAUSTIVE,prefer_nhwc=1,use_tf32=1.")]
@@ -34,16 +34,19 @@ public abstract class ModelOptions
             _ => throw new ArgumentException($"--provider '{Provider}' is not one of auto, cuda, cpu"),
         };
         if (DeviceId < 0) throw new ArgumentException($"--device-id must be >= 0, got {DeviceId}");
-        if (Threads < 0) throw new ArgumentException($"--threads must be >= 0, got {Threads}");
+        Validation.ThreadCount.Validate(Threads);
         return new RuntimeOptions
         {
             Provider = provider, DeviceId = DeviceId, IntraOpThreads = Threads, CudaOptions = CudaProviderSettings.Parse(CudaOptions), IoBinding = IoBinding,
         };
     }
 
+    /// <summary>The model file this command reads: --model, else the default one.</summary>
+    public string ModelPath => Model ?? DefaultModel.Locate();
+
     public KneeModel OpenModel(TextWriter output)
     {
-        var model = KneeModel.Open(Model ?? DefaultModel.Locate(), ToRuntime());
+        var model = KneeModel.Open(ModelPath, ToRuntime());
         output.WriteLine(model.ProviderLine);
         return model;
     }
@@ -73,8 +76,9 @@ public abstract class SamplingOptions : ModelOptions
     [Option("clip-x0", Default = "auto", HelpText = "Clip the denoised estimate x̂₀ to [-1, 1] in every step: auto (DDPM and DDIM yes, DPM-Solver++ no) | on | off.")]
     public string ClipX0 { get; set; } = "auto";
 
-    public Generation.SamplerSettings ToSettings() => new()
+    /// <summary>The settings, checked as far as they can be without the model (its T bounds --steps later).</summary>
+    public Generation.SamplerSettings ToSettings() => new Generation.SamplerSettings
     {
         Sampler = Sampler, Steps = Steps, Eta = Eta, Guidance = Guidance, ClipDenoised = Generation.SamplerSettings.ParseClip(ClipX0),
-    };
+    }.ValidateAlone();
 }

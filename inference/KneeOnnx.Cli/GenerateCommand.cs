@@ -45,11 +45,14 @@ internal static class GenerateCommand
         if (o.PerGrade < 1) throw new ArgumentException($"--per-grade must be at least 1, got {o.PerGrade}");
         if (o.Batch < 1) throw new ArgumentException($"--batch must be at least 1, got {o.Batch}");
         if (o.Size is < 8 or > 4096) throw new ArgumentException($"--size must be in 8..4096, got {o.Size}");
-        if (File.Exists(o.Out)) throw new ArgumentException($"{o.Out}: --out is a file, not a folder");
         if (o.Sheet is not null && Directory.Exists(o.Sheet)) throw new ArgumentException($"{o.Sheet}: --sheet is a folder; give the PNG file name");
         if (o.SheetColumns < 1) throw new ArgumentException($"--sheet-columns must be at least 1, got {o.SheetColumns}");
         var shard = Output.Shard.Resolve(o.Shard, o.ShardCount, Environment.GetEnvironmentVariable);
         var settings = o.ToSettings();
+        o.ToRuntime(); // its options (--threads, --provider, ...) are checked before anything is created
+        string modelPath = o.ModelPath;
+        Validation.OutputGuard.Folder(o.Out, "--out", [new("--model", modelPath)], []);
+        if (o.Sheet is not null) Validation.OutputGuard.File(o.Sheet, "--sheet", [new("--model", modelPath)], Validation.FileKind.Png);
         if (o.Sheet is not null && !shard.IsWhole)
             throw new ArgumentException($"--sheet needs the whole run: shard {shard} holds only part of each grade (make the sheet with grid, or after the shards finish)");
 
@@ -62,9 +65,9 @@ internal static class GenerateCommand
         var plan = GenerationPlan.Build(grades, o.PerGrade, o.Seed, settings, shard, sides);
 
         Directory.CreateDirectory(o.Out);
-        AtomicFile.RemoveStaleTemporaries(o.Out, name => name == Manifest.FileName(shard));
+        AtomicFile.RemoveStaleTemporaries(o.Out, stem => stem == AtomicFile.StemOf(Manifest.FileName(shard)));
         // Only this shard's own temporaries: other shards may be writing into the same folders right now.
-        var planned = plan.Select(p => Path.GetFileName(p.RelativePath)).ToHashSet();
+        var planned = plan.Select(p => AtomicFile.StemOf(Path.GetFileName(p.RelativePath))).ToHashSet();
         foreach (int g in grades)
         {
             string dir = Path.Combine(o.Out, g.ToString());

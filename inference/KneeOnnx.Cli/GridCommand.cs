@@ -36,6 +36,8 @@ internal static class GridCommand
         if (o.Batch < 1) throw new ArgumentException($"--batch must be at least 1, got {o.Batch}");
         if (Directory.Exists(o.Out)) throw new ArgumentException($"{o.Out}: --out is a folder; give the PNG file name");
         var settings = o.Progression ? o.ToSettings() with { Sampler = "ddim", Eta = 0 } : o.ToSettings();
+        o.ToRuntime(); // its options (--threads, --provider, ...) are checked before anything is created
+        Validation.OutputGuard.File(o.Out, "--out", [new("--model", o.ModelPath)], Validation.FileKind.Png);
 
         using var model = o.OpenModel(output);
         settings.Validate(model.Info);

@@ -1,5 +1,6 @@
 using CommandLine;
 using KneeOnnx.Imaging;
+using KneeOnnx.IO;
 using KneeOnnx.Runtime;
 
 namespace KneeOnnx.Cli;
@@ -9,8 +10,25 @@ public static class KneeOnnxCli
 {
     public const int BadInputExitCode = 2;
     public const int OutOfMemoryExitCode = OutOfMemory.ExitCode;
+    public const int UnexpectedExitCode = CommandLineSupport.UnexpectedFailure.ExitCode;
 
     public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        NewFolders? created = null;
+        int code = Dispatch(args, output, error, outputs => created = NewFolders.Before(outputs));
+        // A refused or failed command takes back the folders it created and left empty.
+        if (code != 0) created?.RemoveEmpty();
+        return code;
+    }
+
+    private static IEnumerable<string?> OutputsOf(object? options) => options switch
+    {
+        GenerateOptions o => [o.Out, o.Sheet],
+        GridOptions o => [o.Out],
+        _ => [],
+    };
+
+    private static int Dispatch(string[] args, TextWriter output, TextWriter error, Action<IEnumerable<string?>> beforeRunning)
     {
         using var parser = new Parser(s =>
         {
@@ -21,6 +39,8 @@ public static class KneeOnnxCli
         try
         {
             parsed = parser.ParseArguments<GenerateOptions, GridOptions, InfoOptions>(args);
+            beforeRunning(OutputsOf(parsed.Value));
+            if (parsed.Tag == ParserResultType.Parsed) CommandLineSupport.OptionStrings.Check(parsed.Value);
             return parsed.MapResult(
                 (GenerateOptions o) => GenerateCommand.Run(o, output),
                 (GridOptions o) => GridCommand.Run(o, output),
@@ -35,11 +55,15 @@ public static class KneeOnnxCli
                 : $"out of memory ({e.Message.Split('\n', 2)[0].Trim()})"));
             return OutOfMemoryExitCode;
         }
-        catch (Exception e) when (e is ArgumentException or InvalidModelException or InvalidImageException or InvalidOperationException
+        catch (Exception e) when (e is ArgumentException or InvalidModelException or InvalidImageException or InvalidOperationException or InvalidDataException
                                        or IOException or UnauthorizedAccessException)
         {
             error.WriteLine($"error: {e.Message}");
             return BadInputExitCode;
+        }
+        catch (Exception e)
+        {
+            return CommandLineSupport.UnexpectedFailure.Report(e, "kneeonnx-gen", args, error);
         }
     }
 }

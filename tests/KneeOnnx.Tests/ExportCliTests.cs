@@ -129,9 +129,11 @@ public class ExportCliTests
         using var dir = new TempDirectory();
         TinyRuns.Train(dir.Combine("run"), steps: 1);
         string onnx = dir.Combine("m.onnx");
-        File.WriteAllText(onnx, "previous model");
+        // An earlier model (ONNX files open with ir_version, tag 0x08): export may replace it, but only by a whole one.
+        byte[] previous = [0x08, 0x07, .. "previous model"u8];
+        File.WriteAllBytes(onnx, previous);
         var (code, _, _) = Run("export", "--checkpoint", dir.Combine("run"), "--out", onnx, "--tolerance", "1e-30");
         Assert.Equal(KneeOnnxTrainCli.ExportCheckFailedExitCode, code);
-        Assert.Equal("previous model", File.ReadAllText(onnx));
+        Assert.Equal(previous, File.ReadAllBytes(onnx));
     }
 }

@@ -35,6 +35,16 @@ public sealed record SamplerSettings
         _ => throw new ArgumentException($"--clip-x0 '{value}' is not one of auto, on, off"),
     };
 
+    /// <summary>What can be checked without the model (the sampler's name, η, the guidance range), so a command can refuse before it opens one; --steps needs the model's T.</summary>
+    public SamplerSettings ValidateAlone()
+    {
+        if (!SchedulerFactory.Names.Contains(Sampler))
+            throw new ArgumentException($"--sampler '{Sampler}' is not one of {string.Join(", ", SchedulerFactory.Names)}");
+        if (!(Eta >= 0 && Eta <= 1)) throw new ArgumentException($"--eta must be in 0..1, got {Eta}");
+        if (!(Guidance >= 0 && Guidance <= 50)) throw new ArgumentException($"--guidance must be in 0..50, got {Guidance}");
+        return this;
+    }
+
     public void Validate(Runtime.ModelInfo model)
     {
         if (!SchedulerFactory.Names.Contains(Sampler))

@@ -48,9 +48,9 @@ public sealed record BenchRequest
         if (DdpmSteps < 1) throw new ArgumentException($"--ddpm-steps must be at least 1, got {DdpmSteps}");
         if (RssImages < 1) throw new ArgumentException($"--rss-images must be at least 1, got {RssImages}");
         if (GemmSize is < 64 or > 8192) throw new ArgumentException($"--gemm-size must be in 64..8192, got {GemmSize}");
-        if (Threads < 0) throw new ArgumentException($"--threads must be >= 0, got {Threads}");
+        KneeOnnx.Validation.ThreadCount.Validate(Threads);
         if (Model is null && !Presets.Names.Contains(Preset)) throw new ArgumentException($"--preset '{Preset}' is not one of {string.Join(", ", Presets.Names)}");
-        if (File.Exists(OutDirectory)) throw new ArgumentException($"{OutDirectory}: --out is a file, not a folder");
+        KneeOnnx.Validation.OutputGuard.Folder(OutDirectory, "--out", [new("--model", Model)], []);
     }
 }
 

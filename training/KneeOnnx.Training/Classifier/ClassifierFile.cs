@@ -62,9 +62,10 @@ public static class ClassifierFile
             net.load(reader, strict: true);
             return (header, net);
         }
-        catch (Exception e) when (e is EndOfStreamException or JsonException or ArgumentException)
+        catch (Exception e) when (e is not (InvalidDataException or OutOfMemoryException))
         {
-            throw new InvalidDataException($"{path}: truncated or corrupt classifier ({e.Message})", e);
+            // Whatever TorchSharp's reader throws on damaged weights, the file is what the user needs to hear about.
+            throw new InvalidDataException($"{path}: truncated or corrupt classifier ({e.Message.Split('\n')[0].Trim()})", e);
         }
     }
 }

@@ -31,6 +31,7 @@ public sealed record ClassifierConfig
         if (!(LearningRate > 0 && LearningRate < 1)) throw new ArgumentException($"--lr must be in (0, 1), got {LearningRate}");
         if (StepsPerEpoch is < 1) throw new ArgumentException($"steps per epoch must be at least 1, got {StepsPerEpoch}");
         if (!ClassifierTarget.All.Contains(Target)) throw new ArgumentException($"--target '{Target}' is not one of {string.Join(", ", ClassifierTarget.All)}");
+        KneeOnnx.Validation.ThreadCount.Validate(Threads);
     }
 }
 

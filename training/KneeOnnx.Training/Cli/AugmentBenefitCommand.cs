@@ -32,7 +32,7 @@ public sealed class AugmentBenefitOptions : TorchOptions
     [Option("seed", Default = 1L, HelpText = "Seed shared by both runs.")]
     public long Seed { get; set; }
 
-    [Option("threads", Default = 0, HelpText = "CPU threads (0 = all cores).")]
+    [Option("threads", Default = 0, HelpText = "CPU threads (0 = all cores; at most 4 × the logical cores).")]
     public int Threads { get; set; }
 }
 
@@ -43,6 +43,8 @@ internal static class AugmentBenefitCommand
         var config = new ClassifierConfig { ImageSize = o.Size, Epochs = o.Epochs, BatchSize = o.Batch, Seed = o.Seed, Threads = o.Threads };
         config.Validate();
         if (o.PerGrade is <= 0) throw new ArgumentException($"--per-grade must be at least 1, got {o.PerGrade}");
+        KneeOnnx.Validation.OutputGuard.Folder(o.Out, "--out", [],
+            [new("--data", Path.Combine(o.Data, "train")), new("--data", Path.Combine(o.Data, "val")), new("--generated", o.Generated)]);
         var synthetic = ImageSet.Load(o.Generated, config.ImageSize);
         var train = KneeDataset.Load(o.Data, "train", config.ImageSize);
         var val = KneeDataset.Load(o.Data, "val", config.ImageSize);

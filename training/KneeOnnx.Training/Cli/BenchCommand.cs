@@ -39,7 +39,7 @@ public sealed class BenchOptions : TorchOptions
     [Option("gemm-size", Default = 2048, HelpText = "Side of the square MatMul that measures the machine's GEMM rate.")]
     public int GemmSize { get; set; }
 
-    [Option("threads", Default = 0, HelpText = "Threads for both backends (0 = all cores).")]
+    [Option("threads", Default = 0, HelpText = "Threads for both backends (0 = all cores; at most 4 × the logical cores).")]
     public int Threads { get; set; }
 
     [Option("no-variants", HelpText = "Skip the ONNX Runtime session-option comparison.")]

@@ -43,6 +43,20 @@ internal static class CardCommand
 {
     public static int Run(CardOptions o, TextWriter output)
     {
+        if (o.RecommendSteps < 1) throw new ArgumentException($"--recommend-steps must be at least 1, got {o.RecommendSteps}");
+        if (!KneeOnnx.Schedulers.SchedulerFactory.Names.Contains(o.RecommendSampler))
+            throw new ArgumentException($"--recommend-sampler '{o.RecommendSampler}' is not one of {string.Join(", ", KneeOnnx.Schedulers.SchedulerFactory.Names)}");
+        if (o.Notes is not null && !File.Exists(o.Notes)) throw new FileNotFoundException($"{o.Notes}: --notes file not found", o.Notes);
+        string card = ModelCard.PathFor(o.Model);
+        // The card is written over FILE.md: never over the model itself or over one of the files it is made from.
+        KneeOnnx.Validation.OutputGuard.File(card, "the model card (--model with .md)",
+        [
+            new("--model", o.Model), new("--notes", o.Notes),
+            new("--run", o.Run is null ? null : Path.Combine(o.Run, Runs.Trainer.ConfigFileName)),
+            new("--run", o.Run is null ? null : Path.Combine(o.Run, Runs.LossLog.FileName)),
+            new("--evaluation", o.Evaluation is null ? null : Path.Combine(o.Evaluation, EvaluationReport.FileName)),
+            new("--bench", o.Bench is null ? null : Path.Combine(o.Bench, BenchSummary.FileName)),
+        ], KneeOnnx.Validation.FileKind.Text);
         var (info, proto) = OnnxWeightImporter.Read(o.Model);
         long parameters;
         using (var net = new Model.UNet(info.Model))
@@ -64,7 +78,6 @@ internal static class CardCommand
         }
         if (o.Notes is not null)
         {
-            if (!File.Exists(o.Notes)) throw new FileNotFoundException($"{o.Notes}: --notes file not found", o.Notes);
             sections.Append(File.ReadAllText(o.Notes).TrimEnd()).Append("\n\n");
         }
         ModelCard.Write(o.Model, proto, parameters, info.Sha256, parity, sections.ToString());

@@ -68,6 +68,16 @@ public sealed class EvaluateOptions : TorchOptions
         if ((Generated is null) == (Model is null)) throw new ArgumentException("give exactly one of --generated DIR and --model FILE.onnx");
         string real = Real ?? (Data is not null ? Path.Combine(Data, "val") : throw new ArgumentException("--real (or --data) is required"));
         string train = Train ?? (Data is not null ? Path.Combine(Data, "train") : throw new ArgumentException("--train (or --data) is required"));
+        if (Model is not null && PerGrade < 2) throw new ArgumentException($"--per-grade must be at least 2 (FID needs two images), got {PerGrade}");
+        if (Model is not null && Steps < 1) throw new ArgumentException($"--steps must be at least 1, got {Steps}");
+        if (Model is not null && !KneeOnnx.Schedulers.SchedulerFactory.Names.Contains(Sampler))
+            throw new ArgumentException($"--sampler '{Sampler}' is not one of {string.Join(", ", KneeOnnx.Schedulers.SchedulerFactory.Names)}");
+        if (Limit is < 1) throw new ArgumentException($"--limit must be at least 1, got {Limit}");
+        if (Augment && AugmentEpochs < 1) throw new ArgumentException($"--augment-epochs must be at least 1, got {AugmentEpochs}");
+        if (AugmentPerGrade is < 1) throw new ArgumentException($"--augment-per-grade must be at least 1, got {AugmentPerGrade}");
+        // Reports and generated images go under --out: never into the real or training images, never beside the model or classifier read.
+        KneeOnnx.Validation.OutputGuard.Folder(Out, "--out", [new("--model", Model), new("--classifier", Classifier), new("--side-classifier", SideClassifier)],
+            [new(Real is null ? "--data" : "--real", real), new(Train is null ? "--data" : "--train", train), new("--generated", Generated)]);
         if (Sides is not null && Model is null) throw new ArgumentException("--sides chooses what --model generates; it cannot be used with --generated");
         var generate = Model is null ? null : new Evaluation.GenerateRequest(Model, PerGrade, Sampler, Steps, GenSeed, Sides: Sides);
         return new(Generated ?? Path.Combine(Out, "generated"), real, train, Out, Limit, Seed, Classifier,

@@ -32,8 +32,15 @@ internal static class ExportCommand
     public static int Run(ExportOptions o, TextWriter output)
     {
         if (Directory.Exists(o.Out)) throw new ArgumentException($"{o.Out}: --out is a folder; give the .onnx file name");
-        if (!(o.Tolerance > 0)) throw new ArgumentException($"--tolerance must be positive, got {o.Tolerance}");
+        if (!(o.Tolerance > 0 && double.IsFinite(o.Tolerance))) throw new ArgumentException($"--tolerance must be positive, got {o.Tolerance}");
+        if (o.Preset is not null && !Model.Presets.Names.Contains(o.Preset))
+            throw new ArgumentException($"--preset '{o.Preset}' is not one of {string.Join(", ", Model.Presets.Names)}");
         string path = Runs.Checkpoint.Locate(o.Checkpoint);
+        string card = ModelCard.PathFor(o.Out);
+        if (Validation.RealPath.Same(Validation.RealPath.Of(card), Validation.RealPath.Of(o.Out)))
+            throw new ArgumentException($"{o.Out}: --out ends in .md, the name of its own model card; give a .onnx file name");
+        Validation.OutputGuard.File(o.Out, "--out", [new("--checkpoint", path)], Validation.FileKind.Onnx);
+        Validation.OutputGuard.File(card, "--out's model card", [new("--checkpoint", path)], Validation.FileKind.Text);
         var state = Runs.Checkpoint.ReadState(path);
         if (o.Preset is not null && o.Preset != state.Model.Preset)
             throw new ArgumentException($"{path}: checkpoint is of preset '{state.Model.Preset}', not '{o.Preset}'");

@@ -1,5 +1,6 @@
 using CommandLine;
 using KneeOnnx.Imaging;
+using KneeOnnx.IO;
 using KneeOnnx.Training.Data;
 using KneeOnnx.Training.Runs;
 
@@ -12,8 +13,31 @@ public static class KneeOnnxTrainCli
     public const int DivergedExitCode = 3;
     public const int ExportCheckFailedExitCode = 4;
     public const int OutOfMemoryExitCode = KneeOnnx.Runtime.OutOfMemory.ExitCode;
+    public const int UnexpectedExitCode = CommandLineSupport.UnexpectedFailure.ExitCode;
 
     public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        NewFolders? created = null;
+        int code = Dispatch(args, output, error, outputs => created = NewFolders.Before(outputs));
+        // A failed command takes back the folders it created and left empty (a partial run folder, an empty report folder).
+        if (code != 0) created?.RemoveEmpty();
+        return code;
+    }
+
+    /// <summary>The paths each verb may create, known once the command line is parsed.</summary>
+    private static IEnumerable<string?> OutputsOf(object? options) => options switch
+    {
+        TrainOptions o => [o.Out],
+        SampleOptions o => [o.Out],
+        ExportOptions o => [o.Out],
+        EvaluateOptions o => [o.Out],
+        TrainClassifierOptions o => [o.Out],
+        AugmentBenefitOptions o => [o.Out],
+        BenchOptions o => [o.Out],
+        _ => [],
+    };
+
+    private static int Dispatch(string[] args, TextWriter output, TextWriter error, Action<IEnumerable<string?>> beforeRunning)
     {
         using var parser = new Parser(s =>
         {
@@ -24,6 +48,8 @@ public static class KneeOnnxTrainCli
         try
         {
             var parsed = parser.ParseArguments<TrainOptions, SampleOptions, ExportOptions, EvaluateOptions, TrainClassifierOptions, AugmentBenefitOptions, BenchOptions, BenchGenerateOptions, CardOptions>(args);
+            beforeRunning(OutputsOf(parsed.Value));
+            if (parsed.Tag == ParserResultType.Parsed) CommandLineSupport.OptionStrings.Check(parsed.Value);
             if (parsed.Value is TorchOptions torchOptions)
                 Runtime.LibTorchLoader.Apply(torchOptions.LibTorch, output);
             return parsed.MapResult(
@@ -65,6 +91,10 @@ public static class KneeOnnxTrainCli
         {
             error.WriteLine($"error: {e.Message}");
             return BadInputExitCode;
+        }
+        catch (Exception e)
+        {
+            return CommandLineSupport.UnexpectedFailure.Report(e, "kneeonnx-train", args, error);
         }
     }
 }

@@ -44,7 +44,7 @@ public sealed class SampleOptions : TorchOptions
     [Option("device", Default = "auto", HelpText = "auto | cpu | cuda.")]
     public string Device { get; set; } = "auto";
 
-    [Option("threads", Default = 0, HelpText = "CPU threads (0 = all cores).")]
+    [Option("threads", Default = 0, HelpText = "CPU threads (0 = all cores; at most 4 × the logical cores).")]
     public int Threads { get; set; }
 }
 
@@ -54,13 +54,17 @@ internal static class SampleCommand
     {
         if (o.PerGrade <= 0) throw new ArgumentException($"--per-grade must be at least 1, got {o.PerGrade}");
         if (o.Batch <= 0) throw new ArgumentException($"--batch must be at least 1, got {o.Batch}");
-        if (File.Exists(o.Out)) throw new ArgumentException($"{o.Out}: --out is a file, not a folder");
+        if (o.Steps is < 1) throw new ArgumentException($"--steps must be at least 1, got {o.Steps}");
+        new SamplerSettings { Sampler = o.Sampler }.ValidateAlone();
+        KneeOnnx.Validation.ThreadCount.Validate(o.Threads);
+        TorchDevice.ValidateChoice(o.Device);
         int[] grades = GradeList.Parse(o.Grades, KlGrades.Count);
+        string path = Runs.Checkpoint.Locate(o.Checkpoint);
+        KneeOnnx.Validation.OutputGuard.Folder(o.Out, "--out", [new("--checkpoint", path)], []);
 
         TorchDevice.SetThreads(o.Threads);
         var (device, line) = TorchDevice.Resolve(o.Device);
         output.WriteLine(line);
-        string path = Runs.Checkpoint.Locate(o.Checkpoint);
         var (state, model) = Runs.Checkpoint.LoadModel(path, o.Raw);
         using var _ = model;
         model.to(device);

@@ -31,7 +31,7 @@ public sealed class TrainClassifierOptions : TorchOptions
     [Option("target", Default = ClassifierTarget.Grade, HelpText = "grade (KL 0-4) | side (L/R from the file names, for evaluate --side-classifier).")]
     public string Target { get; set; } = ClassifierTarget.Grade;
 
-    [Option("threads", Default = 0, HelpText = "CPU threads (0 = all cores).")]
+    [Option("threads", Default = 0, HelpText = "CPU threads (0 = all cores; at most 4 × the logical cores).")]
     public int Threads { get; set; }
 }
 
@@ -42,6 +42,7 @@ internal static class TrainClassifierCommand
         var config = new ClassifierConfig { ImageSize = o.Size, Epochs = o.Epochs, BatchSize = o.Batch, LearningRate = o.LearningRate, Seed = o.Seed, Threads = o.Threads, Target = o.Target };
         config.Validate();
         if (Directory.Exists(o.Out)) throw new ArgumentException($"{o.Out}: --out is a folder; give the classifier file name");
+        KneeOnnx.Validation.OutputGuard.File(o.Out, "--out", [], KneeOnnx.Validation.FileKind.Classifier);
         var train = KneeDataset.Load(o.Data, "train", config.ImageSize);
         var val = KneeDataset.Load(o.Data, "val", config.ImageSize);
         output.WriteLine($"train {train.Count} ({string.Join(" ", train.CountPerGrade())}), val {val.Count} ({string.Join(" ", val.CountPerGrade())}) at {config.ImageSize}²; target {config.Target}");

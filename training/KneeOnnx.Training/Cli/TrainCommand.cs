@@ -2,6 +2,8 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using CommandLine;
 using KneeOnnx.Training.Runs;
+using KneeOnnx.Training.Runtime;
+using KneeOnnx.Validation;
 
 namespace KneeOnnx.Training.Cli;
 
@@ -41,7 +43,7 @@ public sealed class TrainOptions : TorchOptions
     [Option("device", Default = "auto", HelpText = "auto | cpu | cuda.")]
     public string Device { get; set; } = "auto";
 
-    [Option("threads", Default = 0, HelpText = "CPU threads for TorchSharp (0 = all cores).")]
+    [Option("threads", Default = 0, HelpText = "CPU threads for TorchSharp (0 = all cores; at most 4 × the logical cores).")]
     public int Threads { get; set; }
 
     [Option("resume", HelpText = "Continue the run in --out from its checkpoint, exactly where it stopped.")]
@@ -116,27 +118,14 @@ public sealed class TrainOptions : TorchOptions
         if (BetaEnd is not null) yield return "--beta-end";
     }
 
-    /// <summary>Defaults, then the JSON file, then the options given on the command line.</summary>
+    /// <summary>Defaults, then the JSON file (checked key by key, <see cref="TrainConfigFile"/>), then the options given on the command line.</summary>
     public TrainConfig ToConfig()
     {
-        TrainConfig baseline = new() { Data = "", Preset = Model.Presets.Small };
-        if (ConfigFile is not null)
-        {
-            if (!File.Exists(ConfigFile)) throw new ArgumentException($"{ConfigFile}: --config file not found");
-            try
-            {
-                baseline = JsonSerializer.Deserialize<TrainConfig>(File.ReadAllText(ConfigFile), new JsonSerializerOptions { PropertyNameCaseInsensitive = true })
-                    ?? throw new ArgumentException($"{ConfigFile}: empty --config file");
-            }
-            catch (JsonException e)
-            {
-                throw new ArgumentException($"{ConfigFile}: not a valid training config ({e.Message})", e);
-            }
-        }
+        TrainConfig baseline = ConfigFile is null ? new() { Data = "", Preset = Model.Presets.Small } : TrainConfigFile.Read(ConfigFile);
         return baseline with
         {
-            Data = Data ?? baseline.Data,
-            Preset = Preset ?? baseline.Preset,
+            Data = Data ?? baseline.Data ?? "",
+            Preset = Preset ?? baseline.Preset ?? Model.Presets.Small,
             ImageSize = ImageSize ?? baseline.ImageSize,
             Sides = Sides || baseline.Sides,
             Conditioning = Cond ?? baseline.Conditioning,
@@ -177,7 +166,13 @@ internal static class TrainCommand
             throw new ArgumentException("--init-from starts a new run; --resume continues one: give one of them");
         if (o.InitFrom is not null && o.ArchitectureOptionsGiven().FirstOrDefault() is { } conflicting)
             throw new ArgumentException($"{conflicting} cannot be combined with --init-from {o.InitFrom}: the architecture and schedule come from that file");
-        if (o.MaxMinutes is <= 0) throw new ArgumentException($"--max-minutes must be positive, got {o.MaxMinutes}");
+        if (o.MaxMinutes is double minutes && !(minutes > 0 && double.IsFinite(minutes)))
+            throw new ArgumentException($"--max-minutes must be a positive number of minutes, got {minutes}");
+        if (o.LogEvery < 1) throw new ArgumentException($"--log-every must be at least 1, got {o.LogEvery}");
+        ThreadCount.Validate(o.Threads);
+        TorchDevice.ValidateChoice(o.Device);
+        if (!o.Resume) config.Validate(); // a resumed run's settings come from its checkpoint and are checked there
+        GuardOutputs(o, config);
 
         // SIGINT/SIGTERM (Ctrl+C, Slurm pre-emption) finish the current step and write a checkpoint; a second signal kills.
         using var stop = new CancellationTokenSource();
@@ -206,5 +201,16 @@ internal static class TrainCommand
             Cancellation = stop.Token,
         });
         return stop.IsCancellationRequested && !result.Completed ? InterruptedExitCode : 0;
+    }
+
+    /// <summary>The run folder must not lie in the images it trains on, and none of the files the run writes may be one of its inputs.</summary>
+    private static void GuardOutputs(TrainOptions o, TrainConfig config)
+    {
+        string? data = o.Resume || string.IsNullOrEmpty(config.Data) ? null : config.Data;
+        OutputGuard.Folder(o.Out, "--out", [],
+            [new("--data", data is null ? null : Path.Combine(data, "train")), new("--data", data is null ? null : Path.Combine(data, "val"))]);
+        OutputGuard.Input[] inputs = [new("--config", o.ConfigFile), new("--init-from", config.InitFrom)];
+        foreach (var written in new[] { Checkpoint.FileName, Trainer.ConfigFileName, LossLog.FileName, LossCurvePlot.FileName })
+            OutputGuard.NotAnInput(Path.Combine(o.Out, written), "--out", inputs);
     }
 }

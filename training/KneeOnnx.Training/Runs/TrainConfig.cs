@@ -42,45 +42,62 @@ public sealed record TrainConfig
 
     public NoiseSchedule CreateSchedule() => NoiseSchedule.Create(BetaSchedule, TrainTimesteps, BetaStart, BetaEnd);
 
-    /// <summary>Fails on the first out-of-range value, naming the option.</summary>
-    public void Validate()
+    /// <summary>
+    /// Fails on the first out-of-range value. The one rule set for both ways of giving a setting: an option is named as
+    /// such ("--steps"); a config file passes <paramref name="name"/> to name the file and key instead.
+    /// </summary>
+    /// <param name="name">(option, key) → how the error names the setting; default: the option.</param>
+    public void Validate(Func<string, string, string>? name = null)
     {
-        static void Require(bool ok, string message)
+        name ??= (option, _) => option;
+        void Require(bool ok, string option, string key, string rule, object? value)
         {
-            if (!ok) throw new ArgumentException(message);
+            if (!ok) throw new ArgumentException($"{name(option, key)} {rule}, got {Format(value)}");
         }
-        Require(Steps >= 1, $"--steps must be at least 1, got {Steps}");
-        Require(BatchSize >= 1 && BatchSize <= 4096, $"--batch must be in 1..4096, got {BatchSize}");
-        Require(LearningRate > 0 && LearningRate < 1, $"--lr must be in (0, 1), got {LearningRate}");
-        Require(WarmupSteps >= 0, $"--warmup must be >= 0, got {WarmupSteps}");
-        Require(EmaDecay >= 0 && EmaDecay < 1, $"--ema must be in [0, 1), got {EmaDecay}");
-        Require(LabelDropout >= 0 && LabelDropout < 1, $"--label-dropout must be in [0, 1), got {LabelDropout}");
-        Require(MinSnrGamma >= 0, $"--min-snr-gamma must be >= 0, got {MinSnrGamma}");
-        Require(GradientClip > 0 && double.IsFinite(GradientClip), $"--grad-clip must be > 0, got {GradientClip}");
-        Require(FinalLearningRateFraction >= 0 && FinalLearningRateFraction <= 1, $"--final-lr-fraction must be in [0, 1], got {FinalLearningRateFraction}");
-        Require(WeightDecay >= 0 && WeightDecay < 1, $"--weight-decay must be in [0, 1), got {WeightDecay}");
-        Require(CheckpointEvery >= 1, $"--checkpoint-every must be at least 1, got {CheckpointEvery}");
-        Require(KneeOnnx.Training.Data.Balance.All.Contains(Balance), $"--balance '{Balance}' is not one of {string.Join(", ", KneeOnnx.Training.Data.Balance.All)}");
-        Require(Model.Conditioning.All.Contains(Conditioning), $"--cond '{Conditioning}' is not one of {string.Join(", ", Model.Conditioning.All)}");
-        Require(Model.Presets.Names.Contains(Preset), $"--preset '{Preset}' is not one of {string.Join(", ", Model.Presets.Names)}");
-        Require(ImageSize is null or (>= 8 and <= 1024), $"--image-size must be in 8..1024, got {ImageSize}");
+        Require(Steps >= 1, "--steps", nameof(Steps), "must be at least 1", Steps);
+        Require(BatchSize >= 1 && BatchSize <= 4096, "--batch", nameof(BatchSize), "must be in 1..4096", BatchSize);
+        Require(LearningRate > 0 && LearningRate < 1, "--lr", nameof(LearningRate), "must be in (0, 1)", LearningRate);
+        Require(WarmupSteps >= 0, "--warmup", nameof(WarmupSteps), "must be >= 0", WarmupSteps);
+        Require(EmaDecay >= 0 && EmaDecay < 1, "--ema", nameof(EmaDecay), "must be in [0, 1)", EmaDecay);
+        Require(LabelDropout >= 0 && LabelDropout < 1, "--label-dropout", nameof(LabelDropout), "must be in [0, 1)", LabelDropout);
+        Require(MinSnrGamma >= 0 && double.IsFinite(MinSnrGamma), "--min-snr-gamma", nameof(MinSnrGamma), "must be >= 0", MinSnrGamma);
+        Require(GradientClip > 0 && double.IsFinite(GradientClip), "--grad-clip", nameof(GradientClip), "must be > 0", GradientClip);
+        Require(FinalLearningRateFraction >= 0 && FinalLearningRateFraction <= 1, "--final-lr-fraction", nameof(FinalLearningRateFraction), "must be in [0, 1]", FinalLearningRateFraction);
+        Require(WeightDecay >= 0 && WeightDecay < 1, "--weight-decay", nameof(WeightDecay), "must be in [0, 1)", WeightDecay);
+        Require(CheckpointEvery >= 1, "--checkpoint-every", nameof(CheckpointEvery), "must be at least 1", CheckpointEvery);
+        void RequireChoice(string value, IEnumerable<string> choices, string option, string key)
+        {
+            if (!choices.Contains(value)) throw new ArgumentException($"{name(option, key)} {Format(value)} is not one of {string.Join(", ", choices)}");
+        }
+        RequireChoice(Balance, KneeOnnx.Training.Data.Balance.All, "--balance", nameof(Balance));
+        RequireChoice(Conditioning, Model.Conditioning.All, "--cond", nameof(Conditioning));
+        RequireChoice(Preset, Model.Presets.Names, "--preset", nameof(Preset));
+        Require(ImageSize is null or (>= 8 and <= 1024), "--image-size", nameof(ImageSize), "must be in 8..1024", ImageSize);
         try
         {
             Model.Presets.Get(Preset, Conditioning, LabelDropout > 0, Sides, ImageSize);
         }
         catch (ArgumentException e)
         {
-            throw new ArgumentException($"--preset {Preset} --image-size {ImageSize}: {e.Message}", e);
+            throw new ArgumentException($"{name("--preset", nameof(Preset))} {Preset} with {name("--image-size", nameof(ImageSize))} {ImageSize}: {e.Message}", e);
         }
-        Require(!Sides || Conditioning != Model.Conditioning.None, "--sides needs grade conditioning; it cannot be combined with --cond none");
-        Require(!Sides || LabelDropout > 0, "--sides needs --label-dropout > 0: the null side ('either', and the guidance baseline) is learned from dropped labels");
+        Require(!Sides || Conditioning != Model.Conditioning.None, "--sides", nameof(Sides), "needs grade conditioning (not --cond none)", Sides);
+        Require(!Sides || LabelDropout > 0, "--sides", nameof(Sides), "needs --label-dropout > 0 (the null side, 'either' and the guidance baseline, is learned from dropped labels)", Sides);
         try
         {
             CreateSchedule();
         }
         catch (ArgumentException e)
         {
-            throw new ArgumentException($"--beta-schedule/--timesteps/--beta-start/--beta-end: {e.Message}", e);
+            throw new ArgumentException($"{name("--beta-schedule/--timesteps/--beta-start/--beta-end", "BetaSchedule/TrainTimesteps/BetaStart/BetaEnd")}: {e.Message}", e);
         }
     }
+
+    private static string Format(object? value) => value switch
+    {
+        string s => $"'{s}'",
+        double d => d.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        null => "null",
+        _ => value.ToString() ?? "",
+    };
 }

@@ -7,6 +7,7 @@ using KneeOnnx.Training.Diffusion;
 using KneeOnnx.Training.Export;
 using KneeOnnx.Training.Model;
 using KneeOnnx.Training.Runtime;
+using KneeOnnx.Validation;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -28,6 +29,9 @@ public static class Trainer
             if (!File.Exists(checkpointPath))
                 throw new ArgumentException($"{checkpointPath}: nothing to resume (no checkpoint); drop --resume to start a new run");
             resumed = Checkpoint.ReadState(checkpointPath);
+            // Refused before anything is rewritten: a total below the steps already done would report "finished at 3/2".
+            if (run.StepsOverride is int total && total < resumed.Step)
+                throw new ArgumentException($"--steps {total} is below the {resumed.Step} steps {checkpointPath} has already done; give --steps {resumed.Step} or more (or leave it out)");
             config = resumed.Train with { Steps = run.StepsOverride ?? resumed.Train.Steps };
         }
         else if (File.Exists(checkpointPath))
@@ -53,6 +57,8 @@ public static class Trainer
         config.Validate();
         if (File.Exists(runDir))
             throw new ArgumentException($"{runDir}: --out is a file, not a folder");
+        TorchDevice.ValidateChoice(run.Device);
+        ThreadCount.Validate(run.Threads);
         Directory.CreateDirectory(runDir);
         AtomicFile.RemoveStaleTemporaries(runDir);
 

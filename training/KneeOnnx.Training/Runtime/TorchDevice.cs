@@ -1,3 +1,4 @@
+using KneeOnnx.Validation;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -22,9 +23,12 @@ public static class TorchDevice
         };
     }
 
-    public static void SetThreads(int threads)
+    /// <summary>Refuses a --device value that is not a choice at all, before anything is created; whether CUDA is there is <see cref="Resolve"/>'s question.</summary>
+    public static void ValidateChoice(string choice)
     {
-        if (threads <= 0) threads = Environment.ProcessorCount;
-        set_num_threads(threads);
+        if (!Choices.Contains(choice)) throw new ArgumentException($"--device '{choice}' is not one of {string.Join(", ", Choices)}");
     }
+
+    /// <summary>0 = all cores; the range is <see cref="ThreadCount"/>'s, shared by every verb of both CLIs.</summary>
+    public static void SetThreads(int threads) => set_num_threads(ThreadCount.Resolve(threads));
 }
