@@ -328,3 +328,39 @@ public class SideConditioningTests(TinySidedModel sided) : IClassFixture<TinySid
         Assert.Contains("states no knee side", err);
     }
 }
+
+public class SideLearningRateTests
+{
+    [Fact]
+    public void TheSideEmbeddingTakesAdamsFirstStepAtItsOwnRate()
+    {
+        // Adam's first step moves every weight with a non-zero gradient by the learning rate exactly (m̂/√v̂ = ±1, up to ε),
+        // whatever the gradient's size: the side projection, starting at zero, must end at ± factor × lr, the rest move ≤ lr.
+        using var dir = new TempDirectory();
+        var (images, grades) = SyntheticKnees.SidedInMemory(2, 32);
+        const double lr = 1e-3, factor = 7;
+        var config = new TrainConfig
+        {
+            Data = "memory", Preset = Presets.Tiny, Steps = 1, BatchSize = 4, LearningRate = lr, WarmupSteps = 0, Sides = true,
+            SideLearningRateFactor = factor, LabelDropout = 0.1, Seed = 2,
+        };
+        Trainer.Run(config, new TrainRunOptions
+        {
+            RunDirectory = dir.Path, Threads = 2, Device = "cpu", Output = new StringWriter(),
+            Preloaded = KneeDataset.FromMemory(32, images, grades, sides: SyntheticKnees.SideOfIndex(images.Length)),
+        });
+        var (_, model) = Checkpoint.LoadModel(Path.Combine(dir.Path, Checkpoint.FileName), raw: true);
+        using var _ = model;
+        float[] projection = model.side_embedding[0].to_time.weight!.data<float>().ToArray();
+        double largestSide = projection.Max(Math.Abs);
+        Assert.Equal(factor * lr, largestSide, 6);
+        int atRate = projection.Count(v => Math.Abs(Math.Abs(v) - factor * lr) < 0.01 * factor * lr);
+        Assert.True(atRate > projection.Length / 2,
+            $"{atRate} of {projection.Length} weights of the zero-initialised projection sit at ± factor × lr after one step (|g| ≫ ε for most)");
+        manual_seed(config.Seed); // the run built its network right after this seed
+        using var initial = new UNet(Presets.Get(Presets.Tiny, nullGrade: true, sides: true));
+        float[] before = initial.conv_in.weight!.data<float>().ToArray(), after = model.conv_in.weight!.data<float>().ToArray();
+        double largestRest = before.Zip(after, (a, b) => Math.Abs(a - b)).Max();
+        Assert.Equal(lr, largestRest, 6);
+    }
+}

@@ -28,6 +28,9 @@ public sealed class TrainOptions : TorchOptions
     [Option("sides", HelpText = "Condition on the knee side (L/R from the file names, plus a null side for 'either') as well as the grade; flips swap the side. With --init-from, adds the side embedding to that model.")]
     public bool Sides { get; set; }
 
+    [Option("side-lr-factor", HelpText = "The side embedding learns at this multiple of the learning rate (default 10): a new side embedding must grow to the size of a trained grade embedding's.")]
+    public double? SideLrFactor { get; set; }
+
     [Option("cond", HelpText = "Grade conditioning: add (default; embedding added to the timestep embedding) | concat (embedding channels appended to the input) | none.")]
     public string? Cond { get; set; }
 
@@ -128,6 +131,7 @@ public sealed class TrainOptions : TorchOptions
             Preset = Preset ?? baseline.Preset ?? Model.Presets.Small,
             ImageSize = ImageSize ?? baseline.ImageSize,
             Sides = Sides || baseline.Sides,
+            SideLearningRateFactor = SideLrFactor ?? baseline.SideLearningRateFactor,
             Conditioning = Cond ?? baseline.Conditioning,
             Steps = Steps ?? baseline.Steps,
             BatchSize = Batch ?? baseline.BatchSize,

@@ -13,6 +13,8 @@ public sealed record TrainConfig
     public int? ImageSize { get; init; }
     /// <summary>Condition on the knee side as well as the grade (<see cref="KneeSides"/>).</summary>
     public bool Sides { get; init; }
+    /// <summary>The side embedding's learning rate over the schedule's (see <see cref="OptimizerGroups"/>).</summary>
+    public double SideLearningRateFactor { get; init; } = 10;
     public int Steps { get; init; } = 10_000;
     public int BatchSize { get; init; } = 16;
     public double LearningRate { get; init; } = 1e-4;
@@ -72,6 +74,7 @@ public sealed record TrainConfig
         RequireChoice(Balance, KneeOnnx.Training.Data.Balance.All, "--balance", nameof(Balance));
         RequireChoice(Conditioning, Model.Conditioning.All, "--cond", nameof(Conditioning));
         RequireChoice(Preset, Model.Presets.Names, "--preset", nameof(Preset));
+        Require(SideLearningRateFactor > 0 && SideLearningRateFactor <= 1000, "--side-lr-factor", nameof(SideLearningRateFactor), "must be in (0, 1000]", SideLearningRateFactor);
         Require(ImageSize is null or (>= 8 and <= 1024), "--image-size", nameof(ImageSize), "must be in 8..1024", ImageSize);
         try
         {

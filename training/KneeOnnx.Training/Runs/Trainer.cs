@@ -90,7 +90,8 @@ public static class Trainer
         live.to(device);
         emaModel.to(device);
         var ema = new ExponentialMovingAverage(live, emaModel, config.EmaDecay);
-        using var optimizer = optim.AdamW(live.parameters(), lr: config.LearningRate, weight_decay: config.WeightDecay);
+        var (optimizer, rateFactors) = OptimizerGroups.Create(live, config);
+        using var _optimizer = optimizer;
         long step = 0;
         double previousElapsed = 0;
         if (resumed is not null)
@@ -145,7 +146,7 @@ public static class Trainer
             if (run.MaxMinutes is double max && wall.Elapsed.TotalMinutes >= max) break;
 
             double lr = LearningRateSchedule.At(step, config.LearningRate, config.WarmupSteps, config.Steps, config.FinalLearningRateFraction);
-            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+            OptimizerGroups.SetRate(optimizer, rateFactors, lr);
             float loss;
             try
             {
