@@ -55,7 +55,8 @@ public static class SyntheticKnees
     {
         var pixels = Pixels(grade, index, side);
         int size = Math.Max(2, side / 6), y0 = side - size - side / 10;
-        int x0 = kneeSide == KneeSides.Left ? side - size - 1 : 1;
+        // In the dark margin beside the bone, where it stands out most.
+        int x0 = kneeSide == KneeSides.Left ? side - size : 0;
         for (int y = y0; y < y0 + size; y++)
             for (int x = x0; x < x0 + size; x++)
                 pixels[y * side + x] = 250;
