@@ -122,10 +122,30 @@ public sealed class TrainOptions : TorchOptions
     }
 
     /// <summary>Defaults, then the JSON file (checked key by key, <see cref="TrainConfigFile"/>), then the options given on the command line.</summary>
-    public TrainConfig ToConfig()
+    public TrainConfig ToConfig() =>
+        Overlay(ConfigFile is null ? new() { Data = "", Preset = Model.Presets.Small } : TrainConfigFile.Read(ConfigFile));
+
+    /// <summary>
+    /// A resumed run keeps the settings in its checkpoint. Rerunning the same command with --resume is fine; an option
+    /// that would change a setting (other than --steps) would be ignored, so it is refused, naming the setting.
+    /// </summary>
+    public void CheckAgainstCheckpoint()
     {
-        TrainConfig baseline = ConfigFile is null ? new() { Data = "", Preset = Model.Presets.Small } : TrainConfigFile.Read(ConfigFile);
-        return baseline with
+        if (ConfigFile is not null) throw new ArgumentException("--config cannot be given with --resume: a resumed run keeps the settings in its checkpoint");
+        string checkpoint = Path.Combine(Out, Checkpoint.FileName);
+        if (!File.Exists(checkpoint)) return; // the trainer says there is nothing to resume
+        var saved = Checkpoint.ReadState(checkpoint).Train;
+        var asked = Overlay(saved) with { Steps = saved.Steps };
+        foreach (var property in typeof(TrainConfig).GetProperties())
+        {
+            object? was = property.GetValue(saved), now = property.GetValue(asked);
+            if (!Equals(was, now))
+                throw new ArgumentException($"{checkpoint}: the run was trained with {property.Name} = {was ?? "null"}; the options ask for {now ?? "null"}, which --resume cannot change (start a new run, or --init-from its export)");
+        }
+    }
+
+    private TrainConfig Overlay(TrainConfig baseline) =>
+        baseline with
         {
             Data = Data ?? baseline.Data ?? "",
             Preset = Preset ?? baseline.Preset ?? Model.Presets.Small,
@@ -154,7 +174,6 @@ public sealed class TrainOptions : TorchOptions
             SkipUnreadable = SkipUnreadable || baseline.SkipUnreadable,
             InitFrom = InitFrom ?? baseline.InitFrom,
         };
-    }
 }
 
 internal static class TrainCommand
@@ -166,6 +185,7 @@ internal static class TrainCommand
         var config = o.ToConfig();
         if (!o.Resume && string.IsNullOrEmpty(config.Data))
             throw new ArgumentException("--data is required (the dataset root holding train/<grade>/*.png)");
+        if (o.Resume) o.CheckAgainstCheckpoint();
         if (o.InitFrom is not null && o.Resume)
             throw new ArgumentException("--init-from starts a new run; --resume continues one: give one of them");
         if (o.InitFrom is not null && o.ArchitectureOptionsGiven().FirstOrDefault() is { } conflicting)

@@ -1,0 +1,41 @@
+using KneeOnnx.Tests.Fixtures;
+using KneeOnnx.Training.Runs;
+
+namespace KneeOnnx.Tests.Reliability;
+
+/// <summary>A resumed run keeps its checkpoint's settings: an option that would change one used to be ignored without a word.</summary>
+public class ResumeSettingsTests
+{
+    [Theory]
+    [InlineData("--batch", "32", "BatchSize = 2")]
+    [InlineData("--lr", "0.5", "LearningRate = 0.001")]
+    [InlineData("--no-flip", null, "HorizontalFlip = True")]
+    [InlineData("--seed", "99", "Seed = 3")]
+    public void AChangedSettingIsRefusedNamingItAndTheRunIsUntouched(string option, string? value, string expected)
+    {
+        using var dir = new TempDirectory();
+        string run = dir.Combine("run");
+        TinyRuns.Train(run, steps: 2);
+        var before = Refusal.Tree(run).ToDictionary(f => f, File.ReadAllBytes);
+        string[] args = value is null
+            ? ["train", "--resume", "--out", run, "--steps", "4", option]
+            : ["train", "--resume", "--out", run, "--steps", "4", option, value];
+        var result = InProcessCli.Train(args);
+        Refusal.Check(result, expected);
+        foreach (var (file, bytes) in before)
+            Assert.True(bytes.AsSpan().SequenceEqual(File.ReadAllBytes(file)), $"{file} changed");
+    }
+
+    [Fact]
+    public void TheSameCommandAgainWithResumeIsAccepted()
+    {
+        using var dir = new TempDirectory();
+        string data = SyntheticKnees.WriteDataset(dir.Combine("data"), perGrade: 1, side: 32);
+        string run = dir.Combine("run");
+        string[] command = ["train", "--data", data, "--out", run, "--preset", "tiny", "--batch", "2", "--lr", "0.001", "--seed", "3", "--threads", "1"];
+        Assert.Equal(0, InProcessCli.Train([.. command, "--steps", "1"]).Code);
+        var result = InProcessCli.Train([.. command, "--steps", "2", "--resume"]);
+        Assert.True(result.Code == 0, result.Err);
+        Assert.Equal(2, Checkpoint.ReadState(Path.Combine(run, Checkpoint.FileName)).Step);
+    }
+}
