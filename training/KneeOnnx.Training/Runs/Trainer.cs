@@ -45,8 +45,6 @@ public static class Trainer
             (init, initProto) = OnnxWeightImporter.Read(config.InitFrom);
             if (config.LabelDropout > 0 && !init.Model.HasNullGrade)
                 throw new ArgumentException($"{config.InitFrom}: the model has no null grade, so it cannot learn classifier-free guidance; pass --label-dropout 0");
-            if (config.Sides && !init.Model.SideConditioned && !init.Model.HasNullGrade)
-                throw new ArgumentException($"{config.InitFrom}: the model has no null grade, which --sides needs for its 'either side' baseline");
             config = config with
             {
                 ImageSize = init.Model.ImageSize, Sides = config.Sides || init.Model.SideConditioned,
