@@ -130,6 +130,7 @@ public class TrainOptionCoverageTests
             "--label-dropout", "0.2", "--balance", "none", "--no-flip", "--min-snr-gamma", "5", "--beta-schedule", "cosine",
             "--timesteps", "100", "--beta-start", "0.001", "--beta-end", "0.03", "--checkpoint-every", "9", "--seed", "42",
             "--skip-unreadable", "--init-from", "m.onnx", "--image-size", "48", "--sides", "--side-lr-factor", "3",
+            "--precision", "fp32",
         ];
         var parsed = new CommandLine.Parser(s => s.HelpWriter = null).ParseArguments<TrainOptions>(args);
         var options = Assert.IsType<CommandLine.Parsed<TrainOptions>>(parsed).Value;

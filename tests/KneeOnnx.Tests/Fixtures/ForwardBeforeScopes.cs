@@ -51,7 +51,9 @@ public static class ForwardBeforeScopes
             }
             if (level.up.Count > 0) h = level.up[0].forward(h);
         }
-        return net.conv_out.forward(nn.functional.silu(net.norm_out.forward(h)));
+        // The output convolution goes through Layers.Convolve as in the U-Net: libtorch's own one-channel convolution has a
+        // wrong input gradient (ConvolutionTests), a fix of the arithmetic, not of the scopes this reference is about.
+        return Layers.Convolve(net.conv_out, nn.functional.silu(net.norm_out.forward(h)));
     }
 
     private static Tensor Res(ResBlock block, Tensor x, Tensor timeEmbedding)

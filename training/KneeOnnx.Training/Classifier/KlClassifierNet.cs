@@ -43,7 +43,7 @@ public sealed class KlClassifierNet : nn.Module<Tensor, Tensor>
     {
         for (int i = 0; i < convs.Count; i++)
         {
-            x = nn.functional.relu(norms[i].forward(convs[i].forward(x)));
+            x = nn.functional.relu(norms[i].forward(Layers.Convolve(convs[i], x)));
             if (i % 2 == 1) x = nn.functional.max_pool2d(x, 2);
         }
         return head.forward(dropout.forward(x.mean([2, 3])));

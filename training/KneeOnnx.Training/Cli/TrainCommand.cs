@@ -106,6 +106,9 @@ public sealed class TrainOptions : TorchOptions
     [Option("log-every", Default = 50, HelpText = "Steps between progress lines when output is not a terminal.")]
     public int LogEvery { get; set; }
 
+    [Option("precision", HelpText = "fp32 | bf16: the arithmetic of the forward and backward passes; weights, optimiser, EMA and checkpoints stay fp32 (default: bf16 where the CPU has AVX-512 BF16 or AMX, else fp32).")]
+    public string? Precision { get; set; }
+
     [Option("skip-unreadable", HelpText = "Leave out PNGs that cannot be decoded (counted in the log) instead of stopping.")]
     public bool SkipUnreadable { get; set; }
 
@@ -173,6 +176,7 @@ public sealed class TrainOptions : TorchOptions
             CheckpointEvery = CheckpointEvery ?? baseline.CheckpointEvery,
             SkipUnreadable = SkipUnreadable || baseline.SkipUnreadable,
             InitFrom = InitFrom ?? baseline.InitFrom,
+            Precision = Precision ?? baseline.Precision,
         };
 }
 

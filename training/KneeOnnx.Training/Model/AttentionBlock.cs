@@ -37,7 +37,8 @@ public sealed class AttentionBlock : nn.Module<Tensor, Tensor>
         var q = to_q.forward(tokens);
         var k = to_k.forward(tokens);
         var v = to_v.forward(tokens);
-        var weights = (q.matmul(k.transpose(1, 2)) * scale).softmax(-1);
+        // Softmax in fp32 under a bf16 network (a no-op in fp32): exp of bf16 scores loses the small weights' ranks.
+        var weights = (q.matmul(k.transpose(1, 2)) * scale).to_type(ScalarType.Float32).softmax(-1).to_type(v.dtype);
         var attended = to_out.forward(weights.matmul(v));
         return (x + attended.transpose(1, 2).reshape(b, c, h, w)).MoveToOuterDisposeScope();
     }

@@ -40,7 +40,9 @@ public sealed class TimestepEmbedding : nn.Module<Tensor, Tensor>
     {
         using var freqs = tensor(Frequencies(FeatureDim), device: timestep.device);
         var args = timestep.to_type(ScalarType.Float32).unsqueeze(1) * freqs.unsqueeze(0);
-        var features = cat([args.cos(), args.sin()], 1);
+        // The features are computed in fp32 whatever the network's precision: in bf16, t·freq near t = 1000 would keep
+        // only three significant digits and neighbouring timesteps would share an embedding.
+        var features = cat([args.cos(), args.sin()], 1).to_type(linear1.weight!.dtype);
         return linear2.forward(nn.functional.silu(linear1.forward(features)));
     }
 }

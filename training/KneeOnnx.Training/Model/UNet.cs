@@ -93,6 +93,6 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor, Tensor>
         h = mid.forward(h, timeEmbedding);
         foreach (var level in up)
             h = level.Forward(h, timeEmbedding, skips);
-        return conv_out.forward(nn.functional.silu(norm_out.forward(h)));
+        return Layers.Convolve(conv_out, nn.functional.silu(norm_out.forward(h)));
     }
 }

@@ -36,6 +36,8 @@ public sealed record TrainConfig
     public double BetaEnd { get; init; } = 0.02;
     public int CheckpointEvery { get; init; } = 250;
     public long Seed { get; init; } = 1;
+    /// <summary>fp32 or bf16 compute (<see cref="Precision.TrainingPrecision"/>); null = chosen from the device when the run starts, then recorded.</summary>
+    public string? Precision { get; init; }
     public bool SkipUnreadable { get; init; }
     /// <summary>An exported .onnx whose weights start this run (fine-tuning, or continuing a shipped model); its metadata fix the architecture and schedule.</summary>
     public string? InitFrom { get; init; }
@@ -74,6 +76,7 @@ public sealed record TrainConfig
         RequireChoice(Balance, KneeOnnx.Training.Data.Balance.All, "--balance", nameof(Balance));
         RequireChoice(Conditioning, Model.Conditioning.All, "--cond", nameof(Conditioning));
         RequireChoice(Preset, Model.Presets.Names, "--preset", nameof(Preset));
+        if (Precision is not null) RequireChoice(Precision, KneeOnnx.Training.Precision.TrainingPrecision.Choices, "--precision", nameof(Precision));
         Require(SideLearningRateFactor > 0 && SideLearningRateFactor <= 1000, "--side-lr-factor", nameof(SideLearningRateFactor), "must be in (0, 1000]", SideLearningRateFactor);
         Require(ImageSize is null or (>= 8 and <= 1024), "--image-size", nameof(ImageSize), "must be in 8..1024", ImageSize);
         try

@@ -6,6 +6,7 @@ using KneeOnnx.Training.Data;
 using KneeOnnx.Training.Diffusion;
 using KneeOnnx.Training.Export;
 using KneeOnnx.Training.Model;
+using KneeOnnx.Training.Precision;
 using KneeOnnx.Training.Runtime;
 using KneeOnnx.Validation;
 using TorchSharp;
@@ -64,6 +65,10 @@ public static class Trainer
         TorchDevice.SetThreads(run.Threads);
         var (device, deviceLine) = TorchDevice.Resolve(run.Device);
         output.WriteLine($"{deviceLine}; {get_num_threads()} threads");
+        // A checkpoint from before the option existed was trained in fp32; it resumes so, bit for bit.
+        var (precision, precisionLine) = TrainingPrecision.Resolve(config.Precision ?? (resumed is not null ? TrainingPrecision.Fp32 : null), device);
+        config = config with { Precision = precision };
+        output.WriteLine(precisionLine);
 
         var modelConfig = resumed?.Model
             ?? (init is not null ? init.Model with { SideConditioned = config.Sides } : null)
@@ -118,7 +123,8 @@ public static class Trainer
         var batches = new BatchBuilder(data, sampler, config, modelConfig.NullGrade, modelConfig.SideConditioned);
         using var lossLog = new LossLog(runDir, step);
         var progress = new ProgressLine(output, run.Interactive, Math.Max(1, run.LogEvery));
-        var trainingStep = new TrainingStep(live, objective, optimizer, live.parameters().ToArray(), config.GradientClip, device);
+        using var bf16 = precision == TrainingPrecision.Bf16 ? new BFloat16Compute(live, new UNet(modelConfig).to(device)) : null;
+        var trainingStep = new TrainingStep(live, objective, optimizer, live.parameters().ToArray(), config.GradientClip, device, bf16);
 
         var wall = Stopwatch.StartNew();
         long startStep = step, lastSaved = step, windowStep = step;

@@ -1,5 +1,6 @@
 using KneeOnnx.Training.Diffusion;
 using KneeOnnx.Training.Model;
+using KneeOnnx.Training.Precision;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -13,7 +14,10 @@ namespace KneeOnnx.Training.Runs;
 /// at batch 96 that way). With the handles gone, autograd releases each saved activation as soon as its node has run.
 /// The arithmetic is the same operations in the same order, so losses and weights are bit-identical to the old layout.
 /// </summary>
-public sealed class TrainingStep(UNet model, NoiseObjective objective, optim.Optimizer optimizer, IReadOnlyList<Parameter> parameters, double gradientClip, Device device)
+/// <remarks>With <paramref name="bf16"/>, the forward and backward run in its bfloat16 copy of <paramref name="model"/>; the loss,
+/// clipping and update stay fp32 on the master weights.</remarks>
+public sealed class TrainingStep(UNet model, NoiseObjective objective, optim.Optimizer optimizer, IReadOnlyList<Parameter> parameters, double gradientClip, Device device,
+    BFloat16Compute? bf16 = null)
 {
     /// <summary>Runs step <paramref name="step"/> of <paramref name="batches"/>; <paramref name="checkLoss"/> sees the loss before it is applied and may throw to refuse it.</summary>
     public float Run(BatchBuilder batches, long step, Action<float> checkLoss)
@@ -27,13 +31,17 @@ public sealed class TrainingStep(UNet model, NoiseObjective objective, optim.Opt
             var noise = randn(images.shape, generator: generator).to(device);
             var t = timesteps.to(device);
             var noisy = objective.AddNoise(images.to(device), noise, t);
-            model.train();
-            lossTensor = objective.Loss(model.forward(noisy, t, grades.to(device), sides?.to(device)), noise, t).MoveToOuterDisposeScope();
+            var net = bf16 is null ? model : (UNet)bf16.PullWeights(training: true);
+            net.train();
+            var input = bf16 is null ? noisy : noisy.to_type(ScalarType.BFloat16);
+            var predicted = net.forward(input, t, grades.to(device), sides?.to(device)).to_type(ScalarType.Float32);
+            lossTensor = objective.Loss(predicted, noise, t).MoveToOuterDisposeScope();
         }
         float loss = lossTensor.item<float>();
         checkLoss(loss);
         optimizer.zero_grad();
         lossTensor.backward();
+        bf16?.PushGradients();
         nn.utils.clip_grad_norm_(parameters, gradientClip);
         optimizer.step();
         return loss;

@@ -1,0 +1,117 @@
+using KneeOnnx.Tests.Fixtures;
+using KneeOnnx.Training.Data;
+using KneeOnnx.Training.Diffusion;
+using KneeOnnx.Training.Model;
+using KneeOnnx.Training.Precision;
+using KneeOnnx.Training.Runs;
+using TorchSharp;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace KneeOnnx.Tests;
+
+/// <summary>
+/// A bf16 training step against the fp32 one on the same tiny U-Net, batch and weights. The reference is the fp32 step
+/// computed independently by the same code path without the bf16 copy.
+/// </summary>
+public class BFloat16TrainingTests(ITestOutputHelper log)
+{
+    /// <summary>
+    /// AdamW's first step moves every weight by lr·g/(|g|+ε) ≈ ±lr, so with lr = 1e-6 the fp32 update is a vector of ±1e-6
+    /// whose signs are the gradient's. bf16 keeps 8 significant bits (relative spacing 2⁻⁸ ≈ 0.4 %): forward and backward
+    /// in bf16 change a gradient's sign only where it is near zero, so nearly all signs must agree with fp32's. A step of
+    /// 1e-6 is far below bf16's spacing at these weights' size (|w| ≈ 0.05 → spacing ≈ 2.4e-4), so a network whose master
+    /// weights were bf16 would not move at all: the test checks that counterfactual too, so it could tell the difference.
+    /// </summary>
+    [Fact]
+    public void ABf16StepUpdatesTheFp32MasterAsTheFp32StepDoes()
+    {
+        set_num_threads(2);
+        var (images, grades) = SyntheticKnees.InMemory(8, 32);
+        var data = KneeDataset.FromMemory(32, images, grades);
+        var config = new TrainConfig { Data = "memory", Preset = Presets.Tiny, Steps = 1, BatchSize = 8, TrainTimesteps = 100, Seed = 5 };
+        var modelConfig = Presets.Get(Presets.Tiny, nullGrade: true);
+        var batches = new BatchBuilder(data, new GradeSampler(data.Grades, config.Balance), config, modelConfig.NullGrade);
+        using var objective = new NoiseObjective(config.CreateSchedule(), 0, CPU);
+        const double lr = 1e-6;
+
+        manual_seed(11);
+        using var fp32 = new UNet(modelConfig);
+        manual_seed(11);
+        using var master = new UNet(modelConfig);
+        var before = master.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        using var fp32Optimizer = optim.AdamW(fp32.parameters(), lr: lr, weight_decay: 0);
+        using var masterOptimizer = optim.AdamW(master.parameters(), lr: lr, weight_decay: 0);
+        float fp32Loss = new TrainingStep(fp32, objective, fp32Optimizer, fp32.parameters().ToArray(), 1e9, CPU).Run(batches, 0, _ => { });
+        using var bf16 = new BFloat16Compute(master, new UNet(modelConfig));
+        float bf16Loss = new TrainingStep(master, objective, masterOptimizer, master.parameters().ToArray(), 1e9, CPU, bf16).Run(batches, 0, _ => { });
+
+        Assert.All(master.parameters(), p => Assert.Equal(ScalarType.Float32, p.dtype));
+        var reference = fp32.state_dict();
+        long agree = 0, total = 0, bf16MasterMoved = 0;
+        double updateNorm = 0, referenceNorm = 0;
+        foreach (var (name, w) in master.state_dict())
+        {
+            var start = before[name];
+            var update = (w - start).flatten().data<float>().ToArray();
+            var expected = (reference[name] - start).flatten().data<float>().ToArray();
+            // What a bf16 master would hold after the same fp32 update: the start and the result rounded to bf16.
+            var roundedMove = (w.to_type(ScalarType.BFloat16).to_type(ScalarType.Float32) - start.to_type(ScalarType.BFloat16).to_type(ScalarType.Float32))
+                .flatten().data<float>().ToArray();
+            for (int i = 0; i < update.Length; i++)
+            {
+                if (expected[i] == 0) continue; // a weight the batch gives no gradient (unused embedding rows)
+                total++;
+                if (Math.Sign(update[i]) == Math.Sign(expected[i])) agree++;
+                if (roundedMove[i] != 0) bf16MasterMoved++;
+                updateNorm += (double)update[i] * update[i];
+                referenceNorm += (double)expected[i] * expected[i];
+            }
+        }
+        double agreement = (double)agree / total, normRatio = Math.Sqrt(updateNorm / referenceNorm), bf16Moved = (double)bf16MasterMoved / total;
+        log.WriteLine($"loss fp32 {fp32Loss:F5} bf16 {bf16Loss:F5}; {total} weights: sign agreement {agreement:P2}, update norm ratio {normRatio:F4}; a bf16 master would move {bf16Moved:P2}");
+        Assert.True(Math.Abs(bf16Loss - fp32Loss) < 0.02 * fp32Loss, $"bf16 loss {bf16Loss} vs fp32 {fp32Loss}");
+        Assert.True(agreement > 0.95, $"only {agreement:P2} of the bf16 step's updates have the fp32 step's sign");
+        Assert.InRange(normRatio, 0.97, 1.03);
+        Assert.True(bf16Moved < 0.05, $"a bf16 master would still have moved {bf16Moved:P2} of the weights: the test could not tell it apart");
+    }
+
+    [Fact]
+    public void TheSameBf16StepTwiceGivesTheSameBytes()
+    {
+        set_num_threads(2);
+        var (images, grades) = SyntheticKnees.InMemory(8, 32);
+        var data = KneeDataset.FromMemory(32, images, grades);
+        var config = new TrainConfig { Data = "memory", Preset = Presets.Tiny, Steps = 2, BatchSize = 8, TrainTimesteps = 100, Seed = 9 };
+        var modelConfig = Presets.Get(Presets.Tiny, nullGrade: true);
+        var batches = new BatchBuilder(data, new GradeSampler(data.Grades, config.Balance), config, modelConfig.NullGrade);
+        using var objective = new NoiseObjective(config.CreateSchedule(), 0, CPU);
+        Dictionary<string, Tensor> Train()
+        {
+            manual_seed(4);
+            var model = new UNet(modelConfig);
+            using var optimizer = optim.AdamW(model.parameters(), lr: 1e-3);
+            using var bf16 = new BFloat16Compute(model, new UNet(modelConfig));
+            var step = new TrainingStep(model, objective, optimizer, model.parameters().ToArray(), 1, CPU, bf16);
+            for (long s = 0; s < 2; s++) step.Run(batches, s, _ => { });
+            return model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        }
+        var first = Train();
+        var second = Train();
+        foreach (var (name, tensor) in first)
+            log.WriteLine($"{name}: {(tensor - second[name]).abs().max().item<float>()}");
+        foreach (var (name, tensor) in first)
+            Assert.True(Tensors.Identical(tensor, second[name]), $"{name} differs between two identical bf16 runs");
+    }
+
+    [Fact]
+    public void PrecisionDefaultsFollowTheCpuAndRefuseUnknownNames()
+    {
+        var (chosen, line) = TrainingPrecision.Resolve(null, CPU);
+        Assert.Equal(TrainingPrecision.CpuBf16Flag() is null ? TrainingPrecision.Fp32 : TrainingPrecision.Bf16, chosen);
+        Assert.StartsWith("precision: " + chosen, line);
+        Assert.Equal(TrainingPrecision.Fp32, TrainingPrecision.Resolve("fp32", CPU).Precision);
+        var e = Assert.Throws<ArgumentException>(() => TrainingPrecision.Resolve("fp16", CPU));
+        Assert.Contains("--precision 'fp16'", e.Message);
+    }
+}
