@@ -28,6 +28,8 @@ public static class KneeOnnxTrainCli
     private static IEnumerable<string?> OutputsOf(object? options) => options switch
     {
         TrainOptions o => [o.Out],
+        TrainAutoencoderOptions o => [o.Out],
+        ExportAutoencoderOptions o => [o.Out],
         SampleOptions o => [o.Out],
         ExportOptions o => [o.Out],
         EvaluateOptions o => [o.Out],
@@ -47,13 +49,15 @@ public static class KneeOnnxTrainCli
         });
         try
         {
-            var parsed = parser.ParseArguments<TrainOptions, SampleOptions, ExportOptions, EvaluateOptions, TrainClassifierOptions, AugmentBenefitOptions, BenchOptions, BenchGenerateOptions, CardOptions>(args);
+            var parsed = parser.ParseArguments<TrainOptions, TrainAutoencoderOptions, ExportAutoencoderOptions, SampleOptions, ExportOptions, EvaluateOptions, TrainClassifierOptions, AugmentBenefitOptions, BenchOptions, BenchGenerateOptions, CardOptions>(args);
             beforeRunning(OutputsOf(parsed.Value));
             if (parsed.Tag == ParserResultType.Parsed) CommandLineSupport.OptionStrings.Check(parsed.Value);
             if (parsed.Value is TorchOptions torchOptions)
                 Runtime.LibTorchLoader.Apply(torchOptions.LibTorch, output);
             return parsed.MapResult(
                 (TrainOptions o) => TrainCommand.Run(o, output),
+                (TrainAutoencoderOptions o) => TrainAutoencoderCommand.Run(o, output),
+                (ExportAutoencoderOptions o) => ExportAutoencoderCommand.Run(o, output),
                 (SampleOptions o) => SampleCommand.Run(o, output),
                 (ExportOptions o) => ExportCommand.Run(o, output),
                 (TrainClassifierOptions o) => TrainClassifierCommand.Run(o, output),

@@ -202,18 +202,7 @@ internal static class TrainCommand
         if (!o.Resume) config.Validate(); // a resumed run's settings come from its checkpoint and are checked there
         GuardOutputs(o, config);
 
-        // SIGINT/SIGTERM (Ctrl+C, Slurm pre-emption) finish the current step and write a checkpoint; a second signal kills.
-        using var stop = new CancellationTokenSource();
-        int signals = 0;
-        void OnSignal(PosixSignalContext context)
-        {
-            if (Interlocked.Increment(ref signals) > 1) return;
-            context.Cancel = true;
-            output.WriteLine($"\n{context.Signal}: stopping after this step and writing a checkpoint (send again to kill)");
-            stop.Cancel();
-        }
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var stop = new StopSignals(output);
 
         var result = Trainer.Run(config, new TrainRunOptions
         {
@@ -228,7 +217,7 @@ internal static class TrainCommand
             StepsOverride = o.Resume ? o.Steps : null,
             Cancellation = stop.Token,
         });
-        return stop.IsCancellationRequested && !result.Completed ? InterruptedExitCode : 0;
+        return stop.Requested && !result.Completed ? InterruptedExitCode : 0;
     }
 
     /// <summary>The run folder must not lie in the images it trains on, and none of the files the run writes may be one of its inputs.</summary>

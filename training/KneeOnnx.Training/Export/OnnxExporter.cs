@@ -102,7 +102,7 @@ public static class OnnxExporter
     public static SortedDictionary<string, int> OperatorCounts(ModelProto model) =>
         new(model.Graph.Node.GroupBy(n => n.OpType).ToDictionary(g => g.Key, g => g.Count()), StringComparer.Ordinal);
 
-    private static ValueInfoProto Value(string name, TensorProto.Types.DataType type, object[] dims)
+    internal static ValueInfoProto Value(string name, TensorProto.Types.DataType type, object[] dims)
     {
         var shape = new TensorShapeProto();
         foreach (var d in dims)

@@ -99,7 +99,7 @@ public static class OnnxWeightImporter
         }
     }
 
-    private static float[] FloatsOf(TensorProto t, string path)
+    internal static float[] FloatsOf(TensorProto t, string path)
     {
         if (t.DataType != (int)TensorProto.Types.DataType.Float)
             throw new InvalidDataException($"{path}: initializer '{t.Name}' is not float32 (data type {t.DataType})");

@@ -25,27 +25,38 @@ internal static class Layers
     public static Conv2d Conv3x3(int inChannels, int outChannels, int stride = 1) =>
         nn.Conv2d(inChannels, outChannels, kernel_size: 3, stride: stride, padding: 1);
 
-    /// <summary>The libtorch we ship convolves correctly only when the output channels are a multiple of this (<see cref="Convolve"/>).</summary>
+    /// <summary>The libtorch we ship convolves correctly only when channel counts are multiples of this (<see cref="Convolve"/>).</summary>
     public const int ConvolutionChannelMultiple = 16;
 
     /// <summary>
-    /// <c>conv.forward(x)</c>, computed so that the CPU libtorch 2.10 of TorchSharp 0.107 gets it right. Its convolution
-    /// kernels go wrong when the output channels are not a multiple of 16: the gradient with respect to the input is off
-    /// by 10–50 % of its size (NaN now and then, read from uninitialised memory) in fp32 and bf16 alike, and the bf16
-    /// forward is off by 18–74 % (measured with 1, 2, 4, 8, 12, 20, 24 and 40 channels against a float64 convolution;
-    /// 16, 32, 48, 64 … agree to rounding). So the filter bank is padded with zero filters to a multiple of 16 and the
-    /// extra outputs are dropped: the same function, exact gradients. A U-Net's one-channel output convolution, an
-    /// encoder's latent head and any odd-width layer go through here.
+    /// <c>conv.forward(x)</c>, computed so that the CPU libtorch 2.10 of TorchSharp 0.107 gets it right. Its oneDNN
+    /// convolutions go wrong with channel counts that are not multiples of 16 (measured against a float64 convolution):
+    /// with such output channels the gradient with respect to the input is off by 10–50 % (NaN now and then, read from
+    /// uninitialised memory) in fp32 and bf16 alike, and the bf16 forward by 18–74 %; with such input channels the bf16
+    /// input gradient is off by 20–40 % and varies from run to run. So the filter bank is padded with zero filters to a
+    /// multiple of 16 outputs (the extra outputs are dropped), and a bf16 input that needs a gradient gets zero channels
+    /// up to a multiple of 16 inputs: the same function, exact gradients. Aligned layers run <c>conv.forward</c> as is.
     /// </summary>
     public static Tensor Convolve(Conv2d conv, Tensor x)
     {
         var w = conv.weight!;
-        long outputs = w.shape[0], missing = (ConvolutionChannelMultiple - outputs % ConvolutionChannelMultiple) % ConvolutionChannelMultiple;
-        if (missing == 0) return conv.forward(x);
+        long outputs = w.shape[0], inputs = w.shape[1];
+        long missingOut = Missing(outputs);
+        long missingIn = x.dtype == ScalarType.BFloat16 && x.requires_grad && conv.groups == 1 ? Missing(inputs) : 0;
+        if (missingOut == 0 && missingIn == 0) return conv.forward(x);
         using var scope = NewDisposeScope();
-        var weight = cat([w, zeros([missing, w.shape[1], w.shape[2], w.shape[3]], dtype: w.dtype, device: w.device)], 0);
-        var bias = conv.bias is { } b ? cat([b, zeros(missing, dtype: b.dtype, device: b.device)], 0) : null;
+        var weight = (Tensor)w;
+        if (missingIn > 0)
+        {
+            x = cat([x, zeros([x.shape[0], missingIn, x.shape[2], x.shape[3]], dtype: x.dtype, device: x.device)], 1);
+            weight = cat([weight, zeros([outputs, missingIn, w.shape[2], w.shape[3]], dtype: w.dtype, device: w.device)], 1);
+        }
+        if (missingOut > 0)
+            weight = cat([weight, zeros([missingOut, weight.shape[1], w.shape[2], w.shape[3]], dtype: w.dtype, device: w.device)], 0);
+        var bias = conv.bias is { } b && missingOut > 0 ? cat([b, zeros(missingOut, dtype: b.dtype, device: b.device)], 0) : conv.bias;
         var y = nn.functional.conv2d(x, weight, bias, strides: conv.stride, padding: conv.padding, dilation: conv.dilation, groups: conv.groups);
-        return y.narrow(1, 0, outputs).MoveToOuterDisposeScope();
+        return (missingOut > 0 ? y.narrow(1, 0, outputs) : y).MoveToOuterDisposeScope();
     }
+
+    private static long Missing(long channels) => (ConvolutionChannelMultiple - channels % ConvolutionChannelMultiple) % ConvolutionChannelMultiple;
 }

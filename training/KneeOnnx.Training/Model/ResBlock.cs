@@ -43,10 +43,10 @@ public sealed class ResBlock : nn.Module<Tensor, Tensor, Tensor>
         // The conv outputs before the additions are saved by no backward node; releasing their handles at the end of
         // the block (not of the whole step) lets their storage go while the rest of the forward runs.
         using var scope = NewDisposeScope();
-        var h = conv1.forward(nn.functional.silu(norm1.forward(x)));
+        var h = Layers.Convolve(conv1, nn.functional.silu(norm1.forward(x)));
         h = h + time_proj.forward(nn.functional.silu(timeEmbedding)).unsqueeze(-1).unsqueeze(-1);
-        h = conv2.forward(dropout.forward(nn.functional.silu(norm2.forward(h))));
-        var shortcut = skip.Count == 0 ? x : skip[0].forward(x);
+        h = Layers.Convolve(conv2, dropout.forward(nn.functional.silu(norm2.forward(h))));
+        var shortcut = skip.Count == 0 ? x : Layers.Convolve(skip[0], x);
         return (shortcut + h).MoveToOuterDisposeScope();
     }
 }

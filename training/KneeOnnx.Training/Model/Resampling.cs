@@ -15,7 +15,7 @@ public sealed class Downsample : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x) => conv.forward(x);
+    public override Tensor forward(Tensor x) => Layers.Convolve(conv, x);
 }
 
 /// <summary>Doubles the side with nearest-neighbour upsampling followed by a 3×3 convolution (avoids checkerboard artefacts of transposed convs).</summary>
@@ -30,5 +30,5 @@ public sealed class Upsample : nn.Module<Tensor, Tensor>
     }
 
     public override Tensor forward(Tensor x) =>
-        conv.forward(nn.functional.interpolate(x, scale_factor: [2.0, 2.0], mode: InterpolationMode.Nearest));
+        Layers.Convolve(conv, nn.functional.interpolate(x, scale_factor: [2.0, 2.0], mode: InterpolationMode.Nearest));
 }

@@ -85,7 +85,7 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor, Tensor>
                 timeEmbedding = timeEmbedding + gradeVector;
         }
 
-        var h = conv_in.forward(input);
+        var h = Layers.Convolve(conv_in, input);
         var skips = new Stack<Tensor>();
         skips.Push(h);
         foreach (var level in down)

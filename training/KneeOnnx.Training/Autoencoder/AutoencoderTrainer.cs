@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using System.Text.Json;
+using KneeOnnx.IO;
+using KneeOnnx.Runtime;
+using KneeOnnx.Training.Backbones;
+using KneeOnnx.Training.Data;
+using KneeOnnx.Training.Precision;
+using KneeOnnx.Training.Runs;
+using KneeOnnx.Training.Runtime;
+using KneeOnnx.Validation;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace KneeOnnx.Training.Autoencoder;
+
+/// <summary>Trains the knee autoencoder on random crops of the train split, checkpointing atomically so any stop resumes exactly.</summary>
+public static class AutoencoderTrainer
+{
+    public const string ConfigFileName = "config.json";
+
+    public static TrainResult Run(AutoencoderTrainConfig requested, TrainRunOptions run)
+    {
+        string runDir = Path.GetFullPath(run.RunDirectory);
+        string checkpointPath = Path.Combine(runDir, AutoencoderCheckpoint.FileName);
+        AutoencoderState? resumed = null;
+        var config = requested;
+        if (run.Resume)
+        {
+            if (!File.Exists(checkpointPath))
+                throw new ArgumentException($"{checkpointPath}: nothing to resume (no checkpoint); drop --resume to start a new run");
+            resumed = AutoencoderCheckpoint.ReadState(checkpointPath);
+            if (run.StepsOverride is int total && total < resumed.Step)
+                throw new ArgumentException($"--steps {total} is below the {resumed.Step} steps {checkpointPath} has already done; give --steps {resumed.Step} or more (or leave it out)");
+            config = resumed.Train with { Steps = run.StepsOverride ?? resumed.Train.Steps };
+        }
+        else if (File.Exists(checkpointPath))
+        {
+            throw new ArgumentException($"{runDir}: already holds an autoencoder checkpoint; pass --resume to continue it or choose another --out");
+        }
+        config.Validate();
+        if (File.Exists(runDir)) throw new ArgumentException($"{runDir}: --out is a file, not a folder");
+        TorchDevice.ValidateChoice(run.Device);
+        ThreadCount.Validate(run.Threads);
+        Directory.CreateDirectory(runDir);
+        AtomicFile.RemoveStaleTemporaries(runDir);
+
+        var output = run.Output;
+        TorchDevice.SetThreads(run.Threads);
+        var (device, deviceLine) = TorchDevice.Resolve(run.Device);
+        output.WriteLine($"{deviceLine}; {get_num_threads()} threads");
+        var (precision, precisionLine) = TrainingPrecision.Resolve(config.Precision, device);
+        config = config with { Precision = precision };
+        output.WriteLine(precisionLine);
+
+        var modelConfig = resumed?.Model ?? AutoencoderPresets.Get(config.Preset, config.ImageSize, config.LatentChannels);
+        var loadTimer = Stopwatch.StartNew();
+        var data = run.Preloaded ?? KneeDataset.Load(config.Data, "train", modelConfig.ImageSize, config.SkipUnreadablePolicy());
+        output.WriteLine($"data: {data.Count} images from {data.Directory} at {modelConfig.ImageSize}² in {loadTimer.Elapsed.TotalSeconds:F1}s");
+        if (resumed is not null && resumed.DatasetSha256 != data.Sha256)
+            output.WriteLine($"warning: the training data differ from those the checkpoint was trained on (sha256 {data.Sha256[..12]} vs {resumed.DatasetSha256[..12]})");
+
+        manual_seed(config.Seed);
+        using var model = new KneeAutoencoder(modelConfig);
+        using var critic = new PatchDiscriminator();
+        model.to(device);
+        critic.to(device);
+        // Adam with β₁ = 0.5, as VQGAN and LDM train both players: momentum that lags a moving adversary destabilises them.
+        using var modelOptimizer = optim.Adam(model.parameters(), lr: config.LearningRate, beta1: 0.5, beta2: 0.9);
+        using var criticOptimizer = optim.Adam(critic.parameters(), lr: config.LearningRate, beta1: 0.5, beta2: 0.9);
+        long step = 0;
+        double previousElapsed = 0;
+        if (resumed is not null)
+        {
+            AutoencoderCheckpoint.Restore(checkpointPath, model, critic, modelOptimizer, criticOptimizer);
+            step = resumed.Step;
+            previousElapsed = resumed.ElapsedSeconds;
+            output.WriteLine($"resumed from {checkpointPath} at step {step}");
+        }
+        output.WriteLine($"model: {modelConfig.Preset} at {modelConfig.ImageSize}² → {modelConfig.LatentChannels}×{modelConfig.LatentSize}² latents (f = {modelConfig.Factor}), "
+            + $"{model.ParameterCount:N0} parameters + critic {critic.parameters().Sum(p => p.numel()):N0}; {config.Steps} steps of {config.BatchSize} crops of {config.Crop}², "
+            + $"adversarial from step {config.AdversarialStart}");
+        WriteRunConfig(runDir, config, modelConfig, data, device.type.ToString(), get_num_threads());
+
+        bool bf16 = precision == TrainingPrecision.Bf16;
+        using var modelBf16 = bf16 ? new BFloat16Compute(model, new KneeAutoencoder(modelConfig).to(device)) : null;
+        using var criticBf16 = bf16 ? new BFloat16Compute(critic, new PatchDiscriminator().to(device)) : null;
+        using var perceptual = new PerceptualLoss(ResNet18Weights.Load(), TrainingPrecision.ScalarTypeOf(precision), device);
+        var batches = new CropBatchBuilder(data, config);
+        var trainingStep = new AutoencoderStep(model, critic, perceptual, modelOptimizer, criticOptimizer, config, device, modelBf16, criticBf16);
+        using var lossLog = new LossLog(runDir, step);
+        var progress = new ProgressLine(output, run.Interactive, Math.Max(1, run.LogEvery));
+
+        var wall = Stopwatch.StartNew();
+        long startStep = step, lastSaved = step, windowStep = step;
+        double windowStart = 0, rate = 0, smoothed = double.NaN;
+        bool completed = false;
+        AutoencoderLosses last = default;
+        void Save()
+        {
+            lossLog.Flush();
+            var state = new AutoencoderState
+            {
+                Step = step, ElapsedSeconds = previousElapsed + wall.Elapsed.TotalSeconds, DatasetSha256 = data.Sha256, Train = config, Model = modelConfig,
+            };
+            AutoencoderCheckpoint.Write(checkpointPath, state, model, critic, modelOptimizer, criticOptimizer);
+            LossCurvePlot.Write(Path.Combine(runDir, LossCurvePlot.FileName), lossLog.Rows, $"{modelConfig.Preset}: L1 + perceptual");
+            lastSaved = step;
+        }
+
+        while (true)
+        {
+            if (step >= config.Steps) { completed = true; break; }
+            if (run.StopAtStep == step || run.Cancellation.IsCancellationRequested) break;
+            if (run.MaxMinutes is double max && wall.Elapsed.TotalMinutes >= max) break;
+
+            double lr = LearningRateSchedule.At(step, config.LearningRate, config.WarmupSteps, config.Steps, 0.1);
+            foreach (var group in modelOptimizer.ParamGroups) group.LearningRate = lr;
+            foreach (var group in criticOptimizer.ParamGroups) group.LearningRate = lr;
+            try
+            {
+                last = trainingStep.Run(batches, step, value =>
+                {
+                    if (float.IsFinite(value)) return;
+                    lossLog.Flush();
+                    throw new TrainingDivergedException(
+                        $"loss became {value} at step {step + 1}; stopped without applying it. The last good checkpoint (step {lastSaved}) is kept in {runDir}; lower --lr");
+                });
+            }
+            catch (Exception e) when (e is not TrainingDivergedException && OutOfMemory.Is(e))
+            {
+                lossLog.Flush();
+                throw new DeviceOutOfMemoryException($"{OutOfMemory.Describe(e, config.BatchSize, "--batch")}; the last checkpoint (step {lastSaved}) is kept in {runDir}", e);
+            }
+            step++;
+
+            double now = wall.Elapsed.TotalSeconds;
+            if (now - windowStart >= 5 || step - windowStep >= 200 || rate == 0)
+            {
+                if (step > windowStep && now > windowStart) rate = (step - windowStep) * config.BatchSize / (now - windowStart);
+                windowStart = now;
+                windowStep = step;
+            }
+            double loss = last.Reconstruction(config.PerceptualWeight);
+            smoothed = double.IsNaN(smoothed) ? loss : 0.98 * smoothed + 0.02 * loss;
+            lossLog.Append(new LossLog.Row(step, loss, lr, rate, previousElapsed + now));
+            var eta = rate > 0 ? TimeSpan.FromSeconds((config.Steps - step) * config.BatchSize / rate) : TimeSpan.Zero;
+            progress.Report(step, config.Steps, smoothed, lr, rate, eta);
+            if (step % Math.Max(1, run.LogEvery) == 0)
+                progress.Message($"  L1 {last.L1:F4}  perceptual {last.Perceptual:F4}  KL {last.Kl:F1}"
+                    + (step > config.AdversarialStart ? $"  generator {last.Generator:F3} × {last.AdaptiveWeight:G3}  critic {last.Critic:F3}" : ""));
+            if (step % config.CheckpointEvery == 0 || step == config.Steps) Save();
+        }
+        if (lastSaved != step || !File.Exists(checkpointPath)) Save();
+
+        var rows = lossLog.Rows;
+        double first = rows.Take(50).Select(r => r.Loss).DefaultIfEmpty(double.NaN).Average();
+        double final = rows.Skip(Math.Max(0, rows.Count - 50)).Select(r => r.Loss).DefaultIfEmpty(double.NaN).Average();
+        double runRate = step > startStep ? (step - startStep) * config.BatchSize / wall.Elapsed.TotalSeconds : 0;
+        progress.Message($"{(completed ? "finished" : "stopped")} at step {step}/{config.Steps} after {ProgressLine.Format(wall.Elapsed)} ({runRate:F1} crops/s); "
+            + $"L1 + perceptual of first 50 steps {first:F4}, last 50 {final:F4}; checkpoint {checkpointPath}");
+        return new TrainResult(step, completed, first, final, runRate, checkpointPath);
+    }
+
+    private static void WriteRunConfig(string runDir, AutoencoderTrainConfig config, AutoencoderConfig model, KneeDataset data, string device, int threads)
+    {
+        var document = new
+        {
+            train = config, model,
+            dataset = new { directory = data.Directory, images = data.Count, sha256 = data.Sha256 },
+            device, threads, torchSharp = typeof(torch).Assembly.GetName().Version?.ToString(),
+        };
+        AtomicFile.WriteAllText(Path.Combine(runDir, ConfigFileName), JsonSerializer.Serialize(document, Checkpoint.Json));
+    }
+}

@@ -1,0 +1,68 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using CommandLine;
+using Google.Protobuf;
+using KneeOnnx.IO;
+using KneeOnnx.Runtime;
+using KneeOnnx.Training.Autoencoder;
+using KneeOnnx.Training.Data;
+using KneeOnnx.Training.Export;
+using KneeOnnx.Validation;
+using TorchSharp;
+
+namespace KneeOnnx.Training.Cli;
+
+[Verb("export-autoencoder", HelpText = "Export a trained knee autoencoder as OUT/vae_encoder/model.onnx and OUT/vae_decoder/model.onnx, with the latent scale measured on the training images; each checked against TorchSharp before it is written.")]
+public sealed class ExportAutoencoderOptions : TorchOptions
+{
+    [Option("checkpoint", Required = true, HelpText = "RUNDIR of train-autoencoder, or its autoencoder.ckpt.")]
+    public string Checkpoint { get; set; } = "";
+
+    [Option("out", Required = true, HelpText = "Model folder; vae_encoder/ and vae_decoder/ are written in it.")]
+    public string Out { get; set; } = "";
+
+    [Option("data", HelpText = "Dataset root whose train split sets the latent scale (default: the one the autoencoder was trained on).")]
+    public string? Data { get; set; }
+
+    [Option("scale-images", Default = 1000, HelpText = "Training images whose latents set the scale factor (spread evenly over the split).")]
+    public int ScaleImages { get; set; }
+
+    [Option("tolerance", Default = 1e-4, HelpText = "Largest accepted |ONNX − TorchSharp| in the self-check.")]
+    public double Tolerance { get; set; }
+}
+
+internal static class ExportAutoencoderCommand
+{
+    public static int Run(ExportAutoencoderOptions o, TextWriter output)
+    {
+        if (!(o.Tolerance > 0 && double.IsFinite(o.Tolerance))) throw new ArgumentException($"--tolerance must be positive, got {o.Tolerance}");
+        if (o.ScaleImages is < 16 or > 100_000) throw new ArgumentException($"--scale-images must be in 16..100000, got {o.ScaleImages}");
+        if (File.Exists(o.Out)) throw new ArgumentException($"{o.Out}: --out is a file; give a model folder");
+        string path = AutoencoderCheckpoint.Locate(o.Checkpoint);
+        var state = AutoencoderCheckpoint.ReadState(path);
+        string[] files = [AutoencoderContract.EncoderPart, AutoencoderContract.DecoderPart];
+        foreach (var part in files)
+            OutputGuard.File(Path.Combine(o.Out, part, AutoencoderContract.FileName), "--out", [new("--checkpoint", path)], FileKind.Onnx);
+        string data = o.Data ?? state.Train.Data;
+
+        torch.set_num_threads(Environment.ProcessorCount);
+        var (_, model) = AutoencoderCheckpoint.LoadModel(path);
+        using var _ = model;
+        var images = KneeDataset.Load(data, "train", state.Model.ImageSize);
+        float scale = LatentScale.Measure(model, images, o.ScaleImages, torch.CPU);
+        string weights = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
+        output.WriteLine($"latent scale factor {scale.ToString("G6", CultureInfo.InvariantCulture)} (1/σ of the means of {Math.Min(o.ScaleImages, images.Count)} train images of {images.Directory})");
+        foreach (var exported in new[] { AutoencoderExporter.Encoder(model, state, scale, weights), AutoencoderExporter.Decoder(model, state, scale, weights) })
+        {
+            if (!(exported.SelfCheckMaxAbsDiff <= o.Tolerance))
+                throw new ExportCheckFailedException($"{o.Out}: {exported.Name} not written: ONNX Runtime differs from TorchSharp by {exported.SelfCheckMaxAbsDiff:E2} (> {o.Tolerance:E0})");
+            string file = Path.Combine(o.Out, exported.Name, AutoencoderContract.FileName);
+            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+            byte[] bytes = exported.Proto.ToByteArray();
+            AtomicFile.Write(file, s => s.Write(bytes));
+            output.WriteLine($"wrote {file} ({bytes.Length / 1e6:F1} MB, sha256 {Convert.ToHexStringLower(SHA256.HashData(bytes))[..16]}…); self-check max |ONNX − TorchSharp| = {exported.SelfCheckMaxAbsDiff:E2}");
+        }
+        output.WriteLine($"  {state.Model.Preset}, step {state.Step}: {state.Model.ImageSize}² ↔ {state.Model.LatentChannels}×{state.Model.LatentSize}² (f = {state.Model.Factor})");
+        return 0;
+    }
+}
