@@ -46,5 +46,16 @@ public static class ModelContract
         public const string ExportTime = "kneeonnx.export_time";
         public const string ExporterVersion = "kneeonnx.exporter_version";
         public const string SelfCheckMaxAbsDiff = "kneeonnx.selfcheck_max_abs_diff";
+        /// <summary>
+        /// Latent models only: the decoder graph that turns the U-Net's samples into images, as a path relative to the
+        /// U-Net file (diffusers' layout: <c>../vae_decoder/model.onnx</c> beside <c>unet/model.onnx</c>).
+        /// </summary>
+        public const string Decoder = "kneeonnx.decoder";
+        /// <summary>Latent models only: SHA-256 of that decoder file; a different file is refused.</summary>
+        public const string DecoderSha256 = "kneeonnx.decoder_sha256";
+        /// <summary>Latent models only: the side of the images the decoder writes (<see cref="ImageSize"/> is the latent grid's).</summary>
+        public const string OutputImageSize = "kneeonnx.output_image_size";
+        /// <summary>"true" when samplers may clip the denoised estimate x̂₀ to [-1, 1] (pixel models); "false" for latents, which have no such bound.</summary>
+        public const string ClipSample = "kneeonnx.clip_sample";
     }
 }
