@@ -51,6 +51,7 @@ internal static class ExportCommand
         using var _ = model;
         torch.set_num_threads(Environment.ProcessorCount);
         var proto = OnnxExporter.Build(model, state, o.Raw ? "raw" : "ema");
+        LatentExport.AddDecoder(proto, state.Train, o.Out);
         var check = ExportSelfCheck.Run(proto.ToByteArray(), model, state.Train.TrainTimesteps);
         if (!(check.MaxAbsDiff <= o.Tolerance))
             throw new ExportCheckFailedException($"{o.Out}: not written: ONNX Runtime differs from TorchSharp by {check.MaxAbsDiff:E2} (> {o.Tolerance:E0})");

@@ -106,6 +106,9 @@ public sealed class TrainOptions : TorchOptions
     [Option("log-every", Default = 50, HelpText = "Steps between progress lines when output is not a terminal.")]
     public int LogEvery { get; set; }
 
+    [Option("autoencoder", HelpText = "Train a latent model (--preset latent-s|latent-m) on the latents of this export-autoencoder folder; the train split is encoded once and cached.")]
+    public string? Autoencoder { get; set; }
+
     [Option("precision", HelpText = "fp32 | bf16: the arithmetic of the forward and backward passes; weights, optimiser, EMA and checkpoints stay fp32 (default: bf16 where the CPU has AVX-512 BF16 or AMX, else fp32).")]
     public string? Precision { get; set; }
 
@@ -177,6 +180,7 @@ public sealed class TrainOptions : TorchOptions
             SkipUnreadable = SkipUnreadable || baseline.SkipUnreadable,
             InitFrom = InitFrom ?? baseline.InitFrom,
             Precision = Precision ?? baseline.Precision,
+            Autoencoder = Autoencoder ?? baseline.Autoencoder,
         };
 }
 

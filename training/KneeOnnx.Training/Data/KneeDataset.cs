@@ -18,7 +18,7 @@ public enum UnreadablePolicy
 /// One split of a knee dataset laid out as <c>&lt;root&gt;/&lt;split&gt;/&lt;grade 0..4&gt;/*.png</c>, decoded once,
 /// resized to the model's side and scaled to [-1, 1], held in memory.
 /// </summary>
-public sealed class KneeDataset
+public sealed class KneeDataset : ITrainingSet
 {
     public string Directory { get; }
     public int ImageSize { get; }
@@ -35,6 +35,22 @@ public sealed class KneeDataset
     public string Sha256 { get; }
 
     public int Count => Images.Count;
+    public int SampleChannels => 1;
+    public int SampleSide => ImageSize;
+
+    public void CopySample(int index, bool flipped, Span<float> target)
+    {
+        var source = Images[index].AsSpan();
+        int side = ImageSize;
+        if (!flipped)
+        {
+            source.CopyTo(target);
+            return;
+        }
+        for (int y = 0; y < side; y++)
+            for (int x = 0; x < side; x++)
+                target[y * side + x] = source[y * side + side - 1 - x];
+    }
 
     private KneeDataset(string directory, int size, float[][] images, int[] grades, string[] files, string[] skipped, int ignored, string sha, int converted = 0)
     {

@@ -72,6 +72,8 @@ public static class OnnxExporter
         yield return (ModelContract.Keys.BetaStart, schedule.BetaStart.ToString("R", inv));
         yield return (ModelContract.Keys.BetaEnd, schedule.BetaEnd.ToString("R", inv));
         yield return (ModelContract.Keys.PredictionType, "epsilon");
+        // x̂₀ lies in [-1, 1] only in pixel space; a latent model's decoder facts are added by LatentExport.
+        yield return (ModelContract.Keys.ClipSample, train.Autoencoder is null ? "true" : "false");
         yield return (ModelContract.Keys.Grades, JsonSerializer.Serialize(KlGrades.Names.Take(config.NumGrades)));
         yield return (ModelContract.Keys.Conditioning, config.Conditioning);
         yield return (ModelContract.Keys.NullGrade, config.NullGrade.ToString(inv));

@@ -7,9 +7,13 @@ public static class Presets
     public const string Small = "small";
     public const string Paper = "paper";
     public const string Paper224 = "paper-224";
-    public static readonly IReadOnlyList<string> Names = [Tiny, Small, Paper, Paper224];
+    /// <summary>Latent U-Nets (with --autoencoder): the grid is the autoencoder's latent (32² for kl-f4), c channels.</summary>
+    public const string LatentSmall = "latent-s";
+    public const string LatentMedium = "latent-m";
+    public static readonly IReadOnlyList<string> Names = [Tiny, Small, Paper, Paper224, LatentSmall, LatentMedium];
+    public static bool IsLatent(string name) => name is LatentSmall or LatentMedium;
 
-    public static UNetConfig Get(string name, string conditioning = Conditioning.Add, bool nullGrade = false, bool sides = false, int? imageSize = null)
+    public static UNetConfig Get(string name, string conditioning = Conditioning.Add, bool nullGrade = false, bool sides = false, int? imageSize = null, int channels = 1)
     {
         UNetConfig config = name switch
         {
@@ -34,12 +38,23 @@ public static class Presets
             {
                 Preset = Paper224, ImageSize = 224, Widths = [128, 128, 256, 256, 512, 512], BlocksPerLevel = 2, AttentionLevels = [4], NormGroups = 32,
             },
+            // 32×32×4 latents: three levels (32, 16, 8), attention at 8×8 and in the middle; about the small preset's
+            // parameters at a quarter of its grid.
+            LatentSmall => new UNetConfig
+            {
+                Preset = LatentSmall, ImageSize = 32, Channels = 4, Widths = [64, 128, 256], BlocksPerLevel = 1, AttentionLevels = [2], NormGroups = 32,
+            },
+            // The same grid with the report's two blocks per level and wider levels.
+            LatentMedium => new UNetConfig
+            {
+                Preset = LatentMedium, ImageSize = 32, Channels = 4, Widths = [128, 256, 256], BlocksPerLevel = 2, AttentionLevels = [2], NormGroups = 32,
+            },
             _ => throw new ArgumentException($"unknown preset '{name}' (expected {string.Join(", ", Names)})"),
         };
         config = config with
         {
             Conditioning = conditioning, HasNullGrade = nullGrade && conditioning != Conditioning.None, SideConditioned = sides,
-            ImageSize = imageSize ?? config.ImageSize,
+            ImageSize = imageSize ?? config.ImageSize, Channels = IsLatent(name) ? channels : config.Channels,
         };
         config.Validate();
         return config;

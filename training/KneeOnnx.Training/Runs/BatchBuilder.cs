@@ -14,10 +14,10 @@ namespace KneeOnnx.Training.Runs;
 /// same probability (the "either side" condition). The extra draws come after the grade-only ones, so grade-only runs
 /// keep their batches bit for bit.
 /// </remarks>
-public sealed class BatchBuilder(KneeDataset data, GradeSampler sampler, TrainConfig config, int nullGrade, bool sides = false)
+public sealed class BatchBuilder(ITrainingSet data, GradeSampler sampler, TrainConfig config, int nullGrade, bool sides = false)
 {
     private const int DataStream = 1;
-    private readonly float[] _pixels = new float[config.BatchSize * data.ImageSize * data.ImageSize];
+    private readonly float[] _pixels = new float[config.BatchSize * data.SampleChannels * data.SampleSide * data.SampleSide];
     private readonly long[] _grades = new long[config.BatchSize];
     private readonly long[] _sides = new long[config.BatchSize];
     private readonly long[] _timesteps = new long[config.BatchSize];
@@ -26,19 +26,12 @@ public sealed class BatchBuilder(KneeDataset data, GradeSampler sampler, TrainCo
     public (Tensor Images, Tensor Grades, Tensor? Sides, Tensor Timesteps, long NoiseSeed) Build(long step)
     {
         var rng = SplitMix64.For(config.Seed, step, DataStream);
-        int side = data.ImageSize, area = side * side;
+        int side = data.SampleSide, area = data.SampleChannels * side * side;
         for (int b = 0; b < config.BatchSize; b++)
         {
             int index = sampler.Next(ref rng);
-            var source = data.Images[index].AsSpan();
-            var target = _pixels.AsSpan(b * area, area);
             bool flip = config.HorizontalFlip && rng.NextDouble() < 0.5;
-            if (flip)
-                for (int y = 0; y < side; y++)
-                    for (int x = 0; x < side; x++)
-                        target[y * side + x] = source[y * side + side - 1 - x];
-            else
-                source.CopyTo(target);
+            data.CopySample(index, flip, _pixels.AsSpan(b * area, area));
             bool dropLabel = nullGrade >= 0 && rng.NextDouble() < config.LabelDropout;
             _grades[b] = dropLabel ? nullGrade : data.Grades[index];
             _timesteps[b] = rng.NextInt(config.TrainTimesteps);
@@ -49,6 +42,6 @@ public sealed class BatchBuilder(KneeDataset data, GradeSampler sampler, TrainCo
                 _sides[b] = dropSide ? KneeSides.Null : knee;
             }
         }
-        return (tensor(_pixels, [config.BatchSize, 1, side, side]), tensor(_grades), sides ? tensor(_sides) : null, tensor(_timesteps), rng.NextSeed());
+        return (tensor(_pixels, [config.BatchSize, data.SampleChannels, side, side]), tensor(_grades), sides ? tensor(_sides) : null, tensor(_timesteps), rng.NextSeed());
     }
 }

@@ -43,6 +43,10 @@ public sealed record TrainConfig
     public string? InitFrom { get; init; }
     /// <summary>SHA-256 of <see cref="InitFrom"/> as read, so the run records exactly which weights it started from.</summary>
     public string? InitFromSha256 { get; init; }
+    /// <summary>An export-autoencoder folder: the U-Net is trained on its latents (a latent preset), and its export names the decoder.</summary>
+    public string? Autoencoder { get; init; }
+    /// <summary>SHA-256 of that folder's decoder as the run started; the export refuses a decoder that has changed since.</summary>
+    public string? DecoderSha256 { get; init; }
 
     public NoiseSchedule CreateSchedule() => NoiseSchedule.Create(BetaSchedule, TrainTimesteps, BetaStart, BetaEnd);
 
@@ -79,6 +83,8 @@ public sealed record TrainConfig
         if (Precision is not null) RequireChoice(Precision, KneeOnnx.Training.Precision.TrainingPrecision.Choices, "--precision", nameof(Precision));
         Require(SideLearningRateFactor > 0 && SideLearningRateFactor <= 1000, "--side-lr-factor", nameof(SideLearningRateFactor), "must be in (0, 1000]", SideLearningRateFactor);
         Require(ImageSize is null or (>= 8 and <= 1024), "--image-size", nameof(ImageSize), "must be in 8..1024", ImageSize);
+        Require(Model.Presets.IsLatent(Preset) == (Autoencoder is not null), "--preset", nameof(Preset),
+            Autoencoder is null ? "latent-s/latent-m need --autoencoder (the latents they model)" : "must be a latent preset (latent-s, latent-m) with --autoencoder", Preset);
         try
         {
             Model.Presets.Get(Preset, Conditioning, LabelDropout > 0, Sides, ImageSize);

@@ -17,6 +17,8 @@ public sealed record TrainRunOptions
     /// <summary>Stop cleanly (with a checkpoint) before running this step: a pre-emption at a known point.</summary>
     public long? StopAtStep { get; init; }
     public CancellationToken Cancellation { get; init; }
+    /// <summary>Where latents of a latent run are cached (null: not cached).</summary>
+    public string? LatentCache { get; init; } = Autoencoder.LatentTrainingSet.DefaultCacheDirectory();
     /// <summary>Data already in memory instead of loading <see cref="TrainConfig.Data"/>.</summary>
     internal Data.KneeDataset? Preloaded { get; init; }
 }

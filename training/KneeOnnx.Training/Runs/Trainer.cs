@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using KneeOnnx.IO;
 using KneeOnnx.Runtime;
+using KneeOnnx.Training.Autoencoder;
 using KneeOnnx.Training.Data;
 using KneeOnnx.Training.Diffusion;
 using KneeOnnx.Training.Export;
@@ -53,6 +54,16 @@ public static class Trainer
                 TrainTimesteps = init.TrainTimesteps, BetaStart = init.BetaStart, BetaEnd = init.BetaEnd, InitFromSha256 = init.Sha256,
             };
         }
+        AutoencoderFiles? autoencoder = null;
+        if (config.Autoencoder is not null)
+        {
+            autoencoder = AutoencoderFiles.Open(config.Autoencoder);
+            if (resumed?.Train.DecoderSha256 is { } trained && trained != autoencoder.DecoderSha256)
+                throw new ArgumentException($"{autoencoder.DecoderPath}: the decoder has changed since this run started (sha256 {autoencoder.DecoderSha256[..16]}…, the run's {trained[..16]}…); its latents are not the ones trained on");
+            if (config.ImageSize is int asked && asked != autoencoder.LatentSize)
+                throw new ArgumentException($"--image-size {asked}: a latent model's grid is its autoencoder's latent side, {autoencoder.LatentSize}");
+            config = config with { ImageSize = autoencoder.LatentSize, DecoderSha256 = autoencoder.DecoderSha256 };
+        }
         config.Validate();
         if (File.Exists(runDir))
             throw new ArgumentException($"{runDir}: --out is a file, not a folder");
@@ -72,10 +83,12 @@ public static class Trainer
 
         var modelConfig = resumed?.Model
             ?? (init is not null ? init.Model with { SideConditioned = config.Sides } : null)
-            ?? Presets.Get(config.Preset, config.Conditioning, nullGrade: config.LabelDropout > 0, sides: config.Sides, imageSize: config.ImageSize);
+            ?? Presets.Get(config.Preset, config.Conditioning, nullGrade: config.LabelDropout > 0, sides: config.Sides, imageSize: config.ImageSize,
+                           channels: autoencoder?.LatentChannels ?? 1);
         var loadTimer = Stopwatch.StartNew();
-        var data = run.Preloaded ?? KneeDataset.Load(config.Data, "train", modelConfig.ImageSize, config.SkipUnreadable ? UnreadablePolicy.Skip : UnreadablePolicy.Fail);
-        output.WriteLine($"data: {data.Count} images from {data.Directory} at {modelConfig.ImageSize}² in {loadTimer.Elapsed.TotalSeconds:F1}s; per grade {string.Join(" ", data.CountPerGrade())}"
+        int imageSize = autoencoder?.ImageSize ?? modelConfig.ImageSize;
+        var data = run.Preloaded ?? KneeDataset.Load(config.Data, "train", imageSize, config.SkipUnreadable ? UnreadablePolicy.Skip : UnreadablePolicy.Fail);
+        output.WriteLine($"data: {data.Count} images from {data.Directory} at {imageSize}² in {loadTimer.Elapsed.TotalSeconds:F1}s; per grade {string.Join(" ", data.CountPerGrade())}"
             + (data.SkippedFiles.Count > 0 ? $"; {data.SkippedFiles.Count} unreadable skipped" : "")
             + (data.IgnoredNonPngFiles > 0 ? $"; {data.IgnoredNonPngFiles} non-PNG files ignored" : "")
             + (data.ConvertedImages > 0 ? $"; {data.ConvertedImages} colour/16-bit/odd-sized images converted to 8-bit gray" : ""));
@@ -116,11 +129,12 @@ public static class Trainer
             }
             ema.CopyFromLive();
         }
-        output.WriteLine($"model: {modelConfig.Preset} preset at {modelConfig.ImageSize}², {modelConfig.Conditioning} conditioning{(modelConfig.SideConditioned ? " + side" : "")}, {live.ParameterCount:N0} parameters; {config.Steps} steps of batch {config.BatchSize}");
+        output.WriteLine($"model: {modelConfig.Preset} preset at {(modelConfig.Channels > 1 ? $"{modelConfig.Channels}×" : "")}{modelConfig.ImageSize}², {modelConfig.Conditioning} conditioning{(modelConfig.SideConditioned ? " + side" : "")}, {live.ParameterCount:N0} parameters; {config.Steps} steps of batch {config.BatchSize}");
         WriteRunConfig(runDir, config, modelConfig, data, device.type.ToString(), get_num_threads());
 
         using var objective = new NoiseObjective(schedule, config.MinSnrGamma, device);
-        var batches = new BatchBuilder(data, sampler, config, modelConfig.NullGrade, modelConfig.SideConditioned);
+        ITrainingSet samples = autoencoder is null ? data : LatentTrainingSet.Encode(data, autoencoder, run.LatentCache, output, run.Threads);
+        var batches = new BatchBuilder(samples, sampler, config, modelConfig.NullGrade, modelConfig.SideConditioned);
         using var lossLog = new LossLog(runDir, step);
         var progress = new ProgressLine(output, run.Interactive, Math.Max(1, run.LogEvery));
         using var bf16 = precision == TrainingPrecision.Bf16 ? new BFloat16Compute(live, new UNet(modelConfig).to(device)) : null;

@@ -1,0 +1,110 @@
+using KneeOnnx.Runtime;
+using KneeOnnx.Tests.Fixtures;
+using KneeOnnx.Training.Autoencoder;
+using KneeOnnx.Training.Data;
+using KneeOnnx.Training.Export;
+using KneeOnnx.Training.Model;
+using KneeOnnx.Training.Runs;
+using Xunit.Abstractions;
+
+namespace KneeOnnx.Tests;
+
+/// <summary>The latent path on the training side: the cached encodings, a latent U-Net's run and its export.</summary>
+public class LatentTrainingTests(ITestOutputHelper log)
+{
+    /// <summary>
+    /// The cache holds the encoder's own output for each image and for its mirror (checked against ONNX Runtime run
+    /// here on the same pixels); a second encoding with the same encoder and data is read back, and another encoder gets
+    /// a file of its own rather than the first one's latents.
+    /// </summary>
+    [Fact]
+    public void LatentsAreTheEncodersOutputCachedPerEncoderAndData()
+    {
+        using var dir = new TempDirectory();
+        var data = KneeDataset.Load(SyntheticKnees.WriteDataset(dir.Combine("data"), 2, side: 32), "train", 32);
+        var first = AutoencoderFiles.Open(TinyAutoencoder.Export(dir.Combine("run1"), dir.Combine("ae1"), seed: 4));
+        var other = AutoencoderFiles.Open(TinyAutoencoder.Export(dir.Combine("run2"), dir.Combine("ae2"), seed: 5));
+        string cache = dir.Combine("cache");
+
+        var log1 = new StringWriter();
+        var set = LatentTrainingSet.Encode(data, first, cache, log1);
+        Assert.Contains("encoded 10 images", log1.ToString());
+        var again = new StringWriter();
+        var cached = LatentTrainingSet.Encode(data, first, cache, again);
+        Assert.Contains("from the cache", again.ToString());
+        var another = new StringWriter();
+        LatentTrainingSet.Encode(data, other, cache, another);
+        Assert.Contains("encoded 10 images", another.ToString());
+        Assert.Equal(2, Directory.GetFiles(cache).Length);
+
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(first.EncoderPath);
+        using var run = new Microsoft.ML.OnnxRuntime.RunOptions();
+        foreach (bool mirrored in new[] { false, true })
+        {
+            var pixels = new float[32 * 32];
+            data.CopySample(3, mirrored, pixels);
+            using var input = Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(pixels, [1, 1, 32, 32]);
+            using var output = session.Run(run, [AutoencoderContract.ImageName], [input], [AutoencoderContract.LatentName]);
+            var expected = output[0].GetTensorDataAsSpan<float>().ToArray();
+            var fromCache = new float[4 * 8 * 8];
+            cached.CopySample(3, mirrored, fromCache);
+            Assert.Equal(expected.Length, fromCache.Length);
+            Assert.True(expected.Zip(fromCache).Max(p => Math.Abs(p.First - p.Second)) < 1e-5, $"cached latent of image 3 (mirrored: {mirrored}) is not the encoder's");
+        }
+        Assert.Equal(data.Grades, set.Grades);
+    }
+
+    /// <summary>A latent U-Net trains on the latents, exports with its decoder's path and hash, and resumes exactly.</summary>
+    [Fact]
+    public void LatentModelTrainsExportsWithItsDecoderAndResumesExactly()
+    {
+        using var dir = new TempDirectory();
+        string root = SyntheticKnees.WriteDataset(dir.Combine("data"), 2, side: 32);
+        string model = dir.Combine("model");
+        TinyAutoencoder.Export(dir.Combine("ae-run"), model);
+        var config = new TrainConfig
+        {
+            Data = root, Preset = Presets.LatentSmall, Autoencoder = model, Steps = 4, BatchSize = 2, TrainTimesteps = 100, WarmupSteps = 1, Seed = 3,
+        };
+        TrainResult Run(string runDir, bool resume = false, long? stopAt = null) => Trainer.Run(config, new TrainRunOptions
+        {
+            RunDirectory = runDir, Resume = resume, StopAtStep = stopAt, Threads = 2, Device = "cpu", Output = new StringWriter(), LatentCache = dir.Combine("cache"),
+        });
+        Run(dir.Combine("straight"));
+        Run(dir.Combine("resumed"), stopAt: 2);
+        Run(dir.Combine("resumed"), resume: true);
+        var (state, straight) = Checkpoint.LoadModel(Path.Combine(dir.Combine("straight"), Checkpoint.FileName));
+        var (_, resumed) = Checkpoint.LoadModel(Path.Combine(dir.Combine("resumed"), Checkpoint.FileName));
+        using (straight)
+        using (resumed)
+        {
+            Assert.Equal(4, straight.Config.Channels);
+            Assert.Equal(8, straight.Config.ImageSize);
+            var expected = straight.state_dict();
+            foreach (var (name, tensor) in resumed.state_dict())
+                Assert.True(Tensors.Identical(tensor, expected[name]), $"{name} differs after stop + resume");
+
+            string unet = Path.Combine(model, "unet", "model.onnx");
+            var proto = OnnxExporter.Build(straight, state, "ema");
+            LatentExport.AddDecoder(proto, state.Train, unet);
+            string Meta(string key) => proto.MetadataProps.Single(p => p.Key == key).Value;
+            Assert.Equal("../vae_decoder/model.onnx", Meta(ModelContract.Keys.Decoder));
+            Assert.Equal(AutoencoderFiles.Sha256(Path.Combine(model, "vae_decoder", "model.onnx")), Meta(ModelContract.Keys.DecoderSha256));
+            Assert.Equal("32", Meta(ModelContract.Keys.OutputImageSize));
+            Assert.Equal("false", Meta(ModelContract.Keys.ClipSample));
+            Assert.Equal("4", Meta(ModelContract.Keys.Channels));
+            var check = ExportSelfCheck.Run(Google.Protobuf.MessageExtensions.ToByteArray(proto), straight, 100);
+            log.WriteLine($"latent U-Net self-check {check.MaxAbsDiff:E2}");
+            Assert.True(check.MaxAbsDiff < 1e-4);
+        }
+    }
+
+    [Fact]
+    public void LatentPresetsNeedAnAutoencoderAndPixelPresetsRefuseOne()
+    {
+        var latent = new TrainConfig { Data = "d", Preset = Presets.LatentSmall };
+        Assert.Contains("need --autoencoder", Assert.Throws<ArgumentException>(() => latent.Validate()).Message);
+        var pixel = new TrainConfig { Data = "d", Preset = Presets.Small, Autoencoder = "ae" };
+        Assert.Contains("must be a latent preset", Assert.Throws<ArgumentException>(() => pixel.Validate()).Message);
+    }
+}
