@@ -35,7 +35,7 @@ public sealed record AutoencoderConfig
 public static class AutoencoderPresets
 {
     /// <summary>For tests and smoke runs: 32² images, f = 4.</summary>
-    public const string Tiny = "tiny";
+    public const string Tiny = "kl-tiny";
     /// <summary>128² images → 32×32×4 latents (f = 4): LDM's factor with the best reconstruction-to-cost balance.</summary>
     public const string F4 = "kl-f4";
     /// <summary>128² images → 16×16×4 latents (f = 8): a quarter of the U-Net's cost, at a reconstruction cost.</summary>

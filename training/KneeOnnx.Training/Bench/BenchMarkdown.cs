@@ -41,6 +41,7 @@ public static class BenchMarkdown
         sb.AppendLine("| sampler | steps | batch | ORT images/s | TorchSharp images/s | ORT ÷ TorchSharp |").AppendLine("|---|---|---|---|---|---|");
         foreach (var s in r["sampling"]!.AsArray())
             sb.AppendLine($"| {s!["sampler"]} | {s["steps"]} | {s["batch"]} | {s["ortImagesPerSecond"]} | {s["torchSharpImagesPerSecond"]} | {s["ortOverTorchSharp"]} |");
+        if (r["training"] is JsonObject training) sb.Append(TrainingTable(training));
         var mem = r["peakMemory"]!;
         if (mem["error"] is JsonNode error)
         {
@@ -49,6 +50,25 @@ public static class BenchMarkdown
         }
         sb.AppendLine().AppendLine($"Peak RSS (separate processes, {mem["sampler"]}, batch {mem["batch"]}, PNGs written): {mem["smallImages"]} images {mem["smallBytes"]!.GetValue<long>() / 1e6:F0} MB, "
             + $"{mem["largeImages"]} images {mem["largeBytes"]!.GetValue<long>() / 1e6:F0} MB, ratio {mem["ratio"]}.");
+        return sb.ToString();
+    }
+
+    /// <summary>The --training-only report: machine line and the training table.</summary>
+    public static string RenderTraining(JsonObject r)
+    {
+        var m = r["machine"]!;
+        var sb = new StringBuilder("# KneeOnnx training throughput\n\n");
+        sb.AppendLine($"Machine: {m["cpu"]}, {m["logicalCores"]} logical cores, {m["memoryGiB"]} GiB, {m["os"]}; CPU bf16 instructions: {m["cpuBf16"]}; TorchSharp {m["torchSharp"]}; {m["threads"]} threads. {r["date"]}, {r["seconds"]} s.");
+        return sb.Append(TrainingTable(r["training"]!.AsObject())).ToString();
+    }
+
+    private static string TrainingTable(JsonObject t)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine().AppendLine($"## Training images/s (batch {t["batch"]}; median step after warm-up; U-Nets on their grids, autoencoders on 64² crops with critic and perceptual loss)").AppendLine();
+        sb.AppendLine("| network | fp32 images/s | bf16 images/s | bf16 ÷ fp32 |").AppendLine("|---|---|---|---|");
+        foreach (var n in t["networks"]!.AsArray())
+            sb.AppendLine($"| {n!["network"]} | {n["fp32"]?["imagesPerSecond"]} | {n["bf16"]?["imagesPerSecond"]?.ToString() ?? "–"} | {n["bf16OverFp32"]?.ToString() ?? "–"} |");
         return sb.ToString();
     }
 

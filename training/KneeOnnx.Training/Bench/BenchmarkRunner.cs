@@ -37,6 +37,9 @@ public sealed record BenchRequest
     public bool SessionVariants { get; init; } = true;
     public ProviderRequest Provider { get; init; } = ProviderRequest.Cpu;
     public IReadOnlyDictionary<string, string> CudaOptions { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyList<string> TrainingNetworks { get; init; } = TrainingThroughput.DefaultNetworks;
+    public int TrainingBatch { get; init; } = 16;
+    public bool TrainingOnly { get; init; }
 
     public void Validate()
     {
@@ -49,6 +52,11 @@ public sealed record BenchRequest
         if (RssImages < 1) throw new ArgumentException($"--rss-images must be at least 1, got {RssImages}");
         if (GemmSize is < 64 or > 8192) throw new ArgumentException($"--gemm-size must be in 64..8192, got {GemmSize}");
         KneeOnnx.Validation.ThreadCount.Validate(Threads);
+        foreach (var n in TrainingNetworks)
+            if (!Presets.Names.Contains(n) && !Autoencoder.AutoencoderPresets.Names.Contains(n))
+                throw new ArgumentException($"--training '{n}' is not a U-Net preset ({string.Join(", ", Presets.Names)}) or an autoencoder preset ({string.Join(", ", Autoencoder.AutoencoderPresets.Names)})");
+        if (TrainingBatch is < 1 or > 256) throw new ArgumentException($"--training-batch must be in 1..256, got {TrainingBatch}");
+        if (TrainingOnly && TrainingNetworks.Count == 0) throw new ArgumentException("--training-only with --training none measures nothing");
         if (Model is null && !Presets.Names.Contains(Preset)) throw new ArgumentException($"--preset '{Preset}' is not one of {string.Join(", ", Presets.Names)}");
         KneeOnnx.Validation.OutputGuard.Folder(OutDirectory, "--out", [new("--model", Model)], []);
     }
@@ -69,6 +77,7 @@ public static class BenchmarkRunner
         int threads = request.Threads > 0 ? request.Threads : Environment.ProcessorCount;
         set_num_threads(threads);
         var runtime = new RuntimeOptions { Provider = request.Provider, IntraOpThreads = threads, CudaOptions = request.CudaOptions };
+        if (request.TrainingOnly) return TrainingReport(request, threads, wall, log);
 
         using var work = new TempFolder(request.OutDirectory);
         var (torchModel, proto, onnxPath, label) = LoadWeights(request, work.Path);
@@ -153,6 +162,8 @@ public static class BenchmarkRunner
             rss = new JsonObject { ["ratio"] = null, ["error"] = e.Message };
         }
 
+        JsonNode? training = request.TrainingNetworks.Count > 0
+            ? TrainingThroughput.Measure(request.TrainingNetworks, request.TrainingBatch, request.Warmup, request.Repeats, log) : "skipped (--training none)";
         var defaultCall = calls.Select(c => c!.AsObject()).First(c => c["batch"]!.GetValue<int>() == request.SampleBatch);
         // The GEMM rate is measured on the CPU; against a CUDA U-Net it would be a meaningless fraction.
         JsonNode? fraction = request.Provider == ProviderRequest.Cpu ? defaultCall["ortFractionOfGemm"]!.DeepClone() : null;
@@ -179,6 +190,7 @@ public static class BenchmarkRunner
             ["paperPresetBatch1"] = paper,
             ["sessionVariants"] = variants,
             ["peakMemory"] = rss,
+            ["training"] = training,
             ["warmup"] = request.Warmup,
             ["repeats"] = request.Repeats,
             ["seconds"] = Round(wall.Elapsed.TotalSeconds, 1),
@@ -188,6 +200,24 @@ public static class BenchmarkRunner
         AtomicFile.WriteAllText(Path.Combine(request.OutDirectory, "bench.md"), BenchMarkdown.Render(report));
         log.WriteLine($"ortOverTorchSharp {report["ortOverTorchSharp"]} (batch {request.SampleBatch}), batch 1 {report["ortOverTorchSharpBatch1"]}; "
             + $"unetFractionOfGemm {report["unetFractionOfGemm"]}; rssRatio {report["rssRatio"]}; wrote {Path.Combine(request.OutDirectory, "bench.json")} and bench.md in {wall.Elapsed.TotalSeconds:F0}s");
+        return report;
+    }
+
+    /// <summary>--training-only: the machine and the training throughput, in bench.json and bench.md.</summary>
+    private static JsonObject TrainingReport(BenchRequest request, int threads, Stopwatch wall, TextWriter log)
+    {
+        var machine = MachineDescription.Current("none", threads);
+        log.WriteLine($"machine: {machine["cpu"]}, {machine["logicalCores"]} logical cores, CPU bf16: {machine["cpuBf16"]}");
+        var report = new JsonObject
+        {
+            ["machine"] = machine,
+            ["training"] = TrainingThroughput.Measure(request.TrainingNetworks, request.TrainingBatch, request.Warmup, request.Repeats, log),
+            ["warmup"] = request.Warmup, ["repeats"] = request.Repeats, ["seconds"] = Round(wall.Elapsed.TotalSeconds, 1),
+            ["date"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+        };
+        AtomicFile.WriteAllText(Path.Combine(request.OutDirectory, "bench.json"), report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        AtomicFile.WriteAllText(Path.Combine(request.OutDirectory, "bench.md"), BenchMarkdown.RenderTraining(report));
+        log.WriteLine($"wrote {Path.Combine(request.OutDirectory, "bench.json")} and bench.md in {wall.Elapsed.TotalSeconds:F0}s");
         return report;
     }
 

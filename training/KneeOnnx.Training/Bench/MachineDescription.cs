@@ -18,6 +18,7 @@ public static class MachineDescription
         ["torchSharp"] = typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString(),
         ["provider"] = provider,
         ["threads"] = threads,
+        ["cpuBf16"] = Precision.TrainingPrecision.CpuBf16Flag() ?? "none",
     };
 
     private static string CpuModel()

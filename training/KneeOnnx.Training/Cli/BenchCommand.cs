@@ -54,6 +54,15 @@ public sealed class BenchOptions : TorchOptions
     [Option("no-paper", HelpText = "Skip the paper preset's batch-1 call (needs ~3 GB).")]
     public bool NoPaper { get; set; }
 
+    [Option("training", Default = "small,latent-s,latent-m,kl-f4", HelpText = "Networks whose training images/s are measured in fp32 and bf16 (U-Net presets, autoencoder presets); 'none' to skip.")]
+    public string Training { get; set; } = "";
+
+    [Option("training-batch", Default = 16, HelpText = "Batch of the training-throughput steps (images, or crops for an autoencoder).")]
+    public int TrainingBatch { get; set; }
+
+    [Option("training-only", HelpText = "Measure only the training throughput (no inference timings).")]
+    public bool TrainingOnly { get; set; }
+
     public BenchRequest ToRequest()
     {
         int[] batches;
@@ -69,7 +78,8 @@ public sealed class BenchOptions : TorchOptions
         {
             OutDirectory = Out, Model = Model, Preset = Preset, Batches = batches, Repeats = Repeats, Warmup = Warmup, SampleBatch = SampleBatch,
             DdpmBatch = DdpmBatch, DdpmSteps = DdpmSteps, RssImages = RssImages, GemmSize = GemmSize, Threads = Threads, Paper = !NoPaper,
-            SessionVariants = !NoVariants,
+            SessionVariants = !NoVariants, TrainingBatch = TrainingBatch, TrainingOnly = TrainingOnly,
+            TrainingNetworks = Training == "none" ? [] : Training.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             CudaOptions = KneeOnnx.Runtime.CudaProviderSettings.Parse(CudaOptions),
             Provider = Provider switch
             {

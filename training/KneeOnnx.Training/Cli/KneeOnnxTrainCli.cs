@@ -30,6 +30,7 @@ public static class KneeOnnxTrainCli
         TrainOptions o => [o.Out],
         TrainAutoencoderOptions o => [o.Out],
         ExportAutoencoderOptions o => [o.Out],
+        EvaluateAutoencoderOptions o => [o.Out],
         SampleOptions o => [o.Out],
         ExportOptions o => [o.Out],
         EvaluateOptions o => [o.Out],
@@ -49,7 +50,7 @@ public static class KneeOnnxTrainCli
         });
         try
         {
-            var parsed = parser.ParseArguments<TrainOptions, TrainAutoencoderOptions, ExportAutoencoderOptions, SampleOptions, ExportOptions, EvaluateOptions, TrainClassifierOptions, AugmentBenefitOptions, BenchOptions, BenchGenerateOptions, CardOptions>(args);
+            var parsed = parser.ParseArguments<TrainOptions, TrainAutoencoderOptions, ExportAutoencoderOptions, EvaluateAutoencoderOptions, SampleOptions, ExportOptions, EvaluateOptions, TrainClassifierOptions, AugmentBenefitOptions, BenchOptions, BenchGenerateOptions, CardOptions>(args);
             beforeRunning(OutputsOf(parsed.Value));
             if (parsed.Tag == ParserResultType.Parsed) CommandLineSupport.OptionStrings.Check(parsed.Value);
             if (parsed.Value is TorchOptions torchOptions)
@@ -58,6 +59,7 @@ public static class KneeOnnxTrainCli
                 (TrainOptions o) => TrainCommand.Run(o, output),
                 (TrainAutoencoderOptions o) => TrainAutoencoderCommand.Run(o, output),
                 (ExportAutoencoderOptions o) => ExportAutoencoderCommand.Run(o, output),
+                (EvaluateAutoencoderOptions o) => EvaluateAutoencoderCommand.Run(o, output),
                 (SampleOptions o) => SampleCommand.Run(o, output),
                 (ExportOptions o) => ExportCommand.Run(o, output),
                 (TrainClassifierOptions o) => TrainClassifierCommand.Run(o, output),

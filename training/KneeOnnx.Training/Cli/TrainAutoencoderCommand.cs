@@ -14,7 +14,7 @@ public sealed class TrainAutoencoderOptions : TorchOptions
     [Option("out", Required = true, HelpText = "Run folder (RUNDIR) for autoencoder.ckpt, config.json, loss.csv, loss.png.")]
     public string Out { get; set; } = "";
 
-    [Option("preset", HelpText = "kl-f4 (default: 128² → 4×32² latents) | kl-f8 (128² → 4×16²) | tiny (32², tests).")]
+    [Option("preset", HelpText = "kl-f4 (default: 128² → 4×32² latents) | kl-f8 (128² → 4×16²) | kl-tiny (32², tests).")]
     public string? Preset { get; set; }
 
     [Option("image-size", HelpText = "Side of the whole images it codes, instead of the preset's (a multiple of its factor).")]

@@ -1,0 +1,90 @@
+using System.Text.Json.Nodes;
+using KneeOnnx.Training.Autoencoder;
+using KneeOnnx.Training.Backbones;
+using KneeOnnx.Training.Data;
+using KneeOnnx.Training.Diffusion;
+using KneeOnnx.Training.Model;
+using KneeOnnx.Training.Precision;
+using KneeOnnx.Training.Runs;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace KneeOnnx.Training.Bench;
+
+/// <summary>
+/// Training images per second of each network in each precision, through the trainers' own step classes (forward,
+/// backward, clipping, optimiser) on seeded random data: the U-Net presets at their grids (latent ones on 4-channel
+/// latents) and the autoencoder presets on their crops with critic and perceptual loss on (its most expensive phase).
+/// </summary>
+public static class TrainingThroughput
+{
+    public static readonly string[] DefaultNetworks = [Presets.Small, Presets.LatentSmall, Presets.LatentMedium, AutoencoderPresets.F4];
+
+    public static JsonObject Measure(IReadOnlyList<string> networks, int batch, int warmup, int repeats, TextWriter log)
+    {
+        var precisions = TrainingPrecision.CpuBf16Flag() is null ? new[] { TrainingPrecision.Fp32 } : [TrainingPrecision.Fp32, TrainingPrecision.Bf16];
+        var rows = new JsonArray();
+        foreach (var network in networks)
+        {
+            var row = new JsonObject { ["network"] = network, ["batch"] = batch };
+            foreach (var precision in precisions)
+            {
+                using var run = Start(network, batch, precision);
+                var timing = TimingStats.Measure(run.Step, warmup, repeats);
+                double rate = batch / timing.MedianSeconds;
+                row[precision] = new JsonObject { ["imagesPerSecond"] = Math.Round(rate, 2), ["medianMs"] = Math.Round(timing.MedianSeconds * 1e3, 1), ["spread"] = Math.Round(timing.Spread, 3) };
+                log.WriteLine($"training {network}, batch {batch}, {precision}: {rate:F1} images/s ({timing.MedianSeconds * 1e3:F0} ms/step, spread {timing.Spread:P0})");
+            }
+            if (row[TrainingPrecision.Bf16] is JsonObject bf16)
+                row["bf16OverFp32"] = Math.Round(bf16["imagesPerSecond"]!.GetValue<double>() / row[TrainingPrecision.Fp32]!["imagesPerSecond"]!.GetValue<double>(), 2);
+            rows.Add(row);
+        }
+        return new JsonObject { ["batch"] = batch, ["precisions"] = new JsonArray(precisions.Select(p => (JsonNode)p).ToArray()), ["cpuBf16Flag"] = TrainingPrecision.CpuBf16Flag(), ["networks"] = rows };
+    }
+
+    /// <summary>A training run of one network whose <see cref="Run.Step"/> runs its next step; disposing frees its tensors.</summary>
+    private sealed class Run(Action step, params IDisposable?[] owned) : IDisposable
+    {
+        public Action Step { get; } = step;
+
+        public void Dispose()
+        {
+            foreach (var o in owned) o?.Dispose();
+        }
+    }
+
+    private static Run Start(string network, int batch, string precision)
+    {
+        manual_seed(1);
+        bool bf16 = precision == TrainingPrecision.Bf16;
+        long step = 0;
+        if (AutoencoderPresets.Names.Contains(network))
+        {
+            var modelConfig = AutoencoderPresets.Get(network);
+            var config = new AutoencoderTrainConfig { Data = "random", Preset = network, BatchSize = batch, Crop = Math.Min(64, modelConfig.ImageSize), AdversarialStart = 0 };
+            var random = new Random(3);
+            var images = Enumerable.Range(0, 32).Select(_ => Enumerable.Range(0, modelConfig.ImageSize * modelConfig.ImageSize).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray()).ToArray();
+            var data = KneeDataset.FromMemory(modelConfig.ImageSize, images, images.Select((_, i) => i % KlGrades.Count).ToArray());
+            var model = new KneeAutoencoder(modelConfig);
+            var critic = new PatchDiscriminator();
+            var modelOptimizer = optim.Adam(model.parameters(), lr: 1e-4, beta1: 0.5, beta2: 0.9);
+            var criticOptimizer = optim.Adam(critic.parameters(), lr: 1e-4, beta1: 0.5, beta2: 0.9);
+            var perceptual = new PerceptualLoss(ResNet18Weights.Load(), TrainingPrecision.ScalarTypeOf(precision), CPU);
+            var modelBf16 = bf16 ? new BFloat16Compute(model, new KneeAutoencoder(modelConfig)) : null;
+            var criticBf16 = bf16 ? new BFloat16Compute(critic, new PatchDiscriminator()) : null;
+            var aeStep = new AutoencoderStep(model, critic, perceptual, modelOptimizer, criticOptimizer, config, CPU, modelBf16, criticBf16);
+            var crops = new CropBatchBuilder(data, config);
+            return new Run(() => aeStep.Run(crops, step++, _ => { }), modelBf16, criticBf16, perceptual, modelOptimizer, criticOptimizer, model, critic);
+        }
+        var unetConfig = Presets.Get(network, nullGrade: true, channels: Presets.IsLatent(network) ? 4 : 1);
+        var train = new TrainConfig { Data = "random", Preset = network, BatchSize = batch, Seed = 1 };
+        var unet = new UNet(unetConfig);
+        var optimizer = optim.AdamW(unet.parameters(), lr: 1e-4);
+        var objective = new NoiseObjective(train.CreateSchedule(), 5, CPU);
+        var set = new RandomTrainingSet(64, unetConfig.Channels, unetConfig.ImageSize, 3);
+        var batches = new BatchBuilder(set, new GradeSampler(set.Grades, train.Balance), train, unetConfig.NullGrade);
+        var unetBf16 = bf16 ? new BFloat16Compute(unet, new UNet(unetConfig)) : null;
+        var trainingStep = new TrainingStep(unet, objective, optimizer, unet.parameters().ToArray(), 1.0, CPU, unetBf16);
+        return new Run(() => trainingStep.Run(batches, step++, _ => { }), unetBf16, objective, optimizer, unet);
+    }
+}
