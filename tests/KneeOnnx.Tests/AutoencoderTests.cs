@@ -111,3 +111,29 @@ public class AutoencoderTests(ITestOutputHelper log)
         Assert.Equal("0.7", decoder.Proto.MetadataProps.Single(p => p.Key == AutoencoderContract.Keys.ScaleFactor).Value);
     }
 }
+
+/// <summary>A committed export continues training when its checkpoint is gone.</summary>
+public class AutoencoderInitFromTests
+{
+    [Fact]
+    public void InitFromAnExportStartsFromExactlyItsWeights()
+    {
+        TorchSharp.torch.set_num_threads(2);
+        using var dir = new TempDirectory();
+        string folder = TinyAutoencoder.Export(dir.Combine("run"), dir.Combine("ae"));
+        var (_, original) = AutoencoderCheckpoint.LoadModel(Path.Combine(dir.Combine("run"), AutoencoderCheckpoint.FileName));
+        var (images, grades) = SyntheticKnees.InMemory(2, 32);
+        AutoencoderTrainer.Run(new AutoencoderTrainConfig { Data = "memory", Crop = 32, Steps = 1, BatchSize = 2, InitFrom = folder, CheckpointEvery = 1000 },
+            new TrainRunOptions { RunDirectory = dir.Combine("continued"), Threads = 2, Output = new StringWriter(), Preloaded = KneeDataset.FromMemory(32, images, grades), Device = "cpu", StopAtStep = 0 });
+        var (state, continued) = AutoencoderCheckpoint.LoadModel(Path.Combine(dir.Combine("continued"), AutoencoderCheckpoint.FileName));
+        using (original)
+        using (continued)
+        {
+            Assert.Equal(AutoencoderPresets.Tiny, state.Model.Preset);
+            Assert.Equal(folder, state.Train.InitFrom);
+            var expected = original.state_dict();
+            foreach (var (name, tensor) in continued.state_dict())
+                Assert.True(Tensors.Identical(tensor, expected[name]), $"{name} is not the exported weight");
+        }
+    }
+}

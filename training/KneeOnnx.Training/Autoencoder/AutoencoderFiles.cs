@@ -21,6 +21,17 @@ public sealed record AutoencoderFiles
     public required int LatentChannels { get; init; }
     public required int LatentSize { get; init; }
     public required float ScaleFactor { get; init; }
+    /// <summary>The configuration the pair was exported from (its metadata), so its weights can be loaded back into TorchSharp.</summary>
+    public required AutoencoderConfig Config { get; init; }
+
+    /// <summary>Both parts' weights loaded into a new TorchSharp autoencoder (to continue training a committed export).</summary>
+    public KneeAutoencoder LoadWeights()
+    {
+        var model = new KneeAutoencoder(Config);
+        var tensors = new[] { EncoderPath, DecoderPath }.SelectMany(p => Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(p)).Graph.Initializer);
+        Export.OnnxWeightImporter.LoadInto(tensors, model, Folder);
+        return model;
+    }
 
     public static AutoencoderFiles Open(string folder, string option = "--autoencoder")
     {
@@ -38,7 +49,7 @@ public sealed record AutoencoderFiles
         if (Get(d, decoder, AutoencoderContract.Keys.Part) != AutoencoderContract.DecoderPart)
             throw new ArgumentException($"{decoder}: is not a decoder (metadata {AutoencoderContract.Keys.Part} = {d[AutoencoderContract.Keys.Part]})");
         foreach (var key in new[] { AutoencoderContract.Keys.AutoencoderSha256, AutoencoderContract.Keys.ScaleFactor, AutoencoderContract.Keys.LatentChannels,
-                                    AutoencoderContract.Keys.LatentSize, ModelContract.Keys.ImageSize })
+                                    AutoencoderContract.Keys.LatentSize, ModelContract.Keys.ImageSize, AutoencoderContract.Keys.AutoencoderConfig })
             if (Get(e, encoder, key) != Get(d, decoder, key))
                 throw new ArgumentException($"{encoder} and {decoder} are not a pair: {key} is {e[key]} in one and {d[key]} in the other");
         int Int(string key) => int.Parse(d[key], CultureInfo.InvariantCulture);
@@ -48,6 +59,8 @@ public sealed record AutoencoderFiles
             EncoderSha256 = Sha256(encoder), DecoderSha256 = Sha256(decoder),
             ImageSize = Int(ModelContract.Keys.ImageSize), LatentChannels = Int(AutoencoderContract.Keys.LatentChannels), LatentSize = Int(AutoencoderContract.Keys.LatentSize),
             ScaleFactor = float.Parse(d[AutoencoderContract.Keys.ScaleFactor], CultureInfo.InvariantCulture),
+            Config = System.Text.Json.JsonSerializer.Deserialize<AutoencoderConfig>(Get(d, decoder, AutoencoderContract.Keys.AutoencoderConfig))
+                ?? throw new ArgumentException($"{decoder}: empty {AutoencoderContract.Keys.AutoencoderConfig}"),
         };
     }
 

@@ -26,6 +26,8 @@ public sealed record AutoencoderTrainConfig
     public long Seed { get; init; } = 1;
     public string? Precision { get; init; }
     public bool SkipUnreadable { get; init; }
+    /// <summary>An export-autoencoder folder whose weights start this run (a committed export, when the checkpoint is gone); it fixes the architecture.</summary>
+    public string? InitFrom { get; init; }
 
     public Training.Data.UnreadablePolicy SkipUnreadablePolicy() => SkipUnreadable ? Training.Data.UnreadablePolicy.Skip : Training.Data.UnreadablePolicy.Fail;
 

@@ -37,6 +37,9 @@ public static class AutoencoderTrainer
         {
             throw new ArgumentException($"{runDir}: already holds an autoencoder checkpoint; pass --resume to continue it or choose another --out");
         }
+        var init = resumed is null && config.InitFrom is not null ? AutoencoderFiles.Open(config.InitFrom, "--init-from") : null;
+        if (init is not null)
+            config = config with { Preset = init.Config.Preset, ImageSize = init.Config.ImageSize, LatentChannels = init.Config.LatentChannels };
         config.Validate();
         if (File.Exists(runDir)) throw new ArgumentException($"{runDir}: --out is a file, not a folder");
         TorchDevice.ValidateChoice(run.Device);
@@ -52,7 +55,7 @@ public static class AutoencoderTrainer
         config = config with { Precision = precision };
         output.WriteLine(precisionLine);
 
-        var modelConfig = resumed?.Model ?? AutoencoderPresets.Get(config.Preset, config.ImageSize, config.LatentChannels);
+        var modelConfig = resumed?.Model ?? init?.Config ?? AutoencoderPresets.Get(config.Preset, config.ImageSize, config.LatentChannels);
         var loadTimer = Stopwatch.StartNew();
         var data = run.Preloaded ?? KneeDataset.Load(config.Data, "train", modelConfig.ImageSize, config.SkipUnreadablePolicy());
         output.WriteLine($"data: {data.Count} images from {data.Directory} at {modelConfig.ImageSize}² in {loadTimer.Elapsed.TotalSeconds:F1}s");
@@ -75,6 +78,16 @@ public static class AutoencoderTrainer
             step = resumed.Step;
             previousElapsed = resumed.ElapsedSeconds;
             output.WriteLine($"resumed from {checkpointPath} at step {step}");
+        }
+        else if (init is not null)
+        {
+            using var loaded = init.LoadWeights();
+            using (no_grad())
+            {
+                var source = loaded.state_dict();
+                foreach (var (name, target) in model.state_dict()) target.copy_(source[name]);
+            }
+            output.WriteLine($"initialised from {init.Folder} (decoder sha256 {init.DecoderSha256[..16]}…); the critic and optimiser start afresh");
         }
         output.WriteLine($"model: {modelConfig.Preset} at {modelConfig.ImageSize}² → {modelConfig.LatentChannels}×{modelConfig.LatentSize}² latents (f = {modelConfig.Factor}), "
             + $"{model.ParameterCount:N0} parameters + critic {critic.parameters().Sum(p => p.numel()):N0}; {config.Steps} steps of {config.BatchSize} crops of {config.Crop}², "

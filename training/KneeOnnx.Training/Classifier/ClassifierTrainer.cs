@@ -22,6 +22,8 @@ public sealed record ClassifierConfig
     public int? StepsPerEpoch { get; init; }
     /// <summary>What to predict: <see cref="ClassifierTarget.Grade"/> or <see cref="ClassifierTarget.Side"/>.</summary>
     public string Target { get; init; } = ClassifierTarget.Grade;
+    /// <summary>fp32 or bf16 compute (<see cref="Precision.TrainingPrecision"/>); null = chosen from the CPU.</summary>
+    public string? Precision { get; init; }
 
     public void Validate()
     {
@@ -32,6 +34,7 @@ public sealed record ClassifierConfig
         if (StepsPerEpoch is < 1) throw new ArgumentException($"steps per epoch must be at least 1, got {StepsPerEpoch}");
         if (!ClassifierTarget.All.Contains(Target)) throw new ArgumentException($"--target '{Target}' is not one of {string.Join(", ", ClassifierTarget.All)}");
         KneeOnnx.Validation.ThreadCount.Validate(Threads);
+        if (Precision is not null) Training.Precision.TrainingPrecision.Validate(Precision);
     }
 }
 
@@ -56,6 +59,9 @@ public static class ClassifierTrainer
         manual_seed(config.Seed);
         using var net = new KlClassifierNet(config.Widths, classes: classes);
         using var optimizer = optim.AdamW(net.parameters(), lr: config.LearningRate, weight_decay: 1e-4);
+        var (precision, precisionLine) = Precision.TrainingPrecision.Resolve(config.Precision, CPU);
+        log.WriteLine(precisionLine);
+        using var bf16 = precision == Precision.TrainingPrecision.Bf16 ? new Precision.BFloat16Compute(net, new KlClassifierNet(config.Widths, classes: classes)) : null;
         var sampler = bySide ? new GradeSampler(train.Sides, Data.Balance.None, KneeSides.Count) : new GradeSampler(train.Grades, config.Balance);
         var valTruth = bySide ? val.Sides : val.Grades;
         int side = config.ImageSize, area = side * side;
@@ -87,10 +93,12 @@ public static class ClassifierTrainer
                 foreach (var group in optimizer.ParamGroups)
                     group.LearningRate = LearningRateSchedule.At(step, config.LearningRate, stepsPerEpoch / 2, totalSteps, 0.02);
                 using var scope = NewDisposeScope();
-                var logits = net.forward(tensor(pixels, [config.BatchSize, 1, side, side]));
+                var input = tensor(pixels, [config.BatchSize, 1, side, side]);
+                var logits = bf16 is null ? net.forward(input) : ((KlClassifierNet)bf16.PullWeights(training: true)).forward(input.to_type(ScalarType.BFloat16)).to_type(ScalarType.Float32);
                 var loss = nn.functional.cross_entropy(logits, tensor(labels));
                 optimizer.zero_grad();
                 loss.backward();
+                bf16?.PushGradients();
                 optimizer.step();
                 lossSum += loss.item<float>();
             }

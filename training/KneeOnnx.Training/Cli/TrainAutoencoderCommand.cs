@@ -59,6 +59,9 @@ public sealed class TrainAutoencoderOptions : TorchOptions
     [Option("checkpoint-every", HelpText = "Steps between checkpoints (default 250).")]
     public int? CheckpointEvery { get; set; }
 
+    [Option("init-from", HelpText = "Start from the weights of an export-autoencoder FOLDER (e.g. a committed one when the run's checkpoint is gone); its architecture is used.")]
+    public string? InitFrom { get; set; }
+
     [Option("resume", HelpText = "Continue the run in --out from its checkpoint, exactly where it stopped.")]
     public bool Resume { get; set; }
 
@@ -86,7 +89,7 @@ public sealed class TrainAutoencoderOptions : TorchOptions
             Steps = Steps ?? d.Steps, BatchSize = Batch ?? d.BatchSize, LearningRate = LearningRate ?? d.LearningRate, WarmupSteps = Warmup ?? d.WarmupSteps,
             PerceptualWeight = PerceptualWeight ?? d.PerceptualWeight, KlWeight = KlWeight ?? d.KlWeight, AdversarialStart = AdversarialStart ?? d.AdversarialStart,
             AdversarialWeight = AdversarialWeight ?? d.AdversarialWeight, Precision = Precision, Seed = Seed ?? d.Seed,
-            CheckpointEvery = CheckpointEvery ?? d.CheckpointEvery, SkipUnreadable = SkipUnreadable,
+            CheckpointEvery = CheckpointEvery ?? d.CheckpointEvery, SkipUnreadable = SkipUnreadable, InitFrom = InitFrom,
         };
     }
 }
@@ -100,6 +103,7 @@ internal static class TrainAutoencoderCommand
             throw new ArgumentException("--data is required (the dataset root holding train/<grade>/*.png)");
         if (o.MaxMinutes is double minutes && !(minutes > 0 && double.IsFinite(minutes)))
             throw new ArgumentException($"--max-minutes must be a positive number of minutes, got {minutes}");
+        if (o.InitFrom is not null && o.Resume) throw new ArgumentException("--init-from starts a new run; --resume continues one: give one of them");
         if (o.LogEvery < 1) throw new ArgumentException($"--log-every must be at least 1, got {o.LogEvery}");
         ThreadCount.Validate(o.Threads);
         if (!o.Resume) config.Validate();

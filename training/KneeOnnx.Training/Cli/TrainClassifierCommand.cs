@@ -33,13 +33,16 @@ public sealed class TrainClassifierOptions : TorchOptions
 
     [Option("threads", Default = 0, HelpText = "CPU threads (0 = all cores; at most 4 × the logical cores).")]
     public int Threads { get; set; }
+
+    [Option("precision", HelpText = "fp32 | bf16 (default: bf16 where the CPU has AVX-512 BF16 or AMX, else fp32); weights and the saved file stay fp32.")]
+    public string? Precision { get; set; }
 }
 
 internal static class TrainClassifierCommand
 {
     public static int Run(TrainClassifierOptions o, TextWriter output)
     {
-        var config = new ClassifierConfig { ImageSize = o.Size, Epochs = o.Epochs, BatchSize = o.Batch, LearningRate = o.LearningRate, Seed = o.Seed, Threads = o.Threads, Target = o.Target };
+        var config = new ClassifierConfig { ImageSize = o.Size, Epochs = o.Epochs, BatchSize = o.Batch, LearningRate = o.LearningRate, Seed = o.Seed, Threads = o.Threads, Target = o.Target, Precision = o.Precision };
         config.Validate();
         if (Directory.Exists(o.Out)) throw new ArgumentException($"{o.Out}: --out is a folder; give the classifier file name");
         KneeOnnx.Validation.OutputGuard.File(o.Out, "--out", [], KneeOnnx.Validation.FileKind.Classifier);

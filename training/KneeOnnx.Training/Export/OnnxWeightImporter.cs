@@ -73,17 +73,20 @@ public static class OnnxWeightImporter
     /// Copies every state_dict entry of <paramref name="model"/> from the file's initializers; fails naming the first one
     /// absent or misshapen. Entries under <paramref name="newPrefix"/> are new parts the file cannot hold and keep their initial values.
     /// </summary>
-    public static void LoadInto(ModelProto proto, UNet model, string path, string? newPrefix = null)
+    public static void LoadInto(ModelProto proto, nn.Module model, string path, string? newPrefix = null) => LoadInto(proto.Graph.Initializer, model, path, newPrefix);
+
+    /// <summary>The same from initializers gathered from several files (an autoencoder's encoder and decoder).</summary>
+    public static void LoadInto(IEnumerable<TensorProto> tensors, nn.Module model, string path, string? newPrefix = null)
     {
         var initializers = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
-        foreach (var t in proto.Graph.Initializer) initializers.TryAdd(t.Name, t);
+        foreach (var t in tensors) initializers.TryAdd(t.Name, t);
         using var _ = no_grad();
         foreach (var (name, target) in model.state_dict())
         {
             if (newPrefix is not null && name.StartsWith(newPrefix, StringComparison.Ordinal)) continue;
             bool transposed = !initializers.ContainsKey(name);
             if (!initializers.TryGetValue(transposed ? name + TransposedSuffix : name, out var source))
-                throw new InvalidDataException($"{path}: no weights for '{name}'; the file does not hold this U-Net configuration");
+                throw new InvalidDataException($"{path}: no weights for '{name}'; the file does not hold this network's configuration");
             float[] values = FloatsOf(source, path);
             if (values.LongLength != target.numel())
                 throw new InvalidDataException($"{path}: '{source.Name}' holds {values.LongLength} values, the model's '{name}' needs {target.numel()}");
