@@ -52,6 +52,15 @@ public class LatentCliTests(TinyLatentModel latent) : IClassFixture<TinyLatentMo
         Assert.All(lines.Skip(1), l => Assert.EndsWith($",32,{TinyLatentModel.Sha256(latent.UNetPath)},{latent.DecoderSha256},cpu", l));
     }
 
+    /// <summary>Pixel models' manifests keep their bytes: the decoder column exists only for latent models.</summary>
+    [Fact]
+    public void PixelManifestHeadersAreUnchanged()
+    {
+        Assert.Equal("file,grade,grade_name,index,seed,noise_stream,sampler,steps,eta,guidance,image_size,model_sha256,provider", Manifest.HeaderFor(sides: false, decoder: false));
+        Assert.Equal("file,grade,grade_name,side,index,seed,noise_stream,sampler,steps,eta,guidance,image_size,model_sha256,provider", Manifest.HeaderFor(sides: true, decoder: false));
+        Assert.Equal("file,grade,grade_name,side,index,seed,noise_stream,sampler,steps,eta,guidance,image_size,model_sha256,decoder_sha256,provider", Manifest.HeaderFor(sides: true, decoder: true));
+    }
+
     [Fact]
     public void SameSeedGivesByteIdenticalFilesWhateverTheBatchOrHowTheModelIsNamed()
     {

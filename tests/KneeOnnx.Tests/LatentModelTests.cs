@@ -87,4 +87,31 @@ public class LatentModelTests(TinyLatentModel latent, ITestOutputHelper log) : I
         using var reference = new ImageGenerator(model);
         Assert.Equal(reference.Generate(1, 3, [4], Settings), generator.Generate(1, 3, [4], Settings));
     }
+
+    /// <summary>A predictor that only carries a contract, for checking what the generator accepts.</summary>
+    private sealed class ContractOnly(ModelInfo info) : INoisePredictor
+    {
+        public ModelInfo Info => info;
+        public void Predict(ReadOnlySpan<float> samples, int n, int timestep, int grade, double guidance, Span<float> noise, int side = KneeSides.None) => noise.Clear();
+        public void Dispose() { }
+    }
+
+    [Fact]
+    public void ADecoderOfOtherShapesIsRefusedByTheGenerator()
+    {
+        using var model = KneeModel.Open(latent.Folder, Cpu);
+        var pixelMeta = model.Info.Metadata
+            .Where(kv => kv.Key is not (ModelContract.Keys.Decoder or ModelContract.Keys.DecoderSha256 or ModelContract.Keys.OutputImageSize or ModelContract.Keys.ClipSample))
+            .ToDictionary(kv => kv.Key, kv => kv.Key == ModelContract.Keys.Channels ? "1" : kv.Value);
+        var pixel = ModelInfo.Parse("pixel", pixelMeta);
+        Assert.False(pixel.IsLatent);
+        Assert.Equal((8, 1, true), (pixel.OutputImageSize, pixel.Factor, pixel.ClipSample));
+        using var decoder = new LatentDecoder(model);
+        var e = Assert.Throws<ArgumentException>(() => new ImageGenerator(new ContractOnly(pixel), decoder: decoder));
+        Assert.Contains("the decoder takes 4×8² samples to 32² images, but the model makes 1×8² samples for 8² images", e.Message);
+        // The pass-through is the default for a pixel contract, and the generator writes at the U-Net's size.
+        using var plain = new ImageGenerator(new ContractOnly(pixel));
+        Assert.IsType<PixelPassThrough>(plain.Decoder);
+        Assert.Equal((8, 64, 64), (plain.ImageSize, plain.ValuesPerImage, plain.ValuesPerSample));
+    }
 }
