@@ -6,7 +6,7 @@ namespace KneeOnnx.Cli;
 /// <summary>Options every verb that runs the model shares.</summary>
 public abstract class ModelOptions
 {
-    [Option("model", HelpText = "The exported .onnx model (default: the shipped models/kneeonnx-default.onnx, or $KNEEONNX_MODEL).")]
+    [Option("model", HelpText = "The exported .onnx model, or a model folder (unet/model.onnx with vae_decoder/model.onnx for a latent model) (default: the shipped models/kneeonnx-default.onnx, or $KNEEONNX_MODEL).")]
     public string? Model { get; set; }
 
     [Option("provider", Default = "auto", HelpText = "auto (CUDA if usable, else CPU) | cuda (fail if unusable) | cpu.")]
@@ -41,8 +41,16 @@ public abstract class ModelOptions
         };
     }
 
-    /// <summary>The model file this command reads: --model, else the default one.</summary>
+    /// <summary>The model this command reads (a file or a model folder): --model, else the default one.</summary>
     public string ModelPath => Model ?? DefaultModel.Locate();
+
+    /// <summary>The model's inputs as output guards see them: the U-Net file, and the model folder when one was named.</summary>
+    public (Validation.OutputGuard.Input[] Files, Validation.OutputGuard.Input[] Folders) ModelInputs()
+    {
+        string path = ModelPath;
+        var unet = new Validation.OutputGuard.Input("--model", KneeModel.Locate(path));
+        return Directory.Exists(path) ? ([unet], [new("--model", path)]) : ([unet], []);
+    }
 
     public KneeModel OpenModel(TextWriter output)
     {
@@ -73,7 +81,7 @@ public abstract class SamplingOptions : ModelOptions
     [Option("batch", Default = 16, HelpText = "Images denoised together.")]
     public int Batch { get; set; }
 
-    [Option("clip-x0", Default = "auto", HelpText = "Clip the denoised estimate x̂₀ to [-1, 1] in every step: auto (DDPM and DDIM yes, DPM-Solver++ no) | on | off.")]
+    [Option("clip-x0", Default = "auto", HelpText = "Clip the denoised estimate x̂₀ to [-1, 1] in every step: auto (DDPM and DDIM yes, DPM-Solver++ no; never for latent models) | on | off.")]
     public string ClipX0 { get; set; } = "auto";
 
     /// <summary>The settings, checked as far as they can be without the model (its T bounds --steps later).</summary>

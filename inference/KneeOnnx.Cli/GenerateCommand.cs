@@ -22,7 +22,7 @@ public sealed class GenerateOptions : SamplingOptions
     [Option("out", Required = true, HelpText = "Output folder.")]
     public string Out { get; set; } = "";
 
-    [Option("size", HelpText = "Resize written PNGs to this side (e.g. 224 to sit beside the real images); default the model's size.")]
+    [Option("size", HelpText = "Resize written PNGs to this side (e.g. 224 to sit beside the real images); default the model's size (its decoder's for a latent model).")]
     public int? Size { get; set; }
 
     [Option("shard", HelpText = "k/N: generate only part k (0-based) of N; Slurm array and Kubernetes indexed-Job variables are used when absent.")]
@@ -50,9 +50,9 @@ internal static class GenerateCommand
         var shard = Output.Shard.Resolve(o.Shard, o.ShardCount, Environment.GetEnvironmentVariable);
         var settings = o.ToSettings();
         o.ToRuntime(); // its options (--threads, --provider, ...) are checked before anything is created
-        string modelPath = o.ModelPath;
-        Validation.OutputGuard.Folder(o.Out, "--out", [new("--model", modelPath)], []);
-        if (o.Sheet is not null) Validation.OutputGuard.File(o.Sheet, "--sheet", [new("--model", modelPath)], Validation.FileKind.Png);
+        var (modelFiles, modelFolders) = o.ModelInputs();
+        Validation.OutputGuard.Folder(o.Out, "--out", modelFiles, modelFolders);
+        if (o.Sheet is not null) Validation.OutputGuard.File(o.Sheet, "--sheet", modelFiles, Validation.FileKind.Png);
         if (o.Sheet is not null && !shard.IsWhole)
             throw new ArgumentException($"--sheet needs the whole run: shard {shard} holds only part of each grade (make the sheet with grid, or after the shards finish)");
 
@@ -61,7 +61,7 @@ internal static class GenerateCommand
         settings.Validate(info);
         int[] grades = GradeList.Parse(o.Grades, info.GradeNames.Count);
         int[] sides = SideList.Parse(o.Sides, info);
-        int outputSize = o.Size ?? info.ImageSize;
+        int outputSize = o.Size ?? info.OutputImageSize;
         var plan = GenerationPlan.Build(grades, o.PerGrade, o.Seed, settings, shard, sides);
 
         Directory.CreateDirectory(o.Out);
@@ -75,12 +75,13 @@ internal static class GenerateCommand
             AtomicFile.RemoveStaleTemporaries(dir, planned.Contains);
         }
         var pending = plan.Where(p => !File.Exists(Path.Combine(o.Out, p.RelativePath))).ToList();
-        output.WriteLine($"model {Path.GetFileName(model.Path)} ({info.ImageSize}², sha256 {model.Sha256[..12]}); {settings.Sampler} {settings.Steps} steps"
+        string latent = model.Decoder is { } d ? $"; {info.Channels}×{info.ImageSize}² latents → {info.OutputImageSize}² by {Path.GetFileName(Path.GetDirectoryName(d.Path))}/{Path.GetFileName(d.Path)}, sha256 {d.Sha256[..12]}" : "";
+        output.WriteLine($"model {Path.GetFileName(model.Path)} ({info.ImageSize}², sha256 {model.Sha256[..12]}{latent}); {settings.Sampler} {settings.Steps} steps"
             + (settings.Guidance != 1 ? $", guidance {settings.Guidance}" : "") + (sides.Length > 0 ? $"; sides {string.Join(",", sides.Select(KneeSides.Label))}" : "") + $"; shard {shard}: {plan.Count} images, {plan.Count - pending.Count} already present, {pending.Count} to make");
 
         string manifestPath = Path.Combine(o.Out, Manifest.FileName(shard));
         void WriteManifest() => Manifest.Write(manifestPath, plan.Where(p => File.Exists(Path.Combine(o.Out, p.RelativePath))),
-            info.GradeNames, o.Seed, settings, outputSize, model.Sha256, model.Provider, sides: info.IsSideConditioned);
+            info.GradeNames, o.Seed, settings, outputSize, model.Sha256, model.Provider, sides: info.IsSideConditioned, decoderSha256: model.DecoderSha256);
 
         using var generator = new ImageGenerator(model);
         var timer = Stopwatch.StartNew();
@@ -103,10 +104,10 @@ internal static class GenerateCommand
         {
             var reader = new GrayImageReader();
             var rows = plan.GroupBy(p => (p.Grade, p.Side)).Select(row => (IReadOnlyList<float[]>)row.Take(o.SheetColumns)
-                .Select(p => reader.ReadScaled(Path.Combine(o.Out, p.RelativePath), info.ImageSize)).ToList()).Where(r => r.Count > 0).ToList();
+                .Select(p => reader.ReadScaled(Path.Combine(o.Out, p.RelativePath), info.OutputImageSize)).ToList()).Where(r => r.Count > 0).ToList();
             if (rows.Count > 0)
             {
-                ContactSheet.Write(o.Sheet, rows, info.ImageSize, Math.Max(info.ImageSize, 96));
+                ContactSheet.Write(o.Sheet, rows, info.OutputImageSize, Math.Max(info.OutputImageSize, 96));
                 output.WriteLine($"contact sheet: {o.Sheet} ({rows.Count} rows, grades {string.Join(", ", grades)}{(sides.Length > 1 ? $" × sides {string.Join(",", sides.Select(KneeSides.Label))}" : "")} top to bottom)");
             }
         }

@@ -17,7 +17,7 @@ public sealed class GridOptions : SamplingOptions
     [Option("per-grade", Default = 6, HelpText = "Columns.")]
     public int PerGrade { get; set; }
 
-    [Option("tile", HelpText = "Side of each tile in pixels (default the model's size, at least 96).")]
+    [Option("tile", HelpText = "Side of each tile in pixels (default the model's image size, at least 96).")]
     public int? Tile { get; set; }
 
     [Option("progression", HelpText = "Share each column's starting noise across grades and sample with deterministic DDIM (η = 0).")]
@@ -37,7 +37,7 @@ internal static class GridCommand
         if (Directory.Exists(o.Out)) throw new ArgumentException($"{o.Out}: --out is a folder; give the PNG file name");
         var settings = o.Progression ? o.ToSettings() with { Sampler = "ddim", Eta = 0 } : o.ToSettings();
         o.ToRuntime(); // its options (--threads, --provider, ...) are checked before anything is created
-        Validation.OutputGuard.File(o.Out, "--out", [new("--model", o.ModelPath)], Validation.FileKind.Png);
+        Validation.OutputGuard.File(o.Out, "--out", o.ModelInputs().Files, Validation.FileKind.Png);
 
         using var model = o.OpenModel(output);
         settings.Validate(model.Info);
@@ -66,8 +66,8 @@ internal static class GridCommand
             rows.Add(row);
             output.WriteLine($"row {rows.Count}/{rowKeys.Length}: {model.Info.GradeNames[grade]}{(side == KneeSides.None ? "" : " " + KneeSides.Label(side))}");
         }
-        int tile = o.Tile ?? Math.Max(model.Info.ImageSize, 96);
-        ContactSheet.Write(o.Out, rows, model.Info.ImageSize, tile);
+        int tile = o.Tile ?? Math.Max(generator.ImageSize, 96);
+        ContactSheet.Write(o.Out, rows, generator.ImageSize, tile);
         output.WriteLine($"wrote {o.Out}: {rowKeys.Length} rows × {o.PerGrade} columns ({string.Join(", ", rowKeys.Select(k => model.Info.GradeNames[k.Grade] + (k.Side == KneeSides.None ? "" : " " + KneeSides.Label(k.Side))))}, top to bottom) "
             + $"with {settings.Sampler} {settings.Steps} steps in {timer.Elapsed.TotalSeconds:F1}s");
         return 0;

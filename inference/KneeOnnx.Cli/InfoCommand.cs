@@ -16,6 +16,17 @@ internal static class InfoCommand
         output.WriteLine($"  sha256 {model.Sha256}");
         output.WriteLine($"  {info.ImageSize}×{info.ImageSize}×{info.Channels}, {info.Schedule.Kind} β {info.Schedule.BetaStart}..{info.Schedule.BetaEnd}, T = {info.Schedule.TrainTimesteps}, {info.PredictionType} prediction");
         output.WriteLine($"  conditioning {info.Conditioning}; grades: {string.Join(", ", info.GradeNames.Select((n, i) => $"{i} = {n}"))}; guidance {(info.SupportsGuidance ? $"available (null grade {info.NullGrade})" : "not available")}");
+        if (model.Decoder is { } decoder)
+        {
+            var d = decoder.Info;
+            output.WriteLine($"  latent model: {info.Channels}×{info.ImageSize}×{info.ImageSize} latents → decoder → 1×{info.OutputImageSize}×{info.OutputImageSize} images (factor {info.Factor}), scale factor {d.ScaleFactor.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}; x̂₀ never clipped");
+            output.WriteLine($"  decoder: {decoder.Path}");
+            output.WriteLine($"    sha256 {decoder.Sha256[..16]}… (matches the U-Net's {KneeOnnx.Runtime.ModelContract.Keys.DecoderSha256}); autoencoder sha256 {Short(d.AutoencoderSha256)}");
+        }
+        else
+        {
+            output.WriteLine($"  pixel model: {info.ImageSize}×{info.ImageSize} images, no decoder");
+        }
         output.WriteLine(info.IsSideConditioned
             ? $"  side-conditioned: {string.Join(", ", info.SideNames.Select((n, i) => $"{i} = {n}"))}, {info.NullSide} = either (null side); generate --sides L,R | L | R | any"
             : "  not side-conditioned (generates either side)");
@@ -24,4 +35,6 @@ internal static class InfoCommand
             output.WriteLine($"    {key} = {(value.Length > 160 ? value[..160] + "…" : value)}");
         return 0;
     }
+
+    private static string Short(string s) => s.Length > 16 ? s[..16] + "…" : s;
 }

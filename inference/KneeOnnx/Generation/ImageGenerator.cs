@@ -9,7 +9,8 @@ namespace KneeOnnx.Generation;
 
 /// <summary>
 /// The sampling loop — the only one: every verb, the bench and the parity tests denoise through it, with ONNX Runtime
-/// or TorchSharp behind <see cref="INoisePredictor"/>. Image <c>index</c> of a request starts from noise keyed by
+/// or TorchSharp behind <see cref="INoisePredictor"/>, then decode through <see cref="IImageDecoder"/> (the identity
+/// for pixel models, the autoencoder's decoder for latent ones). Image <c>index</c> of a request starts from noise keyed by
 /// (seed, grade, index) (or by (seed, index) alone with <c>shareNoiseAcrossGrades</c>), so the same request gives the
 /// same pixels whatever the batch size, shard or resume point.
 /// </summary>
@@ -20,35 +21,66 @@ public sealed class ImageGenerator : IDisposable
 
     private readonly INoisePredictor _predictor;
     private readonly bool _ownsPredictor;
+    private readonly IImageDecoder _decoder;
+    private readonly bool _ownsDecoder;
 
-    /// <summary>Generates with ONNX Runtime on <paramref name="model"/>.</summary>
-    public ImageGenerator(KneeModel model) : this(new NoiseEstimator(model), ownsPredictor: true) { }
+    /// <summary>Generates with ONNX Runtime on <paramref name="model"/>, decoding a latent model's samples with its decoder.</summary>
+    public ImageGenerator(KneeModel model)
+        : this(new NoiseEstimator(model), ownsPredictor: true, model.Decoder is null ? null : new LatentDecoder(model), ownsDecoder: true) { }
 
-    public ImageGenerator(INoisePredictor predictor, bool ownsPredictor = false)
+    /// <param name="decoder">turns the denoised samples into images; null = <see cref="PixelPassThrough"/>, which refuses a latent model.</param>
+    /// <param name="ownsDecoder">dispose <paramref name="decoder"/> with the generator (the default pass-through is always its own).</param>
+    public ImageGenerator(INoisePredictor predictor, bool ownsPredictor = false, IImageDecoder? decoder = null, bool ownsDecoder = false)
     {
+        var info = predictor.Info;
+        if (decoder is not null && (decoder.Channels != info.Channels || decoder.LatentSize != info.ImageSize || decoder.ImageSize != info.OutputImageSize))
+            throw new ArgumentException($"the decoder takes {decoder.Channels}×{decoder.LatentSize}² samples to {decoder.ImageSize}² images, but the model makes {info.Channels}×{info.ImageSize}² samples for {info.OutputImageSize}² images");
+        _decoder = decoder ?? new PixelPassThrough(info);
+        _ownsDecoder = decoder is null || ownsDecoder;
         _predictor = predictor;
         _ownsPredictor = ownsPredictor;
     }
 
     public ModelInfo Info => _predictor.Info;
-    public int ValuesPerImage => Info.Channels * Info.ImageSize * Info.ImageSize;
+    public IImageDecoder Decoder => _decoder;
+    /// <summary>Values of one denoised sample: Channels × ImageSize² of the U-Net (latents for a latent model).</summary>
+    public int ValuesPerSample => Info.Channels * Info.ImageSize * Info.ImageSize;
+    /// <summary>Side of the images it makes (the decoder's).</summary>
+    public int ImageSize => _decoder.ImageSize;
+    /// <summary>Values of one image it makes: ImageSize² (one channel).</summary>
+    public int ValuesPerImage => ImageSize * ImageSize;
 
-    /// <summary>Denoises one batch; returns indexes.Count images of <see cref="ValuesPerImage"/> values in [-1, 1].</summary>
+    /// <summary>Denoises and decodes one batch; returns indexes.Count images of <see cref="ValuesPerImage"/> values in [-1, 1].</summary>
     /// <param name="steps">gets the number of denoising steps done after each one.</param>
     /// <param name="side">a <see cref="KneeSides"/> index for side-conditioned models (None or Null: either side).</param>
     public float[] Generate(int grade, long seed, IReadOnlyList<long> indexes, SamplerSettings settings, bool shareNoiseAcrossGrades = false, IProgress<int>? steps = null,
                             int side = KneeSides.None)
     {
+        float[] samples = Denoise(grade, seed, indexes, settings, shareNoiseAcrossGrades, steps, side);
+        int n = indexes.Count;
+        if (n == 0) return [];
+        var pixels = new float[n * ValuesPerImage];
+        _decoder.Decode(samples, n, pixels);
+        return pixels;
+    }
+
+    /// <summary>
+    /// The sampling loop alone: indexes.Count samples of <see cref="ValuesPerSample"/> values as the last step left
+    /// them (latents for a latent model; pixels not yet clamped for a pixel model).
+    /// </summary>
+    public float[] Denoise(int grade, long seed, IReadOnlyList<long> indexes, SamplerSettings settings, bool shareNoiseAcrossGrades = false, IProgress<int>? steps = null,
+                           int side = KneeSides.None)
+    {
         var info = Info;
         if (grade < 0 || grade >= info.GradeNames.Count)
             throw new ArgumentException($"grade {grade} is not in this model (grades 0..{info.GradeNames.Count - 1})");
         settings.Validate(info);
-        int n = indexes.Count, area = ValuesPerImage;
+        int n = indexes.Count, area = ValuesPerSample;
         if (n == 0) return [];
         SideCondition.Resolve(info, side);
         long stream = NoiseStream(grade, side, shareNoiseAcrossGrades);
         var noise = new BatchNoise(indexes.Select(i => GaussianStream.For(seed, stream, i)).ToArray(), area);
-        var scheduler = SchedulerFactory.Create(settings.Sampler, info.Schedule, settings.Steps, settings.Eta, settings.ClipDenoised);
+        var scheduler = SchedulerFactory.Create(settings.Sampler, info.Schedule, settings.Steps, settings.Eta, settings.ClipFor(info));
 
         var sample = new float[n * area];
         var eps = new float[n * area];
@@ -65,7 +97,6 @@ public sealed class ImageGenerator : IDisposable
             scheduler.Step(i, eps, sample, FreshNoise);
             steps?.Report(i + 1);
         }
-        for (int i = 0; i < sample.Length; i++) sample[i] = Math.Clamp(sample[i], -1f, 1f);
         return sample;
     }
 
@@ -85,7 +116,7 @@ public sealed class ImageGenerator : IDisposable
                              int? outputSize = null, Action<int>? afterBatch = null, IProgress<GenerationProgress>? progress = null)
     {
         if (batch < 1) throw new ArgumentException($"--batch must be at least 1, got {batch}");
-        int done = 0, area = ValuesPerImage, side = Info.ImageSize;
+        int done = 0, area = ValuesPerImage, side = ImageSize;
         var timer = Stopwatch.StartNew();
         foreach (var group in images.GroupBy(p => (p.Grade, p.Side)))
             foreach (var chunk in group.Chunk(batch))
@@ -103,6 +134,7 @@ public sealed class ImageGenerator : IDisposable
 
     public void Dispose()
     {
+        if (_ownsDecoder) _decoder.Dispose();
         if (_ownsPredictor) _predictor.Dispose();
     }
 }

@@ -16,7 +16,10 @@ public sealed record SamplerSettings
     public double Eta { get; init; }
     /// <summary>1 = plain conditional sampling; above 1 pushes harder towards the grade (needs a model with a null grade).</summary>
     public double Guidance { get; init; } = 1.0;
-    /// <summary>Clip x̂₀ to [-1, 1] inside each step; null = the sampler's default (DDPM and DDIM yes, DPM-Solver++ no).</summary>
+    /// <summary>
+    /// Clip x̂₀ to [-1, 1] inside each step; null = the model's and sampler's default (<see cref="ClipFor"/>): DDPM and
+    /// DDIM yes, DPM-Solver++ no, and never on a model whose samples have no such bound (latents).
+    /// </summary>
     public bool? ClipDenoised { get; init; }
 
     /// <summary>A short tag naming these settings in file names, so runs with different settings never collide.</summary>
@@ -55,5 +58,14 @@ public sealed record SamplerSettings
         if (!(Guidance >= 0 && Guidance <= 50)) throw new ArgumentException($"--guidance must be in 0..50, got {Guidance}");
         if (Guidance != 1 && !model.SupportsGuidance)
             throw new ArgumentException($"--guidance {Guidance.ToString(CultureInfo.InvariantCulture)} needs a model trained with a null grade (label dropout); this one has none");
+        if (ClipDenoised == true && !model.ClipSample)
+            throw new ArgumentException($"--clip-x0 on: this model's samples have no [-1, 1] bound to clip to ({(model.IsLatent ? $"{model.Channels}×{model.ImageSize}² latents, " : "")}'{Runtime.ModelContract.Keys.ClipSample}' = false); use auto or off");
     }
+
+    /// <summary>
+    /// The clipping the scheduler gets for <paramref name="model"/>: an explicit choice as given; for auto, the
+    /// sampler's own default (null) where the model allows clipping, else none. Clipping is the model's property, not
+    /// the sampler's: x̂₀ of a latent model has no [-1, 1] range, and clipping it would bend every image.
+    /// </summary>
+    public bool? ClipFor(Runtime.ModelInfo model) => ClipDenoised ?? (model.ClipSample ? null : false);
 }

@@ -8,7 +8,8 @@ namespace KneeOnnx.Output;
 /// <summary>
 /// manifest.csv (manifest.shard-k-of-N.csv for a shard): one row per image of the request with everything needed
 /// to reproduce it. Rewritten atomically after each batch, so it always lists exactly the files that exist. A
-/// side-conditioned request adds a <c>side</c> column (L, R or any) after <c>grade_name</c>.
+/// side-conditioned request adds a <c>side</c> column (L, R or any) after <c>grade_name</c>; a latent model adds
+/// <c>decoder_sha256</c> after <c>model_sha256</c>, since the images depend on both files.
 /// </summary>
 public static class Manifest
 {
@@ -18,18 +19,30 @@ public static class Manifest
 
     public const string SideHeader = "file,grade,grade_name,side,index,seed,noise_stream,sampler,steps,eta,guidance,image_size,model_sha256,provider";
 
+    public const string DecoderColumn = "decoder_sha256";
+
+    /// <summary>The header of a manifest with or without the side and decoder columns.</summary>
+    public static string HeaderFor(bool sides, bool decoder)
+    {
+        string header = sides ? SideHeader : Header;
+        return decoder ? header.Replace(",model_sha256,", $",model_sha256,{DecoderColumn},", StringComparison.Ordinal) : header;
+    }
+
+    /// <param name="decoderSha256">a latent model's decoder SHA-256 (adds its column); null for a pixel model.</param>
     public static void Write(string path, IEnumerable<PlannedImage> images, IReadOnlyList<string> gradeNames, long seed, SamplerSettings s,
-                             int outputSize, string modelSha256, string provider, bool sides = false)
+                             int outputSize, string modelSha256, string provider, bool sides = false, string? decoderSha256 = null)
     {
         var inv = CultureInfo.InvariantCulture;
-        var sb = new StringBuilder(sides ? SideHeader : Header).Append('\n');
+        var sb = new StringBuilder(HeaderFor(sides, decoderSha256 is not null)).Append('\n');
         foreach (var img in images)
         {
             var row = new List<string> { img.RelativePath.Replace('\\', '/'), img.Grade.ToString(inv), Quote(gradeNames[img.Grade]) };
             if (sides) row.Add(KneeSides.Label(img.Side));
             row.AddRange([
                 img.Index.ToString(inv), seed.ToString(inv), ImageGenerator.NoiseStream(img.Grade, img.Side).ToString(inv), s.Sampler,
-                s.Steps.ToString(inv), s.Eta.ToString(inv), s.Guidance.ToString(inv), outputSize.ToString(inv), modelSha256, provider]);
+                s.Steps.ToString(inv), s.Eta.ToString(inv), s.Guidance.ToString(inv), outputSize.ToString(inv), modelSha256]);
+            if (decoderSha256 is not null) row.Add(decoderSha256);
+            row.Add(provider);
             sb.AppendJoin(',', row).Append('\n');
         }
         AtomicFile.WriteAllText(path, sb.ToString());

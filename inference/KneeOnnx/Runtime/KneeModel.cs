@@ -1,28 +1,36 @@
-using System.Security.Cryptography;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace KneeOnnx.Runtime;
 
 /// <summary>
-/// An exported KneeOnnx model opened in one ONNX Runtime session, its metadata parsed and its signature checked.
-/// Loading reads only the graph: ONNX files carry no executable code, and no custom-operator library is ever registered.
+/// An exported KneeOnnx model opened in one ONNX Runtime session, its metadata parsed and its signature checked; a
+/// latent model also opens its decoder (<see cref="Decoder"/>), so a model is always something that makes images.
+/// Loading reads only the graphs: ONNX files carry no executable code, and no custom-operator library is ever registered.
 /// </summary>
 public sealed class KneeModel : IDisposable
 {
     /// <summary>Refuse files larger than this before reading them (the paper preset's model is about 460 MB).</summary>
     public const long MaxFileBytes = 2L << 30;
+    /// <summary>Where a model folder (diffusers' ONNX pipeline layout) keeps its U-Net.</summary>
+    public static readonly string FolderUNet = System.IO.Path.Combine("unet", AutoencoderContract.FileName);
 
+    /// <summary>The U-Net file (FOLDER/unet/model.onnx when a folder was opened).</summary>
     public string Path { get; }
+    /// <summary>SHA-256 of the U-Net file.</summary>
     public string Sha256 { get; }
     public ModelInfo Info { get; }
     public string Provider { get; }
     public string ProviderLine { get; }
     /// <summary>The settings the session was opened with.</summary>
     public RuntimeOptions Runtime { get; }
+    /// <summary>A latent model's decoder, checked against the U-Net; null for a pixel model.</summary>
+    public KneeDecoder? Decoder { get; }
+    /// <summary>SHA-256 of the decoder file, or null for a pixel model.</summary>
+    public string? DecoderSha256 => Decoder?.Sha256;
     internal InferenceSession Session { get; }
 
-    private KneeModel(string path, string sha, ModelInfo info, InferenceSession session, string provider, string line, RuntimeOptions runtime)
+    private KneeModel(string path, string sha, ModelInfo info, InferenceSession session, string provider, string line, RuntimeOptions runtime, KneeDecoder? decoder)
     {
         Runtime = runtime;
         Path = path;
@@ -31,38 +39,39 @@ public sealed class KneeModel : IDisposable
         Session = session;
         Provider = provider;
         ProviderLine = line;
+        Decoder = decoder;
     }
 
+    /// <summary>The U-Net file a <c>--model</c> names: the file itself, or FOLDER/unet/model.onnx for a model folder.</summary>
+    public static string Locate(string path)
+    {
+        if (!Directory.Exists(path)) return path;
+        string unet = System.IO.Path.Combine(path, FolderUNet);
+        return File.Exists(unet) ? unet
+            : throw new InvalidModelException($"{path}: is a folder without {FolderUNet} (a model folder holds unet/, vae_decoder/ as diffusers' ONNX pipelines do)");
+    }
+
+    /// <param name="path">an .onnx U-Net, or a model folder holding unet/model.onnx.</param>
     public static KneeModel Open(string path, RuntimeOptions? runtime = null)
     {
         runtime ??= new RuntimeOptions();
-        if (Directory.Exists(path)) throw new InvalidModelException($"{path}: is a folder, not an .onnx model file");
-        if (!File.Exists(path)) throw new InvalidModelException($"{path}: model file not found");
-        long length = new FileInfo(path).Length;
-        if (length == 0) throw new InvalidModelException($"{path}: model file is empty");
-        if (length > MaxFileBytes) throw new InvalidModelException($"{path}: model file of {length} bytes is larger than the {MaxFileBytes} accepted");
-
-        byte[] bytes = File.ReadAllBytes(path);
-        string sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        path = Locate(path);
+        var (bytes, sha) = OnnxFile.Read(path, path, "model file");
         var (options, provider, line) = ProviderChoice.Create(runtime);
-        InferenceSession session;
-        try
-        {
-            using (options)
-                session = new InferenceSession(bytes, options);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw new InvalidModelException($"{path}: not a loadable ONNX model ({FirstLine(e.Message)})", e);
-        }
+        var session = OnnxFile.Session(bytes, options, path);
+        KneeDecoder? decoder = null;
         try
         {
             var info = ModelInfo.Parse(path, session.ModelMetadata.CustomMetadataMap);
             CheckSignature(path, session, info);
-            return new KneeModel(path, sha, info, session, provider, line, runtime);
+            // The decoder runs where the U-Net does: "auto" was settled once, with its line already written.
+            if (info.IsLatent)
+                decoder = KneeDecoder.Open(path, info, runtime with { Provider = provider == "cuda" ? ProviderRequest.Cuda : ProviderRequest.Cpu });
+            return new KneeModel(path, sha, info, session, provider, line, runtime, decoder);
         }
         catch
         {
+            decoder?.Dispose();
             session.Dispose();
             throw;
         }
@@ -91,7 +100,9 @@ public sealed class KneeModel : IDisposable
             throw new InvalidModelException($"{path}: input shape [{string.Join(",", dims)}] contradicts metadata image size {info.ImageSize} and {info.Channels} channel(s)");
     }
 
-    private static string FirstLine(string s) => s.Split('\n', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault()?.Trim() ?? s;
-
-    public void Dispose() => Session.Dispose();
+    public void Dispose()
+    {
+        Decoder?.Dispose();
+        Session.Dispose();
+    }
 }

@@ -10,6 +10,8 @@ public sealed record ModelInfo
     public const int MaxImageSize = 1024;
     public const int MaxGrades = 64;
     public const int MaxGradeNameLength = 64;
+    /// <summary>Latent channels a U-Net may have (an autoencoder's latent is rarely wider than 16; 64 bounds the buffers).</summary>
+    public const int MaxChannels = 64;
 
     public required int ImageSize { get; init; }
     public required int Channels { get; init; }
@@ -24,10 +26,23 @@ public sealed record ModelInfo
     public IReadOnlyList<string> SideNames { get; init; } = [];
     /// <summary>Index of the learned "either side" embedding, or -1 when the model has no side input.</summary>
     public int NullSide { get; init; } = KneeSides.None;
+    /// <summary>Latent models: the decoder graph, relative to the U-Net file as the metadata gives it; null for pixel models.</summary>
+    public string? DecoderPath { get; init; }
+    /// <summary>Latent models: lowercase hex SHA-256 the decoder file must have; null for pixel models.</summary>
+    public string? DecoderSha256 { get; init; }
+    /// <summary>The side of the images this model makes: the decoder's for latent models, <see cref="ImageSize"/> for pixel models.</summary>
+    public int OutputImageSize { get => _outputImageSize > 0 ? _outputImageSize : ImageSize; init => _outputImageSize = value; }
+    private readonly int _outputImageSize;
+    /// <summary>Whether samplers may clip x̂₀ to [-1, 1]: always false for latent models, which have no such bound.</summary>
+    public bool ClipSample { get; init; } = true;
 
     public bool IsConditional => Conditioning != "none";
     public bool IsSideConditioned => SideNames.Count > 0;
     public bool SupportsGuidance => IsConditional && NullGrade >= 0;
+    /// <summary>True when the U-Net's samples are latents that a decoder turns into images.</summary>
+    public bool IsLatent => DecoderPath is not null;
+    /// <summary>Image side / latent side (1 for pixel models).</summary>
+    public int Factor => OutputImageSize / ImageSize;
     public string Get(string key) => Metadata.TryGetValue(key, out var v) ? v : "";
 
     /// <summary>Parses and bounds-checks every fact inference relies on; hostile or contradictory values are refused.</summary>
@@ -55,7 +70,7 @@ public sealed record ModelInfo
         if (format != ModelContract.FormatVersion)
             throw new InvalidModelException($"{path}: model format {Shorten(format)} is not supported (expected {ModelContract.FormatVersion})");
         int size = Int(ModelContract.Keys.ImageSize, 8, MaxImageSize);
-        int channels = Int(ModelContract.Keys.Channels, 1, 1);
+        int channels = Int(ModelContract.Keys.Channels, 1, MaxChannels);
         int steps = Int(ModelContract.Keys.NumTrainTimesteps, 1, 100_000);
         NoiseSchedule schedule;
         try
@@ -93,11 +108,13 @@ public sealed record ModelInfo
             throw new InvalidModelException($"{path}: null grade {nullGrade} contradicts the {names.Count} grade names (expected {names.Count} or -1)");
 
         var (sideNames, nullSide) = ParseSides(path, meta, conditioning, nullGrade);
+        var latent = LatentMetadata.Parse(path, meta, size, channels);
         return new ModelInfo
         {
             ImageSize = size, Channels = channels, Schedule = schedule, PredictionType = prediction, GradeNames = names,
             Conditioning = conditioning, NullGrade = nullGrade, Metadata = new Dictionary<string, string>(meta),
             SideNames = sideNames, NullSide = nullSide,
+            DecoderPath = latent.DecoderPath, DecoderSha256 = latent.DecoderSha256, OutputImageSize = latent.OutputImageSize, ClipSample = latent.ClipSample,
         };
     }
 
@@ -127,7 +144,7 @@ public sealed record ModelInfo
         return (names, nullSide);
     }
 
-    private static string Shorten(string s)
+    internal static string Shorten(string s)
     {
         string clean = new(s.Take(40).Select(c => char.IsControl(c) ? '?' : c).ToArray());
         return s.Length > 40 ? clean + "…" : clean;

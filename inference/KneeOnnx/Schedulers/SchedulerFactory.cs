@@ -7,7 +7,8 @@ public static class SchedulerFactory
 {
     public static readonly IReadOnlyList<string> Names = ["ddpm", "ddim", "dpm++2m"];
 
-    /// <param name="clipDenoised">null = the sampler's own default: DDPM and DDIM clip x̂₀ to [-1, 1] (diffusers' defaults for pixel-space models), DPM-Solver++ does not (the reference algorithm).</param>
+    /// <param name="clipDenoised">null = the sampler's own default: DDPM and DDIM clip x̂₀ to [-1, 1] (diffusers' defaults for pixel-space models), DPM-Solver++ does not (the reference algorithm).
+    /// That default suits pixel models only; callers resolve it against the model first (<see cref="Generation.SamplerSettings.ClipFor"/>).</param>
     public static IDiffusionScheduler Create(string name, NoiseSchedule schedule, int steps, double eta = 0, bool? clipDenoised = null) => name switch
     {
         "ddpm" => new DdpmScheduler(schedule, steps, clipDenoised ?? true),

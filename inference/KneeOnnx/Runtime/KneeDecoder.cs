@@ -1,0 +1,76 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace KneeOnnx.Runtime;
+
+/// <summary>
+/// A latent model's decoder graph, opened beside its U-Net: found through the U-Net's metadata, its bytes checked
+/// against the SHA-256 the U-Net records, and its own metadata checked against the U-Net's shapes. Every refusal names
+/// both files, since either may be the wrong one.
+/// </summary>
+public sealed class KneeDecoder : IDisposable
+{
+    public string Path { get; }
+    public string Sha256 { get; }
+    public DecoderInfo Info { get; }
+    internal InferenceSession Session { get; }
+
+    private KneeDecoder(string path, string sha, DecoderInfo info, InferenceSession session)
+    {
+        Path = path;
+        Sha256 = sha;
+        Info = info;
+        Session = session;
+    }
+
+    /// <summary>Opens the decoder <paramref name="unet"/>'s metadata names, on the execution provider the U-Net got.</summary>
+    internal static KneeDecoder Open(string unetPath, ModelInfo unet, RuntimeOptions runtime)
+    {
+        string relative = unet.DecoderPath ?? throw new ArgumentException($"{unetPath}: a pixel model has no decoder");
+        string path = System.IO.Path.GetFullPath(relative, System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(unetPath))!);
+        string label = $"{unetPath}: decoder {path}";
+        if (!File.Exists(path) && !Directory.Exists(path))
+            throw new InvalidModelException($"{label}: file not found (the U-Net's '{ModelContract.Keys.Decoder}' = '{ModelInfo.Shorten(relative)}')");
+        var (bytes, sha) = OnnxFile.Read(path, label, "file");
+        if (sha != unet.DecoderSha256)
+            throw new InvalidModelException($"{label} has SHA-256 {sha}, but the U-Net was made for {unet.DecoderSha256} ('{ModelContract.Keys.DecoderSha256}'): the two files do not belong together");
+        var (options, _, _) = ProviderChoice.Create(runtime);
+        var session = OnnxFile.Session(bytes, options, label);
+        try
+        {
+            var info = DecoderInfo.Parse(label, session.ModelMetadata.CustomMetadataMap);
+            CheckAgainst(label, info, unet);
+            CheckSignature(label, session, info);
+            return new KneeDecoder(path, sha, info, session);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    private static void CheckAgainst(string label, DecoderInfo decoder, ModelInfo unet)
+    {
+        if (decoder.LatentChannels != unet.Channels || decoder.LatentSize != unet.ImageSize)
+            throw new InvalidModelException($"{label} takes latents of {decoder.LatentChannels}×{decoder.LatentSize}², but the U-Net makes {unet.Channels}×{unet.ImageSize}²");
+        if (decoder.ImageSize != unet.OutputImageSize)
+            throw new InvalidModelException($"{label} writes {decoder.ImageSize}² images, but the U-Net's '{ModelContract.Keys.OutputImageSize}' is {unet.OutputImageSize}");
+    }
+
+    private static void CheckSignature(string label, InferenceSession session, DecoderInfo info)
+    {
+        void Expect(IReadOnlyDictionary<string, NodeMetadata> set, string name, string what, long channels, long side)
+        {
+            if (set.Count != 1 || !set.TryGetValue(name, out var m) || !m.IsTensor || m.ElementDataType != TensorElementType.Float || m.Dimensions.Length != 4)
+                throw new InvalidModelException($"{label}: wrong signature: the decoder's only {what} must be a Float tensor of rank 4 named '{name}'");
+            var d = m.Dimensions;
+            if ((d[1] > 0 && d[1] != channels) || (d[2] > 0 && d[2] != side) || (d[3] > 0 && d[3] != side))
+                throw new InvalidModelException($"{label}: {what} shape [{string.Join(",", d)}] contradicts its metadata ({channels}×{side}²)");
+        }
+        Expect(session.InputMetadata, AutoencoderContract.LatentName, "input", info.LatentChannels, info.LatentSize);
+        Expect(session.OutputMetadata, AutoencoderContract.ImageName, "output", 1, info.ImageSize);
+    }
+
+    public void Dispose() => Session.Dispose();
+}
