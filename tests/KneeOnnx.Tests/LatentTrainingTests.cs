@@ -96,6 +96,16 @@ public class LatentTrainingTests(ITestOutputHelper log)
             var check = ExportSelfCheck.Run(Google.Protobuf.MessageExtensions.ToByteArray(proto), straight, 100);
             log.WriteLine($"latent U-Net self-check {check.MaxAbsDiff:E2}");
             Assert.True(check.MaxAbsDiff < 1e-4);
+
+            // The export verb writes the same into the model folder, and the inference CLI generates from the folder.
+            var exported = InProcessCli.Train("export", "--checkpoint", dir.Combine("straight"), "--out", unet);
+            Assert.True(exported.Code == 0, exported.Err);
+            var generated = InProcessCli.Generate("generate", "--model", model, "--per-grade", "1", "--grades", "0,4", "--out", dir.Combine("out"));
+            Assert.True(generated.Code == 0, generated.Err);
+            var pngs = Directory.GetFiles(dir.Combine("out"), "*.png", SearchOption.AllDirectories);
+            Assert.Equal(2, pngs.Length);
+            using var image = SixLabors.ImageSharp.Image.Load(pngs[0]);
+            Assert.Equal((32, 32), (image.Width, image.Height));
         }
     }
 
