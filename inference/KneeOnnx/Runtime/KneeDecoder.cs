@@ -24,8 +24,9 @@ public sealed class KneeDecoder : IDisposable
     }
 
     /// <summary>Opens the decoder <paramref name="unet"/>'s metadata names, on the execution provider the U-Net got.</summary>
-    internal static KneeDecoder Open(string unetPath, ModelInfo unet, RuntimeOptions runtime)
+    public static KneeDecoder Open(string unetPath, ModelInfo unet, RuntimeOptions? runtime = null)
     {
+        runtime ??= new RuntimeOptions();
         string relative = unet.DecoderPath ?? throw new ArgumentException($"{unetPath}: a pixel model has no decoder");
         string path = System.IO.Path.GetFullPath(relative, System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(unetPath))!);
         string label = $"{unetPath}: decoder {path}";

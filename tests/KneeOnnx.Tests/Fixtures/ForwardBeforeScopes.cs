@@ -22,7 +22,7 @@ public static class ForwardBeforeScopes
             else
                 timeEmbedding = timeEmbedding + gradeVector;
         }
-        var h = net.conv_in.forward(input);
+        var h = Layers.Convolve(net.conv_in, input);
         var skips = new Stack<Tensor>();
         skips.Push(h);
         foreach (var level in net.down)
@@ -51,8 +51,8 @@ public static class ForwardBeforeScopes
             }
             if (level.up.Count > 0) h = level.up[0].forward(h);
         }
-        // The output convolution goes through Layers.Convolve as in the U-Net: libtorch's own one-channel convolution has a
-        // wrong input gradient (ConvolutionTests), a fix of the arithmetic, not of the scopes this reference is about.
+        // The input and output convolutions go through Layers.Convolve as in the U-Net: libtorch's own are wrong with
+        // unaligned channel counts (ConvolutionTests), a fix of the arithmetic, not of the scopes this reference is about.
         return Layers.Convolve(net.conv_out, nn.functional.silu(net.norm_out.forward(h)));
     }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using CommandLine;
+using KneeOnnx.Runtime;
 using KneeOnnx.Generation;
 using KneeOnnx.Output;
 using KneeOnnx.Training.Diffusion;
@@ -76,7 +77,9 @@ internal static class SampleCommand
 
         foreach (int g in grades) Directory.CreateDirectory(Path.Combine(o.Out, g.ToString()));
         var timer = Stopwatch.StartNew();
-        using var generator = new ImageGenerator(predictor);
+        // A latent checkpoint decodes through its autoencoder's exported decoder, as its export will.
+        using var kneeDecoder = predictor.Info.IsLatent ? KneeDecoder.Open(path, predictor.Info) : null;
+        using var generator = new ImageGenerator(predictor, decoder: kneeDecoder is null ? null : new LatentDecoder(kneeDecoder), ownsDecoder: true);
         try
         {
             generator.WritePlanned(plan, o.Seed, settings, o.Out, o.Batch, progress: new ThrottledProgressWriter(output, TimeSpan.FromSeconds(5)));

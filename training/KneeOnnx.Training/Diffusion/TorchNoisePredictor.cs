@@ -32,7 +32,8 @@ public sealed class TorchNoisePredictor : INoisePredictor
 
     /// <summary>The contract an export of this checkpoint would carry, parsed by the same reader inference uses.</summary>
     public static ModelInfo InfoFor(TrainState state, string source) =>
-        ModelInfo.Parse(source, OnnxExporter.Metadata(state.Model, state, "ema").ToDictionary(p => p.Key, p => p.Value));
+        ModelInfo.Parse(source, OnnxExporter.Metadata(state.Model, state, "ema").Concat(LatentExport.DecoderMetadata(state.Train, source))
+            .ToDictionary(p => p.Key, p => p.Value));
 
     public void Predict(ReadOnlySpan<float> samples, int n, int timestep, int grade, double guidance, Span<float> noise, int side = KneeSides.None)
     {

@@ -14,14 +14,19 @@ public static class LatentExport
 {
     public static void AddDecoder(ModelProto unet, TrainConfig train, string unetPath)
     {
-        if (train.Autoencoder is null) return;
+        foreach (var (key, value) in DecoderMetadata(train, unetPath)) OnnxExporter.SetMetadata(unet, key, value);
+    }
+
+    /// <summary>The decoder keys for a U-Net at <paramref name="unetPath"/> (a file or a checkpoint); none for a pixel run.</summary>
+    public static IEnumerable<(string Key, string Value)> DecoderMetadata(TrainConfig train, string unetPath)
+    {
+        if (train.Autoencoder is null) yield break;
         var files = AutoencoderFiles.Open(train.Autoencoder, "the run's autoencoder");
         if (train.DecoderSha256 is { } trained && trained != files.DecoderSha256)
             throw new ArgumentException($"{files.DecoderPath}: the decoder has changed since the run trained on its latents (sha256 {files.DecoderSha256[..16]}…, the run's {trained[..16]}…)");
         string folder = Path.GetDirectoryName(Path.GetFullPath(unetPath))!;
-        string relative = Path.GetRelativePath(folder, files.DecoderPath).Replace('\\', '/');
-        OnnxExporter.SetMetadata(unet, ModelContract.Keys.Decoder, relative);
-        OnnxExporter.SetMetadata(unet, ModelContract.Keys.DecoderSha256, files.DecoderSha256);
-        OnnxExporter.SetMetadata(unet, ModelContract.Keys.OutputImageSize, files.ImageSize.ToString(CultureInfo.InvariantCulture));
+        yield return (ModelContract.Keys.Decoder, Path.GetRelativePath(folder, files.DecoderPath).Replace('\\', '/'));
+        yield return (ModelContract.Keys.DecoderSha256, files.DecoderSha256);
+        yield return (ModelContract.Keys.OutputImageSize, files.ImageSize.ToString(CultureInfo.InvariantCulture));
     }
 }

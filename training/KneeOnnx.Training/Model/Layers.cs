@@ -32,17 +32,18 @@ internal static class Layers
     /// <c>conv.forward(x)</c>, computed so that the CPU libtorch 2.10 of TorchSharp 0.107 gets it right. Its oneDNN
     /// convolutions go wrong with channel counts that are not multiples of 16 (measured against a float64 convolution):
     /// with such output channels the gradient with respect to the input is off by 10–50 % (NaN now and then, read from
-    /// uninitialised memory) in fp32 and bf16 alike, and the bf16 forward by 18–74 %; with such input channels the bf16
-    /// input gradient is off by 20–40 % and varies from run to run. So the filter bank is padded with zero filters to a
-    /// multiple of 16 outputs (the extra outputs are dropped), and a bf16 input that needs a gradient gets zero channels
-    /// up to a multiple of 16 inputs: the same function, exact gradients. Aligned layers run <c>conv.forward</c> as is.
+    /// uninitialised memory) in fp32 and bf16 alike, and the bf16 forward by 18–74 %; with such input channels the fp32
+    /// forward is off by 9–12 % (17 and 33 channels: the concat U-Net's input) and the bf16 input gradient by 20–40 %,
+    /// varying from run to run. So the filter bank is padded with zero filters to a multiple of 16 outputs (the extra
+    /// outputs are dropped) and the input with zero channels to a multiple of 16: the same function, exact values and
+    /// gradients. Aligned layers run <c>conv.forward</c> as is.
     /// </summary>
     public static Tensor Convolve(Conv2d conv, Tensor x)
     {
         var w = conv.weight!;
         long outputs = w.shape[0], inputs = w.shape[1];
         long missingOut = Missing(outputs);
-        long missingIn = x.dtype == ScalarType.BFloat16 && x.requires_grad && conv.groups == 1 ? Missing(inputs) : 0;
+        long missingIn = conv.groups == 1 ? Missing(inputs) : 0;
         if (missingOut == 0 && missingIn == 0) return conv.forward(x);
         using var scope = NewDisposeScope();
         var weight = (Tensor)w;
