@@ -220,3 +220,21 @@ public class EvaluatorTests
         Assert.Equal(sample, Evaluator.FloorSample(generated, train, seed: 3));
     }
 }
+
+/// <summary>evaluate --model with sides scores every image it generated (issue: L,R made 20 and scored 10).</summary>
+public class EvaluationCountTests
+{
+    [Theory]
+    [InlineData(null, 2, 2)]
+    [InlineData("any", 2, 2)]
+    [InlineData("L", 2, 2)]
+    [InlineData("L,R", 2, 4)]
+    [InlineData("L, R", 5, 10)]
+    public void GeneratedLimitCountsEveryRequestedSide(string? sides, int perGrade, int expected)
+    {
+        var request = new KneeOnnx.Training.Evaluation.EvaluationRequest("g", "r", "t", "o",
+            GenerateFrom: new KneeOnnx.Training.Evaluation.GenerateRequest("m.onnx", perGrade, Sides: sides));
+        Assert.Equal(expected, request.GeneratedLimit);
+        Assert.Equal(Math.Min(3, expected), (request with { Limit = 3 }).GeneratedLimit);
+    }
+}

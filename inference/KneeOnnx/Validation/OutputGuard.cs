@@ -18,6 +18,10 @@ public static class OutputGuard
         if (Directory.Exists(output)) throw new ArgumentException($"{output}: {option} is a folder; give a file name");
         NotAnInput(output, option, inputs);
         if (!System.IO.File.Exists(output)) return;
+        // Outputs are written to a temporary name and renamed over: over a device or a pipe that would replace it.
+        var type = FileTypes.Of(output);
+        if (type != FileType.Regular)
+            throw new ArgumentException($"{output}: {option} exists and is {FileTypes.Describe(type)}; outputs are only ever regular files");
         var kind = FileKinds.Sniff(output);
         if (kind != FileKind.Empty && !accepts.Contains(kind))
             throw new ArgumentException($"{output}: {option} exists and is {FileKinds.Describe(kind)}, not {FileKinds.Describe(accepts[0])}; refusing to overwrite it");

@@ -99,6 +99,7 @@ public static class AutoencoderCheckpoint
     private static BinaryReader Open(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: autoencoder checkpoint not found", path);
+        KneeOnnx.Validation.FileTypes.RequireRegularInput(path, "the autoencoder checkpoint");
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         try
         {

@@ -57,6 +57,8 @@ public sealed record BenchRequest
                 throw new ArgumentException($"--training '{n}' is not a U-Net preset ({string.Join(", ", Presets.Names)}) or an autoencoder preset ({string.Join(", ", Autoencoder.AutoencoderPresets.Names)})");
         if (TrainingBatch is < 1 or > 256) throw new ArgumentException($"--training-batch must be in 1..256, got {TrainingBatch}");
         if (TrainingOnly && TrainingNetworks.Count == 0) throw new ArgumentException("--training-only with --training none measures nothing");
+        if (Model is null && Presets.IsLatent(Preset))
+            throw new ArgumentException($"--preset {Preset} is a latent U-Net: it needs its decoder, so bench it with --model FOLDER (or its training with --training {Preset})");
         if (Model is null && !Presets.Names.Contains(Preset)) throw new ArgumentException($"--preset '{Preset}' is not one of {string.Join(", ", Presets.Names)}");
         KneeOnnx.Validation.OutputGuard.Folder(OutDirectory, "--out", [new("--model", Model)], []);
     }

@@ -49,6 +49,7 @@ public static class ClassifierFile
     public static (ClassifierHeader Header, KlClassifierNet Net) Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: classifier file not found", path);
+        KneeOnnx.Validation.FileTypes.RequireRegularInput(path, "the classifier");
         using var reader = new BinaryReader(File.OpenRead(path), Encoding.UTF8);
         try
         {

@@ -19,7 +19,7 @@ public sealed class TrainOptions : TorchOptions
     [Option("config", HelpText = "JSON file of training settings (TrainConfig field names); options given here override it.")]
     public string? ConfigFile { get; set; }
 
-    [Option("preset", HelpText = "tiny (32²) | small (64², default) | paper (128², the report's U-Net) | paper-224 (the report's U-Net at the data's native 224²).")]
+    [Option("preset", HelpText = "tiny (32²) | small (64², default) | paper (128², the report's U-Net) | paper-224 (the report's U-Net at the data's native 224²) | latent-xs, latent-s, latent-m (with --autoencoder: on its 4×32² latents).")]
     public string? Preset { get; set; }
 
     [Option("image-size", HelpText = "Train at this side instead of the preset's, e.g. 224 for the data's native resolution (a multiple of 2^(levels-1): 4 for tiny, 8 for small, 32 for paper).")]
@@ -106,7 +106,7 @@ public sealed class TrainOptions : TorchOptions
     [Option("log-every", Default = 50, HelpText = "Steps between progress lines when output is not a terminal.")]
     public int LogEvery { get; set; }
 
-    [Option("autoencoder", HelpText = "Train a latent model (--preset latent-s|latent-m) on the latents of this export-autoencoder folder; the train split is encoded once and cached.")]
+    [Option("autoencoder", HelpText = "Train a latent model (--preset latent-xs|latent-s|latent-m) on the latents of this export-autoencoder folder; the train split is encoded once and cached.")]
     public string? Autoencoder { get; set; }
 
     [Option("precision", HelpText = "fp32 | bf16: the arithmetic of the forward and backward passes; weights, optimiser, EMA and checkpoints stay fp32 (default: bf16 where the CPU has AVX-512 BF16 or AMX, else fp32).")]

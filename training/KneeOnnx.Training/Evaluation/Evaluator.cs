@@ -12,8 +12,14 @@ public sealed record EvaluationRequest(string Generated, string Real, string Tra
                                        AugmentRequest? Augment = null, GenerateRequest? GenerateFrom = null, string? FeatureCacheDirectory = null,
                                        string? SideClassifier = null)
 {
-    /// <summary>At most this many generated images per grade: --limit, and with --model the count asked for (a folder may hold more from an earlier, larger run).</summary>
-    public int? GeneratedLimit => GenerateFrom is null ? Limit : Math.Min(Limit ?? int.MaxValue, GenerateFrom.PerGrade);
+    /// <summary>
+    /// At most this many generated images per grade: --limit, and with --model the count asked for (a folder may hold
+    /// more from an earlier, larger run) — --per-grade for each listed side, so L,R scores both sides' images.
+    /// </summary>
+    public int? GeneratedLimit => GenerateFrom is null ? Limit : Math.Min(Limit ?? int.MaxValue, GenerateFrom.PerGrade * SidesListed(GenerateFrom.Sides));
+
+    private static int SidesListed(string? sides) =>
+        string.IsNullOrWhiteSpace(sides) ? 1 : sides.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Length;
 }
 
 /// <summary>Ask for the augmentation benefit too: classifier epochs per run, and a cap on generated images per grade.</summary>

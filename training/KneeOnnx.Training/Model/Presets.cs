@@ -8,10 +8,11 @@ public static class Presets
     public const string Paper = "paper";
     public const string Paper224 = "paper-224";
     /// <summary>Latent U-Nets (with --autoencoder): the grid is the autoencoder's latent (32² for kl-f4), c channels.</summary>
+    public const string LatentTiny = "latent-xs";
     public const string LatentSmall = "latent-s";
     public const string LatentMedium = "latent-m";
-    public static readonly IReadOnlyList<string> Names = [Tiny, Small, Paper, Paper224, LatentSmall, LatentMedium];
-    public static bool IsLatent(string name) => name is LatentSmall or LatentMedium;
+    public static readonly IReadOnlyList<string> Names = [Tiny, Small, Paper, Paper224, LatentTiny, LatentSmall, LatentMedium];
+    public static bool IsLatent(string name) => name is LatentTiny or LatentSmall or LatentMedium;
 
     public static UNetConfig Get(string name, string conditioning = Conditioning.Add, bool nullGrade = false, bool sides = false, int? imageSize = null, int channels = 1)
     {
@@ -37,6 +38,11 @@ public static class Presets
             Paper224 => new UNetConfig
             {
                 Preset = Paper224, ImageSize = 224, Widths = [128, 128, 256, 256, 512, 512], BlocksPerLevel = 2, AttentionLevels = [4], NormGroups = 32,
+            },
+            // The report's question of smaller architectures, on latents: half latent-s's widths, a quarter of its cost.
+            LatentTiny => new UNetConfig
+            {
+                Preset = LatentTiny, ImageSize = 32, Channels = 4, Widths = [32, 64, 128], BlocksPerLevel = 1, AttentionLevels = [2], NormGroups = 32,
             },
             // 32×32×4 latents: three levels (32, 16, 8), attention at 8×8 and in the middle; about the small preset's
             // parameters at a quarter of its grid.

@@ -124,6 +124,7 @@ public static class Checkpoint
             throw new ArgumentException($"{path}: a folder without {FileName}; give a run folder or a .ckpt file");
         if (!File.Exists(path))
             throw new FileNotFoundException($"{path}: checkpoint not found", path);
+        KneeOnnx.Validation.FileTypes.RequireRegularInput(path, "the checkpoint");
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         try
         {

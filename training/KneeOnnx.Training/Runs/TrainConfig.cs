@@ -84,7 +84,7 @@ public sealed record TrainConfig
         Require(SideLearningRateFactor > 0 && SideLearningRateFactor <= 1000, "--side-lr-factor", nameof(SideLearningRateFactor), "must be in (0, 1000]", SideLearningRateFactor);
         Require(ImageSize is null or (>= 8 and <= 1024), "--image-size", nameof(ImageSize), "must be in 8..1024", ImageSize);
         Require(Model.Presets.IsLatent(Preset) == (Autoencoder is not null), "--preset", nameof(Preset),
-            Autoencoder is null ? "latent-s/latent-m need --autoencoder (the latents they model)" : "must be a latent preset (latent-s, latent-m) with --autoencoder", Preset);
+            Autoencoder is null ? "latent presets (latent-xs, latent-s, latent-m) need --autoencoder (the latents they model)" : "must be a latent preset (latent-xs, latent-s, latent-m) with --autoencoder", Preset);
         try
         {
             Model.Presets.Get(Preset, Conditioning, LabelDropout > 0, Sides, ImageSize);

@@ -29,6 +29,7 @@ public static class TrainConfigFile
     {
         if (Directory.Exists(path)) throw new ArgumentException($"{path}: --config is a folder, not a JSON file");
         if (!File.Exists(path)) throw new ArgumentException($"{path}: --config file not found");
+        KneeOnnx.Validation.FileTypes.RequireRegularInput(path, "--config");
         string text = File.ReadAllText(path);
         JsonDocument document;
         try
