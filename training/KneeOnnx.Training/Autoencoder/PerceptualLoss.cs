@@ -15,7 +15,7 @@ public sealed class PerceptualLoss : IDisposable
 {
     public const int Stages = 3;
     /// <summary>BGR means of the package's ImageNet mean image; a gray image gets all three.</summary>
-    private static readonly float[] ChannelMeans = [103.94f, 116.78f, 123.68f];
+    internal static readonly float[] ChannelMeans = [103.94f, 116.78f, 123.68f];
 
     private readonly ResNet18 _net;
     private readonly Tensor _means;

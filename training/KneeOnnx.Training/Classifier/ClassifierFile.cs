@@ -22,6 +22,8 @@ public sealed record ClassifierHeader
     [System.Text.Json.Serialization.JsonIgnore] public int ClassCount => ClassifierTarget.ClassNames(Target).Count;
     public required int ImageSize { get; init; }
     public required int[] Widths { get; init; }
+    /// <summary>The network (<see cref="ClassifierBackbone"/>); files written before there was a choice hold the small CNN.</summary>
+    public string Backbone { get; init; } = ClassifierBackbone.SmallCnn;
     public required int Epoch { get; init; }
     public required double ValAccuracy { get; init; }
     public required double ValQuadraticKappa { get; init; }
@@ -35,7 +37,7 @@ public static class ClassifierFile
 {
     private static readonly byte[] Magic = "KNEECLS1"u8.ToArray();
 
-    public static void Save(string path, ClassifierHeader header, KlClassifierNet net) =>
+    public static void Save(string path, ClassifierHeader header, ClassifierNet net) =>
         AtomicFile.Write(path, stream =>
         {
             using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
@@ -46,7 +48,7 @@ public static class ClassifierFile
             net.save(writer);
         });
 
-    public static (ClassifierHeader Header, KlClassifierNet Net) Load(string path)
+    public static (ClassifierHeader Header, ClassifierNet Net) Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: classifier file not found", path);
         KneeOnnx.Validation.FileTypes.RequireRegularInput(path, "the classifier");
@@ -59,7 +61,9 @@ public static class ClassifierFile
             var header = JsonSerializer.Deserialize<ClassifierHeader>(reader.ReadBytes(length)) ?? throw new InvalidDataException($"{path}: empty classifier header");
             if (!ClassifierTarget.All.Contains(header.Target))
                 throw new InvalidDataException($"{path}: classifier target '{header.Target}' is not one of {string.Join(", ", ClassifierTarget.All)}");
-            var net = new KlClassifierNet(header.Widths, classes: header.ClassCount);
+            if (!ClassifierBackbone.All.Contains(header.Backbone))
+                throw new InvalidDataException($"{path}: classifier backbone '{header.Backbone}' is not one of {string.Join(", ", ClassifierBackbone.All)}");
+            var net = ClassifierBackbone.Create(header.Backbone, header.Widths, header.ClassCount);
             net.load(reader, strict: true);
             return (header, net);
         }

@@ -24,6 +24,18 @@ public sealed record ClassifierConfig
     public string Target { get; init; } = ClassifierTarget.Grade;
     /// <summary>fp32 or bf16 compute (<see cref="Precision.TrainingPrecision"/>); null = chosen from the CPU.</summary>
     public string? Precision { get; init; }
+    /// <summary>The network (<see cref="ClassifierBackbone"/>).</summary>
+    public string Backbone { get; init; } = ClassifierBackbone.SmallCnn;
+    /// <summary>Largest random shift of the image, as a fraction of its side (0 = none), for the pretrained backbone's fine-tuning.</summary>
+    public double Translate { get; init; }
+
+    /// <summary>
+    /// The defaults of a backbone: the small CNN at 64², 2e-3, no shifts; ResNet-18 at the data's 224², 3e-4 (it starts
+    /// trained: a larger rate would undo its ImageNet filters) with shifts of up to 6 % of the side.
+    /// </summary>
+    public static ClassifierConfig ForBackbone(string backbone) => backbone == ClassifierBackbone.ResNet18ImageNet
+        ? new ClassifierConfig { Backbone = backbone, ImageSize = 224, LearningRate = 3e-4, Translate = 0.06 }
+        : new ClassifierConfig { Backbone = backbone };
 
     public void Validate()
     {
@@ -35,6 +47,8 @@ public sealed record ClassifierConfig
         if (!ClassifierTarget.All.Contains(Target)) throw new ArgumentException($"--target '{Target}' is not one of {string.Join(", ", ClassifierTarget.All)}");
         KneeOnnx.Validation.ThreadCount.Validate(Threads);
         if (Precision is not null) Training.Precision.TrainingPrecision.Validate(Precision);
+        if (!ClassifierBackbone.All.Contains(Backbone)) throw new ArgumentException($"--backbone '{Backbone}' is not one of {string.Join(", ", ClassifierBackbone.All)}");
+        if (!(Translate >= 0 && Translate < 0.5)) throw new ArgumentException($"translation must be in [0, 0.5), got {Translate}");
     }
 }
 
@@ -57,11 +71,11 @@ public static class ClassifierTrainer
         int classes = ClassifierTarget.ClassNames(config.Target).Count;
         TorchDevice.SetThreads(config.Threads);
         manual_seed(config.Seed);
-        using var net = new KlClassifierNet(config.Widths, classes: classes);
+        using var net = ClassifierBackbone.Initial(config.Backbone, config.Widths, classes);
         using var optimizer = optim.AdamW(net.parameters(), lr: config.LearningRate, weight_decay: 1e-4);
         var (precision, precisionLine) = Precision.TrainingPrecision.Resolve(config.Precision, CPU);
         log.WriteLine(precisionLine);
-        using var bf16 = precision == Precision.TrainingPrecision.Bf16 ? new Precision.BFloat16Compute(net, new KlClassifierNet(config.Widths, classes: classes)) : null;
+        using var bf16 = precision == Precision.TrainingPrecision.Bf16 ? new Precision.BFloat16Compute(net, ClassifierBackbone.Create(config.Backbone, config.Widths, classes)) : null;
         var sampler = bySide ? new GradeSampler(train.Sides, Data.Balance.None, KneeSides.Count) : new GradeSampler(train.Grades, config.Balance);
         var valTruth = bySide ? val.Sides : val.Grades;
         int side = config.ImageSize, area = side * side;
@@ -85,16 +99,28 @@ public static class ClassifierTrainer
                     var source = train.Images[index];
                     bool flip = rng.NextDouble() < 0.5;
                     float gain = 0.9f + 0.2f * (float)rng.NextDouble(), bias = 0.1f * ((float)rng.NextDouble() - 0.5f);
+                    int reach = (int)(config.Translate * side), dx = 0, dy = 0;
+                    if (reach > 0)
+                    {
+                        dx = rng.NextInt(2 * reach + 1) - reach;
+                        dy = rng.NextInt(2 * reach + 1) - reach;
+                    }
                     for (int y = 0; y < side; y++)
+                    {
+                        int sy = Math.Clamp(y + dy, 0, side - 1); // the edge row repeats where the shift runs off the image
                         for (int x = 0; x < side; x++)
-                            pixels[b * area + y * side + x] = Math.Clamp(gain * source[y * side + (flip ? side - 1 - x : x)] + bias, -1f, 1f);
+                        {
+                            int sx = Math.Clamp((flip ? side - 1 - x : x) + dx, 0, side - 1);
+                            pixels[b * area + y * side + x] = Math.Clamp(gain * source[sy * side + sx] + bias, -1f, 1f);
+                        }
+                    }
                     labels[b] = bySide ? (flip ? KneeSides.Mirror(train.Sides[index]) : train.Sides[index]) : train.Grades[index];
                 }
                 foreach (var group in optimizer.ParamGroups)
                     group.LearningRate = LearningRateSchedule.At(step, config.LearningRate, stepsPerEpoch / 2, totalSteps, 0.02);
                 using var scope = NewDisposeScope();
                 var input = tensor(pixels, [config.BatchSize, 1, side, side]);
-                var logits = bf16 is null ? net.forward(input) : ((KlClassifierNet)bf16.PullWeights(training: true)).forward(input.to_type(ScalarType.BFloat16)).to_type(ScalarType.Float32);
+                var logits = bf16 is null ? net.forward(input) : ((ClassifierNet)bf16.PullWeights(training: true)).forward(input.to_type(ScalarType.BFloat16)).to_type(ScalarType.Float32);
                 var loss = nn.functional.cross_entropy(logits, tensor(labels));
                 optimizer.zero_grad();
                 loss.backward();
@@ -110,7 +136,7 @@ public static class ClassifierTrainer
             {
                 best = new ClassifierHeader
                 {
-                    Target = config.Target, ImageSize = side, Widths = config.Widths, Epoch = epoch, ValAccuracy = metrics.Accuracy, ValQuadraticKappa = metrics.QuadraticKappa,
+                    Target = config.Target, ImageSize = side, Widths = config.Widths, Backbone = config.Backbone, Epoch = epoch, ValAccuracy = metrics.Accuracy, ValQuadraticKappa = metrics.QuadraticKappa,
                     ValMeanAbsoluteError = metrics.MeanAbsoluteError, ValRecall = metrics.Recall, DatasetSha256 = train.Sha256,
                 };
                 ClassifierFile.Save(outFile, best, net);
@@ -120,16 +146,16 @@ public static class ClassifierTrainer
     }
 
     /// <summary>Most likely grade of each image (eval mode, no gradients, batches of 128).</summary>
-    public static int[] Predict(KlClassifierNet net, IReadOnlyList<float[]> images, int side) =>
+    public static int[] Predict(ClassifierNet net, IReadOnlyList<float[]> images, int side) =>
         Probabilities(net, images, side).Select(p => Array.IndexOf(p, p.Max())).ToArray();
 
-    public static float[][] Probabilities(KlClassifierNet net, IReadOnlyList<float[]> images, int side)
+    public static float[][] Probabilities(ClassifierNet net, IReadOnlyList<float[]> images, int side)
     {
         net.eval();
         using var _ = no_grad();
         var result = new List<float[]>();
         int area = side * side;
-        foreach (var chunk in images.Chunk(128))
+        foreach (var chunk in images.Chunk(side > 128 ? 32 : 128))
         {
             using var scope = NewDisposeScope();
             var batch = new float[chunk.Length * area];

@@ -11,7 +11,7 @@ namespace KneeOnnx.Training.Classifier;
 /// evaluation, and TorchSharp's norm defaults are fixed in one place (<see cref="Layers"/>). The same network tells the
 /// knee side (two classes) for the side check.
 /// </summary>
-public sealed class KlClassifierNet : nn.Module<Tensor, Tensor>
+public sealed class KlClassifierNet : ClassifierNet
 {
     private readonly ModuleList<Conv2d> convs = new();
     private readonly ModuleList<GroupNorm> norms = new();
@@ -19,7 +19,7 @@ public sealed class KlClassifierNet : nn.Module<Tensor, Tensor>
     private readonly Linear head;
 
     public int[] Widths { get; }
-    public int Classes { get; }
+    public override int Classes { get; }
 
     public KlClassifierNet(int[] widths, double dropoutRate = 0.3, int classes = KlGrades.Count) : base(nameof(KlClassifierNet))
     {

@@ -13,8 +13,11 @@ public sealed class TrainClassifierOptions : TorchOptions
     [Option("out", Required = true, HelpText = "Classifier file to write.")]
     public string Out { get; set; } = "";
 
-    [Option("size", Default = 64, HelpText = "Input side in pixels.")]
-    public int Size { get; set; }
+    [Option("backbone", Default = ClassifierBackbone.SmallCnn, HelpText = "small-cnn (the project's CNN from scratch) | resnet18-imagenet (ImageNet ResNet-18 fine-tuned, flips + shifts + brightness/contrast).")]
+    public string Backbone { get; set; } = ClassifierBackbone.SmallCnn;
+
+    [Option("size", HelpText = "Input side in pixels (default 64; 224, the data's own, for resnet18-imagenet).")]
+    public int? Size { get; set; }
 
     [Option("epochs", Default = 10, HelpText = "Passes over the train split.")]
     public int Epochs { get; set; }
@@ -22,8 +25,8 @@ public sealed class TrainClassifierOptions : TorchOptions
     [Option("batch", Default = 32, HelpText = "Images per step.")]
     public int Batch { get; set; }
 
-    [Option("lr", Default = 2e-3, HelpText = "Peak AdamW learning rate.")]
-    public double LearningRate { get; set; }
+    [Option("lr", HelpText = "Peak AdamW learning rate (default 2e-3; 3e-4 for resnet18-imagenet, which starts trained).")]
+    public double? LearningRate { get; set; }
 
     [Option("seed", Default = 1L, HelpText = "Seed for initialisation and batches.")]
     public long Seed { get; set; }
@@ -42,13 +45,18 @@ internal static class TrainClassifierCommand
 {
     public static int Run(TrainClassifierOptions o, TextWriter output)
     {
-        var config = new ClassifierConfig { ImageSize = o.Size, Epochs = o.Epochs, BatchSize = o.Batch, LearningRate = o.LearningRate, Seed = o.Seed, Threads = o.Threads, Target = o.Target, Precision = o.Precision };
+        var defaults = ClassifierConfig.ForBackbone(o.Backbone);
+        var config = defaults with
+        {
+            ImageSize = o.Size ?? defaults.ImageSize, Epochs = o.Epochs, BatchSize = o.Batch, LearningRate = o.LearningRate ?? defaults.LearningRate,
+            Seed = o.Seed, Threads = o.Threads, Target = o.Target, Precision = o.Precision,
+        };
         config.Validate();
         if (Directory.Exists(o.Out)) throw new ArgumentException($"{o.Out}: --out is a folder; give the classifier file name");
         KneeOnnx.Validation.OutputGuard.File(o.Out, "--out", [], KneeOnnx.Validation.FileKind.Classifier);
         var train = KneeDataset.Load(o.Data, "train", config.ImageSize);
         var val = KneeDataset.Load(o.Data, "val", config.ImageSize);
-        output.WriteLine($"train {train.Count} ({string.Join(" ", train.CountPerGrade())}), val {val.Count} ({string.Join(" ", val.CountPerGrade())}) at {config.ImageSize}²; target {config.Target}");
+        output.WriteLine($"train {train.Count} ({string.Join(" ", train.CountPerGrade())}), val {val.Count} ({string.Join(" ", val.CountPerGrade())}) at {config.ImageSize}²; target {config.Target}; {config.Backbone}");
         var best = ClassifierTrainer.Train(config, train, val, o.Out, output);
         output.WriteLine($"kept epoch {best.Epoch}: val accuracy {best.ValAccuracy:F3}, quadratic κ {best.ValQuadraticKappa:F3}, MAE {best.ValMeanAbsoluteError:F3}, "
             + $"recall per {(config.Target == ClassifierTarget.Side ? "side" : "grade")} {string.Join(" ", best.ValRecall.Select(r => r.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)))} → {o.Out}");

@@ -190,7 +190,10 @@ public static class Evaluator
         {
             var (header, net) = Classifier.ClassifierFile.Load(request.Classifier);
             net.Dispose();
-            config = config with { ImageSize = header.ImageSize, Widths = header.Widths };
+            config = Classifier.ClassifierConfig.ForBackbone(header.Backbone) with
+            {
+                Epochs = config.Epochs, Seed = config.Seed, ImageSize = header.ImageSize, Widths = header.Widths,
+            };
         }
         config.Validate();
         var result = Classifier.AugmentationBenefit.Run(config, ImageSet.Load(request.Train, config.ImageSize), ImageSet.Load(request.Real, config.ImageSize),
