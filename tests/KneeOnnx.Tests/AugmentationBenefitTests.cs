@@ -46,6 +46,39 @@ public class AugmentationBenefitTests(ITestOutputHelper log)
         Assert.True(File.Exists(Path.Combine(dir.Path, AugmentationBenefit.AugmentedFile)));
     }
 
+    /// <summary>
+    /// Over seeds: each seed's pair is an ordinary augment-benefit run (its own augment.json), and the summary is their
+    /// mean, sample standard deviation and paired t-interval, recomputed here from those files by hand.
+    /// </summary>
+    [Fact]
+    public void SeededVerdictSummarisesThePerSeedRunsAndScoresGeneratedOnlyTraining()
+    {
+        using var dir = new TempDirectory();
+        var train = Knees([0, 1, 2, 3, 4], perGrade: 8, firstIndex: 0);
+        var val = Knees([0, 1, 2, 3, 4], perGrade: 4, firstIndex: 200);
+        var synthetic = Knees([0, 1, 2, 3, 4], perGrade: 6, firstIndex: 500);
+        var config = new ClassifierConfig { ImageSize = 32, Widths = [8, 16, 32], Epochs = 2, BatchSize = 8, LearningRate = 3e-3, Threads = 2, Seed = 7, Precision = "fp32" };
+        var output = new StringWriter();
+        var report = SeededAugmentationBenefit.Run(config, 3, train, val, synthetic, perGrade: null, dir.Path, output);
+        log.WriteLine(output.ToString());
+
+        Assert.Equal(new long[] { 7, 8, 9 }, report.Seeds);
+        var perSeed = report.Seeds.Select(s => JsonSerializer.Deserialize<AugmentationReport>(
+            File.ReadAllText(Path.Combine(dir.Path, $"seed-{s}", "augment.json")), ReportJson.Options)!).ToArray();
+        double[] real = perSeed.Select(r => r.RealOnly.Accuracy).ToArray(), mixed = perSeed.Select(r => r.WithSynthetic.Accuracy).ToArray();
+        var accuracy = report.Figures.Single(f => f.Name == "accuracy");
+        Assert.Equal(real.Average(), accuracy.RealOnly.Mean, 4);
+        Assert.Equal(mixed.Average(), accuracy.WithSynthetic.Mean, 4);
+        var d = mixed.Zip(real, (m, r) => m - r).ToArray();
+        double sd = Math.Sqrt(d.Sum(x => (x - d.Average()) * (x - d.Average())) / 2);
+        Assert.Equal(d.Average() - 4.302653 * sd / Math.Sqrt(3), accuracy.Difference.Low, 3);
+        Assert.Equal(4, report.Figures.Count);
+        Assert.Equal(3, report.ClassificationAccuracyScore.Runs);
+        Assert.InRange(report.ClassificationAccuracyScore.Mean, 0, 1);
+        Assert.True(File.Exists(Path.Combine(dir.Path, "augment-seeds.md")));
+        Assert.True(File.Exists(Path.Combine(dir.Path, "seed-8", "synthetic-only.kcls")));
+    }
+
     [Fact]
     public void CliRejectsAnEmptyGeneratedFolderAndABadCapInOneLine()
     {

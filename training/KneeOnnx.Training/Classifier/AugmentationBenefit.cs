@@ -30,8 +30,7 @@ public static class AugmentationBenefit
         Directory.CreateDirectory(outDirectory);
         var timer = Stopwatch.StartNew();
 
-        var chosen = Enumerable.Range(0, synthetic.Count).GroupBy(i => synthetic.Grades[i])
-            .SelectMany(g => perGrade is int n ? g.Take(n) : g).Order().ToArray();
+        var chosen = Chosen(synthetic, perGrade);
         var mixedImages = train.Images.Concat(chosen.Select(i => synthetic.Images[i])).ToArray();
         var mixedGrades = train.Grades.Concat(chosen.Select(i => synthetic.Grades[i])).ToArray();
         var mixed = KneeDataset.FromMemory(config.ImageSize, mixedImages, mixedGrades, "train+synthetic");
@@ -69,6 +68,10 @@ public static class AugmentationBenefit
             + $"MAE {realOnly.ValMeanAbsoluteError:F3} → {augmented.ValMeanAbsoluteError:F3} ({timer.Elapsed.TotalSeconds:F0}s); wrote {Path.Combine(outDirectory, "augment.json")}");
         return new AugmentationResult(realOnly, augmented, added, steps * budget.Epochs, report);
     }
+
+    /// <summary>The generated images a run adds: the first <paramref name="perGrade"/> of each grade (all when null).</summary>
+    public static int[] Chosen(KneeDataset synthetic, int? perGrade) =>
+        Enumerable.Range(0, synthetic.Count).GroupBy(i => synthetic.Grades[i]).SelectMany(g => perGrade is int n ? g.Take(n) : g).Order().ToArray();
 
     private static string Markdown(AugmentationReport report, ClassifierHeader real, ClassifierHeader mixed)
     {

@@ -3,6 +3,31 @@ namespace KneeOnnx.Training.Classifier;
 /// <summary>Agreement between true and predicted KL grades: accuracy, per-grade recall, quadratic-weighted κ, mean absolute grade error.</summary>
 public sealed record ClassificationMetrics(double Accuracy, double[] Recall, double QuadraticKappa, double MeanAbsoluteError, int[,] Confusion, int Count)
 {
+    /// <summary>
+    /// The unweighted mean over classes of F1 = 2·TP / (2·TP + FP + FN); a class that is neither present nor predicted is
+    /// left out (its F1 is undefined), one present but never predicted counts 0.
+    /// </summary>
+    public double MacroF1
+    {
+        get
+        {
+            int classes = Confusion.GetLength(0);
+            var scores = new List<double>();
+            for (int c = 0; c < classes; c++)
+            {
+                int tp = Confusion[c, c], fn = 0, fp = 0;
+                for (int o = 0; o < classes; o++)
+                {
+                    if (o == c) continue;
+                    fn += Confusion[c, o];
+                    fp += Confusion[o, c];
+                }
+                if (tp + fn + fp > 0) scores.Add(2.0 * tp / (2.0 * tp + fp + fn));
+            }
+            return scores.Count == 0 ? double.NaN : scores.Average();
+        }
+    }
+
     public static ClassificationMetrics Of(IReadOnlyList<int> truth, IReadOnlyList<int> predicted, int classes = KlGrades.Count)
     {
         if (truth.Count != predicted.Count || truth.Count == 0) throw new ArgumentException("need equally many (and some) true and predicted grades");

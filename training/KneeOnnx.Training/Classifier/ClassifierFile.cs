@@ -29,6 +29,8 @@ public sealed record ClassifierHeader
     public required double ValQuadraticKappa { get; init; }
     public required double ValMeanAbsoluteError { get; init; }
     public required double[] ValRecall { get; init; }
+    /// <summary>Mean over classes of F1 on val (files from before it was recorded: null).</summary>
+    public double? ValMacroF1 { get; init; }
     public required string DatasetSha256 { get; init; }
 }
 

@@ -137,7 +137,7 @@ public static class ClassifierTrainer
                 best = new ClassifierHeader
                 {
                     Target = config.Target, ImageSize = side, Widths = config.Widths, Backbone = config.Backbone, Epoch = epoch, ValAccuracy = metrics.Accuracy, ValQuadraticKappa = metrics.QuadraticKappa,
-                    ValMeanAbsoluteError = metrics.MeanAbsoluteError, ValRecall = metrics.Recall, DatasetSha256 = train.Sha256,
+                    ValMeanAbsoluteError = metrics.MeanAbsoluteError, ValRecall = metrics.Recall, ValMacroF1 = metrics.MacroF1, DatasetSha256 = train.Sha256,
                 };
                 ClassifierFile.Save(outFile, best, net);
             }

@@ -20,8 +20,14 @@ public sealed class AugmentBenefitOptions : TorchOptions
     [Option("per-grade", HelpText = "Add at most N generated images per grade (default: all of them).")]
     public int? PerGrade { get; set; }
 
-    [Option("size", Default = 64, HelpText = "Classifier input side in pixels.")]
-    public int Size { get; set; }
+    [Option("backbone", Default = ClassifierBackbone.SmallCnn, HelpText = "small-cnn | resnet18-imagenet (the classifier users train; 224² by default).")]
+    public string Backbone { get; set; } = ClassifierBackbone.SmallCnn;
+
+    [Option("size", HelpText = "Classifier input side in pixels (default: the backbone's, 64 or 224).")]
+    public int? Size { get; set; }
+
+    [Option("seeds", Default = 1, HelpText = "Seeds (from --seed on) each arm is trained with; 2 or more add mean ± sd, the paired difference with its 95% interval and the classification accuracy score (augment-seeds.json/md).")]
+    public int Seeds { get; set; }
 
     [Option("epochs", Default = 10, HelpText = "Epochs of the real-only run; the augmented run gets the same number of steps.")]
     public int Epochs { get; set; }
@@ -40,15 +46,18 @@ internal static class AugmentBenefitCommand
 {
     public static int Run(AugmentBenefitOptions o, TextWriter output)
     {
-        var config = new ClassifierConfig { ImageSize = o.Size, Epochs = o.Epochs, BatchSize = o.Batch, Seed = o.Seed, Threads = o.Threads };
+        var defaults = ClassifierConfig.ForBackbone(o.Backbone);
+        var config = defaults with { ImageSize = o.Size ?? defaults.ImageSize, Epochs = o.Epochs, BatchSize = o.Batch, Seed = o.Seed, Threads = o.Threads };
         config.Validate();
+        if (o.Seeds is < 1 or > 100) throw new ArgumentException($"--seeds must be in 1..100, got {o.Seeds}");
         if (o.PerGrade is <= 0) throw new ArgumentException($"--per-grade must be at least 1, got {o.PerGrade}");
         KneeOnnx.Validation.OutputGuard.Folder(o.Out, "--out", [],
             [new("--data", Path.Combine(o.Data, "train")), new("--data", Path.Combine(o.Data, "val")), new("--generated", o.Generated)]);
         var synthetic = ImageSet.Load(o.Generated, config.ImageSize);
         var train = KneeDataset.Load(o.Data, "train", config.ImageSize);
         var val = KneeDataset.Load(o.Data, "val", config.ImageSize);
-        AugmentationBenefit.Run(config, train, val, synthetic, o.PerGrade, o.Out, output);
+        if (o.Seeds == 1) AugmentationBenefit.Run(config, train, val, synthetic, o.PerGrade, o.Out, output);
+        else SeededAugmentationBenefit.Run(config, o.Seeds, train, val, synthetic, o.PerGrade, o.Out, output);
         return 0;
     }
 }
