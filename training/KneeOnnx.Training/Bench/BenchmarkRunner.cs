@@ -126,8 +126,10 @@ public static class BenchmarkRunner
         }
 
         var sampling = new JsonArray();
-        using var generator = new ImageGenerator(estimator);
-        using var torchGenerator = new ImageGenerator(torchSampling);
+        // A latent model's sampling runs include its decoder, on ONNX Runtime for both backends (it is not a TorchSharp network).
+        using var decoder = model.Decoder is null ? null : new LatentDecoder(model);
+        using var generator = new ImageGenerator(estimator, decoder: decoder);
+        using var torchGenerator = new ImageGenerator(torchSampling, decoder: decoder);
         (string Sampler, int Steps, int Batch)[] runs =
             [("ddpm", Math.Min(request.DdpmSteps, info.Schedule.TrainTimesteps), request.DdpmBatch), ("ddim", 50, request.SampleBatch), ("dpm++2m", 20, request.SampleBatch)];
         double? headlineRatio = null, batchOneRatio = null;
@@ -239,18 +241,19 @@ public static class BenchmarkRunner
     {
         if (request.Model is not null)
         {
-            var (imported, proto) = OnnxWeightImporter.Read(request.Model);
+            string unet = KneeModel.Locate(request.Model); // a model folder names its unet/model.onnx
+            var (imported, proto) = OnnxWeightImporter.Read(unet);
             var net = new UNet(imported.Model);
             try
             {
-                OnnxWeightImporter.LoadInto(proto, net, request.Model);
+                OnnxWeightImporter.LoadInto(proto, net, unet);
             }
             catch
             {
                 net.Dispose();
                 throw;
             }
-            return (net, proto, request.Model, $"{Path.GetFileName(request.Model)} ({imported.Model.Preset}/{imported.Model.Conditioning}, step {imported.TrainSteps})");
+            return (net, proto, unet, $"{Path.GetFileName(request.Model)} ({imported.Model.Preset}/{imported.Model.Conditioning}, step {imported.TrainSteps})");
         }
         var (fresh, freshProto) = FreshModel(request.Preset);
         string path = System.IO.Path.Combine(workDir, $"{request.Preset}-random.onnx");
