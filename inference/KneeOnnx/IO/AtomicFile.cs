@@ -26,6 +26,12 @@ public static class AtomicFile
             }
             File.Move(temp, full, overwrite: true);
         }
+        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+        {
+            // The user named the file, not its temporary: say which output could not be written (a full disk, say).
+            TryDelete(temp);
+            throw new IOException($"{full}: could not be written ({e.Message.Replace(temp, System.IO.Path.GetFileName(temp))})", e);
+        }
         catch
         {
             TryDelete(temp);

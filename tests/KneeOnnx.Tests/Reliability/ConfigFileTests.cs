@@ -37,6 +37,8 @@ public class ConfigFileTests
         { """{"BetaSchedule": "quadratic"}""", "key 'BetaSchedule/TrainTimesteps/BetaStart/BetaEnd'" },
         { """{"TrainTimesteps": 0}""", "key 'BetaSchedule/TrainTimesteps/BetaStart/BetaEnd'" },
         { """{"BetaStart": 0.5, "BetaEnd": 0.1}""", "key 'BetaSchedule/TrainTimesteps/BetaStart/BetaEnd'" },
+        { """{"Steps": 3, "steps": 5}""", "key 'steps' is given more than once" },
+        { """{"Seed": 1, "Seed": 2}""", "key 'Seed' is given more than once" },
         { "[]", "must be a JSON object of training settings" },
         { "\"small\"", "must be a JSON object of training settings" },
         { "{\"Steps\": 3", "not valid JSON" },

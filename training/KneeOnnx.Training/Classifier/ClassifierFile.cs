@@ -50,6 +50,26 @@ public static class ClassifierFile
             net.save(writer);
         });
 
+    /// <summary>
+    /// What a classifier file is, without its weights, for the checks a command makes before any work: refuses a file
+    /// that is not a classifier, or whose target or input size (16..512) is not one this program makes.
+    /// </summary>
+    public static ClassifierHeader ReadHeader(string path)
+    {
+        var (header, net) = Load(path);
+        net.Dispose();
+        return header;
+    }
+
+    /// <summary>Refuses <paramref name="path"/> (given as <paramref name="option"/>) unless it predicts <paramref name="target"/>.</summary>
+    public static void RequireTarget(string? path, string option, string target)
+    {
+        if (path is null) return;
+        var header = ReadHeader(path);
+        if (header.Target != target)
+            throw new ArgumentException($"{path}: {option} needs a {target} classifier, but this one predicts the knee {header.Target} (train-classifier --target {target} makes one)");
+    }
+
     public static (ClassifierHeader Header, ClassifierNet Net) Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: classifier file not found", path);
@@ -63,6 +83,8 @@ public static class ClassifierFile
             var header = JsonSerializer.Deserialize<ClassifierHeader>(reader.ReadBytes(length)) ?? throw new InvalidDataException($"{path}: empty classifier header");
             if (!ClassifierTarget.All.Contains(header.Target))
                 throw new InvalidDataException($"{path}: classifier target '{header.Target}' is not one of {string.Join(", ", ClassifierTarget.All)}");
+            if (header.ImageSize is < 16 or > 512)
+                throw new InvalidDataException($"{path}: classifier input size {header.ImageSize} is outside 16..512");
             if (!ClassifierBackbone.All.Contains(header.Backbone))
                 throw new InvalidDataException($"{path}: classifier backbone '{header.Backbone}' is not one of {string.Join(", ", ClassifierBackbone.All)}");
             var net = ClassifierBackbone.Create(header.Backbone, header.Widths, header.ClassCount);

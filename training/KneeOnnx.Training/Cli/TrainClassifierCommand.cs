@@ -54,6 +54,11 @@ internal static class TrainClassifierCommand
         config.Validate();
         if (Directory.Exists(o.Out)) throw new ArgumentException($"{o.Out}: --out is a folder; give the classifier file name");
         KneeOnnx.Validation.OutputGuard.File(o.Out, "--out", [], KneeOnnx.Validation.FileKind.Classifier);
+        // A classifier is replaced only by one of the same target: a side classifier written over the shipped grade
+        // classifier would silently change what every evaluation's grade fidelity means.
+        if (File.Exists(o.Out) && KneeOnnx.Validation.FileKinds.Sniff(o.Out) == KneeOnnx.Validation.FileKind.Classifier
+            && ClassifierFile.ReadHeader(o.Out).Target is var existing && existing != config.Target)
+            throw new ArgumentException($"{o.Out}: --out exists and is a {existing} classifier; --target {config.Target} would replace it with a {config.Target} one (choose another --out)");
         var train = KneeDataset.Load(o.Data, "train", config.ImageSize);
         var val = KneeDataset.Load(o.Data, "val", config.ImageSize);
         output.WriteLine($"train {train.Count} ({string.Join(" ", train.CountPerGrade())}), val {val.Count} ({string.Join(" ", val.CountPerGrade())}) at {config.ImageSize}²; target {config.Target}; {config.Backbone}");

@@ -40,6 +40,9 @@ public static class Evaluator
             throw new FileNotFoundException($"{request.Classifier}: classifier file not found", request.Classifier);
         if (request.SideClassifier is not null && !File.Exists(request.SideClassifier))
             throw new FileNotFoundException($"{request.SideClassifier}: side classifier file not found", request.SideClassifier);
+        // Both classifiers are checked before any image is made or scored, so a wrong one costs nothing and changes no report.
+        Classifier.ClassifierFile.RequireTarget(request.Classifier, "--classifier", Classifier.ClassifierTarget.Grade);
+        Classifier.ClassifierFile.RequireTarget(request.SideClassifier, "--side-classifier", Classifier.ClassifierTarget.Side);
         GenerationInfo? generation = null;
         if (request.GenerateFrom is not null)
         {

@@ -83,6 +83,8 @@ public sealed record TrainConfig
         if (Precision is not null) RequireChoice(Precision, KneeOnnx.Training.Precision.TrainingPrecision.Choices, "--precision", nameof(Precision));
         Require(SideLearningRateFactor > 0 && SideLearningRateFactor <= 1000, "--side-lr-factor", nameof(SideLearningRateFactor), "must be in (0, 1000]", SideLearningRateFactor);
         Require(ImageSize is null or (>= 8 and <= 1024), "--image-size", nameof(ImageSize), "must be in 8..1024", ImageSize);
+        Require(!Sides || Conditioning != Model.Conditioning.None, "--cond", nameof(Conditioning), "must be add or concat with --sides (the side is a condition beside the grade)", Conditioning);
+        Require(!Sides || LabelDropout > 0, "--label-dropout", nameof(LabelDropout), "must be > 0 with --sides (the null side, 'either' and the guidance baseline, is learned from dropped labels)", LabelDropout);
         Require(Model.Presets.IsLatent(Preset) == (Autoencoder is not null), "--preset", nameof(Preset),
             Autoencoder is null ? "latent presets (latent-xs, latent-s, latent-m) need --autoencoder (the latents they model)" : "must be a latent preset (latent-xs, latent-s, latent-m) with --autoencoder", Preset);
         try
@@ -93,8 +95,6 @@ public sealed record TrainConfig
         {
             throw new ArgumentException($"{name("--preset", nameof(Preset))} {Preset} with {name("--image-size", nameof(ImageSize))} {ImageSize}: {e.Message}", e);
         }
-        Require(!Sides || Conditioning != Model.Conditioning.None, "--sides", nameof(Sides), "needs grade conditioning (not --cond none)", Sides);
-        Require(!Sides || LabelDropout > 0, "--sides", nameof(Sides), "needs --label-dropout > 0 (the null side, 'either' and the guidance baseline, is learned from dropped labels)", Sides);
         try
         {
             CreateSchedule();

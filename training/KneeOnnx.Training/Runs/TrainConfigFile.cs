@@ -44,9 +44,15 @@ public static class TrainConfigFile
         {
             if (document.RootElement.ValueKind != JsonValueKind.Object)
                 throw new ArgumentException($"{path}: must be a JSON object of training settings ({{\"Steps\": 1000, ...}}), not {Describe(document.RootElement.ValueKind)}");
+            var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
             foreach (var property in document.RootElement.EnumerateObject())
+            {
                 if (!Keys.Contains(property.Name, StringComparer.OrdinalIgnoreCase))
                     throw new ArgumentException($"{path}: unknown key '{property.Name}' (known keys: {string.Join(", ", Keys)})");
+                // Keys are read in any letter case, so "Steps" and "steps" are one setting given twice; the last would win silently.
+                if (!seen.Add(property.Name))
+                    throw new ArgumentException($"{path}: key '{property.Name}' is given more than once; keep one");
+            }
         }
         TrainConfig config;
         try
