@@ -38,6 +38,11 @@ public static class OnnxWeightImporter
             throw new InvalidDataException($"{path}: not an ONNX model ({e.Message})", e);
         }
         var metadata = proto.MetadataProps.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+        // The contract every inference verb enforces (sides, null side, grades, schedule, latent decoder keys) holds here
+        // too: a file generate would refuse must not start a training run or a card.
+        var contract = ModelInfo.Parse(path, metadata);
+        if (proto.Graph.Input.Any(i => i.Name == ModelContract.SideInput) != contract.IsSideConditioned)
+            throw new InvalidDataException($"{path}: contradictory side metadata: the graph {(contract.IsSideConditioned ? "lacks" : "has")} a '{ModelContract.SideInput}' input but the metadata {(contract.IsSideConditioned ? "name" : "name no")} sides");
         string Get(string key) => metadata.TryGetValue(key, out var v) && v.Length > 0
             ? v
             : throw new InvalidDataException($"{path}: metadata '{key}' missing; only models exported by KneeOnnx can be trained further");
@@ -52,6 +57,11 @@ public static class OnnxWeightImporter
         {
             throw new InvalidDataException($"{path}: '{ModelContract.Keys.UNetConfig}' is not a valid U-Net configuration ({e.Message})", e);
         }
+        if (model.ImageSize != contract.ImageSize || model.Channels != contract.Channels || model.SideConditioned != contract.IsSideConditioned
+            || model.Conditioning != contract.Conditioning || model.NullGrade != contract.NullGrade)
+            throw new InvalidDataException($"{path}: '{ModelContract.Keys.UNetConfig}' contradicts the model's metadata (image size {model.ImageSize} vs {contract.ImageSize}, "
+                + $"channels {model.Channels} vs {contract.Channels}, conditioning {model.Conditioning} vs {contract.Conditioning}, sides {model.SideConditioned} vs {contract.IsSideConditioned}, "
+                + $"null grade {model.NullGrade} vs {contract.NullGrade})");
         double Number(string key) => double.TryParse(Get(key), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v)
             ? v
             : throw new InvalidDataException($"{path}: metadata '{key}' is not a number: '{Get(key)}'");
