@@ -38,4 +38,51 @@ public class ResumeSettingsTests
         Assert.True(result.Code == 0, result.Err);
         Assert.Equal(2, Checkpoint.ReadState(Path.Combine(run, Checkpoint.FileName)).Step);
     }
+
+    /// <summary>The same folder given as an absolute path, an explicit image size equal to the preset's, and the run's own --config: all the same run.</summary>
+    [Fact]
+    public void EquivalentSpellingsOfTheSameRunResume()
+    {
+        using var dir = new TempDirectory();
+        SyntheticKnees.WriteDataset(dir.Combine("data"), perGrade: 1, side: 32);
+        string config = dir.Combine("settings.json");
+        File.WriteAllText(config, """{"Preset": "tiny", "BatchSize": 2, "LearningRate": 0.001}""");
+        string run = dir.Combine("run");
+        string previous = Directory.GetCurrentDirectory();
+        try
+        {
+            Directory.SetCurrentDirectory(dir.Path);
+            Assert.Equal(0, InProcessCli.Train("train", "--data", "data", "--config", config, "--out", run, "--steps", "1", "--threads", "1").Code);
+            var again = InProcessCli.Train("train", "--data", dir.Combine("data"), "--config", config, "--out", run, "--steps", "2", "--threads", "1", "--image-size", "32", "--resume");
+            Assert.True(again.Code == 0, again.Err);
+        }
+        finally
+        {
+            Directory.SetCurrentDirectory(previous);
+        }
+        Assert.Equal(2, Checkpoint.ReadState(Path.Combine(run, Checkpoint.FileName)).Step);
+        Assert.True(Path.IsPathRooted(Checkpoint.ReadState(Path.Combine(run, Checkpoint.FileName)).Train.Data));
+    }
+
+    /// <summary>Another folder that happens to be spelt the same relative way is another data set.</summary>
+    [Fact]
+    public void AnotherFolderOfTheSameRelativeNameIsRefused()
+    {
+        using var dir = new TempDirectory();
+        SyntheticKnees.WriteDataset(dir.Combine(Path.Combine("a", "data")), perGrade: 1, side: 32);
+        SyntheticKnees.WriteDataset(dir.Combine(Path.Combine("b", "data")), perGrade: 1, side: 32);
+        string run = dir.Combine("run");
+        string previous = Directory.GetCurrentDirectory();
+        try
+        {
+            Directory.SetCurrentDirectory(dir.Combine("a"));
+            Assert.Equal(0, InProcessCli.Train("train", "--data", "data", "--preset", "tiny", "--batch", "2", "--out", run, "--steps", "1", "--threads", "1").Code);
+            Directory.SetCurrentDirectory(dir.Combine("b"));
+            Refusal.Check(InProcessCli.Train("train", "--data", "data", "--preset", "tiny", "--batch", "2", "--out", run, "--steps", "2", "--threads", "1", "--resume"), "Data");
+        }
+        finally
+        {
+            Directory.SetCurrentDirectory(previous);
+        }
+    }
 }

@@ -137,17 +137,34 @@ public sealed class TrainOptions : TorchOptions
     /// </summary>
     public void CheckAgainstCheckpoint()
     {
-        if (ConfigFile is not null) throw new ArgumentException("--config cannot be given with --resume: a resumed run keeps the settings in its checkpoint");
         string checkpoint = Path.Combine(Out, Checkpoint.FileName);
         if (!File.Exists(checkpoint)) return; // the trainer says there is nothing to resume
         var saved = Checkpoint.ReadState(checkpoint).Train;
-        var asked = Overlay(saved) with { Steps = saved.Steps };
+        // The same command again, --config included, must resume: the file's keys and the options both apply to the saved run.
+        var asked = Overlay(ConfigFile is null ? saved : TrainConfigFile.OverlayKeys(ConfigFile, saved)) with { Steps = saved.Steps };
         foreach (var property in typeof(TrainConfig).GetProperties())
         {
             object? was = property.GetValue(saved), now = property.GetValue(asked);
+            if (SameSetting(property.Name, was, now, saved)) continue;
             if (!Equals(was, now))
                 throw new ArgumentException($"{checkpoint}: the run was trained with {property.Name} = {was ?? "null"}; the options ask for {now ?? "null"}, which --resume cannot change (start a new run, or --init-from its export)");
         }
+    }
+
+    /// <summary>
+    /// Paths are the same setting when they resolve to the same place (an absolute path for the relative one, a link);
+    /// an image size left to the preset is the preset's.
+    /// </summary>
+    private static bool SameSetting(string name, object? was, object? now, TrainConfig saved)
+    {
+        if (was is string a && now is string b && name is nameof(TrainConfig.Data) or nameof(TrainConfig.InitFrom) or nameof(TrainConfig.Autoencoder))
+            return KneeOnnx.Validation.RealPath.Same(KneeOnnx.Validation.RealPath.Of(a), KneeOnnx.Validation.RealPath.Of(b));
+        if (name == nameof(TrainConfig.ImageSize) && !Model.Presets.IsLatent(saved.Preset))
+        {
+            int preset = Model.Presets.Get(saved.Preset).ImageSize;
+            return ((int?)was ?? preset) == ((int?)now ?? preset);
+        }
+        return false;
     }
 
     private TrainConfig Overlay(TrainConfig baseline) =>

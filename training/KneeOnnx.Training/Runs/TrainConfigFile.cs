@@ -14,7 +14,21 @@ public static class TrainConfigFile
 {
     /// <summary>The settable keys, as written in the file; InitFromSha256 is recorded by a run, never chosen.</summary>
     public static IReadOnlyList<string> Keys { get; } = typeof(TrainConfig).GetProperties(BindingFlags.Public | BindingFlags.Instance)
-        .Where(p => p.SetMethod is not null && p.Name != nameof(TrainConfig.InitFromSha256)).Select(p => p.Name).ToArray();
+        .Where(p => p.SetMethod is not null && p.Name is not (nameof(TrainConfig.InitFromSha256) or nameof(TrainConfig.DecoderSha256))).Select(p => p.Name).ToArray();
+
+    /// <summary><paramref name="baseline"/> with the keys the file gives (and only those) set to the file's values.</summary>
+    public static TrainConfig OverlayKeys(string path, TrainConfig baseline)
+    {
+        var file = Read(path);
+        using var document = JsonDocument.Parse(File.ReadAllText(path));
+        object result = baseline with { };
+        foreach (var property in document.RootElement.EnumerateObject())
+        {
+            var info = typeof(TrainConfig).GetProperty(Keys.First(k => string.Equals(k, property.Name, StringComparison.OrdinalIgnoreCase)))!;
+            info.SetValue(result, info.GetValue(file));
+        }
+        return (TrainConfig)result;
+    }
 
     private static readonly JsonSerializerOptions Options = new()
     {

@@ -54,6 +54,8 @@ public static class Trainer
                 TrainTimesteps = init.TrainTimesteps, BetaStart = init.BetaStart, BetaEnd = init.BetaEnd, InitFromSha256 = init.Sha256,
             };
         }
+        // Absolute paths in the checkpoint: a resume from another directory must find, and be compared with, the same folders.
+        if (resumed is null && run.Preloaded is null && config.Data.Length > 0) config = config with { Data = Path.GetFullPath(config.Data) };
         AutoencoderFiles? autoencoder = null;
         if (config.Autoencoder is not null)
         {
