@@ -32,4 +32,18 @@ public class ModelContractOnTrainingSideTests(TinyOnnxModel model) : IClassFixtu
         var card = InProcessCli.Train("card", "--model", file);
         Refusal.Check(card, file);
     }
+
+    /// <summary>card --model A --run B used to mix two runs' figures: a run on other data did not make the model.</summary>
+    [Fact]
+    public void CardRefusesARunThatDidNotMakeTheModel()
+    {
+        using var dir = new TempDirectory();
+        string data = SyntheticKnees.WriteDataset(dir.Combine("data"), perGrade: 1, side: 32);
+        Assert.Equal(0, InProcessCli.Train("train", "--data", data, "--preset", "tiny", "--batch", "2", "--steps", "1", "--out", dir.Combine("other"), "--threads", "1").Code);
+        string copy = dir.Combine("m.onnx");
+        File.Copy(model.Path, copy);
+        var result = InProcessCli.Train("card", "--model", copy, "--run", dir.Combine("other"));
+        Refusal.Check(result, "--run trained on other data");
+        Assert.False(File.Exists(dir.Combine("m.md")));
+    }
 }

@@ -65,7 +65,8 @@ internal static class CardCommand
         string parity = meta.TryGetValue(ModelContract.Keys.SelfCheckMaxAbsDiff, out var diff) ? $"max abs difference to TorchSharp {diff} at export (self-check)" : "not recorded";
         var sections = new StringBuilder($"## Use\n\nRecommended sampler: {o.RecommendSampler}, {o.RecommendSteps} steps "
             + $"(`kneeonnx-gen generate --model {Path.GetFileName(o.Model)} --sampler {o.RecommendSampler} --steps {o.RecommendSteps} --out DIR`).\n\n");
-        if (o.Run is not null) sections.Append(ModelCardSections.Training(o.Run, o.Machine, info.TrainSteps));
+        if (o.Run is not null)
+            sections.Append(ModelCardSections.Training(o.Run, o.Machine, info.TrainSteps, meta.GetValueOrDefault(ModelContract.Keys.DatasetSha256), info.Model.Preset));
         if (o.Evaluation is not null)
             sections.Append(EvaluationMarkdown.CardSection(EvaluationReport.Load(Path.Combine(o.Evaluation, EvaluationReport.FileName)), o.EvaluationCommand ?? "kneeonnx-train evaluate ..."));
         if (o.Bench is not null)

@@ -14,13 +14,14 @@ public static class ModelCardSections
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     /// <param name="steps">the model's own step count (its metadata), which the run's loss log may have passed since.</param>
-    public static string Training(string runDir, string? machine, long steps)
+    /// <param name="datasetSha256">the model's training data hash (its metadata), which the run must have trained on.</param>
+    public static string Training(string runDir, string? machine, long steps, string? datasetSha256 = null, string? preset = null)
     {
         string configPath = Path.Combine(runDir, KneeOnnx.Training.Runs.Trainer.ConfigFileName);
         string lossPath = Path.Combine(runDir, KneeOnnx.Training.Runs.LossLog.FileName);
         try
         {
-            return TrainingSection(configPath, lossPath, machine, steps);
+            return TrainingSection(runDir, configPath, lossPath, machine, steps, datasetSha256, preset);
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or NullReferenceException or FormatException or IndexOutOfRangeException or InvalidOperationException)
         {
@@ -28,11 +29,17 @@ public static class ModelCardSections
         }
     }
 
-    private static string TrainingSection(string configPath, string lossPath, string? machine, long steps)
+    private static string TrainingSection(string runDir, string configPath, string lossPath, string? machine, long steps, string? datasetSha256, string? preset)
     {
         if (!File.Exists(configPath)) throw new FileNotFoundException($"{configPath}: not found", configPath);
         if (!File.Exists(lossPath)) throw new FileNotFoundException($"{lossPath}: not found", lossPath);
         var config = JsonNode.Parse(File.ReadAllText(configPath))!;
+        // A card tells one model's story: a run on other data or of another network did not make it.
+        string? runData = config["dataset"]?["sha256"]?.GetValue<string>(), runPreset = config["model"]?["Preset"]?.GetValue<string>();
+        if (datasetSha256 is not null && runData is not null && runData != datasetSha256)
+            throw new ArgumentException($"{runDir}: --run trained on other data (sha256 {runData[..Math.Min(16, runData.Length)]}…) than the model (sha256 {datasetSha256[..Math.Min(16, datasetSha256.Length)]}…); give the run that made it");
+        if (preset is not null && runPreset is not null && runPreset != preset)
+            throw new ArgumentException($"{runDir}: --run trained a {runPreset} network, the model is {preset}; give the run that made it");
         var t = config["train"]!;
         // Wall time up to the model's step: the loss log has one row per step with the run's elapsed seconds.
         var row = File.ReadLines(lossPath).Skip(1).Select(l => l.Split(',')).LastOrDefault(r => long.Parse(r[0], Inv) <= steps);
