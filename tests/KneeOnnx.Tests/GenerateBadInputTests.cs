@@ -98,7 +98,9 @@ public class GenerateBadInputTests(TinyOnnxModel model) : IClassFixture<TinyOnnx
         { ModelContract.Keys.ImageSize, "64", "contradicts metadata image size 64" },
         { ModelContract.Keys.NumTrainTimesteps, "0", "kneeonnx.num_train_timesteps" },
         { ModelContract.Keys.BetaEnd, "7", "schedule is invalid" },
-        { ModelContract.Keys.PredictionType, "v_prediction", "prediction type" },
+        { ModelContract.Keys.PredictionType, "sample", "prediction type 'sample' is not supported" },
+        { ModelContract.Keys.ZeroTerminalSnr, "true", "ε-prediction cannot sample a zero-terminal-SNR schedule" },
+        { ModelContract.Keys.ZeroTerminalSnr, "yes", "is not true or false" },
         { ModelContract.Keys.NullGrade, "2", "null grade 2 contradicts" },
         { ModelContract.Keys.FormatVersion, "99", "format 99" },
     };

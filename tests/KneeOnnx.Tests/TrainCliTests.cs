@@ -30,6 +30,7 @@ public class TrainCliTests
     [InlineData("--weight-decay", "-0.1", "--weight-decay must be in [0, 1)")]
     [InlineData("--grad-clip", "0", "--grad-clip must be > 0")]
     [InlineData("--beta-end", "2", "--beta-end")]
+    [InlineData("--prediction", "x0", "--prediction 'x0' is not one of epsilon, v_prediction")]
     public void BadTrainOptionsGiveOneLineErrors(string option, string value, string expected)
     {
         using var dir = new TempDirectory();

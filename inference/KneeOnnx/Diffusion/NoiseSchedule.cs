@@ -11,6 +11,8 @@ public sealed class NoiseSchedule
     public const string CosineKind = "cosine";
 
     public string Kind { get; }
+    /// <summary>True when the schedule was rescaled so ᾱ at the last step is exactly 0 (<see cref="WithZeroTerminalSnr"/>).</summary>
+    public bool ZeroTerminalSnr { get; }
     public int TrainTimesteps { get; }
     public double BetaStart { get; }
     public double BetaEnd { get; }
@@ -21,9 +23,10 @@ public sealed class NoiseSchedule
     private readonly double[] _betas;
     private readonly double[] _alphaBars;
 
-    private NoiseSchedule(string kind, double betaStart, double betaEnd, double[] betas)
+    private NoiseSchedule(string kind, double betaStart, double betaEnd, double[] betas, bool zeroTerminalSnr = false)
     {
         Kind = kind;
+        ZeroTerminalSnr = zeroTerminalSnr;
         BetaStart = betaStart;
         BetaEnd = betaEnd;
         TrainTimesteps = betas.Length;
@@ -63,12 +66,39 @@ public sealed class NoiseSchedule
         return new NoiseSchedule(CosineKind, betas[0], betas[^1], betas);
     }
 
-    public static NoiseSchedule Create(string kind, int timesteps, double betaStart, double betaEnd) => kind switch
+    public static NoiseSchedule Create(string kind, int timesteps, double betaStart, double betaEnd, bool zeroTerminalSnr = false)
     {
-        LinearKind => Linear(timesteps, betaStart, betaEnd),
-        CosineKind => Cosine(timesteps),
-        _ => throw new ArgumentException($"unknown beta schedule '{kind}' (expected {LinearKind} or {CosineKind})", nameof(kind)),
-    };
+        var schedule = kind switch
+        {
+            LinearKind => Linear(timesteps, betaStart, betaEnd),
+            CosineKind => Cosine(timesteps),
+            _ => throw new ArgumentException($"unknown beta schedule '{kind}' (expected {LinearKind} or {CosineKind})", nameof(kind)),
+        };
+        return zeroTerminalSnr ? schedule.WithZeroTerminalSnr() : schedule;
+    }
+
+    /// <summary>
+    /// Lin et al. 2024, Algorithm 1: shift and scale √ᾱ so its last value is 0 and its first is unchanged, then recover β.
+    /// The common linear schedule leaves √ᾱ_T ≈ 0.0068 of the image in the "pure noise" the sampler starts from, so a
+    /// model learns to read the mean brightness from that residue and at sampling, given true noise, drifts in exposure.
+    /// Rescaled, the last step carries no signal: ε-prediction becomes undefined there (x̂₀ = (x−σε̂)/0), so it is used with v-prediction.
+    /// </summary>
+    public NoiseSchedule WithZeroTerminalSnr()
+    {
+        if (ZeroTerminalSnr) return this;
+        if (TrainTimesteps < 2) throw new ArgumentException("zero terminal SNR needs at least 2 timesteps");
+        double first = Math.Sqrt(_alphaBars[0]), last = Math.Sqrt(_alphaBars[^1]);
+        var betas = new double[TrainTimesteps];
+        double previous = 1.0;
+        for (int t = 0; t < TrainTimesteps; t++)
+        {
+            double root = (Math.Sqrt(_alphaBars[t]) - last) * first / (first - last);
+            double alphaBar = t == TrainTimesteps - 1 ? 0.0 : root * root;
+            betas[t] = 1 - alphaBar / previous;
+            previous = alphaBar;
+        }
+        return new NoiseSchedule(Kind, BetaStart, BetaEnd, betas, zeroTerminalSnr: true);
+    }
 
     /// <summary>ᾱ at t, with ᾱ_{-1} = 1 so the last reverse step lands on x₀ exactly (diffusers' set_alpha_to_one).</summary>
     public double AlphaBarAt(int t) => t < 0 ? 1.0 : _alphaBars[t];

@@ -29,7 +29,10 @@ public static class ModelContract
         public const string BetaSchedule = "kneeonnx.beta_schedule";
         public const string BetaStart = "kneeonnx.beta_start";
         public const string BetaEnd = "kneeonnx.beta_end";
+        /// <summary>epsilon | v_prediction (<see cref="Diffusion.PredictionType"/>).</summary>
         public const string PredictionType = "kneeonnx.prediction_type";
+        /// <summary>"true" when the β schedule was rescaled to zero terminal SNR (Lin et al. 2024); absent = "false".</summary>
+        public const string ZeroTerminalSnr = "kneeonnx.zero_terminal_snr";
         public const string Grades = "kneeonnx.grades";
         public const string Conditioning = "kneeonnx.conditioning";
         public const string NullGrade = "kneeonnx.null_grade";

@@ -75,15 +75,26 @@ public sealed record ModelInfo
         NoiseSchedule schedule;
         try
         {
-            schedule = NoiseSchedule.Create(Require(ModelContract.Keys.BetaSchedule), steps, Double(ModelContract.Keys.BetaStart), Double(ModelContract.Keys.BetaEnd));
+            string zeroSnr = meta.TryGetValue(ModelContract.Keys.ZeroTerminalSnr, out var rawZeroSnr) ? rawZeroSnr : "false";
+            if (zeroSnr is not ("true" or "false"))
+                throw new InvalidModelException($"{path}: metadata '{ModelContract.Keys.ZeroTerminalSnr}' = '{Shorten(zeroSnr)}' is not true or false");
+            schedule = NoiseSchedule.Create(Require(ModelContract.Keys.BetaSchedule), steps, Double(ModelContract.Keys.BetaStart), Double(ModelContract.Keys.BetaEnd), zeroSnr == "true");
         }
         catch (ArgumentException e)
         {
             throw new InvalidModelException($"{path}: metadata schedule is invalid ({e.Message})", e);
         }
         string prediction = Require(ModelContract.Keys.PredictionType);
-        if (prediction != "epsilon")
-            throw new InvalidModelException($"{path}: prediction type '{Shorten(prediction)}' is not supported (expected epsilon)");
+        if (!Diffusion.PredictionType.All.Contains(prediction))
+            throw new InvalidModelException($"{path}: prediction type '{Shorten(prediction)}' is not supported (expected {string.Join(" or ", Diffusion.PredictionType.All)})");
+        try
+        {
+            Diffusion.PredictionType.RequireCompatible(prediction, schedule);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidModelException($"{path}: {e.Message}", e);
+        }
 
         List<string>? names;
         try

@@ -12,32 +12,35 @@ public sealed class DdpmScheduler : IDiffusionScheduler
     private readonly NoiseSchedule _schedule;
     private readonly int[] _timesteps;
     private readonly bool _clip;
+    private readonly string _prediction;
 
-    public DdpmScheduler(NoiseSchedule schedule, int steps, bool clipDenoised = true)
-        : this(schedule, TimestepSpacing.Trailing(schedule.TrainTimesteps, steps), clipDenoised) { }
+    public DdpmScheduler(NoiseSchedule schedule, int steps, bool clipDenoised = true, string prediction = PredictionType.Epsilon)
+        : this(schedule, TimestepSpacing.Trailing(schedule.TrainTimesteps, steps), clipDenoised, prediction) { }
 
-    public DdpmScheduler(NoiseSchedule schedule, IReadOnlyList<int> timesteps, bool clipDenoised = true)
+    public DdpmScheduler(NoiseSchedule schedule, IReadOnlyList<int> timesteps, bool clipDenoised = true, string prediction = PredictionType.Epsilon)
     {
+        PredictionType.RequireCompatible(prediction, schedule);
         _schedule = schedule;
         _timesteps = TimestepSpacing.Validated(schedule.TrainTimesteps, timesteps);
         _clip = clipDenoised;
+        _prediction = prediction;
     }
 
     public string Name => "ddpm";
     public IReadOnlyList<int> Timesteps => _timesteps;
     public bool IsStochastic => true;
 
-    public void Step(int index, ReadOnlySpan<float> noisePrediction, Span<float> sample, Func<float[]>? freshNoise)
+    public void Step(int index, ReadOnlySpan<float> modelOutput, Span<float> sample, Func<float[]>? freshNoise)
     {
         int t = _timesteps[index];
         int prev = index + 1 < _timesteps.Length ? _timesteps[index + 1] : -1;
         var c = DdpmPosterior.For(_schedule, t, prev);
         float[]? z = c.StdDev > 0 ? (freshNoise ?? throw new ArgumentNullException(nameof(freshNoise), "DDPM needs fresh noise"))() : null;
-        float a = (float)c.X0FromSample, b = (float)c.X0FromNoise, m0 = (float)c.MeanFromX0, mt = (float)c.MeanFromSample, sd = (float)c.StdDev;
+        var estimate = DenoisedEstimate.At(_prediction, _schedule.AlphaBarAt(t));
+        float m0 = (float)c.MeanFromX0, mt = (float)c.MeanFromSample, sd = (float)c.StdDev;
         for (int i = 0; i < sample.Length; i++)
         {
-            float x0 = a * sample[i] - b * noisePrediction[i];
-            if (_clip) x0 = Math.Clamp(x0, -1f, 1f);
+            float x0 = estimate.Denoised(sample[i], modelOutput[i], _clip);
             float next = m0 * x0 + mt * sample[i];
             sample[i] = z is null ? next : next + sd * z[i];
         }

@@ -13,16 +13,19 @@ public sealed class DpmSolverMultistepScheduler : IDiffusionScheduler
     private readonly NoiseSchedule _schedule;
     private readonly int[] _timesteps;
     private readonly bool _clip;
+    private readonly string _prediction;
     private float[] _previousX0 = [];
     private float[] _currentX0 = [];
     private double _previousLambda;
     private int _expectedIndex;
 
-    public DpmSolverMultistepScheduler(NoiseSchedule schedule, int steps, bool clipDenoised = false)
-        : this(schedule, TimestepSpacing.Trailing(schedule.TrainTimesteps, steps), clipDenoised) { }
+    public DpmSolverMultistepScheduler(NoiseSchedule schedule, int steps, bool clipDenoised = false, string prediction = PredictionType.Epsilon)
+        : this(schedule, TimestepSpacing.Trailing(schedule.TrainTimesteps, steps), clipDenoised, prediction) { }
 
-    public DpmSolverMultistepScheduler(NoiseSchedule schedule, IReadOnlyList<int> timesteps, bool clipDenoised = false)
+    public DpmSolverMultistepScheduler(NoiseSchedule schedule, IReadOnlyList<int> timesteps, bool clipDenoised = false, string prediction = PredictionType.Epsilon)
     {
+        PredictionType.RequireCompatible(prediction, schedule);
+        _prediction = prediction;
         _schedule = schedule;
         _timesteps = TimestepSpacing.Validated(schedule.TrainTimesteps, timesteps);
         _clip = clipDenoised;
@@ -32,7 +35,7 @@ public sealed class DpmSolverMultistepScheduler : IDiffusionScheduler
     public IReadOnlyList<int> Timesteps => _timesteps;
     public bool IsStochastic => false;
 
-    public void Step(int index, ReadOnlySpan<float> noisePrediction, Span<float> sample, Func<float[]>? freshNoise)
+    public void Step(int index, ReadOnlySpan<float> modelOutput, Span<float> sample, Func<float[]>? freshNoise)
     {
         // The history belongs to one trajectory: index 0 starts a new one; anything but the next index is a misuse
         // that would silently mix two trajectories' estimates.
@@ -49,12 +52,13 @@ public sealed class DpmSolverMultistepScheduler : IDiffusionScheduler
         double abS = _schedule.AlphaBarAt(t), abT = _schedule.AlphaBarAt(prev);
         double alphaS = Math.Sqrt(abS), sigmaS = Math.Sqrt(1 - abS), alphaT = Math.Sqrt(abT), sigmaT = Math.Sqrt(1 - abT);
         double lambdaS = Math.Log(alphaS / sigmaS);
-        // e^{-h} with h = λ_t − λ_s, written as a ratio so the final step (σ_t = 0, λ_t = ∞) stays finite.
+        // e^{-h} with h = λ_t − λ_s, written as a ratio so the final step (σ_t = 0, λ_t = ∞) stays finite, and so does a
+        // zero-terminal-SNR first step (α_s = 0, λ_s = −∞: e^{-h} = 0, a DDIM step onto x̂₀; the next step's r₀ = ∞ keeps it first order).
         double expMinusH = sigmaT * alphaS / (alphaT * sigmaS);
 
-        float invAlphaS = (float)(1 / alphaS), sS = (float)sigmaS;
+        var estimate = DenoisedEstimate.At(_prediction, abS);
         for (int i = 0; i < sample.Length; i++)
-            _currentX0[i] = DenoisedEstimate.At(sample[i], noisePrediction[i], invAlphaS, sS, _clip);
+            _currentX0[i] = estimate.Denoised(sample[i], modelOutput[i], _clip);
 
         float keep = (float)(sigmaT / sigmaS);
         float d0Weight = (float)(-alphaT * (expMinusH - 1));

@@ -16,6 +16,14 @@ public sealed record GaussianData(double Mean, double StdDev)
         for (int i = 0; i < x.Length; i++) eps[i] = (float)(sigma * (x[i] - alpha * Mean) / v);
     }
 
+    /// <summary>The exact v-prediction E[v | x_t] = √ᾱ·E[ε | x_t] − √(1−ᾱ)·E[x₀ | x_t], from the two closed forms.</summary>
+    public void ExactVelocity(double alphaBar, ReadOnlySpan<float> x, Span<float> velocity)
+    {
+        double alpha = Math.Sqrt(alphaBar), sigma = Math.Sqrt(1 - alphaBar), v = Variance(alphaBar);
+        for (int i = 0; i < x.Length; i++)
+            velocity[i] = (float)(alpha * sigma * (x[i] - alpha * Mean) / v - sigma * PosteriorMean(alphaBar, x[i]));
+    }
+
     public double PosteriorMean(double alphaBar, double x)
     {
         double alpha = Math.Sqrt(alphaBar);

@@ -8,7 +8,8 @@ namespace KneeOnnx.Tests.Fixtures;
 public static class TinyRuns
 {
     public static string Train(string runDir, string preset = Presets.Tiny, string conditioning = Conditioning.Add, int steps = 4,
-                               double labelDropout = 0.1, int timesteps = 1000, bool sides = false, int? imageSize = null)
+                               double labelDropout = 0.1, int timesteps = 1000, bool sides = false, int? imageSize = null,
+                               string prediction = KneeOnnx.Diffusion.PredictionType.Epsilon, bool zeroTerminalSnr = false)
     {
         var probe = Presets.Get(preset, imageSize: imageSize);
         var (images, grades) = sides ? SyntheticKnees.SidedInMemory(2, probe.ImageSize) : SyntheticKnees.InMemory(2, probe.ImageSize);
@@ -16,7 +17,7 @@ public static class TinyRuns
         {
             Data = "memory", Preset = preset, Conditioning = conditioning, Steps = steps, BatchSize = 2, LearningRate = 1e-3, WarmupSteps = 1,
             LabelDropout = conditioning == Conditioning.None ? 0 : labelDropout, TrainTimesteps = timesteps, Seed = 3,
-            Sides = sides, ImageSize = imageSize,
+            Sides = sides, ImageSize = imageSize, PredictionType = prediction, ZeroTerminalSnr = zeroTerminalSnr,
         };
         Trainer.Run(config, new TrainRunOptions
         {

@@ -82,8 +82,14 @@ public sealed class TrainOptions : TorchOptions
     [Option("no-flip", HelpText = "Disable random horizontal flips.")]
     public bool NoFlip { get; set; }
 
-    [Option("min-snr-gamma", HelpText = "Min-SNR-γ loss weighting (e.g. 5); 0 = plain ε-MSE (default 0).")]
+    [Option("min-snr-gamma", HelpText = "Min-SNR-γ loss weighting (e.g. 5); 0 = plain MSE of the prediction (default 0).")]
     public double? MinSnrGamma { get; set; }
+
+    [Option("prediction", HelpText = "What the U-Net learns to output: epsilon (default; the noise) | v_prediction (the velocity √ᾱ·ε − √(1−ᾱ)·x₀).")]
+    public string? Prediction { get; set; }
+
+    [Option("zero-terminal-snr", HelpText = "Rescale the β schedule so the last step holds no signal (Lin et al. 2024; fixes brightness drift); needs --prediction v_prediction.")]
+    public bool ZeroTerminalSnr { get; set; }
 
     [Option("beta-schedule", HelpText = "linear (default; 1e-4..0.02) | cosine.")]
     public string? BetaSchedule { get; set; }
@@ -125,6 +131,8 @@ public sealed class TrainOptions : TorchOptions
         if (Timesteps is not null) yield return "--timesteps";
         if (BetaStart is not null) yield return "--beta-start";
         if (BetaEnd is not null) yield return "--beta-end";
+        if (Prediction is not null) yield return "--prediction";
+        if (ZeroTerminalSnr) yield return "--zero-terminal-snr";
     }
 
     /// <summary>Defaults, then the JSON file (checked key by key, <see cref="TrainConfigFile"/>), then the options given on the command line.</summary>
@@ -191,6 +199,8 @@ public sealed class TrainOptions : TorchOptions
             Balance = Balance ?? baseline.Balance,
             HorizontalFlip = !NoFlip && baseline.HorizontalFlip,
             MinSnrGamma = MinSnrGamma ?? baseline.MinSnrGamma,
+            PredictionType = Prediction ?? baseline.PredictionType,
+            ZeroTerminalSnr = ZeroTerminalSnr || baseline.ZeroTerminalSnr,
             BetaSchedule = BetaSchedule ?? baseline.BetaSchedule,
             TrainTimesteps = Timesteps ?? baseline.TrainTimesteps,
             CheckpointEvery = CheckpointEvery ?? baseline.CheckpointEvery,

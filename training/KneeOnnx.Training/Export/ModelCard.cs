@@ -26,13 +26,15 @@ public static class ModelCard
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
         sb.AppendLine($"# {Path.GetFileNameWithoutExtension(onnxPath)} — KneeOnnx model card").AppendLine();
-        sb.AppendLine($"A DDPM noise predictor (ε-prediction) that generates {Get(ModelContract.Keys.ImageSize)}×{Get(ModelContract.Keys.ImageSize)} grayscale knee radiographs"
+        bool velocity = Get(ModelContract.Keys.PredictionType) == KneeOnnx.Diffusion.PredictionType.Velocity;
+        bool zeroSnr = Get(ModelContract.Keys.ZeroTerminalSnr) == "true";
+        sb.AppendLine($"A denoising diffusion model ({(velocity ? "v-prediction" : "ε-prediction")}) that generates {Get(ModelContract.Keys.ImageSize)}×{Get(ModelContract.Keys.ImageSize)} grayscale knee radiographs"
             + (conditional ? " conditioned on the Kellgren-Lawrence grade" + (sided ? " and the knee side (L/R)." : ".") : ", unconditional.")).AppendLine();
         sb.AppendLine("| fact | value |").AppendLine("|---|---|");
         sb.AppendLine($"| file | `{Path.GetFileName(onnxPath)}`, {new FileInfo(onnxPath).Length / 1e6:F1} MB, SHA-256 `{sha256}` |");
         sb.AppendLine($"| preset | `{Get(ModelContract.Keys.Preset)}`, {parameters.ToString("N0", inv)} parameters, conditioning `{Get(ModelContract.Keys.Conditioning)}`, null grade {Get(ModelContract.Keys.NullGrade)} |");
         sb.AppendLine($"| training | {Get(ModelContract.Keys.TrainSteps)} steps, seed {Get(ModelContract.Keys.TrainSeed)}, {Get(ModelContract.Keys.Weights)} weights, data SHA-256 `{Get(ModelContract.Keys.DatasetSha256)}` |");
-        sb.AppendLine($"| schedule | {Get(ModelContract.Keys.BetaSchedule)} β {Get(ModelContract.Keys.BetaStart)} → {Get(ModelContract.Keys.BetaEnd)}, T = {Get(ModelContract.Keys.NumTrainTimesteps)} |");
+        sb.AppendLine($"| schedule | {Get(ModelContract.Keys.BetaSchedule)} β {Get(ModelContract.Keys.BetaStart)} → {Get(ModelContract.Keys.BetaEnd)}, T = {Get(ModelContract.Keys.NumTrainTimesteps)}{(zeroSnr ? ", rescaled to zero terminal SNR (Lin et al. 2024)" : "")} |");
         sb.AppendLine($"| ONNX | opset {model.OpsetImport[0].Version}, IR {model.IrVersion}, exporter {Get(ModelContract.Keys.ExporterVersion)}, exported {Get(ModelContract.Keys.ExportTime)} |");
         sb.AppendLine($"| parity | {parity} |");
         sb.AppendLine();
@@ -41,7 +43,7 @@ public static class ModelCard
         sb.AppendLine($"- `{ModelContract.TimestepInput}` int64 [N], 0 … T−1");
         if (conditional) sb.AppendLine($"- `{ModelContract.GradeInput}` int64 [N], KL grade 0 … 4 (or the null grade for classifier-free guidance, when present)");
         if (sided) sb.AppendLine($"- `{ModelContract.SideInput}` int64 [N], knee side 0 = L, 1 = R, 2 = either (the null side, also the guidance baseline)");
-        sb.AppendLine($"- output `{ModelContract.NoiseOutput}` float32 [N,1,H,W], the predicted noise ε");
+        sb.AppendLine($"- output `{ModelContract.NoiseOutput}` float32 [N,1,H,W], {(velocity ? "the predicted velocity v = √ᾱ·ε − √(1−ᾱ)·x₀ (the name is the contract's; `kneeonnx.prediction_type` says what it holds)" : "the predicted noise ε")}");
         sb.AppendLine().AppendLine("Every constant inference needs is in the file's metadata (`kneeonnx.*` keys).").AppendLine();
         sb.AppendLine("## Operators").AppendLine();
         sb.AppendLine(string.Join(", ", OnnxExporter.OperatorCounts(model).Select(kv => $"{kv.Key} {kv.Value}"))).AppendLine();

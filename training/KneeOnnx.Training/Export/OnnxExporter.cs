@@ -71,7 +71,8 @@ public static class OnnxExporter
         yield return (ModelContract.Keys.BetaSchedule, schedule.Kind);
         yield return (ModelContract.Keys.BetaStart, schedule.BetaStart.ToString("R", inv));
         yield return (ModelContract.Keys.BetaEnd, schedule.BetaEnd.ToString("R", inv));
-        yield return (ModelContract.Keys.PredictionType, "epsilon");
+        yield return (ModelContract.Keys.PredictionType, train.PredictionType);
+        yield return (ModelContract.Keys.ZeroTerminalSnr, schedule.ZeroTerminalSnr ? "true" : "false");
         // x̂₀ lies in [-1, 1] only in pixel space; a latent model's decoder facts are added by LatentExport.
         yield return (ModelContract.Keys.ClipSample, train.Autoencoder is null ? "true" : "false");
         yield return (ModelContract.Keys.Grades, JsonSerializer.Serialize(KlGrades.Names.Take(config.NumGrades)));

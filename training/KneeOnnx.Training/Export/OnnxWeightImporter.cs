@@ -11,7 +11,8 @@ using static TorchSharp.torch;
 namespace KneeOnnx.Training.Export;
 
 /// <summary>What an exported model says about itself that a training run needs to continue from it.</summary>
-public sealed record ImportedModelInfo(UNetConfig Model, string BetaSchedule, int TrainTimesteps, double BetaStart, double BetaEnd, long TrainSteps, string Sha256);
+public sealed record ImportedModelInfo(UNetConfig Model, string BetaSchedule, int TrainTimesteps, double BetaStart, double BetaEnd, long TrainSteps, string Sha256,
+    string PredictionType, bool ZeroTerminalSnr);
 
 /// <summary>
 /// The exporter's inverse: reads the U-Net configuration from an exported file's metadata and its weights from the
@@ -75,7 +76,9 @@ public static class OnnxWeightImporter
             Number(ModelContract.Keys.BetaStart),
             Number(ModelContract.Keys.BetaEnd),
             metadata.ContainsKey(ModelContract.Keys.TrainSteps) ? (long)Number(ModelContract.Keys.TrainSteps) : 0,
-            Convert.ToHexStringLower(SHA256.HashData(bytes)));
+            Convert.ToHexStringLower(SHA256.HashData(bytes)),
+            contract.PredictionType,
+            contract.Schedule.ZeroTerminalSnr);
         return (info, proto);
     }
 

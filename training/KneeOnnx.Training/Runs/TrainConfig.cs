@@ -28,8 +28,12 @@ public sealed record TrainConfig
     public double LabelDropout { get; init; } = 0.1;
     public string Balance { get; init; } = KneeOnnx.Training.Data.Balance.Sqrt;
     public bool HorizontalFlip { get; init; } = true;
-    /// <summary>γ of min-SNR-γ loss weighting; 0 is plain ε-MSE.</summary>
+    /// <summary>γ of min-SNR-γ loss weighting; 0 is the plain MSE of the prediction.</summary>
     public double MinSnrGamma { get; init; } = 0;
+    /// <summary>What the network learns to output: epsilon or v_prediction (<see cref="PredictionType"/>).</summary>
+    public string PredictionType { get; init; } = KneeOnnx.Diffusion.PredictionType.Epsilon;
+    /// <summary>Rescale the β schedule to zero terminal SNR (<see cref="NoiseSchedule.WithZeroTerminalSnr"/>); needs v-prediction.</summary>
+    public bool ZeroTerminalSnr { get; init; }
     public string BetaSchedule { get; init; } = NoiseSchedule.LinearKind;
     public int TrainTimesteps { get; init; } = 1000;
     public double BetaStart { get; init; } = 1e-4;
@@ -48,7 +52,7 @@ public sealed record TrainConfig
     /// <summary>SHA-256 of that folder's decoder as the run started; the export refuses a decoder that has changed since.</summary>
     public string? DecoderSha256 { get; init; }
 
-    public NoiseSchedule CreateSchedule() => NoiseSchedule.Create(BetaSchedule, TrainTimesteps, BetaStart, BetaEnd);
+    public NoiseSchedule CreateSchedule() => NoiseSchedule.Create(BetaSchedule, TrainTimesteps, BetaStart, BetaEnd, ZeroTerminalSnr);
 
     /// <summary>
     /// Fails on the first out-of-range value. The one rule set for both ways of giving a setting: an option is named as
@@ -78,6 +82,9 @@ public sealed record TrainConfig
             if (!choices.Contains(value)) throw new ArgumentException($"{name(option, key)} {Format(value)} is not one of {string.Join(", ", choices)}");
         }
         RequireChoice(Balance, KneeOnnx.Training.Data.Balance.All, "--balance", nameof(Balance));
+        RequireChoice(PredictionType, KneeOnnx.Diffusion.PredictionType.All, "--prediction", nameof(PredictionType));
+        Require(!ZeroTerminalSnr || PredictionType == KneeOnnx.Diffusion.PredictionType.Velocity, "--prediction", nameof(PredictionType),
+            $"must be {KneeOnnx.Diffusion.PredictionType.Velocity} with {name("--zero-terminal-snr", nameof(ZeroTerminalSnr))} (ε-prediction is undefined where the schedule leaves no signal)", PredictionType);
         RequireChoice(Conditioning, Model.Conditioning.All, "--cond", nameof(Conditioning));
         RequireChoice(Preset, Model.Presets.Names, "--preset", nameof(Preset));
         if (Precision is not null) RequireChoice(Precision, KneeOnnx.Training.Precision.TrainingPrecision.Choices, "--precision", nameof(Precision));

@@ -52,6 +52,7 @@ public static class Trainer
                 ImageSize = init.Model.ImageSize, Sides = config.Sides || init.Model.SideConditioned,
                 Preset = init.Model.Preset, Conditioning = init.Model.Conditioning, BetaSchedule = init.BetaSchedule,
                 TrainTimesteps = init.TrainTimesteps, BetaStart = init.BetaStart, BetaEnd = init.BetaEnd, InitFromSha256 = init.Sha256,
+                PredictionType = init.PredictionType, ZeroTerminalSnr = init.ZeroTerminalSnr,
             };
         }
         // Absolute paths in the checkpoint: a resume from another directory must find, and be compared with, the same folders.
@@ -134,7 +135,7 @@ public static class Trainer
         output.WriteLine($"model: {modelConfig.Preset} preset at {(modelConfig.Channels > 1 ? $"{modelConfig.Channels}×" : "")}{modelConfig.ImageSize}², {modelConfig.Conditioning} conditioning{(modelConfig.SideConditioned ? " + side" : "")}, {live.ParameterCount:N0} parameters; {config.Steps} steps of batch {config.BatchSize}");
         WriteRunConfig(runDir, config, modelConfig, data, device.type.ToString(), get_num_threads());
 
-        using var objective = new NoiseObjective(schedule, config.MinSnrGamma, device);
+        using var objective = new NoiseObjective(schedule, config.MinSnrGamma, device, config.PredictionType);
         ITrainingSet samples = autoencoder is null ? data : LatentTrainingSet.Encode(data, autoencoder, run.LatentCache, output, run.Threads);
         var batches = new BatchBuilder(samples, sampler, config, modelConfig.NullGrade, modelConfig.SideConditioned);
         using var lossLog = new LossLog(runDir, step);

@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace KneeOnnx.Training.Runs;
 
 /// <summary>
-/// One optimiser step: batch, noise, forward, loss, backward, clipping, AdamW.
+/// One optimiser step: batch, noise, forward, loss against the objective's target (ε or v), backward, clipping, AdamW.
 /// Forward and loss run in an inner dispose scope whose only survivor is the loss. A C# handle keeps its tensor's storage
 /// alive, so when every intermediate stayed in one scope until after <c>optimizer.step()</c>, no activation could be
 /// freed during <c>backward()</c> and the peak was all activations plus all gradients (the paper preset ran out of 80 GB
@@ -30,12 +30,13 @@ public sealed class TrainingStep(UNet model, NoiseObjective objective, optim.Opt
             using var generator = new Generator((ulong)noiseSeed);
             var noise = randn(images.shape, generator: generator).to(device);
             var t = timesteps.to(device);
-            var noisy = objective.AddNoise(images.to(device), noise, t);
+            var clean = images.to(device);
+            var noisy = objective.AddNoise(clean, noise, t);
             var net = bf16 is null ? model : (UNet)bf16.PullWeights(training: true);
             net.train();
             var input = bf16 is null ? noisy : noisy.to_type(ScalarType.BFloat16);
             var predicted = net.forward(input, t, grades.to(device), sides?.to(device)).to_type(ScalarType.Float32);
-            lossTensor = objective.Loss(predicted, noise, t).MoveToOuterDisposeScope();
+            lossTensor = objective.Loss(predicted, objective.Target(clean, noise, t), t).MoveToOuterDisposeScope();
         }
         float loss = lossTensor.item<float>();
         checkLoss(loss);
