@@ -109,6 +109,52 @@ public class LatentTrainingTests(ITestOutputHelper log)
         }
     }
 
+    /// <summary>
+    /// The latents are the encoder's: a decoder fine-tuned with the encoder frozen leaves a run resumable and its export
+    /// names the new decoder; another encoder is refused, naming the encoder file.
+    /// </summary>
+    [Fact]
+    public void ARunFollowsADecoderFineTunedSinceButRefusesAnotherEncoder()
+    {
+        using var dir = new TempDirectory();
+        string root = SyntheticKnees.WriteDataset(dir.Combine("data"), 2, side: 32);
+        string model = dir.Combine("model");
+        TinyAutoencoder.Export(dir.Combine("ae-run"), model);
+        var config = new TrainConfig
+        {
+            Data = root, Preset = Presets.LatentSmall, Autoencoder = model, Steps = 3, BatchSize = 2, TrainTimesteps = 100, WarmupSteps = 1, Seed = 3,
+        };
+        var output = new StringWriter();
+        TrainResult Run(bool resume = false, long? stopAt = null) => Trainer.Run(config, new TrainRunOptions
+        {
+            RunDirectory = dir.Combine("run"), Resume = resume, StopAtStep = stopAt, Threads = 2, Device = "cpu", Output = output, LatentCache = dir.Combine("cache"),
+        });
+        Run(stopAt: 1);
+        string encoder = Path.Combine(model, "vae_encoder", "model.onnx"), decoder = Path.Combine(model, "vae_decoder", "model.onnx");
+        string Rewrite(string path)
+        {
+            var proto = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+            proto.DocString += " (fine-tuned)";
+            File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(proto));
+            return AutoencoderFiles.Sha256(path);
+        }
+        string newDecoder = Rewrite(decoder);
+        Run(resume: true, stopAt: 2);
+        Assert.Contains("the decoder was fine-tuned since this run started", output.ToString());
+        var exported = InProcessCli.Train("export", "--checkpoint", dir.Combine("run"), "--out", Path.Combine(model, "unet", "model.onnx"));
+        Assert.True(exported.Code == 0, exported.Err);
+        using (var session = new Microsoft.ML.OnnxRuntime.InferenceSession(Path.Combine(model, "unet", "model.onnx")))
+            Assert.Equal(newDecoder, session.ModelMetadata.CustomMetadataMap[ModelContract.Keys.DecoderSha256]);
+
+        Rewrite(encoder);
+        var refused = Assert.Throws<ArgumentException>(() => Run(resume: true));
+        Assert.Contains(encoder, refused.Message);
+        Assert.Contains("the encoder has changed", refused.Message);
+        var refusedExport = InProcessCli.Train("export", "--checkpoint", dir.Combine("run"), "--out", dir.Combine("elsewhere.onnx"));
+        Assert.NotEqual(0, refusedExport.Code);
+        Assert.Contains("the encoder has changed", refusedExport.Err);
+    }
+
     [Fact]
     public void LatentPresetsNeedAnAutoencoderAndPixelPresetsRefuseOne()
     {

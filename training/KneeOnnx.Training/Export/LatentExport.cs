@@ -8,7 +8,8 @@ namespace KneeOnnx.Training.Export;
 
 /// <summary>
 /// The decoder facts a latent U-Net's file carries: the decoder's path relative to the U-Net file (so a model folder
-/// moves as a whole), its SHA-256 and the side of the images it writes. The decoder must be the one the run trained on.
+/// moves as a whole), its SHA-256 and the side of the images it writes. The encoder must be the one whose latents the run
+/// trained on; the decoder is the folder's current one (it may have been fine-tuned since, the encoder frozen).
 /// </summary>
 public static class LatentExport
 {
@@ -22,8 +23,7 @@ public static class LatentExport
     {
         if (train.Autoencoder is null) yield break;
         var files = AutoencoderFiles.Open(train.Autoencoder, "the run's autoencoder");
-        if (train.DecoderSha256 is { } trained && trained != files.DecoderSha256)
-            throw new ArgumentException($"{files.DecoderPath}: the decoder has changed since the run trained on its latents (sha256 {files.DecoderSha256[..16]}…, the run's {trained[..16]}…)");
+        if (train.LatentMismatch(files) is { } mismatch) throw new ArgumentException(mismatch);
         string folder = Path.GetDirectoryName(Path.GetFullPath(unetPath))!;
         yield return (ModelContract.Keys.Decoder, Path.GetRelativePath(folder, files.DecoderPath).Replace('\\', '/'));
         yield return (ModelContract.Keys.DecoderSha256, files.DecoderSha256);

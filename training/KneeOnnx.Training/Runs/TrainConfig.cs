@@ -49,8 +49,22 @@ public sealed record TrainConfig
     public string? InitFromSha256 { get; init; }
     /// <summary>An export-autoencoder folder: the U-Net is trained on its latents (a latent preset), and its export names the decoder.</summary>
     public string? Autoencoder { get; init; }
-    /// <summary>SHA-256 of that folder's decoder as the run started; the export refuses a decoder that has changed since.</summary>
+    /// <summary>SHA-256 of that folder's decoder as the run started (runs that predate <see cref="EncoderSha256"/> are held to it).</summary>
     public string? DecoderSha256 { get; init; }
+    /// <summary>
+    /// SHA-256 of that folder's encoder: the identity of the latents the U-Net learns. Resume and export refuse another
+    /// encoder; a decoder fine-tuned since (encoder frozen) is accepted and the export names the new one.
+    /// </summary>
+    public string? EncoderSha256 { get; init; }
+
+    /// <summary>Null when <paramref name="files"/> holds the latents this run trains on; otherwise why not.</summary>
+    public string? LatentMismatch(Autoencoder.AutoencoderFiles files) =>
+        EncoderSha256 is { } encoder
+            ? encoder == files.EncoderSha256 ? null
+                : $"{files.EncoderPath}: the encoder has changed since the run started (sha256 {files.EncoderSha256[..16]}…, the run's {encoder[..16]}…); its latents are not the ones trained on"
+            : DecoderSha256 is { } decoder && decoder != files.DecoderSha256
+                ? $"{files.DecoderPath}: the decoder has changed since the run started (sha256 {files.DecoderSha256[..16]}…, the run's {decoder[..16]}…) and the run predates encoder tracking"
+                : null;
 
     public NoiseSchedule CreateSchedule() => NoiseSchedule.Create(BetaSchedule, TrainTimesteps, BetaStart, BetaEnd, ZeroTerminalSnr);
 

@@ -61,11 +61,12 @@ public static class Trainer
         if (config.Autoencoder is not null)
         {
             autoencoder = AutoencoderFiles.Open(config.Autoencoder);
-            if (resumed?.Train.DecoderSha256 is { } trained && trained != autoencoder.DecoderSha256)
-                throw new ArgumentException($"{autoencoder.DecoderPath}: the decoder has changed since this run started (sha256 {autoencoder.DecoderSha256[..16]}…, the run's {trained[..16]}…); its latents are not the ones trained on");
+            if (resumed?.Train.LatentMismatch(autoencoder) is { } mismatch) throw new ArgumentException(mismatch);
+            if (resumed?.Train.DecoderSha256 is { } before && before != autoencoder.DecoderSha256)
+                run.Output.WriteLine($"the decoder was fine-tuned since this run started (sha256 {before[..16]}… → {autoencoder.DecoderSha256[..16]}…); same encoder, so the same latents");
             if (config.ImageSize is int asked && asked != autoencoder.LatentSize)
                 throw new ArgumentException($"--image-size {asked}: a latent model's grid is its autoencoder's latent side, {autoencoder.LatentSize}");
-            config = config with { ImageSize = autoencoder.LatentSize, DecoderSha256 = autoencoder.DecoderSha256 };
+            config = config with { ImageSize = autoencoder.LatentSize, DecoderSha256 = autoencoder.DecoderSha256, EncoderSha256 = resumed?.Train.EncoderSha256 ?? autoencoder.EncoderSha256 };
         }
         config.Validate();
         if (File.Exists(runDir))
