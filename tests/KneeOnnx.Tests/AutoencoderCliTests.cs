@@ -41,6 +41,65 @@ public class AutoencoderCliTests(ITestOutputHelper log)
         Assert.NotNull(result.FidRn18);
     }
 
+    /// <summary>
+    /// Decoder fine-tuning: with --freeze-encoder the encoder's weights do not move while the decoder's do, and the export
+    /// writes the original encoder file byte for byte (so the latent cache and every latent U-Net stay valid) beside a new
+    /// decoder that still pairs with it.
+    /// </summary>
+    [Fact]
+    public void AFrozenEncoderStaysByteForByteWhileTheDecoderTrains()
+    {
+        using var dir = new TempDirectory();
+        string data = SyntheticKnees.WriteDataset(dir.Combine("data"), 3, side: 32);
+        string original = TinyAutoencoder.Export(dir.Combine("ae-run"), dir.Combine("original"));
+        string run = dir.Combine("finetune"), model = dir.Combine("finetuned");
+        var trained = InProcessCli.Train("train-autoencoder", "--init-from", original, "--freeze-encoder", "--data", data, "--out", run, "--crop", "32",
+            "--steps", "4", "--batch", "4", "--lr", "2e-3", "--warmup", "1", "--adversarial-start", "2", "--threads", "2");
+        Assert.True(trained.Code == 0, trained.Err);
+        Assert.Contains("encoder frozen", trained.Out);
+
+        var before = AutoencoderFiles.Open(original);
+        using (var originalModel = before.LoadWeights())
+        {
+            var (_, tuned) = AutoencoderCheckpoint.LoadModel(Path.Combine(run, AutoencoderCheckpoint.FileName));
+            using (tuned)
+            {
+                var encoder = originalModel.Encoder.state_dict();
+                foreach (var (name, tensor) in tuned.Encoder.state_dict())
+                    Assert.True(Tensors.Identical(tensor, encoder[name]), $"frozen encoder weight {name} moved");
+                var decoder = originalModel.Decoder.state_dict();
+                Assert.Contains(tuned.Decoder.state_dict(), kv => !Tensors.Identical(kv.Value, decoder[kv.Key]));
+            }
+        }
+
+        var exported = InProcessCli.Train("export-autoencoder", "--checkpoint", run, "--out", model);
+        Assert.True(exported.Code == 0, exported.Err);
+        var after = AutoencoderFiles.Open(model); // still a pair
+        Assert.Equal(before.EncoderSha256, after.EncoderSha256);
+        Assert.Equal(File.ReadAllBytes(before.EncoderPath), File.ReadAllBytes(after.EncoderPath));
+        Assert.NotEqual(before.DecoderSha256, after.DecoderSha256);
+        Assert.Equal(before.ScaleFactor, after.ScaleFactor);
+        Assert.Equal(before.PairSha256, after.PairSha256);
+
+        // Exported back into the folder it started from, the encoder file is left as it is.
+        var inPlace = InProcessCli.Train("export-autoencoder", "--checkpoint", run, "--out", original);
+        Assert.True(inPlace.Code == 0, inPlace.Err);
+        Assert.Equal(before.EncoderSha256, AutoencoderFiles.Sha256(before.EncoderPath));
+        Assert.Equal(after.DecoderSha256, AutoencoderFiles.Sha256(before.DecoderPath));
+    }
+
+    [Fact]
+    public void FreezingTheEncoderNeedsAnAutoencoderToStartFrom()
+    {
+        using var dir = new TempDirectory();
+        string data = SyntheticKnees.WriteDataset(dir.Combine("data"), 1, side: 32);
+        var (code, _, err) = InProcessCli.Train("train-autoencoder", "--freeze-encoder", "--data", data, "--out", dir.Combine("run"), "--preset", AutoencoderPresets.Tiny, "--crop", "32");
+        Assert.Equal(KneeOnnx.Training.Cli.KneeOnnxTrainCli.BadInputExitCode, code);
+        Assert.Contains("--freeze-encoder needs --init-from", err);
+        Assert.Single(err.Trim().Split('\n'));
+        Assert.False(Directory.Exists(dir.Combine("run")));
+    }
+
     [Fact]
     public void APairFromTwoDifferentExportsIsRefusedNamingBothFiles()
     {

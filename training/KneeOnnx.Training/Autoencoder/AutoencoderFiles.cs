@@ -21,6 +21,8 @@ public sealed record AutoencoderFiles
     public required int LatentChannels { get; init; }
     public required int LatentSize { get; init; }
     public required float ScaleFactor { get; init; }
+    /// <summary>The pair's identity both parts carry (<c>kneeonnx.autoencoder_sha256</c>): the checkpoint the encoder came from.</summary>
+    public required string PairSha256 { get; init; }
     /// <summary>The configuration the pair was exported from (its metadata), so its weights can be loaded back into TorchSharp.</summary>
     public required AutoencoderConfig Config { get; init; }
 
@@ -59,6 +61,7 @@ public sealed record AutoencoderFiles
             EncoderSha256 = Sha256(encoder), DecoderSha256 = Sha256(decoder),
             ImageSize = Int(ModelContract.Keys.ImageSize), LatentChannels = Int(AutoencoderContract.Keys.LatentChannels), LatentSize = Int(AutoencoderContract.Keys.LatentSize),
             ScaleFactor = float.Parse(d[AutoencoderContract.Keys.ScaleFactor], CultureInfo.InvariantCulture),
+            PairSha256 = d[AutoencoderContract.Keys.AutoencoderSha256],
             Config = System.Text.Json.JsonSerializer.Deserialize<AutoencoderConfig>(Get(d, decoder, AutoencoderContract.Keys.AutoencoderConfig))
                 ?? throw new ArgumentException($"{decoder}: empty {AutoencoderContract.Keys.AutoencoderConfig}"),
         };

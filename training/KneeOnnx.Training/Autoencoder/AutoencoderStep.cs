@@ -17,13 +17,14 @@ public readonly record struct AutoencoderLosses(float L1, float Perceptual, floa
 /// L1 + perceptual + KL on a sampled latent (Rombach et al. 2022), plus the hinge adversarial term weighted adaptively by
 /// the ratio of the reconstruction and adversarial gradient norms at the decoder's last layer (Esser et al. 2021, eq. 7),
 /// so that neither term swamps the other whatever their scales. The critic then takes a hinge step on real crops against
-/// the (detached) reconstructions. With bf16, both networks compute in their bf16 copies; updates stay fp32.
+/// the (detached) reconstructions. With bf16, both networks compute in their bf16 copies; updates stay fp32. With the
+/// encoder frozen, only the decoder's parameters are given (<paramref name="trained"/>) and the KL term is a constant.
 /// </summary>
 public sealed class AutoencoderStep(
     KneeAutoencoder model, PatchDiscriminator critic, PerceptualLoss perceptual, optim.Optimizer modelOptimizer, optim.Optimizer criticOptimizer,
-    AutoencoderTrainConfig config, Device device, BFloat16Compute? modelBf16 = null, BFloat16Compute? criticBf16 = null)
+    AutoencoderTrainConfig config, Device device, BFloat16Compute? modelBf16 = null, BFloat16Compute? criticBf16 = null, IReadOnlyList<Parameter>? trained = null)
 {
-    private readonly Parameter[] _modelParameters = model.parameters().ToArray();
+    private readonly Parameter[] _modelParameters = (trained ?? model.parameters()).ToArray();
 
     public AutoencoderLosses Run(CropBatchBuilder batches, long step, Action<float> checkLoss)
     {
@@ -40,7 +41,9 @@ public sealed class AutoencoderStep(
         float l1Value, perceptualValue, klValue, generatorValue = 0, weightValue = 0;
         using (NewDisposeScope())
         {
-            var (mean, logVariance) = net.Encode(input);
+            Tensor mean, logVariance;
+            // A frozen encoder is a constant: no graph through it, so its backward is never computed.
+            using (config.FreezeEncoder ? no_grad() : null) (mean, logVariance) = net.Encode(input);
             using var generator = new Generator((ulong)noiseSeed);
             var noise = randn(mean.shape, generator: generator).to(device).to_type(mean.dtype);
             var decoded = net.Decoder.forward(mean + (0.5 * logVariance).exp() * noise);

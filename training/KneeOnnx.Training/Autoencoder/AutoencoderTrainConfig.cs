@@ -28,6 +28,14 @@ public sealed record AutoencoderTrainConfig
     public bool SkipUnreadable { get; init; }
     /// <summary>An export-autoencoder folder whose weights start this run (a committed export, when the checkpoint is gone); it fixes the architecture.</summary>
     public string? InitFrom { get; init; }
+    /// <summary>
+    /// Train the decoder alone, the encoder kept as <see cref="InitFrom"/> has it (as Stable Diffusion's ft-MSE/ft-EMA
+    /// decoders were fine-tuned): the latents stay the same, so latent U-Nets trained on them keep working while the
+    /// decoder (and its critic) go on improving.
+    /// </summary>
+    public bool FreezeEncoder { get; init; }
+    /// <summary>SHA-256 of <see cref="InitFrom"/>'s encoder file when the encoder is frozen: the export writes that file again, byte for byte.</summary>
+    public string? FrozenEncoderSha256 { get; init; }
 
     public Training.Data.UnreadablePolicy SkipUnreadablePolicy() => SkipUnreadable ? Training.Data.UnreadablePolicy.Skip : Training.Data.UnreadablePolicy.Fail;
 
@@ -48,6 +56,7 @@ public sealed record AutoencoderTrainConfig
         Require(AdversarialWeight >= 0 && double.IsFinite(AdversarialWeight), "--adversarial-weight", "must be >= 0", AdversarialWeight);
         Require(GradientClip > 0 && double.IsFinite(GradientClip), "--grad-clip", "must be > 0", GradientClip);
         Require(CheckpointEvery >= 1, "--checkpoint-every", "must be at least 1", CheckpointEvery);
+        Require(!FreezeEncoder || InitFrom is not null, "--freeze-encoder", "needs --init-from (the exported autoencoder whose encoder is kept)", "no --init-from");
         if (Precision is not null) Training.Precision.TrainingPrecision.Validate(Precision);
         var model = AutoencoderPresets.Get(Preset, ImageSize, LatentChannels);
         Require(Crop >= model.Factor * 4 && Crop <= model.ImageSize && Crop % model.Factor == 0, "--crop",

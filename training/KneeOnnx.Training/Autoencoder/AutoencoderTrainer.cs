@@ -39,7 +39,11 @@ public static class AutoencoderTrainer
         }
         var init = resumed is null && config.InitFrom is not null ? AutoencoderFiles.Open(config.InitFrom, "--init-from") : null;
         if (init is not null)
-            config = config with { Preset = init.Config.Preset, ImageSize = init.Config.ImageSize, LatentChannels = init.Config.LatentChannels };
+            config = config with
+            {
+                Preset = init.Config.Preset, ImageSize = init.Config.ImageSize, LatentChannels = init.Config.LatentChannels,
+                FrozenEncoderSha256 = config.FreezeEncoder ? init.EncoderSha256 : null,
+            };
         config.Validate();
         if (File.Exists(runDir)) throw new ArgumentException($"{runDir}: --out is a file, not a folder");
         TorchDevice.ValidateChoice(run.Device);
@@ -68,7 +72,10 @@ public static class AutoencoderTrainer
         model.to(device);
         critic.to(device);
         // Adam with β₁ = 0.5, as VQGAN and LDM train both players: momentum that lags a moving adversary destabilises them.
-        using var modelOptimizer = optim.Adam(model.parameters(), lr: config.LearningRate, beta1: 0.5, beta2: 0.9);
+        if (config.FreezeEncoder)
+            foreach (var p in model.Encoder.parameters()) p.requires_grad_(false);
+        var trained = model.parameters().Where(p => p.requires_grad).ToArray();
+        using var modelOptimizer = optim.Adam(trained, lr: config.LearningRate, beta1: 0.5, beta2: 0.9);
         using var criticOptimizer = optim.Adam(critic.parameters(), lr: config.LearningRate, beta1: 0.5, beta2: 0.9);
         long step = 0;
         double previousElapsed = 0;
@@ -91,7 +98,7 @@ public static class AutoencoderTrainer
         }
         output.WriteLine($"model: {modelConfig.Preset} at {modelConfig.ImageSize}² → {modelConfig.LatentChannels}×{modelConfig.LatentSize}² latents (f = {modelConfig.Factor}), "
             + $"{model.ParameterCount:N0} parameters + critic {critic.parameters().Sum(p => p.numel()):N0}; {config.Steps} steps of {config.BatchSize} crops of {config.Crop}², "
-            + $"adversarial from step {config.AdversarialStart}");
+            + $"adversarial from step {config.AdversarialStart}" + (config.FreezeEncoder ? $"; encoder frozen (sha256 {config.FrozenEncoderSha256?[..16]}…), decoder trained" : ""));
         WriteRunConfig(runDir, config, modelConfig, data, device.type.ToString(), get_num_threads());
 
         bool bf16 = precision == TrainingPrecision.Bf16;
@@ -99,7 +106,7 @@ public static class AutoencoderTrainer
         using var criticBf16 = bf16 ? new BFloat16Compute(critic, new PatchDiscriminator().to(device)) : null;
         using var perceptual = new PerceptualLoss(ResNet18Weights.Load(), TrainingPrecision.ScalarTypeOf(precision), device);
         var batches = new CropBatchBuilder(data, config);
-        var trainingStep = new AutoencoderStep(model, critic, perceptual, modelOptimizer, criticOptimizer, config, device, modelBf16, criticBf16);
+        var trainingStep = new AutoencoderStep(model, critic, perceptual, modelOptimizer, criticOptimizer, config, device, modelBf16, criticBf16, trained);
         using var lossLog = new LossLog(runDir, step);
         var progress = new ProgressLine(output, run.Interactive, Math.Max(1, run.LogEvery));
 

@@ -48,11 +48,33 @@ internal static class ExportAutoencoderCommand
         torch.set_num_threads(Environment.ProcessorCount);
         var (_, model) = AutoencoderCheckpoint.LoadModel(path);
         using var _ = model;
-        var images = KneeDataset.Load(data, "train", state.Model.ImageSize);
-        float scale = LatentScale.Measure(model, images, o.ScaleImages, torch.CPU);
-        string weights = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
-        output.WriteLine($"latent scale factor {scale.ToString("G6", CultureInfo.InvariantCulture)} (1/σ of the means of {Math.Min(o.ScaleImages, images.Count)} train images of {images.Directory})");
-        foreach (var exported in new[] { AutoencoderExporter.Encoder(model, state, scale, weights), AutoencoderExporter.Decoder(model, state, scale, weights) })
+        var frozen = state.Train.FreezeEncoder ? FrozenEncoder.Open(state, model, o.Data) : null;
+        float scale;
+        string weights;
+        var parts = new List<AutoencoderExporter.Part>();
+        if (frozen is not null)
+        {
+            // The latents must stay the ones U-Nets were trained on: same encoder file, same scale, same pair identity.
+            (scale, weights) = (frozen.ScaleFactor, frozen.PairSha256);
+            string target = Path.Combine(o.Out, AutoencoderContract.EncoderPart, AutoencoderContract.FileName);
+            if (!RealPath.Same(RealPath.Of(target), RealPath.Of(frozen.EncoderPath)))
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                byte[] encoderBytes = File.ReadAllBytes(frozen.EncoderPath);
+                AtomicFile.Write(target, s => s.Write(encoderBytes));
+            }
+            output.WriteLine($"encoder frozen: {target} is {frozen.EncoderPath} byte for byte (sha256 {frozen.EncoderSha256[..16]}…); scale factor {scale.ToString("G6", CultureInfo.InvariantCulture)} kept");
+        }
+        else
+        {
+            var images = KneeDataset.Load(data, "train", state.Model.ImageSize);
+            scale = LatentScale.Measure(model, images, o.ScaleImages, torch.CPU);
+            weights = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
+            output.WriteLine($"latent scale factor {scale.ToString("G6", CultureInfo.InvariantCulture)} (1/σ of the means of {Math.Min(o.ScaleImages, images.Count)} train images of {images.Directory})");
+            parts.Add(AutoencoderExporter.Encoder(model, state, scale, weights));
+        }
+        parts.Add(AutoencoderExporter.Decoder(model, state, scale, weights));
+        foreach (var exported in parts)
         {
             if (!(exported.SelfCheckMaxAbsDiff <= o.Tolerance))
                 throw new ExportCheckFailedException($"{o.Out}: {exported.Name} not written: ONNX Runtime differs from TorchSharp by {exported.SelfCheckMaxAbsDiff:E2} (> {o.Tolerance:E0})");

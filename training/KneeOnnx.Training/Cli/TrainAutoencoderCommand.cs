@@ -62,6 +62,9 @@ public sealed class TrainAutoencoderOptions : TorchOptions
     [Option("init-from", HelpText = "Start from the weights of an export-autoencoder FOLDER (e.g. a committed one when the run's checkpoint is gone); its architecture is used.")]
     public string? InitFrom { get; set; }
 
+    [Option("freeze-encoder", HelpText = "With --init-from: train the decoder (and critic) only; the encoder, and so the latents any U-Net was trained on, stay as they are.")]
+    public bool FreezeEncoder { get; set; }
+
     [Option("resume", HelpText = "Continue the run in --out from its checkpoint, exactly where it stopped.")]
     public bool Resume { get; set; }
 
@@ -89,7 +92,7 @@ public sealed class TrainAutoencoderOptions : TorchOptions
             Steps = Steps ?? d.Steps, BatchSize = Batch ?? d.BatchSize, LearningRate = LearningRate ?? d.LearningRate, WarmupSteps = Warmup ?? d.WarmupSteps,
             PerceptualWeight = PerceptualWeight ?? d.PerceptualWeight, KlWeight = KlWeight ?? d.KlWeight, AdversarialStart = AdversarialStart ?? d.AdversarialStart,
             AdversarialWeight = AdversarialWeight ?? d.AdversarialWeight, Precision = Precision, Seed = Seed ?? d.Seed,
-            CheckpointEvery = CheckpointEvery ?? d.CheckpointEvery, SkipUnreadable = SkipUnreadable, InitFrom = InitFrom,
+            CheckpointEvery = CheckpointEvery ?? d.CheckpointEvery, SkipUnreadable = SkipUnreadable, InitFrom = InitFrom, FreezeEncoder = FreezeEncoder,
         };
     }
 }
