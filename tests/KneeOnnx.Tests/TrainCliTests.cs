@@ -55,6 +55,29 @@ public class TrainCliTests
     }
 
     [Fact]
+    public void StopAtStepEndsOnThatStepWithACheckpointAndTheScheduleOfTheWholeRun()
+    {
+        using var dir = new TempDirectory();
+        SyntheticKnees.WriteDataset(dir.Combine("data"), 1, 16);
+        string run = dir.Combine("run");
+        string[] command = ["train", "--data", dir.Combine("data"), "--out", run, "--preset", "tiny", "--steps", "5", "--batch", "2", "--warmup", "1", "--threads", "2"];
+        var first = Run([.. command, "--stop-at-step", "2"]);
+        Assert.True(first.Code == 0, first.Err);
+        var state = Checkpoint.ReadState(Path.Combine(run, Checkpoint.FileName));
+        Assert.Equal(2, state.Step);
+        Assert.Equal(5, state.Train.Steps); // the cosine schedule still spans the whole run
+        var again = Run([.. command, "--resume", "--stop-at-step", "2"]); // already there: stops at once
+        Assert.True(again.Code == 0, again.Err);
+        Assert.Equal(2, Checkpoint.ReadState(Path.Combine(run, Checkpoint.FileName)).Step);
+        var rest = Run([.. command, "--resume"]);
+        Assert.True(rest.Code == 0, rest.Err);
+        Assert.Equal(5, Checkpoint.ReadState(Path.Combine(run, Checkpoint.FileName)).Step);
+        var bad = Run([.. command, "--resume", "--stop-at-step", "0"]);
+        Assert.Equal(KneeOnnxTrainCli.BadInputExitCode, bad.Code);
+        Assert.Contains("--stop-at-step must be at least 1", bad.Err);
+    }
+
+    [Fact]
     public void MissingDataFolderIsNamed()
     {
         using var dir = new TempDirectory();

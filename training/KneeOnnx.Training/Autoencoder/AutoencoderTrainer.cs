@@ -130,7 +130,7 @@ public static class AutoencoderTrainer
         while (true)
         {
             if (step >= config.Steps) { completed = true; break; }
-            if (run.StopAtStep == step || run.Cancellation.IsCancellationRequested) break;
+            if (step >= run.StopAtStep || run.Cancellation.IsCancellationRequested) break;
             if (run.MaxMinutes is double max && wall.Elapsed.TotalMinutes >= max) break;
 
             double lr = LearningRateSchedule.At(step, config.LearningRate, config.WarmupSteps, config.Steps, 0.1);

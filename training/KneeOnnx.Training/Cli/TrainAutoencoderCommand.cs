@@ -71,6 +71,9 @@ public sealed class TrainAutoencoderOptions : TorchOptions
     [Option("max-minutes", HelpText = "Stop cleanly with a checkpoint after this many minutes (resume later).")]
     public double? MaxMinutes { get; set; }
 
+    [Option("stop-at-step", HelpText = "Stop cleanly with a checkpoint when the run reaches this step (the learning-rate schedule still follows --steps): equal-step pilots, or a stop on a step boundary.")]
+    public long? StopAtStep { get; set; }
+
     [Option("device", Default = "auto", HelpText = "auto | cpu | cuda.")]
     public string Device { get; set; } = "auto";
 
@@ -104,6 +107,8 @@ internal static class TrainAutoencoderCommand
         var config = o.ToConfig();
         if (!o.Resume && string.IsNullOrEmpty(config.Data))
             throw new ArgumentException("--data is required (the dataset root holding train/<grade>/*.png)");
+        if (o.StopAtStep is long stopAt && stopAt < 1)
+            throw new ArgumentException($"--stop-at-step must be at least 1, got {stopAt}");
         if (o.MaxMinutes is double minutes && !(minutes > 0 && double.IsFinite(minutes)))
             throw new ArgumentException($"--max-minutes must be a positive number of minutes, got {minutes}");
         if (o.InitFrom is not null && o.Resume) throw new ArgumentException("--init-from starts a new run; --resume continues one: give one of them");
@@ -118,7 +123,7 @@ internal static class TrainAutoencoderCommand
         var result = AutoencoderTrainer.Run(config, new TrainRunOptions
         {
             RunDirectory = o.Out, Resume = o.Resume, Device = o.Device, Threads = o.Threads, Output = output,
-            Interactive = !Console.IsOutputRedirected, LogEvery = o.LogEvery, MaxMinutes = o.MaxMinutes,
+            Interactive = !Console.IsOutputRedirected, LogEvery = o.LogEvery, MaxMinutes = o.MaxMinutes, StopAtStep = o.StopAtStep,
             StepsOverride = o.Resume ? o.Steps : null, Cancellation = stop.Token,
         });
         return stop.Requested && !result.Completed ? TrainCommand.InterruptedExitCode : 0;

@@ -109,6 +109,9 @@ public sealed class TrainOptions : TorchOptions
     [Option("max-minutes", HelpText = "Stop cleanly with a checkpoint after this many minutes (resume later).")]
     public double? MaxMinutes { get; set; }
 
+    [Option("stop-at-step", HelpText = "Stop cleanly with a checkpoint when the run reaches this step (the learning-rate schedule still follows --steps): equal-step pilots, or a stop on a step boundary.")]
+    public long? StopAtStep { get; set; }
+
     [Option("log-every", Default = 50, HelpText = "Steps between progress lines when output is not a terminal.")]
     public int LogEvery { get; set; }
 
@@ -225,6 +228,8 @@ internal static class TrainCommand
             throw new ArgumentException("--init-from starts a new run; --resume continues one: give one of them");
         if (o.InitFrom is not null && o.ArchitectureOptionsGiven().FirstOrDefault() is { } conflicting)
             throw new ArgumentException($"{conflicting} cannot be combined with --init-from {o.InitFrom}: the architecture and schedule come from that file");
+        if (o.StopAtStep is long stopAt && stopAt < 1)
+            throw new ArgumentException($"--stop-at-step must be at least 1, got {stopAt}");
         if (o.MaxMinutes is double minutes && !(minutes > 0 && double.IsFinite(minutes)))
             throw new ArgumentException($"--max-minutes must be a positive number of minutes, got {minutes}");
         if (o.LogEvery < 1) throw new ArgumentException($"--log-every must be at least 1, got {o.LogEvery}");
@@ -244,7 +249,7 @@ internal static class TrainCommand
             Output = output,
             Interactive = !Console.IsOutputRedirected,
             LogEvery = o.LogEvery,
-            MaxMinutes = o.MaxMinutes,
+            MaxMinutes = o.MaxMinutes, StopAtStep = o.StopAtStep,
             StepsOverride = o.Resume ? o.Steps : null,
             Cancellation = stop.Token,
         });
