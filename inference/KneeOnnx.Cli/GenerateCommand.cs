@@ -63,6 +63,9 @@ internal static class GenerateCommand
         int[] sides = SideList.Parse(o.Sides, info);
         int outputSize = o.Size ?? info.OutputImageSize;
         var plan = GenerationPlan.Build(grades, o.PerGrade, o.Seed, settings, shard, sides);
+        // A folder another request wrote into is refused before anything is touched: its manifest must keep telling the truth.
+        ManifestProvenance.RequireSame(o.Out, new ImageProvenance(o.Model ?? Path.GetFileName(model.Path), model.Sha256, model.DecoderSha256, outputSize,
+            settings.Sampler, settings.Steps, settings.Eta, settings.Guidance, o.Seed));
 
         Directory.CreateDirectory(o.Out);
         AtomicFile.RemoveStaleTemporaries(o.Out, stem => stem == AtomicFile.StemOf(Manifest.FileName(shard)));
@@ -86,6 +89,7 @@ internal static class GenerateCommand
         using var generator = new ImageGenerator(model);
         var timer = Stopwatch.StartNew();
         var lastManifest = Stopwatch.StartNew();
+        bool manifestWritten = false;
         int done = 0;
         generator.WritePlanned(pending, o.Seed, settings, o.Out, o.Batch, outputSize, count =>
             {
@@ -93,8 +97,10 @@ internal static class GenerateCommand
                 double rate = done / timer.Elapsed.TotalSeconds;
                 var eta = TimeSpan.FromSeconds((pending.Count - done) / Math.Max(rate, 1e-9));
                 output.WriteLine($"{done}/{pending.Count} images  {rate:F2} img/s  ETA {eta:hh\\:mm\\:ss}");
-                if (lastManifest.Elapsed.TotalSeconds > 30)
+                // The first batch's images are listed at once, so even a run killed early leaves its provenance behind.
+                if (!manifestWritten || lastManifest.Elapsed.TotalSeconds > 30)
                 {
+                    manifestWritten = true;
                     WriteManifest();
                     lastManifest.Restart();
                 }

@@ -142,11 +142,13 @@ public class GenerateCliTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
     public void EverySamplerAndGuidanceRunFromTheCli()
     {
         using var dir = new TempDirectory();
-        Assert.Equal(0, Run(Generate(dir.Path, "--grades", "1", "--per-grade", "1", "--guidance", "2", "--sampler", "dpm++2m")).Code);
-        Assert.Equal(0, Run(Generate(dir.Path, "--grades", "1", "--per-grade", "1", "--sampler", "ddim", "--clip-x0", "off")).Code);
-        Assert.Equal(0, Run(Generate(dir.Path, "--grades", "1", "--per-grade", "1")).Code);
-        // Three requests, three distinct file names (settings are part of the name), none overwritten.
-        Assert.Equal(3, Directory.GetFiles(dir.Combine("1")).Length);
+        Assert.Equal(0, Run(Generate(dir.Combine("a"), "--grades", "1", "--per-grade", "1", "--guidance", "2", "--sampler", "dpm++2m")).Code);
+        Assert.Equal(0, Run(Generate(dir.Combine("b"), "--grades", "1", "--per-grade", "1", "--sampler", "ddim", "--clip-x0", "off")).Code);
+        Assert.Equal(0, Run(Generate(dir.Combine("c"), "--grades", "1", "--per-grade", "1")).Code);
+        // Three requests, three distinct file names (settings are part of the name). Each has its own folder: one
+        // manifest holds one request (GenerateProvenanceTests refuses a second request into the same folder).
+        var names = new[] { "a", "b", "c" }.SelectMany(d => Directory.GetFiles(dir.Combine(d, "1"))).Select(Path.GetFileName).Distinct().ToArray();
+        Assert.Equal(3, names.Length);
     }
 
     [Fact]
