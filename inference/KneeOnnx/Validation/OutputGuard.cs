@@ -4,7 +4,7 @@ namespace KneeOnnx.Validation;
 /// The checks every writing verb makes before it creates anything: an output never lands on one of the command's own
 /// inputs (compared as real paths, links resolved), never replaces a file of another kind, and a folder output is
 /// neither inside an input folder (say, the training images) nor a folder holding an input file the command would
-/// write beside or over.
+/// write beside or over; and the place it goes must take new files (<see cref="WritableLocation"/>).
 /// </summary>
 public static class OutputGuard
 {
@@ -17,7 +17,12 @@ public static class OutputGuard
     {
         if (Directory.Exists(output)) throw new ArgumentException($"{output}: {option} is a folder; give a file name");
         NotAnInput(output, option, inputs);
-        if (!System.IO.File.Exists(output)) return;
+        if (System.IO.File.Exists(output)) RequireReplaceable(output, option, accepts);
+        WritableLocation.RequireFolder(Path.GetDirectoryName(Path.GetFullPath(output)) ?? output, option, output);
+    }
+
+    private static void RequireReplaceable(string output, string option, FileKind[] accepts)
+    {
         // Outputs are written to a temporary name and renamed over: over a device or a pipe that would replace it.
         var type = FileTypes.Of(output);
         if (type != FileType.Regular)
@@ -56,5 +61,6 @@ public static class OutputGuard
             if (RealPath.IsSameOrInside(RealPath.Of(file.Path), real))
                 throw new ArgumentException($"{output}: {option} holds the command's input {file.Option} {file.Path}; choose a folder that does not contain it");
         }
+        WritableLocation.RequireFolder(output, option, output);
     }
 }
