@@ -117,8 +117,16 @@ public sealed class KneeDataset : ITrainingSet
         var hashes = new byte[entries.Count][];
         var wasConverted = new bool[entries.Count];
         var failures = new ConcurrentDictionary<int, InvalidImageException>();
+        // Checked before any file is opened: reading a named pipe blocks until a writer comes, a device never ends.
+        foreach (var (i, special) in SpecialDataFiles.Find(entries.Select(e => e.Path)))
+        {
+            if (policy == UnreadablePolicy.Fail)
+                throw new DatasetException(special.Message + " (--skip-unreadable leaves such files out)", special);
+            failures[i] = special;
+        }
         Parallel.For(0, entries.Count, i =>
         {
+            if (failures.ContainsKey(i)) return;
             try
             {
                 byte[] bytes = ReadBytes(entries[i].Path);

@@ -43,6 +43,10 @@ public static class Evaluator
         // Both classifiers are checked before any image is made or scored, so a wrong one costs nothing and changes no report.
         Classifier.ClassifierFile.RequireTarget(request.Classifier, "--classifier", Classifier.ClassifierTarget.Grade);
         Classifier.ClassifierFile.RequireTarget(request.SideClassifier, "--side-classifier", Classifier.ClassifierTarget.Side);
+        // Every folder to be read is checked before any image is made: a named pipe among the images would hang the
+        // read only after the generation, and a stray file would waste it.
+        foreach (var folder in request.GenerateFrom is null ? new[] { request.Generated, request.Real, request.Train } : [request.Real, request.Train])
+            if (Directory.Exists(folder)) ImageSet.RejectNonPng(folder);
         GenerationInfo? generation = null;
         if (request.GenerateFrom is not null)
         {

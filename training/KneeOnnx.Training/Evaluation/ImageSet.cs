@@ -10,6 +10,7 @@ public static class ImageSet
     public static int CommonSide(string root)
     {
         if (!Directory.Exists(root)) throw new DatasetException($"{root}: folder not found");
+        SpecialDataFiles.RejectIn(root);
         var reader = new GrayImageReader();
         (string File, int W, int H)? first = null;
         for (int g = 0; g < KlGrades.Count; g++)
@@ -28,9 +29,11 @@ public static class ImageSet
         return first?.W ?? throw new DatasetException($"{root}: no PNG images in any grade folder");
     }
 
-    /// <summary>Evaluation reads exactly what a classifier would: any other file in a grade folder is an error naming it.</summary>
+    /// <summary>Evaluation reads exactly what a classifier would: any other file in a grade folder, and any image that is
+    /// not a regular file (a named pipe would hang the read), is an error naming it.</summary>
     public static void RejectNonPng(string root)
     {
+        SpecialDataFiles.RejectIn(root);
         for (int g = 0; g < KlGrades.Count; g++)
         {
             string dir = Path.Combine(root, g.ToString());
