@@ -51,6 +51,7 @@ public class SpecialDataFileTests
         { "val", ["train-classifier", "--data", "{0}/data", "--epochs", "1", "--out", "{0}/c.kcls"] },
         { "val", ["evaluate", "--generated", "{0}/data/val", "--real", "{0}/data/train", "--train", "{0}/data/train", "--out", "{0}/report"] },
         { "train", ["evaluate", "--generated", "{0}/data/val", "--real", "{0}/data/val", "--train", "{0}/data/train", "--out", "{0}/report"] },
+        { "val", ["augment-benefit", "--data", "{0}/data", "--generated", "{0}/data/val", "--epochs", "1", "--out", "{0}/report"] },
         // With --model, before anything is generated: the model here is a stand-in that would fail to load.
         { "val", ["evaluate", "--model", "{0}/m.onnx", "--data", "{0}/data", "--per-grade", "2", "--out", "{0}/report"] },
     };
