@@ -63,11 +63,11 @@ public abstract class ModelOptions
 /// <summary>Options of verbs that sample.</summary>
 public abstract class SamplingOptions : ModelOptions
 {
-    [Option("sampler", Default = Generation.SamplerSettings.DefaultSampler, HelpText = "ddpm | ddim | dpm++2m.")]
-    public string Sampler { get; set; } = Generation.SamplerSettings.DefaultSampler;
+    [Option("sampler", HelpText = "ddpm | ddim | dpm++2m (default: the model's own, measured on val, when it names one; else ddpm).")]
+    public string? Sampler { get; set; }
 
-    [Option("steps", Default = Generation.SamplerSettings.DefaultSteps, HelpText = "Model calls per image (1..T).")]
-    public int Steps { get; set; }
+    [Option("steps", HelpText = "Model calls per image (1..T; default: the model's own count for its sampler, else 50).")]
+    public int? Steps { get; set; }
 
     [Option("eta", Default = 0.0, HelpText = "DDIM η (0 = deterministic).")]
     public double Eta { get; set; }
@@ -84,9 +84,16 @@ public abstract class SamplingOptions : ModelOptions
     [Option("clip-x0", Default = "auto", HelpText = "Clip the denoised estimate x̂₀ to [-1, 1] in every step: auto (DDPM and DDIM yes, DPM-Solver++ no; never for latent models) | on | off.")]
     public string ClipX0 { get; set; } = "auto";
 
-    /// <summary>The settings, checked as far as they can be without the model (its T bounds --steps later).</summary>
-    public Generation.SamplerSettings ToSettings() => new Generation.SamplerSettings
+    /// <summary>
+    /// The settings, checked as far as they can be without the model (its T bounds --steps later); with
+    /// <paramref name="model"/>, a sampler or step count left out is the model's own (<see cref="Generation.SamplerSettings.Choose"/>).
+    /// </summary>
+    public Generation.SamplerSettings ToSettings(Runtime.ModelInfo? model = null, string? forceSampler = null)
     {
-        Sampler = Sampler, Steps = Steps, Eta = Eta, Guidance = Guidance, ClipDenoised = Generation.SamplerSettings.ParseClip(ClipX0),
-    }.ValidateAlone();
+        var (sampler, steps) = Generation.SamplerSettings.Choose(forceSampler ?? Sampler, Steps, model);
+        return new Generation.SamplerSettings
+        {
+            Sampler = sampler, Steps = steps, Eta = Eta, Guidance = Guidance, ClipDenoised = Generation.SamplerSettings.ParseClip(ClipX0),
+        }.ValidateAlone();
+    }
 }

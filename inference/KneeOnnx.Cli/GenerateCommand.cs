@@ -58,6 +58,7 @@ internal static class GenerateCommand
 
         using var model = o.OpenModel(output);
         var info = model.Info;
+        settings = o.ToSettings(info);
         settings.Validate(info);
         int[] grades = GradeList.Parse(o.Grades, info.GradeNames.Count);
         int[] sides = SideList.Parse(o.Sides, info);

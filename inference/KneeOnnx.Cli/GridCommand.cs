@@ -35,11 +35,12 @@ internal static class GridCommand
         if (o.Tile is < 8 or > 1024) throw new ArgumentException($"--tile must be in 8..1024, got {o.Tile}");
         if (o.Batch < 1) throw new ArgumentException($"--batch must be at least 1, got {o.Batch}");
         if (Directory.Exists(o.Out)) throw new ArgumentException($"{o.Out}: --out is a folder; give the PNG file name");
-        var settings = o.Progression ? o.ToSettings() with { Sampler = "ddim", Eta = 0 } : o.ToSettings();
+        var settings = Settings(o, null);
         o.ToRuntime(); // its options (--threads, --provider, ...) are checked before anything is created
         Validation.OutputGuard.File(o.Out, "--out", o.ModelInputs().Files, Validation.FileKind.Png);
 
         using var model = o.OpenModel(output);
+        settings = Settings(o, model.Info);
         settings.Validate(model.Info);
         int[] grades = GradeList.Parse(o.Grades, model.Info.GradeNames.Count);
         int[] sides = SideList.Parse(o.Sides, model.Info);
@@ -72,4 +73,8 @@ internal static class GridCommand
             + $"with {settings.Sampler} {settings.Steps} steps in {timer.Elapsed.TotalSeconds:F1}s");
         return 0;
     }
+
+    /// <summary>A progression shows DDIM's deterministic trajectory; otherwise the options, or the model's own sampler.</summary>
+    private static Generation.SamplerSettings Settings(GridOptions o, Runtime.ModelInfo? model) =>
+        o.Progression ? o.ToSettings(model, forceSampler: "ddim") with { Eta = 0 } : o.ToSettings(model);
 }

@@ -12,6 +12,18 @@ public sealed record SamplerSettings
     public const int DefaultSteps = 50;
 
     public string Sampler { get; init; } = DefaultSampler;
+
+    /// <summary>
+    /// The sampler and steps a verb runs: what was asked for; where nothing was, the model's own measured pair
+    /// (<see cref="Runtime.ModelInfo.DefaultSampler"/>), else <see cref="DefaultSampler"/>-<see cref="DefaultSteps"/>. Steps left
+    /// out follow the sampler: the model's count for the model's sampler, the global count for another.
+    /// </summary>
+    public static (string Sampler, int Steps) Choose(string? sampler, int? steps, Runtime.ModelInfo? model)
+    {
+        string chosen = sampler ?? model?.DefaultSampler ?? DefaultSampler;
+        int count = steps ?? (model?.DefaultSampler == chosen ? model.DefaultSteps : null) ?? DefaultSteps;
+        return (chosen, count);
+    }
     public int Steps { get; init; } = DefaultSteps;
     public double Eta { get; init; }
     /// <summary>1 = plain conditional sampling; above 1 pushes harder towards the grade (needs a model with a null grade).</summary>

@@ -33,6 +33,9 @@ public static class ModelContract
         public const string PredictionType = "kneeonnx.prediction_type";
         /// <summary>"true" when the β schedule was rescaled to zero terminal SNR (Lin et al. 2024); absent = "false".</summary>
         public const string ZeroTerminalSnr = "kneeonnx.zero_terminal_snr";
+        /// <summary>The sampler and step count every verb uses when none is asked for (measured on val for this model; export --default-sampler/--default-steps). Both or neither.</summary>
+        public const string DefaultSampler = "kneeonnx.default_sampler";
+        public const string DefaultSteps = "kneeonnx.default_steps";
         public const string Grades = "kneeonnx.grades";
         public const string Conditioning = "kneeonnx.conditioning";
         public const string NullGrade = "kneeonnx.null_grade";

@@ -17,6 +17,9 @@ public sealed record ModelInfo
     public required int Channels { get; init; }
     public required NoiseSchedule Schedule { get; init; }
     public required string PredictionType { get; init; }
+    /// <summary>The sampler and steps measured best for this model (<see cref="ModelContract.Keys.DefaultSampler"/>); null when it names none.</summary>
+    public string? DefaultSampler { get; init; }
+    public int? DefaultSteps { get; init; }
     public required IReadOnlyList<string> GradeNames { get; init; }
     public required string Conditioning { get; init; }
     /// <summary>Index of the learned "no grade" embedding, or -1 (no classifier-free guidance).</summary>
@@ -118,15 +121,31 @@ public sealed record ModelInfo
         if (nullGrade >= 0 && nullGrade != names.Count)
             throw new InvalidModelException($"{path}: null grade {nullGrade} contradicts the {names.Count} grade names (expected {names.Count} or -1)");
 
+        var (defaultSampler, defaultSteps) = ParseDefaultSampler(path, meta, schedule.TrainTimesteps);
         var (sideNames, nullSide) = ParseSides(path, meta, conditioning, nullGrade);
         var latent = LatentMetadata.Parse(path, meta, size, channels);
         return new ModelInfo
         {
             ImageSize = size, Channels = channels, Schedule = schedule, PredictionType = prediction, GradeNames = names,
             Conditioning = conditioning, NullGrade = nullGrade, Metadata = new Dictionary<string, string>(meta),
-            SideNames = sideNames, NullSide = nullSide,
+            SideNames = sideNames, NullSide = nullSide, DefaultSampler = defaultSampler, DefaultSteps = defaultSteps,
             DecoderPath = latent.DecoderPath, DecoderSha256 = latent.DecoderSha256, OutputImageSize = latent.OutputImageSize, ClipSample = latent.ClipSample,
         };
+    }
+
+    /// <summary>The model's own default sampler: both keys or neither, a known sampler, steps within 1..T.</summary>
+    private static (string? Sampler, int? Steps) ParseDefaultSampler(string path, IReadOnlyDictionary<string, string> meta, int timesteps)
+    {
+        bool hasSampler = meta.TryGetValue(ModelContract.Keys.DefaultSampler, out var sampler);
+        bool hasSteps = meta.TryGetValue(ModelContract.Keys.DefaultSteps, out var rawSteps);
+        if (!hasSampler && !hasSteps) return (null, null);
+        if (hasSampler != hasSteps)
+            throw new InvalidModelException($"{path}: metadata has '{(hasSampler ? ModelContract.Keys.DefaultSampler : ModelContract.Keys.DefaultSteps)}' without '{(hasSampler ? ModelContract.Keys.DefaultSteps : ModelContract.Keys.DefaultSampler)}'");
+        if (!Schedulers.SchedulerFactory.Names.Contains(sampler!))
+            throw new InvalidModelException($"{path}: metadata '{ModelContract.Keys.DefaultSampler}' = '{Shorten(sampler!)}' is not one of {string.Join(", ", Schedulers.SchedulerFactory.Names)}");
+        if (!int.TryParse(rawSteps, NumberStyles.None, CultureInfo.InvariantCulture, out int steps) || steps < 1 || steps > timesteps)
+            throw new InvalidModelException($"{path}: metadata '{ModelContract.Keys.DefaultSteps}' = '{Shorten(rawSteps!)}' is not a step count in 1..{timesteps}");
+        return (sampler, steps);
     }
 
     /// <summary>Side metadata is all or nothing, names exactly L and R, the null side right after them, on a guided grade model.</summary>

@@ -15,11 +15,11 @@ public sealed class EvaluateOptions : TorchOptions
     [Option("per-grade", Default = 100, HelpText = "With --model: images generated per grade.")]
     public int PerGrade { get; set; }
 
-    [Option("sampler", Default = SamplerSettings.DefaultSampler, HelpText = "With --model: ddpm | ddim | dpm++2m.")]
-    public string Sampler { get; set; } = SamplerSettings.DefaultSampler;
+    [Option("sampler", HelpText = "With --model: ddpm | ddim | dpm++2m (default: the model's own sampler, else ddpm).")]
+    public string? Sampler { get; set; }
 
-    [Option("steps", Default = SamplerSettings.DefaultSteps, HelpText = "With --model: denoising steps.")]
-    public int Steps { get; set; }
+    [Option("steps", HelpText = "With --model: denoising steps (default: the model's own count for its sampler, else 50).")]
+    public int? Steps { get; set; }
 
     [Option("gen-seed", Default = 1L, HelpText = "With --model: generation seed.")]
     public long GenSeed { get; set; }
@@ -70,7 +70,7 @@ public sealed class EvaluateOptions : TorchOptions
         string train = Train ?? (Data is not null ? Path.Combine(Data, "train") : throw new ArgumentException("--train (or --data) is required"));
         if (Model is not null && PerGrade < 2) throw new ArgumentException($"--per-grade must be at least 2 (FID needs two images), got {PerGrade}");
         if (Model is not null && Steps < 1) throw new ArgumentException($"--steps must be at least 1, got {Steps}");
-        if (Model is not null && !KneeOnnx.Schedulers.SchedulerFactory.Names.Contains(Sampler))
+        if (Model is not null && Sampler is not null && !KneeOnnx.Schedulers.SchedulerFactory.Names.Contains(Sampler))
             throw new ArgumentException($"--sampler '{Sampler}' is not one of {string.Join(", ", KneeOnnx.Schedulers.SchedulerFactory.Names)}");
         if (Limit is < 1) throw new ArgumentException($"--limit must be at least 1, got {Limit}");
         if (Augment && AugmentEpochs < 1) throw new ArgumentException($"--augment-epochs must be at least 1, got {AugmentEpochs}");

@@ -23,6 +23,12 @@ public sealed class ExportOptions : TorchOptions
     [Option("preset", HelpText = "Fail unless the checkpoint is of this preset (a guard for scripts).")]
     public string? Preset { get; set; }
 
+    [Option("default-sampler", HelpText = "Write this sampler (ddpm | ddim | dpm++2m) into the model as the one every verb uses when none is asked for; give it with --default-steps, from a measurement on val (docs/samplers.md).")]
+    public string? DefaultSampler { get; set; }
+
+    [Option("default-steps", HelpText = "The step count that goes with --default-sampler.")]
+    public int? DefaultSteps { get; set; }
+
     [Option("tolerance", Default = 1e-4, HelpText = "Largest accepted |ONNX − TorchSharp| in the self-check.")]
     public double Tolerance { get; set; }
 }
@@ -35,6 +41,10 @@ internal static class ExportCommand
         if (!(o.Tolerance > 0 && double.IsFinite(o.Tolerance))) throw new ArgumentException($"--tolerance must be positive, got {o.Tolerance}");
         if (o.Preset is not null && !Model.Presets.Names.Contains(o.Preset))
             throw new ArgumentException($"--preset '{o.Preset}' is not one of {string.Join(", ", Model.Presets.Names)}");
+        if ((o.DefaultSampler is null) != (o.DefaultSteps is null))
+            throw new ArgumentException("--default-sampler and --default-steps go together: give both or neither");
+        if (o.DefaultSampler is not null && !KneeOnnx.Schedulers.SchedulerFactory.Names.Contains(o.DefaultSampler))
+            throw new ArgumentException($"--default-sampler '{o.DefaultSampler}' is not one of {string.Join(", ", KneeOnnx.Schedulers.SchedulerFactory.Names)}");
         string path = Runs.Checkpoint.Locate(o.Checkpoint);
         string card = ModelCard.PathFor(o.Out);
         if (Validation.RealPath.Same(Validation.RealPath.Of(card), Validation.RealPath.Of(o.Out)))
@@ -50,7 +60,14 @@ internal static class ExportCommand
         var (_, model) = Runs.Checkpoint.LoadModel(path, o.Raw);
         using var _ = model;
         torch.set_num_threads(Environment.ProcessorCount);
+        if (o.DefaultSteps is int defaultSteps && (defaultSteps < 1 || defaultSteps > state.Train.TrainTimesteps))
+            throw new ArgumentException($"--default-steps must be in 1..{state.Train.TrainTimesteps} (the model's T), got {defaultSteps}");
         var proto = OnnxExporter.Build(model, state, o.Raw ? "raw" : "ema");
+        if (o.DefaultSampler is not null)
+        {
+            OnnxExporter.SetMetadata(proto, ModelContract.Keys.DefaultSampler, o.DefaultSampler);
+            OnnxExporter.SetMetadata(proto, ModelContract.Keys.DefaultSteps, o.DefaultSteps!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
         LatentExport.AddDecoder(proto, state.Train, o.Out);
         var check = ExportSelfCheck.Run(proto.ToByteArray(), model, state.Train.TrainTimesteps);
         if (!(check.MaxAbsDiff <= o.Tolerance))

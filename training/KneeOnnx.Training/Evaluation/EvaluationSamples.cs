@@ -7,7 +7,8 @@ namespace KneeOnnx.Training.Evaluation;
 
 /// <summary>Which images to generate for an evaluation run from a model file.</summary>
 /// <param name="Sides">--sides of a side-conditioned model (L, R, L,R or any); PerGrade images are made per listed side.</param>
-public sealed record GenerateRequest(string Model, int PerGrade, string Sampler = SamplerSettings.DefaultSampler, int Steps = SamplerSettings.DefaultSteps, long Seed = 1, int Batch = 16, double Guidance = 1.0,
+/// <param name="Sampler">null: the model's own sampler, else the global default (<see cref="SamplerSettings.Choose"/>); likewise <paramref name="Steps"/>.</param>
+public sealed record GenerateRequest(string Model, int PerGrade, string? Sampler = null, int? Steps = null, long Seed = 1, int Batch = 16, double Guidance = 1.0,
                                      string? Sides = null);
 
 /// <summary>
@@ -23,7 +24,8 @@ public static class EvaluationSamples
     {
         if (request.PerGrade < 2) throw new ArgumentException($"--per-grade must be at least 2 (FID needs two images), got {request.PerGrade}");
         using var model = KneeModel.Open(request.Model, new RuntimeOptions());
-        var settings = new SamplerSettings { Sampler = request.Sampler, Steps = request.Steps, Guidance = request.Guidance };
+        var (sampler, steps) = SamplerSettings.Choose(request.Sampler, request.Steps, model.Info);
+        var settings = new SamplerSettings { Sampler = sampler, Steps = steps, Guidance = request.Guidance };
         settings.Validate(model.Info);
         int[] sides = SideList.Parse(request.Sides, model.Info);
         string sideTag = sides.Length == 0 ? "" : "_" + string.Join("", sides.Select(KneeSides.Label));

@@ -37,6 +37,8 @@ public static class ModelCard
         sb.AppendLine($"| schedule | {Get(ModelContract.Keys.BetaSchedule)} β {Get(ModelContract.Keys.BetaStart)} → {Get(ModelContract.Keys.BetaEnd)}, T = {Get(ModelContract.Keys.NumTrainTimesteps)}{(zeroSnr ? ", rescaled to zero terminal SNR (Lin et al. 2024)" : "")} |");
         sb.AppendLine($"| ONNX | opset {model.OpsetImport[0].Version}, IR {model.IrVersion}, exporter {Get(ModelContract.Keys.ExporterVersion)}, exported {Get(ModelContract.Keys.ExportTime)} |");
         sb.AppendLine($"| parity | {parity} |");
+        if (Get(ModelContract.Keys.DefaultSampler) is { Length: > 0 } sampler)
+            sb.AppendLine($"| default sampler | {sampler}, {Get(ModelContract.Keys.DefaultSteps)} steps: what every verb uses when no `--sampler`/`--steps` is given |");
         sb.AppendLine();
         sb.AppendLine("## Signature").AppendLine();
         sb.AppendLine($"- `{ModelContract.SampleInput}` float32 [N,1,H,W], pixel space [-1, 1] (gray/127.5 − 1)");
