@@ -91,12 +91,7 @@ public class SchedulerTests
         // spread ≈ 11% too narrow on these data — so only the full chain has a sharp closed-form answer.)
         const int n = 20_000;
         var rng = new Random(7);
-        float[] Gaussian()
-        {
-            var z = new float[n];
-            for (int i = 0; i < n; i++) z[i] = (float)(Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble()));
-            return z;
-        }
+        float[] Gaussian() => GaussianData.StandardNormals(rng, n);
         var ddpm = new DdpmScheduler(Schedule, steps);
         float[] x = Gaussian();
         var eps = new float[n];

@@ -131,12 +131,7 @@ public class VelocityPredictionTests
     {
         const int n = 20_000;
         var rng = new Random(12);
-        float[] Gaussian()
-        {
-            var z = new float[n];
-            for (int i = 0; i < n; i++) z[i] = (float)(Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble()));
-            return z;
-        }
+        float[] Gaussian() => GaussianData.StandardNormals(rng, n);
         var ddpm = new DdpmScheduler(ZeroSnr, 1000, clipDenoised: false, prediction: PredictionType.Velocity);
         float[] x = Gaussian();
         var v = new float[n];

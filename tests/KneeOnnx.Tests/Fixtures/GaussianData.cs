@@ -16,6 +16,14 @@ public sealed record GaussianData(double Mean, double StdDev)
         for (int i = 0; i < x.Length; i++) eps[i] = (float)(sigma * (x[i] - alpha * Mean) / v);
     }
 
+    /// <summary>n standard normal draws (Box–Muller) from <paramref name="rng"/>, for ancestral samplers' fresh noise.</summary>
+    public static float[] StandardNormals(Random rng, int n)
+    {
+        var z = new float[n];
+        for (int i = 0; i < n; i++) z[i] = (float)(Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble()));
+        return z;
+    }
+
     /// <summary>The exact v-prediction E[v | x_t] = √ᾱ·E[ε | x_t] − √(1−ᾱ)·E[x₀ | x_t], from the two closed forms.</summary>
     public void ExactVelocity(double alphaBar, ReadOnlySpan<float> x, Span<float> velocity)
     {

@@ -88,15 +88,6 @@ public class OutputClobberTests
         using var dir = new TempDirectory();
         var c = Cases[name];
         c.Setup(dir);
-        var before = Refusal.Tree(dir.Path).Where(File.Exists).ToDictionary(f => f, File.ReadAllBytes);
-        var names = Refusal.Tree(dir.Path);
-
-        string[] args = [.. c.Args.Select(a => a.Replace("{0}", dir.Path))];
-        var result = c.Cli == "train" ? InProcessCli.Train(args) : InProcessCli.Generate(args);
-
-        Refusal.Check(result, c.Expected);
-        Assert.Equal(names, Refusal.Tree(dir.Path));
-        foreach (var (file, bytes) in before)
-            Assert.True(bytes.AsSpan().SequenceEqual(File.ReadAllBytes(file)), $"{file} changed");
+        Refusal.CheckRefusedLeavingTreeUnchanged(dir.Path, c.Cli, c.Args, c.Expected);
     }
 }
