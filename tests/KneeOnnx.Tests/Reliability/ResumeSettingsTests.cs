@@ -39,6 +39,22 @@ public class ResumeSettingsTests
         Assert.Equal(2, Checkpoint.ReadState(Path.Combine(run, Checkpoint.FileName)).Step);
     }
 
+    /// <summary>Provenance: a run resumed on other images would export weights trained on two data sets under one hash.</summary>
+    [Fact]
+    public void ResumeOnChangedImagesIsRefusedAndTheRunIsUntouched()
+    {
+        using var dir = new TempDirectory();
+        string data = SyntheticKnees.WriteDataset(dir.Combine("data"), perGrade: 1, side: 32);
+        string run = dir.Combine("run");
+        string[] command = ["train", "--data", data, "--out", run, "--preset", "tiny", "--batch", "2", "--lr", "0.001", "--seed", "3", "--threads", "1"];
+        Assert.Equal(0, InProcessCli.Train([.. command, "--steps", "1"]).Code);
+        SyntheticKnees.WriteDataset(data, perGrade: 1, side: 32, firstIndex: 50); // one more image per grade
+        var before = Refusal.Tree(run).ToDictionary(f => f, File.ReadAllBytes);
+        Refusal.Check(InProcessCli.Train([.. command, "--steps", "2", "--resume"]), "differ from those the checkpoint was trained on");
+        foreach (var (file, bytes) in before)
+            Assert.True(bytes.AsSpan().SequenceEqual(File.ReadAllBytes(file)), $"{file} changed");
+    }
+
     /// <summary>The same folder given as an absolute path, an explicit image size equal to the preset's, and the run's own --config: all the same run.</summary>
     [Fact]
     public void EquivalentSpellingsOfTheSameRunResume()

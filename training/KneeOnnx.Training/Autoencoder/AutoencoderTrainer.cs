@@ -64,7 +64,8 @@ public static class AutoencoderTrainer
         var data = run.Preloaded ?? KneeDataset.Load(config.Data, "train", modelConfig.ImageSize, config.SkipUnreadablePolicy());
         output.WriteLine($"data: {data.Count} images from {data.Directory} at {modelConfig.ImageSize}² in {loadTimer.Elapsed.TotalSeconds:F1}s");
         if (resumed is not null && resumed.DatasetSha256 != data.Sha256)
-            output.WriteLine($"warning: the training data differ from those the checkpoint was trained on (sha256 {data.Sha256[..12]} vs {resumed.DatasetSha256[..12]})");
+            // Provenance: the run's export would claim one data set for weights trained on two.
+            throw new ArgumentException($"{data.Directory}: these images differ from those the checkpoint was trained on (sha256 {data.Sha256[..12]}… vs {resumed.DatasetSha256[..12]}…); --resume continues on the same images (start a new run with --init-from its export to train on other data)");
 
         manual_seed(config.Seed);
         using var model = new KneeAutoencoder(modelConfig);

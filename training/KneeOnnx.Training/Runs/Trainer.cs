@@ -99,7 +99,8 @@ public static class Trainer
         if (modelConfig.SideConditioned && data.FirstFileWithoutSide() is { } sideless)
             throw new ArgumentException($"{sideless}: the file name states no knee side (expected a name ending in L or R, like 9003175L.png); --sides needs every image's side");
         if (resumed is not null && resumed.DatasetSha256 != data.Sha256)
-            output.WriteLine($"warning: the training data differ from those the checkpoint was trained on (sha256 {data.Sha256[..12]} vs {resumed.DatasetSha256[..12]})");
+            // Provenance: the run's export would claim one data set for weights trained on two.
+            throw new ArgumentException($"{data.Directory}: these images differ from those the checkpoint was trained on (sha256 {data.Sha256[..12]}… vs {resumed.DatasetSha256[..12]}…); --resume continues on the same images (start a new run with --init-from its export to train on other data)");
 
         var schedule = config.CreateSchedule();
         var sampler = new GradeSampler(data.Grades, config.Balance);
