@@ -86,6 +86,13 @@ public class ModelDefaultSamplerTests(TinyOnnxModel model) : IClassFixture<TinyO
             Assert.Equal("20", meta[ModelContract.Keys.DefaultSteps]);
         }
         Assert.Contains("| default sampler | dpm++2m, 20 steps", File.ReadAllText(Path.ChangeExtension(onnx, ".md")));
+        // The card verb recommends what the model carries, unless told otherwise.
+        var carded = InProcessCli.Train("card", "--model", onnx);
+        Assert.True(carded.Code == 0, carded.Err);
+        Assert.Contains("Recommended sampler: dpm++2m, 20 steps", File.ReadAllText(Path.ChangeExtension(onnx, ".md")));
+        carded = InProcessCli.Train("card", "--model", onnx, "--recommend-sampler", "ddim");
+        Assert.True(carded.Code == 0, carded.Err);
+        Assert.Contains("Recommended sampler: ddim, 50 steps", File.ReadAllText(Path.ChangeExtension(onnx, ".md")));
 
         foreach (var (args, expected) in new (string[], string)[]
         {

@@ -32,11 +32,11 @@ public sealed class CardOptions
     [Option("notes", HelpText = "A Markdown file of the maintainers' own reading of the figures (limitations, goals met or not), inserted after them.")]
     public string? Notes { get; set; }
 
-    [Option("recommend-sampler", Default = Generation.SamplerSettings.DefaultSampler, HelpText = "Sampler recommended in the card.")]
-    public string RecommendSampler { get; set; } = "";
+    [Option("recommend-sampler", HelpText = "Sampler recommended in the card (default: the one the model carries, else the tool's).")]
+    public string? RecommendSampler { get; set; }
 
-    [Option("recommend-steps", Default = Generation.SamplerSettings.DefaultSteps, HelpText = "Steps recommended in the card.")]
-    public int RecommendSteps { get; set; }
+    [Option("recommend-steps", HelpText = "Steps recommended in the card (default: the model's, else the tool's).")]
+    public int? RecommendSteps { get; set; }
 }
 
 internal static class CardCommand
@@ -44,7 +44,7 @@ internal static class CardCommand
     public static int Run(CardOptions o, TextWriter output)
     {
         if (o.RecommendSteps < 1) throw new ArgumentException($"--recommend-steps must be at least 1, got {o.RecommendSteps}");
-        if (!KneeOnnx.Schedulers.SchedulerFactory.Names.Contains(o.RecommendSampler))
+        if (o.RecommendSampler is not null && !KneeOnnx.Schedulers.SchedulerFactory.Names.Contains(o.RecommendSampler))
             throw new ArgumentException($"--recommend-sampler '{o.RecommendSampler}' is not one of {string.Join(", ", KneeOnnx.Schedulers.SchedulerFactory.Names)}");
         if (o.Notes is not null && !File.Exists(o.Notes)) throw new FileNotFoundException($"{o.Notes}: --notes file not found", o.Notes);
         string card = ModelCard.PathFor(o.Model);
@@ -63,8 +63,17 @@ internal static class CardCommand
             parameters = net.ParameterCount;
         var meta = proto.MetadataProps.ToDictionary(p => p.Key, p => p.Value);
         string parity = meta.TryGetValue(ModelContract.Keys.SelfCheckMaxAbsDiff, out var diff) ? $"max abs difference to TorchSharp {diff} at export (self-check)" : "not recorded";
-        var sections = new StringBuilder($"## Use\n\nRecommended sampler: {o.RecommendSampler}, {o.RecommendSteps} steps "
-            + $"(`kneeonnx-gen generate --model {Path.GetFileName(o.Model)} --sampler {o.RecommendSampler} --steps {o.RecommendSteps} --out DIR`).\n\n");
+        // The model's own default sampler is the one source of truth; the options only override it for the card.
+        string sampler = o.RecommendSampler ?? meta.GetValueOrDefault(ModelContract.Keys.DefaultSampler) ?? Generation.SamplerSettings.DefaultSampler;
+        int steps = o.RecommendSteps
+            ?? (o.RecommendSampler is null && meta.TryGetValue(ModelContract.Keys.DefaultSteps, out var carried) ? int.Parse(carried, CultureInfo.InvariantCulture) : (int?)null)
+            ?? Generation.SamplerSettings.DefaultSteps;
+        // A latent U-Net is used through its folder (unet/model.onnx beside vae_decoder/): name the folder.
+        string modelArgument = meta.ContainsKey(ModelContract.Keys.Decoder)
+            ? Path.GetFileName(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(o.Model))))!
+            : Path.GetFileName(o.Model);
+        var sections = new StringBuilder($"## Use\n\nRecommended sampler: {sampler}, {steps} steps "
+            + $"(`kneeonnx-gen generate --model {modelArgument} --sampler {sampler} --steps {steps} --out DIR`).\n\n");
         if (o.Run is not null)
             sections.Append(ModelCardSections.Training(o.Run, o.Machine, info.TrainSteps, meta.GetValueOrDefault(ModelContract.Keys.DatasetSha256), info.Model.Preset));
         if (o.Evaluation is not null)

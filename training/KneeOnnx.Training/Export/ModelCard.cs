@@ -28,7 +28,16 @@ public static class ModelCard
         sb.AppendLine($"# {Path.GetFileNameWithoutExtension(onnxPath)} — KneeOnnx model card").AppendLine();
         bool velocity = Get(ModelContract.Keys.PredictionType) == KneeOnnx.Diffusion.PredictionType.Velocity;
         bool zeroSnr = Get(ModelContract.Keys.ZeroTerminalSnr) == "true";
-        sb.AppendLine($"A denoising diffusion model ({(velocity ? "v-prediction" : "ε-prediction")}) that generates {Get(ModelContract.Keys.ImageSize)}×{Get(ModelContract.Keys.ImageSize)} grayscale knee radiographs"
+        // A latent U-Net's own grid is not the picture the user gets: say both, so nobody reads 32² as the output size.
+        string decoder = Get(ModelContract.Keys.Decoder);
+        bool latent = decoder.Length > 0;
+        string grid = $"{Get(ModelContract.Keys.ImageSize)}×{Get(ModelContract.Keys.ImageSize)}";
+        string output = latent ? $"{Get(ModelContract.Keys.OutputImageSize)}×{Get(ModelContract.Keys.OutputImageSize)}" : grid;
+        string channels = Get(ModelContract.Keys.Channels) is { Length: > 0 } c ? c : "1";
+        string what = latent
+            ? $"generates {output} grayscale knee radiographs through a latent autoencoder (the diffusion runs on {channels}×{grid} latents, which `{decoder}` decodes)"
+            : $"generates {grid} grayscale knee radiographs";
+        sb.AppendLine($"A denoising diffusion model ({(velocity ? "v-prediction" : "ε-prediction")}) that {what}"
             + (conditional ? " conditioned on the Kellgren-Lawrence grade" + (sided ? " and the knee side (L/R)." : ".") : ", unconditional.")).AppendLine();
         sb.AppendLine("| fact | value |").AppendLine("|---|---|");
         sb.AppendLine($"| file | `{Path.GetFileName(onnxPath)}`, {new FileInfo(onnxPath).Length / 1e6:F1} MB, SHA-256 `{sha256}` |");
@@ -41,11 +50,15 @@ public static class ModelCard
             sb.AppendLine($"| default sampler | {sampler}, {Get(ModelContract.Keys.DefaultSteps)} steps: what every verb uses when no `--sampler`/`--steps` is given |");
         sb.AppendLine();
         sb.AppendLine("## Signature").AppendLine();
-        sb.AppendLine($"- `{ModelContract.SampleInput}` float32 [N,1,H,W], pixel space [-1, 1] (gray/127.5 − 1)");
+        sb.AppendLine(latent
+            ? $"- `{ModelContract.SampleInput}` float32 [N,{channels},H,W], the autoencoder's latents times its scale factor (about unit variance)"
+            : $"- `{ModelContract.SampleInput}` float32 [N,1,H,W], pixel space [-1, 1] (gray/127.5 − 1)");
         sb.AppendLine($"- `{ModelContract.TimestepInput}` int64 [N], 0 … T−1");
         if (conditional) sb.AppendLine($"- `{ModelContract.GradeInput}` int64 [N], KL grade 0 … 4 (or the null grade for classifier-free guidance, when present)");
         if (sided) sb.AppendLine($"- `{ModelContract.SideInput}` int64 [N], knee side 0 = L, 1 = R, 2 = either (the null side, also the guidance baseline)");
-        sb.AppendLine($"- output `{ModelContract.NoiseOutput}` float32 [N,1,H,W], {(velocity ? "the predicted velocity v = √ᾱ·ε − √(1−ᾱ)·x₀ (the name is the contract's; `kneeonnx.prediction_type` says what it holds)" : "the predicted noise ε")}");
+        sb.AppendLine($"- output `{ModelContract.NoiseOutput}` float32 [N,{channels},H,W], {(velocity ? "the predicted velocity v = √ᾱ·ε − √(1−ᾱ)·x₀ (the name is the contract's; `kneeonnx.prediction_type` says what it holds)" : "the predicted noise ε")}");
+        if (latent)
+            sb.AppendLine($"- decoder: `{decoder}` beside it (SHA-256 `{Get(ModelContract.Keys.DecoderSha256)}`), latents → {output} pixels in [-1, 1]; a missing or different decoder is refused");
         sb.AppendLine().AppendLine("Every constant inference needs is in the file's metadata (`kneeonnx.*` keys).").AppendLine();
         sb.AppendLine("## Operators").AppendLine();
         sb.AppendLine(string.Join(", ", OnnxExporter.OperatorCounts(model).Select(kv => $"{kv.Key} {kv.Value}"))).AppendLine();
