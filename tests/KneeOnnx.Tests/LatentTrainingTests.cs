@@ -155,6 +155,51 @@ public class LatentTrainingTests(ITestOutputHelper log)
         Assert.Contains("the encoder has changed", refusedExport.Err);
     }
 
+    /// <summary>
+    /// A model folder renamed mid-campaign (the latent model becoming the shipped default): the run resumes and exports
+    /// from the new folder, given with --autoencoder, because the encoder inside is the run's; without it the error
+    /// names the missing folder and the option; a folder with another encoder is still refused.
+    /// </summary>
+    [Fact]
+    public void ARunFollowsItsAutoencoderFolderToANewPlace()
+    {
+        using var dir = new TempDirectory();
+        string root = SyntheticKnees.WriteDataset(dir.Combine("data"), 2, side: 32);
+        string before = dir.Combine("kneeonnx-latent"), after = dir.Combine("kneeonnx-default");
+        TinyAutoencoder.Export(dir.Combine("ae-run"), before);
+        string run = dir.Combine("run");
+        string[] common = ["--out", run, "--threads", "2", "--device", "cpu", "--log-every", "1"];
+        var started = InProcessCli.Train(["train", "--data", root, "--preset", Presets.LatentSmall, "--autoencoder", before, "--steps", "3", "--batch", "2",
+            "--timesteps", "100", "--warmup", "1", "--seed", "3", "--stop-at-step", "1", .. common]);
+        Assert.True(started.Code == 0, started.Err);
+        Directory.Move(before, after);
+
+        var lost = InProcessCli.Train(["train", "--resume", .. common]);
+        Assert.NotEqual(0, lost.Code);
+        Assert.Contains(before, lost.Err);
+        Assert.Contains("--autoencoder", lost.Err);
+
+        var resumed = InProcessCli.Train(["train", "--resume", "--autoencoder", after, .. common]);
+        Assert.True(resumed.Code == 0, resumed.Err);
+        Assert.Equal(3, Checkpoint.ReadState(Path.Combine(run, Checkpoint.FileName)).Step);
+        Assert.Equal(Path.GetFullPath(after), Checkpoint.ReadState(Path.Combine(run, Checkpoint.FileName)).Train.Autoencoder);
+
+        string unet = Path.Combine(after, "unet", "model.onnx");
+        var exported = InProcessCli.Train("export", "--checkpoint", run, "--out", unet);
+        Assert.True(exported.Code == 0, exported.Err); // the checkpoint now names the new folder
+        using (var session = new Microsoft.ML.OnnxRuntime.InferenceSession(unet))
+            Assert.Equal("../vae_decoder/model.onnx", session.ModelMetadata.CustomMetadataMap[ModelContract.Keys.Decoder]);
+
+        // A folder whose encoder is another one's is not the run's autoencoder, whatever its name.
+        string stranger = TinyAutoencoder.Export(dir.Combine("ae-run2"), dir.Combine("stranger"), seed: 9);
+        var refused = InProcessCli.Train(["train", "--resume", "--autoencoder", stranger, "--steps", "4", .. common]);
+        Assert.NotEqual(0, refused.Code);
+        Assert.Contains("the encoder has changed", refused.Err);
+        var refusedExport = InProcessCli.Train("export", "--checkpoint", run, "--out", dir.Combine("x.onnx"), "--autoencoder", stranger);
+        Assert.NotEqual(0, refusedExport.Code);
+        Assert.Contains("the encoder has changed", refusedExport.Err);
+    }
+
     [Fact]
     public void LatentPresetsNeedAnAutoencoderAndPixelPresetsRefuseOne()
     {

@@ -29,6 +29,9 @@ public sealed class ExportOptions : TorchOptions
     [Option("default-steps", HelpText = "The step count that goes with --default-sampler.")]
     public int? DefaultSteps { get; set; }
 
+    [Option("autoencoder", HelpText = "A latent run's autoencoder folder, when it has moved since the run (its encoder must be the run's); default: the folder the run trained with.")]
+    public string? Autoencoder { get; set; }
+
     [Option("tolerance", Default = 1e-4, HelpText = "Largest accepted |ONNX − TorchSharp| in the self-check.")]
     public double Tolerance { get; set; }
 }
@@ -52,6 +55,9 @@ internal static class ExportCommand
         Validation.OutputGuard.File(o.Out, "--out", [new("--checkpoint", path)], Validation.FileKind.Onnx);
         Validation.OutputGuard.File(card, "--out's model card", [new("--checkpoint", path)], Validation.FileKind.Text);
         var state = Runs.Checkpoint.ReadState(path);
+        var train = o.Autoencoder is null ? state.Train
+            : state.Train.Autoencoder is null ? throw new ArgumentException($"--autoencoder {o.Autoencoder}: {path} is a pixel run; it has no decoder to name")
+            : state.Train with { Autoencoder = Path.GetFullPath(o.Autoencoder) };
         if (o.Preset is not null && o.Preset != state.Model.Preset)
             throw new ArgumentException($"{path}: checkpoint is of preset '{state.Model.Preset}', not '{o.Preset}'");
         string? folder = Path.GetDirectoryName(Path.GetFullPath(o.Out));
@@ -68,7 +74,7 @@ internal static class ExportCommand
             OnnxExporter.SetMetadata(proto, ModelContract.Keys.DefaultSampler, o.DefaultSampler);
             OnnxExporter.SetMetadata(proto, ModelContract.Keys.DefaultSteps, o.DefaultSteps!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
-        LatentExport.AddDecoder(proto, state.Train, o.Out);
+        LatentExport.AddDecoder(proto, train, o.Out);
         var check = ExportSelfCheck.Run(proto.ToByteArray(), model, state.Train.TrainTimesteps);
         if (!(check.MaxAbsDiff <= o.Tolerance))
             throw new ExportCheckFailedException($"{o.Out}: not written: ONNX Runtime differs from TorchSharp by {check.MaxAbsDiff:E2} (> {o.Tolerance:E0})");

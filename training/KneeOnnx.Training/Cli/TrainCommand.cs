@@ -164,10 +164,12 @@ public sealed class TrainOptions : TorchOptions
 
     /// <summary>
     /// Paths are the same setting when they resolve to the same place (an absolute path for the relative one, a link);
-    /// an image size left to the preset is the preset's.
+    /// an image size left to the preset is the preset's. An autoencoder folder may move: the trainer then holds the
+    /// encoder inside to the run's SHA-256.
     /// </summary>
     private static bool SameSetting(string name, object? was, object? now, TrainConfig saved)
     {
+        if (name == nameof(TrainConfig.Autoencoder) && was is string && now is string) return true;
         if (was is string a && now is string b && name is nameof(TrainConfig.Data) or nameof(TrainConfig.InitFrom) or nameof(TrainConfig.Autoencoder))
             return KneeOnnx.Validation.RealPath.Same(KneeOnnx.Validation.RealPath.Of(a), KneeOnnx.Validation.RealPath.Of(b));
         if (name == nameof(TrainConfig.ImageSize) && !Model.Presets.IsLatent(saved.Preset))
@@ -251,6 +253,7 @@ internal static class TrainCommand
             LogEvery = o.LogEvery,
             MaxMinutes = o.MaxMinutes, StopAtStep = o.StopAtStep,
             StepsOverride = o.Resume ? o.Steps : null,
+            AutoencoderOverride = o.Resume ? o.Autoencoder : null,
             Cancellation = stop.Token,
         });
         return stop.Requested && !result.Completed ? InterruptedExitCode : 0;

@@ -22,7 +22,7 @@ public static class LatentExport
     public static IEnumerable<(string Key, string Value)> DecoderMetadata(TrainConfig train, string unetPath)
     {
         if (train.Autoencoder is null) yield break;
-        var files = AutoencoderFiles.Open(train.Autoencoder, "the run's autoencoder");
+        var files = AutoencoderFiles.Open(train.Autoencoder, "the run's autoencoder (moved? give its new folder with --autoencoder)");
         if (train.LatentMismatch(files) is { } mismatch) throw new ArgumentException(mismatch);
         string folder = Path.GetDirectoryName(Path.GetFullPath(unetPath))!;
         yield return (ModelContract.Keys.Decoder, Path.GetRelativePath(folder, files.DecoderPath).Replace('\\', '/'));

@@ -12,6 +12,11 @@ public sealed record TrainRunOptions
     public int LogEvery { get; init; } = 50;
     /// <summary>On --resume, a new total step count (changes the learning-rate schedule from there on).</summary>
     public int? StepsOverride { get; init; }
+    /// <summary>
+    /// On --resume of a latent run, where its autoencoder folder is now (it was moved or renamed). The encoder inside
+    /// must still be the run's (its SHA-256 decides, not the path).
+    /// </summary>
+    public string? AutoencoderOverride { get; init; }
     /// <summary>Stop cleanly (with a checkpoint) once this much wall time has passed; for fixed-length sessions.</summary>
     public double? MaxMinutes { get; init; }
     /// <summary>Stop cleanly (with a checkpoint) before running this step: a pre-emption at a known point.</summary>

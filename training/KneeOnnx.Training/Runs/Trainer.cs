@@ -35,6 +35,10 @@ public static class Trainer
             if (run.StepsOverride is int total && total < resumed.Step)
                 throw new ArgumentException($"--steps {total} is below the {resumed.Step} steps {checkpointPath} has already done; give --steps {resumed.Step} or more (or leave it out)");
             config = resumed.Train with { Steps = run.StepsOverride ?? resumed.Train.Steps };
+            if (run.AutoencoderOverride is { } moved)
+                config = resumed.Train.Autoencoder is null
+                    ? throw new ArgumentException($"--autoencoder {moved}: {checkpointPath} is a pixel run; --resume cannot turn it into a latent one")
+                    : config with { Autoencoder = Path.GetFullPath(moved) };
         }
         else if (File.Exists(checkpointPath))
         {
@@ -60,7 +64,8 @@ public static class Trainer
         AutoencoderFiles? autoencoder = null;
         if (config.Autoencoder is not null)
         {
-            autoencoder = AutoencoderFiles.Open(config.Autoencoder);
+            autoencoder = AutoencoderFiles.Open(config.Autoencoder,
+                resumed is not null && run.AutoencoderOverride is null ? "the run's autoencoder (moved? give its new folder with --autoencoder)" : "--autoencoder");
             if (resumed?.Train.LatentMismatch(autoencoder) is { } mismatch) throw new ArgumentException(mismatch);
             if (resumed?.Train.DecoderSha256 is { } before && before != autoencoder.DecoderSha256)
                 run.Output.WriteLine($"the decoder was fine-tuned since this run started (sha256 {before[..16]}… → {autoencoder.DecoderSha256[..16]}…); same encoder, so the same latents");
