@@ -43,6 +43,10 @@ public class EvaluatorTests
         Assert.True(File.Exists(dir.Combine("report", "memorisation_pairs.png")));
         Assert.True(File.Exists(dir.Combine("report", ReportFigures.FidChart)));
         Assert.True(File.Exists(dir.Combine("report", ReportFigures.NearestSheet)));
+        // Per grade a row of generated images over a row of real ones: 10 rows of 96-pixel tiles, 4 columns (the
+        // largest row: grade 2's three generated images plus the copy, or the 4 real images of any grade).
+        using (var sheet = SixLabors.ImageSharp.Image.Load(dir.Combine("report", ReportFigures.BesideRealSheet)))
+            Assert.Equal((4 * 96 + 5 * 4, 10 * 96 + 11 * 4), (sheet.Width, sheet.Height));
         // The keys the README documents for report.json, read without the typed model.
         var json = JsonNode.Parse(File.ReadAllText(dir.Combine("report", "report.json")))!.AsObject();
         foreach (var key in new[] { "fidRn18", "floor", "counts", "gradeFidelity", "spearman", "klIs", "memorised", "memorisation", "augmentBenefit", "generation" })

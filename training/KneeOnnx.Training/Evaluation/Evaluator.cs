@@ -121,6 +121,7 @@ public static class Evaluator
             : ClassifierMeasures(request, log);
         ReportFigures.FidBars(Path.Combine(request.OutDirectory, ReportFigures.FidChart), fid, floor);
         ReportFigures.NearestPairs(Path.Combine(request.OutDirectory, ReportFigures.NearestSheet), generated, train, pixelGen, side);
+        ReportFigures.BesideReal(Path.Combine(request.OutDirectory, ReportFigures.BesideRealSheet), generated, real, side, request.Seed);
         var sides = request.SideClassifier is null ? null
             : SideFidelityMeasure.Run(request.SideClassifier, request.Generated, request.Real, request.GeneratedLimit, request.Limit, log);
         var augment = request.Augment is null ? null : AugmentationMeasure(request, log);

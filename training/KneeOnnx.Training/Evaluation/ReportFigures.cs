@@ -5,11 +5,15 @@ using ScottPlot;
 
 namespace KneeOnnx.Training.Evaluation;
 
-/// <summary>The report's pictures: FID against its floor per grade, and generated images beside their nearest training image.</summary>
+/// <summary>
+/// The report's pictures: FID against its floor per grade, generated images beside their nearest training image, and
+/// generated images above real ones of the same grade at the same size (what a reader compares by eye).
+/// </summary>
 public static class ReportFigures
 {
     public const string FidChart = "fid_by_grade.png";
     public const string NearestSheet = "nearest_train.png";
+    public const string BesideRealSheet = "generated_beside_real.png";
 
     public static void FidBars(string path, IReadOnlyDictionary<string, double?> fid, IReadOnlyDictionary<string, double?> floor)
     {
@@ -38,6 +42,26 @@ public static class ReportFigures
         plot.YLabel("FID-RN18");
         byte[] png = plot.GetImageBytes(900, 480, ImageFormat.Png);
         AtomicFile.Write(path, s => s.Write(png));
+    }
+
+    /// <summary>
+    /// Per grade two rows: the first <paramref name="perRow"/> generated images (file order), then as many real images
+    /// of that grade drawn at random with <paramref name="seed"/> — a fair sample, not the nearest ones.
+    /// </summary>
+    public static void BesideReal(string path, KneeDataset generated, KneeDataset real, int side, long seed, int perRow = 8)
+    {
+        var rng = new Random(unchecked((int)seed) ^ 0x5EED);
+        var rows = new List<IReadOnlyList<float[]>>();
+        for (int g = 0; g < KlGrades.Count; g++)
+        {
+            var made = Enumerable.Range(0, generated.Count).Where(i => generated.Grades[i] == g).Take(perRow).Select(i => generated.Images[i]).ToList();
+            var pool = Enumerable.Range(0, real.Count).Where(i => real.Grades[i] == g).ToArray();
+            rng.Shuffle(pool);
+            if (made.Count == 0 || pool.Length == 0) continue;
+            rows.Add(made);
+            rows.Add(pool.Take(perRow).Select(i => real.Images[i]).ToList());
+        }
+        if (rows.Count > 0) ContactSheet.Write(path, rows, side, Math.Max(side, 96));
     }
 
     /// <summary>One row per grade: up to <paramref name="perGrade"/> pairs of (generated, its pixel-nearest training image).</summary>
