@@ -25,6 +25,8 @@ public static class FileKinds
     // The training side's magics, repeated here so the inference library needs nothing from it; FileKindTests pin them.
     private static readonly byte[] CheckpointMagic = "KNEECKPT"u8.ToArray();
     private static readonly byte[] ClassifierMagic = "KNEECLS1"u8.ToArray();
+    /// <summary>A classifier run's checkpoint (train-classifier --checkpoint): a checkpoint like the U-Net's, to every guard.</summary>
+    private static readonly byte[] ClassifierCheckpointMagic = "KNEECLR1"u8.ToArray();
 
     public static FileKind Sniff(string path)
     {
@@ -35,7 +37,7 @@ public static class FileKinds
         var bytes = head.AsSpan(0, n);
         if (n == 0) return FileKind.Empty;
         if (bytes.StartsWith(PngSignature)) return FileKind.Png;
-        if (bytes.StartsWith(CheckpointMagic)) return FileKind.Checkpoint;
+        if (bytes.StartsWith(CheckpointMagic) || bytes.StartsWith(ClassifierCheckpointMagic)) return FileKind.Checkpoint;
         if (bytes.StartsWith(ClassifierMagic)) return FileKind.Classifier;
         if (bytes[0] == 0x08) return FileKind.Onnx;
         if (bytes.Contains((byte)0)) return FileKind.OtherBinary;

@@ -21,7 +21,14 @@ public static class AugmentationBenefit
     public const string RealOnlyFile = "augment-real-only.kcls";
     public const string AugmentedFile = "augment-with-synthetic.kcls";
 
-    public static AugmentationResult Run(ClassifierConfig config, KneeDataset train, KneeDataset val, KneeDataset synthetic, int? perGrade, string outDirectory, TextWriter log)
+    public static AugmentationResult Run(ClassifierConfig config, KneeDataset train, KneeDataset val, KneeDataset synthetic, int? perGrade, string outDirectory, TextWriter log) =>
+        Run(config, train, val, synthetic, perGrade, outDirectory, log, null)!;
+
+    /// <param name="run">null: train both arms now. Otherwise each arm keeps a checkpoint beside its classifier file in
+    /// <paramref name="outDirectory"/> and continues it when present, stopping by <see cref="ClassifierRunOptions.StopBy"/>.</param>
+    /// <returns>null when the time ran out before both arms finished (run the same again to continue).</returns>
+    public static AugmentationResult? Run(ClassifierConfig config, KneeDataset train, KneeDataset val, KneeDataset synthetic, int? perGrade, string outDirectory, TextWriter log,
+                                          ClassifierRunOptions? run)
     {
         config.Validate();
         if (perGrade is <= 0) throw new ArgumentException($"--per-grade must be at least 1, got {perGrade}");
@@ -42,9 +49,11 @@ public static class AugmentationBenefit
             + $"both runs {budget.Epochs} × {steps} steps of batch {config.BatchSize}, seed {config.Seed}");
 
         log.WriteLine("run 1/2: real train only");
-        var realOnly = ClassifierTrainer.Train(budget, train, val, Path.Combine(outDirectory, RealOnlyFile), log);
+        var realOnly = Arm(budget, train, val, Path.Combine(outDirectory, RealOnlyFile), log, run);
+        if (realOnly is null) return null;
         log.WriteLine("run 2/2: real train + synthetic");
-        var augmented = ClassifierTrainer.Train(budget, mixed, val, Path.Combine(outDirectory, AugmentedFile), log);
+        var augmented = Arm(budget, mixed, val, Path.Combine(outDirectory, AugmentedFile), log, run);
+        if (augmented is null) return null;
 
         var report = new AugmentationReport
         {
@@ -67,6 +76,17 @@ public static class AugmentationBenefit
         log.WriteLine($"val accuracy {realOnly.ValAccuracy:F3} → {augmented.ValAccuracy:F3}, κ {realOnly.ValQuadraticKappa:F3} → {augmented.ValQuadraticKappa:F3}, "
             + $"MAE {realOnly.ValMeanAbsoluteError:F3} → {augmented.ValMeanAbsoluteError:F3} ({timer.Elapsed.TotalSeconds:F0}s); wrote {Path.Combine(outDirectory, "augment.json")}");
         return new AugmentationResult(realOnly, augmented, added, steps * budget.Epochs, report);
+    }
+
+    /// <summary>
+    /// One classifier of the comparison: trained now, or (with <paramref name="run"/>) continued from its checkpoint
+    /// FILE.ckpt; null when stopped unfinished.
+    /// </summary>
+    internal static ClassifierHeader? Arm(ClassifierConfig config, KneeDataset train, KneeDataset val, string file, TextWriter log, ClassifierRunOptions? run)
+    {
+        if (run is null) return ClassifierTrainer.Train(config, train, val, file, log);
+        var outcome = ClassifierTrainer.Run(config, train, val, file, log, run with { Checkpoint = Path.ChangeExtension(file, ".ckpt"), Resume = true });
+        return outcome.Completed ? outcome.Best : null;
     }
 
     /// <summary>The generated images a run adds: the first <paramref name="perGrade"/> of each grade (all when null).</summary>

@@ -60,7 +60,14 @@ public sealed record ClassifierConfig
 /// </summary>
 public static class ClassifierTrainer
 {
-    public static ClassifierHeader Train(ClassifierConfig config, KneeDataset train, KneeDataset val, string outFile, TextWriter log)
+    public static ClassifierHeader Train(ClassifierConfig config, KneeDataset train, KneeDataset val, string outFile, TextWriter log) =>
+        Run(config, train, val, outFile, log, new ClassifierRunOptions()).Best!;
+
+    /// <summary>
+    /// Trains epoch by epoch; with <see cref="ClassifierRunOptions.Checkpoint"/> the state is written after every epoch,
+    /// and a run may stop early (<see cref="ClassifierRunOptions.StopBy"/>) and continue later (<see cref="ClassifierRunOptions.Resume"/>).
+    /// </summary>
+    public static ClassifierOutcome Run(ClassifierConfig config, KneeDataset train, KneeDataset val, string outFile, TextWriter log, ClassifierRunOptions options)
     {
         config.Validate();
         bool bySide = config.Target == ClassifierTarget.Side;
@@ -69,24 +76,63 @@ public static class ClassifierTrainer
                 if (set.FirstFileWithoutSide() is { } file)
                     throw new ArgumentException($"{file}: the file name states no knee side (expected a name ending in L or R, like 9003175L.png); --target side needs every image's side");
         int classes = ClassifierTarget.ClassNames(config.Target).Count;
+        var trainTruth = bySide ? train.Sides : train.Grades;
+        var valTruth = bySide ? val.Sides : val.Grades;
+        string? checkpoint = options.Checkpoint;
+        string configKey = ClassifierCheckpoint.ConfigKey(config);
+        string dataSha = checkpoint is null ? "" : ClassifierCheckpoint.DataSha256(train, trainTruth, val, valTruth);
+        ClassifierRunState? resumed = null;
+        if (checkpoint is not null && File.Exists(checkpoint))
+        {
+            if (!options.Resume)
+                throw new ArgumentException($"{checkpoint}: already holds a classifier run; pass --resume to continue it, or choose another checkpoint");
+            resumed = ClassifierCheckpoint.ReadState(checkpoint);
+            if (resumed.Config != configKey)
+                throw new ArgumentException($"{checkpoint}: the run was started with other settings ({resumed.Config}); a resumed run keeps its own (start a new one elsewhere)");
+            if (resumed.DataSha256 != dataSha)
+                throw new ArgumentException($"{checkpoint}: the training or val images differ from those the run started on; a resumed run must see the same images");
+            if (resumed.Best is not null && !File.Exists(outFile))
+                throw new ArgumentException($"{outFile}: the run's best epoch so far ({resumed.Best.Epoch}) was saved there and the file is gone; start the run again");
+            if (resumed.EpochsDone >= config.Epochs)
+            {
+                log.WriteLine($"{checkpoint}: finished earlier ({resumed.EpochsDone} epochs); kept epoch {resumed.Best?.Epoch}");
+                return new ClassifierOutcome(resumed.Best, true, resumed.EpochsDone, resumed.EpochSeconds is double s ? TimeSpan.FromSeconds(s) : null);
+            }
+        }
+        TimeSpan? epochTime = resumed?.EpochSeconds is double known ? TimeSpan.FromSeconds(known) : options.Clock.Last;
+        if (options.StopBy is DateTime stopBy && epochTime is TimeSpan expected && DateTime.UtcNow + expected > stopBy)
+        {
+            log.WriteLine($"not started: an epoch takes about {expected.TotalMinutes:F1} min, more than the time left");
+            return new ClassifierOutcome(resumed?.Best, false, resumed?.EpochsDone ?? 0, epochTime);
+        }
+
         TorchDevice.SetThreads(config.Threads);
         manual_seed(config.Seed);
         using var net = ClassifierBackbone.Initial(config.Backbone, config.Widths, classes);
         using var optimizer = optim.AdamW(net.parameters(), lr: config.LearningRate, weight_decay: 1e-4);
+        if (resumed is not null)
+        {
+            ClassifierCheckpoint.Restore(checkpoint!, net, optimizer);
+            log.WriteLine($"resumed from {checkpoint} after epoch {resumed.EpochsDone}/{config.Epochs}"
+                + (resumed.Best is { } b ? $" (best so far: epoch {b.Epoch}, val accuracy {b.ValAccuracy:F3}, κ {b.ValQuadraticKappa:F3})" : ""));
+        }
         var (precision, precisionLine) = Precision.TrainingPrecision.Resolve(config.Precision, CPU);
         log.WriteLine(precisionLine);
         using var bf16 = precision == Precision.TrainingPrecision.Bf16 ? new Precision.BFloat16Compute(net, ClassifierBackbone.Create(config.Backbone, config.Widths, classes)) : null;
         var sampler = bySide ? new GradeSampler(train.Sides, Data.Balance.None, KneeSides.Count) : new GradeSampler(train.Grades, config.Balance);
-        var valTruth = bySide ? val.Sides : val.Grades;
         int side = config.ImageSize, area = side * side;
         int stepsPerEpoch = config.StepsPerEpoch ?? Math.Max(1, train.Count / config.BatchSize);
         long totalSteps = (long)stepsPerEpoch * config.Epochs;
         var pixels = new float[config.BatchSize * area];
         var labels = new long[config.BatchSize];
-        ClassifierHeader? best = null;
+        ClassifierHeader? best = resumed?.Best;
+        double before = resumed?.Seconds ?? 0;
         var timer = Stopwatch.StartNew();
-        for (int epoch = 1; epoch <= config.Epochs; epoch++)
+        for (int epoch = (resumed?.EpochsDone ?? 0) + 1; epoch <= config.Epochs; epoch++)
         {
+            var epochTimer = Stopwatch.StartNew();
+            // Dropout draws from torch's generator: reseeded per epoch, so a run resumed at an epoch boundary repeats it exactly.
+            manual_seed(SplitMix64.For(config.Seed, epoch, 7).NextSeed());
             net.train();
             double lossSum = 0;
             for (int s = 0; s < stepsPerEpoch; s++)
@@ -131,7 +177,7 @@ public static class ClassifierTrainer
             var metrics = ClassificationMetrics.Of(valTruth, Predict(net, val.Images, side), classes);
             bool improved = best is null || (bySide ? metrics.Accuracy > best.ValAccuracy : metrics.QuadraticKappa > best.ValQuadraticKappa);
             log.WriteLine($"epoch {epoch}/{config.Epochs}: train loss {lossSum / stepsPerEpoch:F3}; val accuracy {metrics.Accuracy:F3}, κ {metrics.QuadraticKappa:F3}, MAE {metrics.MeanAbsoluteError:F3}"
-                + $" ({timer.Elapsed.TotalSeconds:F0}s){(improved ? " *" : "")}");
+                + $" ({before + timer.Elapsed.TotalSeconds:F0}s){(improved ? " *" : "")}");
             if (improved)
             {
                 best = new ClassifierHeader
@@ -141,8 +187,21 @@ public static class ClassifierTrainer
                 };
                 ClassifierFile.Save(outFile, best, net);
             }
+            epochTime = epochTimer.Elapsed;
+            options.Clock.Last = epochTime;
+            if (checkpoint is not null)
+                ClassifierCheckpoint.Write(checkpoint, new ClassifierRunState
+                {
+                    Config = configKey, DataSha256 = dataSha, EpochsDone = epoch, Best = best, Seconds = Math.Round(before + timer.Elapsed.TotalSeconds, 1),
+                    EpochSeconds = Math.Round(epochTime.Value.TotalSeconds, 1),
+                }, net, optimizer);
+            if (epoch < config.Epochs && options.StopBy is DateTime deadline && DateTime.UtcNow + epochTime.Value > deadline)
+            {
+                log.WriteLine($"stopped after epoch {epoch}/{config.Epochs}: the next would end after the time allowed" + (checkpoint is null ? "" : $"; continue with --resume from {checkpoint}"));
+                return new ClassifierOutcome(best, false, epoch, epochTime);
+            }
         }
-        return best!;
+        return new ClassifierOutcome(best, true, config.Epochs, epochTime);
     }
 
     /// <summary>Most likely grade of each image (eval mode, no gradients, batches of 128).</summary>

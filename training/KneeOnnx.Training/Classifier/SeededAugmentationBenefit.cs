@@ -36,7 +36,14 @@ public sealed record SeededAugmentationReport
 public static class SeededAugmentationBenefit
 {
     public static SeededAugmentationReport Run(ClassifierConfig config, int seeds, KneeDataset train, KneeDataset val, KneeDataset synthetic, int? perGrade,
-                                               string outDirectory, TextWriter log)
+                                               string outDirectory, TextWriter log) =>
+        Run(config, seeds, train, val, synthetic, perGrade, outDirectory, log, null)!;
+
+    /// <param name="run">as for <see cref="AugmentationBenefit.Run(ClassifierConfig, KneeDataset, KneeDataset, KneeDataset, int?, string, TextWriter, ClassifierRunOptions?)"/>:
+    /// every classifier keeps a checkpoint and the whole verdict continues where it stopped.</param>
+    /// <returns>null when the time ran out first.</returns>
+    public static SeededAugmentationReport? Run(ClassifierConfig config, int seeds, KneeDataset train, KneeDataset val, KneeDataset synthetic, int? perGrade,
+                                                string outDirectory, TextWriter log, ClassifierRunOptions? run)
     {
         if (seeds < 2) throw new ArgumentException($"--seeds must be at least 2 for an interval, got {seeds}");
         var timer = Stopwatch.StartNew();
@@ -47,12 +54,14 @@ public static class SeededAugmentationBenefit
             long seed = config.Seed + k;
             string folder = Path.Combine(outDirectory, $"seed-{seed}");
             log.WriteLine($"seed {seed} ({k + 1}/{seeds})");
-            var result = AugmentationBenefit.Run(config with { Seed = seed }, train, val, synthetic, perGrade, folder, log);
+            var result = AugmentationBenefit.Run(config with { Seed = seed }, train, val, synthetic, perGrade, folder, log, run);
+            if (result is null) return null;
             pairs.Add(result);
             log.WriteLine("  generated images only (classification accuracy score)");
             var chosen = AugmentationBenefit.Chosen(synthetic, perGrade);
             var syntheticOnly = KneeDataset.FromMemory(config.ImageSize, chosen.Select(i => synthetic.Images[i]).ToArray(), chosen.Select(i => synthetic.Grades[i]).ToArray(), "synthetic");
-            var cas = ClassifierTrainer.Train(config with { Seed = seed, StepsPerEpoch = result.Steps / config.Epochs }, syntheticOnly, val, Path.Combine(folder, "synthetic-only.kcls"), log);
+            var cas = AugmentationBenefit.Arm(config with { Seed = seed, StepsPerEpoch = result.Steps / config.Epochs }, syntheticOnly, val, Path.Combine(folder, "synthetic-only.kcls"), log, run);
+            if (cas is null) return null;
             scores.Add(cas.ValAccuracy);
         }
         SeededFigure Figure(string name, Func<ClassifierHeader, double> of)

@@ -40,12 +40,22 @@ public sealed class AugmentBenefitOptions : TorchOptions
 
     [Option("threads", Default = 0, HelpText = "CPU threads (0 = all cores; at most 4 × the logical cores).")]
     public int Threads { get; set; }
+
+    [Option("max-minutes", HelpText = "Stop, every classifier checkpointed in --out, before an epoch that would end after this many minutes; the same command again continues where it stopped.")]
+    public double? MaxMinutes { get; set; }
 }
 
 internal static class AugmentBenefitCommand
 {
     public static int Run(AugmentBenefitOptions o, TextWriter output)
     {
+        // Every classifier keeps a checkpoint in --out: the same command again continues a stopped verdict (hours at 224²).
+        var run = new ClassifierRunOptions
+        {
+            StopBy = o.MaxMinutes is double minutes
+                ? minutes > 0 && double.IsFinite(minutes) ? DateTime.UtcNow.AddMinutes(minutes) : throw new ArgumentException($"--max-minutes must be a positive number of minutes, got {minutes}")
+                : null,
+        };
         var defaults = ClassifierConfig.ForBackbone(o.Backbone);
         var config = defaults with { ImageSize = o.Size ?? defaults.ImageSize, Epochs = o.Epochs, BatchSize = o.Batch, Seed = o.Seed, Threads = o.Threads };
         config.Validate();
@@ -56,8 +66,10 @@ internal static class AugmentBenefitCommand
         var synthetic = ImageSet.Load(o.Generated, config.ImageSize);
         var train = KneeDataset.Load(o.Data, "train", config.ImageSize);
         var val = KneeDataset.Load(o.Data, "val", config.ImageSize);
-        if (o.Seeds == 1) AugmentationBenefit.Run(config, train, val, synthetic, o.PerGrade, o.Out, output);
-        else SeededAugmentationBenefit.Run(config, o.Seeds, train, val, synthetic, o.PerGrade, o.Out, output);
+        bool finished = o.Seeds == 1
+            ? AugmentationBenefit.Run(config, train, val, synthetic, o.PerGrade, o.Out, output, run) is not null
+            : SeededAugmentationBenefit.Run(config, o.Seeds, train, val, synthetic, o.PerGrade, o.Out, output, run) is not null;
+        if (!finished) output.WriteLine($"stopped before the verdict was complete; every classifier so far is checkpointed in {o.Out}: the same command again continues");
         return 0;
     }
 }

@@ -39,12 +39,24 @@ public sealed class TrainClassifierOptions : TorchOptions
 
     [Option("precision", HelpText = "fp32 | bf16 (default: bf16 where the CPU has AVX-512 BF16 or AMX, else fp32); weights and the saved file stay fp32.")]
     public string? Precision { get; set; }
+
+    [Option("checkpoint", HelpText = "Keep the run's state in this file after every epoch (weights, optimiser, best epoch so far) so --resume can continue it (default with --max-minutes or --resume: --out with .ckpt).")]
+    public string? Checkpoint { get; set; }
+
+    [Option("resume", HelpText = "Continue the run in --checkpoint (the same settings and images; a finished run just reports).")]
+    public bool Resume { get; set; }
+
+    [Option("max-minutes", HelpText = "Stop, with the checkpoint written, before an epoch that would end after this many minutes; the same command with --resume continues.")]
+    public double? MaxMinutes { get; set; }
 }
 
 internal static class TrainClassifierCommand
 {
     public static int Run(TrainClassifierOptions o, TextWriter output)
     {
+        DateTime? stopBy = o.MaxMinutes is double minutes
+            ? minutes > 0 && double.IsFinite(minutes) ? DateTime.UtcNow.AddMinutes(minutes) : throw new ArgumentException($"--max-minutes must be a positive number of minutes, got {minutes}")
+            : null;
         var defaults = ClassifierConfig.ForBackbone(o.Backbone);
         var config = defaults with
         {
@@ -59,10 +71,26 @@ internal static class TrainClassifierCommand
         if (File.Exists(o.Out) && KneeOnnx.Validation.FileKinds.Sniff(o.Out) == KneeOnnx.Validation.FileKind.Classifier
             && ClassifierFile.ReadHeader(o.Out).Target is var existing && existing != config.Target)
             throw new ArgumentException($"{o.Out}: --out exists and is a {existing} classifier; --target {config.Target} would replace it with a {config.Target} one (choose another --out)");
+        string? checkpoint = o.Checkpoint ?? (o.MaxMinutes is not null || o.Resume ? Path.ChangeExtension(o.Out, ".ckpt") : null);
+        if (checkpoint is not null)
+        {
+            if (Validation.RealPath.Same(Validation.RealPath.Of(checkpoint), Validation.RealPath.Of(o.Out)))
+                throw new ArgumentException($"{checkpoint}: --checkpoint is the --out file; give the run's state a file of its own");
+            KneeOnnx.Validation.OutputGuard.File(checkpoint, "--checkpoint", [new("--out", o.Out)], KneeOnnx.Validation.FileKind.Checkpoint);
+        }
+        if (o.Resume && !File.Exists(checkpoint))
+            throw new ArgumentException($"{checkpoint}: nothing to resume (no checkpoint); drop --resume to start a new run");
         var train = KneeDataset.Load(o.Data, "train", config.ImageSize);
         var val = KneeDataset.Load(o.Data, "val", config.ImageSize);
         output.WriteLine($"train {train.Count} ({string.Join(" ", train.CountPerGrade())}), val {val.Count} ({string.Join(" ", val.CountPerGrade())}) at {config.ImageSize}²; target {config.Target}; {config.Backbone}");
-        var best = ClassifierTrainer.Train(config, train, val, o.Out, output);
+        var outcome = ClassifierTrainer.Run(config, train, val, o.Out, output, new ClassifierRunOptions { Checkpoint = checkpoint, Resume = o.Resume, StopBy = stopBy });
+        if (!outcome.Completed)
+        {
+            output.WriteLine($"stopped after epoch {outcome.EpochsDone}/{config.Epochs}"
+                + (outcome.Best is { } sofar ? $" (best so far: epoch {sofar.Epoch} in {o.Out})" : "") + "; the same command with --resume continues");
+            return 0;
+        }
+        var best = outcome.Best!;
         output.WriteLine($"kept epoch {best.Epoch}: val accuracy {best.ValAccuracy:F3}, quadratic κ {best.ValQuadraticKappa:F3}, MAE {best.ValMeanAbsoluteError:F3}, "
             + $"recall per {(config.Target == ClassifierTarget.Side ? "side" : "grade")} {string.Join(" ", best.ValRecall.Select(r => r.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)))} → {o.Out}");
         return 0;
