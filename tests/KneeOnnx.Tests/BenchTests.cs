@@ -118,5 +118,25 @@ public class BenchTests
         (code, _, err) = InProcessCli.Train("bench", "--out", dir.Path, "--model", dir.Combine("missing.onnx"));
         Assert.Equal(2, code);
         Assert.Contains("missing.onnx", err);
+        (code, _, err) = InProcessCli.Train("bench", "--out", dir.Path, "--training-only", "--training", "resnet50");
+        Assert.Equal(2, code);
+        Assert.Contains("--training 'resnet50'", err);
+    }
+
+    /// <summary>
+    /// Every kind of network the trainers train has a throughput row, stepping through the trainers' own step code: a
+    /// U-Net preset, an autoencoder preset and a classifier backbone, in each precision the CPU offers.
+    /// </summary>
+    [Fact]
+    public void TrainingThroughputCoversUNetsAutoencodersAndClassifiers()
+    {
+        var json = TrainingThroughput.Measure(["tiny", "kl-tiny", "small-cnn"], batch: 2, warmup: 0, repeats: 1, TextWriter.Null);
+        var precisions = json["precisions"]!.AsArray().Select(p => p!.GetValue<string>()).ToArray();
+        Assert.Contains("fp32", precisions);
+        var rows = json["networks"]!.AsArray();
+        Assert.Equal(["tiny", "kl-tiny", "small-cnn"], rows.Select(r => r!["network"]!.GetValue<string>()));
+        foreach (var row in rows)
+            foreach (var precision in precisions)
+                Assert.True(row![precision]!["imagesPerSecond"]!.GetValue<double>() > 0, $"{row["network"]} {precision}");
     }
 }

@@ -53,8 +53,8 @@ public sealed record BenchRequest
         if (GemmSize is < 64 or > 8192) throw new ArgumentException($"--gemm-size must be in 64..8192, got {GemmSize}");
         KneeOnnx.Validation.ThreadCount.Validate(Threads);
         foreach (var n in TrainingNetworks)
-            if (!Presets.Names.Contains(n) && !Autoencoder.AutoencoderPresets.Names.Contains(n))
-                throw new ArgumentException($"--training '{n}' is not a U-Net preset ({string.Join(", ", Presets.Names)}) or an autoencoder preset ({string.Join(", ", Autoencoder.AutoencoderPresets.Names)})");
+            if (!TrainingThroughput.IsKnown(n))
+                throw new ArgumentException($"--training '{n}' is not a U-Net preset ({string.Join(", ", Presets.Names)}), an autoencoder preset ({string.Join(", ", Autoencoder.AutoencoderPresets.Names)}) or a classifier backbone ({string.Join(", ", Classifier.ClassifierBackbone.All)})");
         if (TrainingBatch is < 1 or > 256) throw new ArgumentException($"--training-batch must be in 1..256, got {TrainingBatch}");
         if (TrainingOnly && TrainingNetworks.Count == 0) throw new ArgumentException("--training-only with --training none measures nothing");
         if (Model is null && Presets.IsLatent(Preset))

@@ -14,11 +14,16 @@ namespace KneeOnnx.Training.Bench;
 /// <summary>
 /// Training images per second of each network in each precision, through the trainers' own step classes (forward,
 /// backward, clipping, optimiser) on seeded random data: the U-Net presets at their grids (latent ones on 4-channel
-/// latents) and the autoencoder presets on their crops with critic and perceptual loss on (its most expensive phase).
+/// latents), the autoencoder presets on their crops with critic and perceptual loss on (its most expensive phase), and
+/// the classifier backbones at their default input sizes (ResNet-18 at 224², the small CNN at 64²).
 /// </summary>
 public static class TrainingThroughput
 {
     public static readonly string[] DefaultNetworks = [Presets.Small, Presets.LatentSmall, Presets.LatentMedium, AutoencoderPresets.F4];
+
+    /// <summary>Every name <see cref="Measure"/> takes: U-Net presets, autoencoder presets, classifier backbones.</summary>
+    public static bool IsKnown(string network) =>
+        Presets.Names.Contains(network) || AutoencoderPresets.Names.Contains(network) || Classifier.ClassifierBackbone.All.Contains(network);
 
     public static JsonObject Measure(IReadOnlyList<string> networks, int batch, int warmup, int repeats, TextWriter log)
     {
@@ -58,6 +63,19 @@ public static class TrainingThroughput
         manual_seed(1);
         bool bf16 = precision == TrainingPrecision.Bf16;
         long step = 0;
+        if (Classifier.ClassifierBackbone.All.Contains(network))
+        {
+            var classifier = Classifier.ClassifierConfig.ForBackbone(network);
+            int side = classifier.ImageSize;
+            var net = Classifier.ClassifierBackbone.Initial(network, classifier.Widths, KlGrades.Count);
+            var classifierOptimizer = optim.AdamW(net.parameters(), lr: classifier.LearningRate, weight_decay: 1e-4);
+            var netBf16 = bf16 ? new BFloat16Compute(net, Classifier.ClassifierBackbone.Create(network, classifier.Widths, KlGrades.Count)) : null;
+            var random = new Random(3);
+            var pixels = Enumerable.Range(0, batch * side * side).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+            var labels = Enumerable.Range(0, batch).Select(i => (long)(i % KlGrades.Count)).ToArray();
+            net.train();
+            return new Run(() => Classifier.ClassifierStep.Run(net, classifierOptimizer, netBf16, pixels, labels, side), netBf16, classifierOptimizer, net);
+        }
         if (AutoencoderPresets.Names.Contains(network))
         {
             var modelConfig = AutoencoderPresets.Get(network);

@@ -164,15 +164,7 @@ public static class ClassifierTrainer
                 }
                 foreach (var group in optimizer.ParamGroups)
                     group.LearningRate = LearningRateSchedule.At(step, config.LearningRate, stepsPerEpoch / 2, totalSteps, 0.02);
-                using var scope = NewDisposeScope();
-                var input = tensor(pixels, [config.BatchSize, 1, side, side]);
-                var logits = bf16 is null ? net.forward(input) : ((ClassifierNet)bf16.PullWeights(training: true)).forward(input.to_type(ScalarType.BFloat16)).to_type(ScalarType.Float32);
-                var loss = nn.functional.cross_entropy(logits, tensor(labels));
-                optimizer.zero_grad();
-                loss.backward();
-                bf16?.PushGradients();
-                optimizer.step();
-                lossSum += loss.item<float>();
+                lossSum += ClassifierStep.Run(net, optimizer, bf16, pixels, labels, side);
             }
             var metrics = ClassificationMetrics.Of(valTruth, Predict(net, val.Images, side), classes);
             bool improved = best is null || (bySide ? metrics.Accuracy > best.ValAccuracy : metrics.QuadraticKappa > best.ValQuadraticKappa);

@@ -54,7 +54,7 @@ public sealed class BenchOptions : TorchOptions
     [Option("no-paper", HelpText = "Skip the paper preset's batch-1 call (needs ~3 GB).")]
     public bool NoPaper { get; set; }
 
-    [Option("training", Default = "small,latent-s,latent-m,kl-f4", HelpText = "Networks whose training images/s are measured in fp32 and bf16 (U-Net presets, autoencoder presets); 'none' to skip.")]
+    [Option("training", Default = "small,latent-s,latent-m,kl-f4", HelpText = "Networks whose training images/s are measured in fp32 and bf16 (U-Net presets, autoencoder presets, classifier backbones such as resnet18-imagenet); 'none' to skip.")]
     public string Training { get; set; } = "";
 
     [Option("training-batch", Default = 16, HelpText = "Batch of the training-throughput steps (images, or crops for an autoencoder).")]
