@@ -125,6 +125,18 @@ public class EvaluatorTests
         var third = JsonNode.Parse(File.ReadAllText(dir.Combine("r", "report.json")))!;
         Assert.Equal(15, third["generation"]!["generatedNow"]!.GetValue<int>());
         Assert.Equal(15, third["counts"]!["all"]!["generated"]!.GetValue<int>());
+        Assert.Null(third["denoising"]);
+
+        // The denoising check rides along on request: 2 real images of each grade, six timesteps, in both files.
+        (code, stdout, err) = InProcessCli.Train([.. args, "--denoise-check", "2"]);
+        Assert.True(code == 0, err);
+        var fourth = JsonNode.Parse(File.ReadAllText(dir.Combine("r", "report.json")))!;
+        Assert.Equal(10, fourth["denoising"]!["images"]!.GetValue<int>());
+        Assert.Equal(6, fourth["denoising"]!["rows"]!.AsArray().Count);
+        Assert.Contains("| t | ᾱ_t | x̂₀ MSE | average image MSE | ε̂ MSE |", File.ReadAllText(dir.Combine("r", "report.md")));
+        (code, _, err) = InProcessCli.Train([.. args, "--denoise-check", "0"]);
+        Assert.Equal(2, code);
+        Assert.Contains("--denoise-check must be at least 1", err);
     }
 
     [Fact]

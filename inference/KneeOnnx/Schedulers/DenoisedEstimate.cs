@@ -10,7 +10,7 @@ namespace KneeOnnx.Schedulers;
 /// code, diffusers' DDIM default); it is not part of the probability-flow ODE, so with an exact model it bends the
 /// trajectory (DPM-Solver++ leaves it off by default).
 /// </summary>
-internal readonly struct DenoisedEstimate
+public readonly struct DenoisedEstimate
 {
     private readonly bool _velocity;
     private readonly float _alpha, _sigma, _invAlpha;

@@ -60,6 +60,9 @@ public sealed class EvaluateOptions : TorchOptions
     [Option("augment-per-grade", HelpText = "At most N generated images per grade added for the augmentation benefit (default: all).")]
     public int? AugmentPerGrade { get; set; }
 
+    [Option("denoise-check", HelpText = "With --model: also noise N real val images per grade with known noise at t = 0.1T, 0.3T, … T−1, denoise each in one model call and report x̂₀ and ε̂ errors beside the average image's (seconds; no sampling).")]
+    public int? DenoiseCheck { get; set; }
+
     [Option("no-feature-cache", HelpText = "Do not keep ResNet-18 features of whole folders in ~/.cache/kneeonnx/features (or $XDG_CACHE_HOME).")]
     public bool NoFeatureCache { get; set; }
 
@@ -75,6 +78,8 @@ public sealed class EvaluateOptions : TorchOptions
         if (Limit is < 1) throw new ArgumentException($"--limit must be at least 1, got {Limit}");
         if (Augment && AugmentEpochs < 1) throw new ArgumentException($"--augment-epochs must be at least 1, got {AugmentEpochs}");
         if (AugmentPerGrade is < 1) throw new ArgumentException($"--augment-per-grade must be at least 1, got {AugmentPerGrade}");
+        if (DenoiseCheck is < 1) throw new ArgumentException($"--denoise-check must be at least 1 image per grade, got {DenoiseCheck}");
+        if (DenoiseCheck is not null && Model is null) throw new ArgumentException("--denoise-check runs the model on real images: it needs --model");
         // Reports and generated images go under --out: never into the real or training images, never beside the model or classifier read.
         KneeOnnx.Validation.OutputGuard.Folder(Out, "--out", [new("--model", Model), new("--classifier", Classifier), new("--side-classifier", SideClassifier)],
             [new(Real is null ? "--data" : "--real", real), new(Train is null ? "--data" : "--train", train), new("--generated", Generated)]);
@@ -82,6 +87,6 @@ public sealed class EvaluateOptions : TorchOptions
         var generate = Model is null ? null : new Evaluation.GenerateRequest(Model, PerGrade, Sampler, Steps, GenSeed, Sides: Sides);
         return new(Generated ?? Path.Combine(Out, "generated"), real, train, Out, Limit, Seed, Classifier,
             Augment ? new Evaluation.AugmentRequest(AugmentEpochs, AugmentPerGrade) : null, generate,
-            NoFeatureCache ? null : Evaluation.FeatureCache.DefaultDirectory(), SideClassifier);
+            NoFeatureCache ? null : Evaluation.FeatureCache.DefaultDirectory(), SideClassifier, DenoiseCheck);
     }
 }

@@ -39,8 +39,19 @@ public static class EvaluationMarkdown
             + $"({F(m.PixelThreshold, 3)}); {m.FlaggedByFeatures} in ResNet-18 feature space. "
             + $"Median nearest-training distance: generated {F(m.GeneratedMedianPixelDistance, 3)}, real {F(m.RealMedianPixelDistance, 3)}.").AppendLine();
         if (report.SideFidelity is { } s) Sides(sb, s);
+        if (report.Denoising is { } d) Denoising(sb, d);
         if (report.AugmentBenefit is { } a) Augmentation(sb, a);
         return sb.ToString();
+    }
+
+    private static void Denoising(StringBuilder sb, DenoisingReport d)
+    {
+        sb.AppendLine($"Denoising check ({d.Images} real val images, their own grade and side, noise seed {d.Seed}; one model call per timestep, errors in the model's space): "
+            + "a model whose x̂₀ is worse than the average image at high t cannot start an image.").AppendLine();
+        sb.AppendLine("| t | ᾱ_t | x̂₀ MSE | average image MSE | ε̂ MSE |").AppendLine("|---|---|---|---|---|");
+        foreach (var r in d.Rows)
+            sb.AppendLine($"| {r.Timestep} | {r.AlphaBar.ToString("G3", Inv)} | {F(r.DenoisedMse, 4)} | {F(r.AverageImageMse, 4)} | {F(r.NoiseMse, 4)} |");
+        sb.AppendLine();
     }
 
     private static void FidTable(StringBuilder sb, EvaluationReport report)

@@ -37,6 +37,8 @@ public sealed record EvaluationReport
     public required MemorisationAudit Memorisation { get; init; }
     /// <summary>With --side-classifier; absent from reports written before the side check existed.</summary>
     public SideFidelity? SideFidelity { get; init; }
+    /// <summary>With --denoise-check; absent otherwise and from older reports.</summary>
+    public DenoisingReport? Denoising { get; init; }
     public required double Seconds { get; init; }
 
     /// <summary>The per-grade keys in report order: each KL grade, then all grades together.</summary>

@@ -10,7 +10,7 @@ namespace KneeOnnx.Training.Evaluation;
 /// <summary>What to compare: a generated set, the real set it should resemble (val) and the training set (floor, memorisation).</summary>
 public sealed record EvaluationRequest(string Generated, string Real, string Train, string OutDirectory, int? Limit = null, long Seed = 0, string? Classifier = null,
                                        AugmentRequest? Augment = null, GenerateRequest? GenerateFrom = null, string? FeatureCacheDirectory = null,
-                                       string? SideClassifier = null)
+                                       string? SideClassifier = null, int? DenoisingPerGrade = null)
 {
     /// <summary>
     /// At most this many generated images per grade: --limit, and with --model the count asked for (a folder may hold
@@ -47,6 +47,9 @@ public static class Evaluator
         // read only after the generation, and a stray file would waste it.
         foreach (var folder in request.GenerateFrom is null ? new[] { request.Generated, request.Real, request.Train } : [request.Real, request.Train])
             if (Directory.Exists(folder)) ImageSet.RejectNonPng(folder);
+        // Seconds, and it refuses a latent model without its encoder: before the minutes of generation.
+        var denoising = request.DenoisingPerGrade is int perGrade && request.GenerateFrom is { } from
+            ? DenoisingCheck.Run(from.Model, request.Real, perGrade, request.Seed, log) : null;
         GenerationInfo? generation = null;
         if (request.GenerateFrom is not null)
         {
@@ -125,6 +128,7 @@ public static class Evaluator
         var sides = request.SideClassifier is null ? null
             : SideFidelityMeasure.Run(request.SideClassifier, request.Generated, request.Real, request.GeneratedLimit, request.Limit, log);
         var augment = request.Augment is null ? null : AugmentationMeasure(request, log);
+
         var report = new EvaluationReport
         {
             ImageSide = side,
@@ -142,6 +146,7 @@ public static class Evaluator
             Memorised = pixelFlags,
             AugmentBenefit = augment,
             SideFidelity = sides,
+            Denoising = denoising,
             Memorisation = new MemorisationAudit
             {
                 PixelThreshold = pixelThreshold, FeatureThreshold = featureThreshold,
