@@ -96,24 +96,7 @@ public static class AutoencoderCheckpoint
         return state;
     }
 
-    private static BinaryReader Open(string path)
-    {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: autoencoder checkpoint not found", path);
-        KneeOnnx.Validation.FileTypes.RequireRegularInput(path, "the autoencoder checkpoint");
-        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        try
-        {
-            if (!CheckpointFooter.Verify(stream, path))
-                throw new InvalidDataException($"{path}: truncated or corrupt autoencoder checkpoint (its checksum footer is missing)");
-            stream.Position = 0;
-            return new BinaryReader(stream, Encoding.UTF8);
-        }
-        catch
-        {
-            stream.Dispose();
-            throw;
-        }
-    }
+    private static BinaryReader Open(string path) => CheckpointFooter.OpenVerified(path, "autoencoder checkpoint");
 
     private static AutoencoderState ReadHeader(BinaryReader reader, string path)
     {

@@ -117,24 +117,7 @@ public static class ClassifierCheckpoint
         return state;
     }
 
-    private static BinaryReader Open(string path)
-    {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: classifier checkpoint not found", path);
-        KneeOnnx.Validation.FileTypes.RequireRegularInput(path, "the classifier checkpoint");
-        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        try
-        {
-            if (!CheckpointFooter.Verify(stream, path))
-                throw new InvalidDataException($"{path}: truncated or corrupt classifier checkpoint (its checksum footer is missing or wrong)");
-            stream.Position = 0;
-            return new BinaryReader(stream, Encoding.UTF8);
-        }
-        catch
-        {
-            stream.Dispose();
-            throw;
-        }
-    }
+    private static BinaryReader Open(string path) => CheckpointFooter.OpenVerified(path, "classifier checkpoint");
 
     private static ClassifierRunState Header(BinaryReader reader, string path)
     {

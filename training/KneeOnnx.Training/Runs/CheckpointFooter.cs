@@ -21,6 +21,29 @@ public static class CheckpointFooter
         file.Write(footer);
     }
 
+    /// <summary>
+    /// Opens a checkpoint that must carry a footer (every format but the U-Net's first) for reading from its start, once
+    /// the footer checks out; <paramref name="noun"/> names the kind in errors ("autoencoder checkpoint").
+    /// </summary>
+    public static BinaryReader OpenVerified(string path, string noun)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: {noun} not found", path);
+        KneeOnnx.Validation.FileTypes.RequireRegularInput(path, "the " + noun);
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        try
+        {
+            if (!Verify(stream, path))
+                throw new InvalidDataException($"{path}: truncated or corrupt {noun} (its checksum footer is missing)");
+            stream.Position = 0;
+            return new BinaryReader(stream, System.Text.Encoding.UTF8);
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
+    }
+
     /// <returns>true when the file ends in a footer that matches its payload; false when it has no footer at all.</returns>
     /// <exception cref="InvalidDataException">a footer whose length or hash does not match: the file was cut or damaged.</exception>
     public static bool Verify(FileStream file, string path)
