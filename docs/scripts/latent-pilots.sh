@@ -5,7 +5,7 @@
 set -u
 KTRAIN=${KTRAIN:-kneeonnx-train}
 DATA=${DATA:-../shared/data/kneeKL224}
-AE=${AE:-models/kneeonnx-latent}
+AE=${AE:-models/kneeonnx-default}
 P=${PILOTS:-../runs/pilots}
 mkdir -p "$P"
 common="--autoencoder $AE --data $DATA --sides --batch 32 --lr 2e-4 --warmup 200 --steps 40000 --min-snr-gamma 5 --seed 1 --log-every 200 --checkpoint-every 500"

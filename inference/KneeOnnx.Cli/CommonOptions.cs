@@ -6,7 +6,7 @@ namespace KneeOnnx.Cli;
 /// <summary>Options every verb that runs the model shares.</summary>
 public abstract class ModelOptions
 {
-    [Option("model", HelpText = "The exported .onnx model, or a model folder (unet/model.onnx with vae_decoder/model.onnx for a latent model) (default: the shipped models/kneeonnx-default.onnx, or $KNEEONNX_MODEL).")]
+    [Option("model", HelpText = "The exported .onnx model, or a model folder (unet/model.onnx with vae_decoder/model.onnx for a latent model) (default: the shipped model folder models/kneeonnx-default/, or $KNEEONNX_MODEL).")]
     public string? Model { get; set; }
 
     [Option("provider", Default = "auto", HelpText = "auto (CUDA if usable, else CPU) | cuda (fail if unusable) | cpu.")]

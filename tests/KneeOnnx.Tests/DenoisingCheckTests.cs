@@ -46,17 +46,20 @@ public class DenoisingCheckTests(TinyOnnxModel tiny) : IClassFixture<TinyOnnxMod
     }
 
     /// <summary>
-    /// The shipped latent model on real val knees: at 0.9 T its x̂₀ must beat the average image (an ε-predictor on this
-    /// latent grid did not, which is why its samples never formed a joint), and at 0.1 T it must be far closer still.
+    /// The shipped latent model on real val knees. Near T the signal is gone and the best x̂₀ is the average knee, so
+    /// the average of the checked images themselves is the bar there (the ε-predictor of the recipe pilots scored an
+    /// x̂₀ MSE of 4.3 at 0.8 T, which is why its samples never formed a joint): within 10 % of it at 0.9 T. Below, x̂₀ must use x_t: at
+    /// 0.7 T clearly better than the average (the shipped model measured 0.32 against 0.50), at 0.1 T four times better.
     /// </summary>
     [RealDataFact]
     public void TheShippedModelStartsAnImageFromNoise()
     {
         var report = DenoisingCheck.Run(ShippedModelTests.DefaultFolder(), Path.Combine(RealData.Root!, "val"), perGrade: 4, seed: 1, TextWriter.Null);
-        var late = report.Rows.Single(r => r.Timestep == 900);
-        var early = report.Rows.Single(r => r.Timestep == 100);
-        Assert.True(late.DenoisedMse < late.AverageImageMse, $"t = 900: x̂₀ MSE {late.DenoisedMse:F3} vs average image {late.AverageImageMse:F3}");
-        Assert.True(early.DenoisedMse < 0.25 * early.AverageImageMse, $"t = 100: x̂₀ MSE {early.DenoisedMse:F3} vs average image {early.AverageImageMse:F3}");
+        foreach (var (t, bound) in new[] { (900, 1.1), (700, 0.8), (100, 0.25) })
+        {
+            var row = report.Rows.Single(r => r.Timestep == t);
+            Assert.True(row.DenoisedMse < bound * row.AverageImageMse, $"t = {t}: x̂₀ MSE {row.DenoisedMse:F3} vs average image {row.AverageImageMse:F3}");
+        }
     }
 
     private static void ZeroOutput(ModelProto proto)

@@ -47,9 +47,11 @@ public class ModelCardTests
         // The tiny latent fixture: a 4×8² U-Net whose decoder writes 32² images. A card that copied the pixel
         // wording would call it an 8×8 radiograph with one channel.
         using var latent = new TinyLatentModel();
-        var (code, _, err) = InProcessCli.Train("card", "--model", latent.UNetPath);
+        string unet = Path.Combine(latent.WriteVariant("knee-folder"), "unet", "model.onnx");
+        var (code, _, err) = InProcessCli.Train("card", "--model", unet);
         Assert.True(code == 0, err);
-        string card = File.ReadAllText(Path.ChangeExtension(latent.UNetPath, ".md"));
+        string card = File.ReadAllText(Path.ChangeExtension(unet, ".md"));
+        Assert.StartsWith("# knee-folder — KneeOnnx model card", card); // the folder users name, not "model"
         Assert.Contains("generates 32×32 grayscale knee radiographs", card);
         Assert.Contains("4×8×8 latents", card);
         Assert.Contains("`sample` float32 [N,4,H,W]", card);
@@ -57,7 +59,7 @@ public class ModelCardTests
         Assert.Contains(latent.DecoderSha256, card);
         Assert.DoesNotContain("pixel space [-1, 1] (gray/127.5", card);
         // Used through its folder, with the tool's sampler when the model carries none.
-        Assert.Contains("`kneeonnx-gen generate --model model --sampler ddpm --steps 50 --out DIR`", card);
+        Assert.Contains("`kneeonnx-gen generate --model knee-folder --sampler ddpm --steps 50 --out DIR`", card);
     }
 
     [Fact]

@@ -14,7 +14,7 @@ public class ShippedAutoencoderTests(ITestOutputHelper log)
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "KneeOnnx.sln"))) dir = dir.Parent;
-        return Path.Combine(dir!.FullName, "models", "kneeonnx-latent");
+        return Path.Combine(dir!.FullName, "models", "kneeonnx-default");
     }
 
     [Fact]

@@ -51,6 +51,7 @@ public static class EvaluationSamples
         var generation = new GenerationInfo
         {
             Model = request.Model, ModelSha256 = model.Sha256, Sampler = settings.Tag, Seed = request.Seed, PerGrade = request.PerGrade,
+            Sides = sides.Length == 0 ? null : string.Join(",", sides.Select(KneeSides.Label)),
             Guidance = request.Guidance, Provider = model.Provider, GeneratedNow = pending.Count, Seconds = Math.Round(seconds, 1), Folder = outDir,
         };
         return (generation, outDir);

@@ -25,7 +25,11 @@ public static class ModelCard
         bool sided = model.Graph.Input.Any(i => i.Name == ModelContract.SideInput);
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
-        sb.AppendLine($"# {Path.GetFileNameWithoutExtension(onnxPath)} — KneeOnnx model card").AppendLine();
+        // A latent U-Net is unet/model.onnx inside the model folder users name: the card is the folder's.
+        string title = meta.ContainsKey(ModelContract.Keys.Decoder)
+            ? Path.GetFileName(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(onnxPath)))!)
+            : Path.GetFileNameWithoutExtension(onnxPath);
+        sb.AppendLine($"# {title} — KneeOnnx model card").AppendLine();
         bool velocity = Get(ModelContract.Keys.PredictionType) == KneeOnnx.Diffusion.PredictionType.Velocity;
         bool zeroSnr = Get(ModelContract.Keys.ZeroTerminalSnr) == "true";
         // A latent U-Net's own grid is not the picture the user gets: say both, so nobody reads 32² as the output size.
