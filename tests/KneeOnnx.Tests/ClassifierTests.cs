@@ -60,7 +60,11 @@ public class ClassifierTests(ITestOutputHelper log)
         }
     }
 
-    /// <summary>The ImageNet ResNet-18 fine-tuned on the same easy synthetic task: it learns, its file names its backbone, and it loads back to the same predictions.</summary>
+    /// <summary>
+    /// The ImageNet ResNet-18 fine-tuned on the same easy synthetic task and kept as float16 (how train-classifier
+    /// stores it): it learns, its file names its backbone and precision, and the val figures it records are those of the
+    /// weights it loads back.
+    /// </summary>
     [Fact]
     public void PretrainedResNetLearnsTheSyntheticGradesAndLoadsBack()
     {
@@ -71,7 +75,7 @@ public class ClassifierTests(ITestOutputHelper log)
         var val = KneeDataset.FromMemory(32, valImages, Enumerable.Range(0, 5).SelectMany(g => Enumerable.Repeat(g, 8)).ToArray());
         string file = dir.Combine("resnet.kcls");
         var output = new StringWriter();
-        var config = ClassifierConfig.ForBackbone(ClassifierBackbone.ResNet18ImageNet) with { ImageSize = 32, Epochs = 8, BatchSize = 16, LearningRate = 1e-3, Threads = 2 };
+        var config = ClassifierConfig.ForBackbone(ClassifierBackbone.ResNet18ImageNet) with { ImageSize = 32, Epochs = 8, BatchSize = 16, LearningRate = 1e-3, Threads = 2, Weights = ClassifierWeights.Float16 };
         var best = ClassifierTrainer.Train(config, train, val, file, output);
         log.WriteLine(output.ToString());
         Assert.True(best.ValAccuracy > 0.5, $"val accuracy {best.ValAccuracy:F2} on an easy synthetic task");
@@ -80,8 +84,74 @@ public class ClassifierTests(ITestOutputHelper log)
         {
             Assert.Equal(ClassifierBackbone.ResNet18ImageNet, header.Backbone);
             Assert.IsType<ResNetClassifierNet>(net);
+            Assert.Equal(ClassifierWeights.Float16, header.Weights);
             var metrics = ClassificationMetrics.Of(val.Grades, ClassifierTrainer.Predict(net, val.Images, 32));
             Assert.Equal(best.ValAccuracy, metrics.Accuracy, 12);
         }
+    }
+
+    /// <summary>
+    /// A float16 file holds half a float32 one's bytes and loads back every parameter as .NET's own <see cref="Half"/>
+    /// rounding of the original (an independent conversion), buffers exactly — including a batch-norm variance beyond
+    /// float16's range, as behind the ImageNet stem — and probabilities within half precision's reach of the float32
+    /// network's; a truncated file is refused naming it.
+    /// </summary>
+    [Fact]
+    public void Float16FilesHoldTheRoundedWeightsInHalfTheBytes()
+    {
+        using var dir = new TempDirectory();
+        TorchSharp.torch.manual_seed(5);
+        using var net = ClassifierBackbone.Create(ClassifierBackbone.ResNet18ImageNet, [], 5);
+        var parameters = net.named_parameters().Select(p => p.name).ToHashSet();
+        const float beyondHalf = 3e5f; // float16 stops at 65,504
+        using (TorchSharp.torch.no_grad())
+        {
+            var stemVariance = net.state_dict().Single(e => e.Key.EndsWith("stem_norm.running_var")).Value;
+            stemVariance.fill_(beyondHalf);
+        }
+        var header = new ClassifierHeader
+        {
+            ImageSize = 64, Widths = [], Backbone = ClassifierBackbone.ResNet18ImageNet, Epoch = 1, ValAccuracy = 0, ValQuadraticKappa = 0,
+            ValMeanAbsoluteError = 0, ValRecall = new double[5], DatasetSha256 = "",
+        };
+        string wide = dir.Combine("wide.kcls"), narrow = dir.Combine("narrow.kcls");
+        ClassifierFile.Save(wide, header, net);
+        ClassifierFile.Save(narrow, header with { Weights = ClassifierWeights.Float16 }, net);
+        double ratio = (double)new FileInfo(narrow).Length / new FileInfo(wide).Length;
+        log.WriteLine($"float32 {new FileInfo(wide).Length:N0} bytes, float16 {new FileInfo(narrow).Length:N0} ({ratio:F3})");
+        Assert.InRange(ratio, 0.49, 0.52);
+
+        var (loadedHeader, loaded) = ClassifierFile.Load(narrow);
+        using (loaded)
+        {
+            Assert.Equal(ClassifierWeights.Float16, loadedHeader.Weights);
+            var original = net.state_dict();
+            int floating = 0;
+            foreach (var (name, tensor) in loaded.state_dict())
+            {
+                if (!parameters.Contains(name))
+                {
+                    if (tensor.is_floating_point()) Assert.Equal(original[name].data<float>().ToArray(), tensor.data<float>().ToArray());
+                    else Assert.Equal(original[name].data<long>().ToArray(), tensor.data<long>().ToArray());
+                    continue;
+                }
+                floating++;
+                var expected = original[name].data<float>().ToArray().Select(v => (float)(Half)v).ToArray();
+                Assert.Equal(expected, tensor.data<float>().ToArray());
+            }
+            Assert.True(floating > 50, $"{floating} parameters compared");
+            Assert.Contains(beyondHalf, loaded.state_dict().Single(e => e.Key.EndsWith("stem_norm.running_var")).Value.data<float>().ToArray());
+
+            var image = SyntheticKnees.Pixels(3, 1, 64).Select(KneeOnnx.Imaging.PixelScale.ToModel).ToArray();
+            var before = ClassifierTrainer.Probabilities(net, [image], 64)[0];
+            var after = ClassifierTrainer.Probabilities(loaded, [image], 64)[0];
+            for (int c = 0; c < 5; c++) Assert.InRange(after[c] - before[c], -0.02, 0.02);
+        }
+
+        byte[] bytes = File.ReadAllBytes(narrow);
+        string cut = dir.Combine("cut.kcls");
+        File.WriteAllBytes(cut, bytes[..(bytes.Length - 1000)]);
+        var refused = Assert.Throws<InvalidDataException>(() => ClassifierFile.Load(cut));
+        Assert.Contains(cut, refused.Message);
     }
 }

@@ -158,7 +158,8 @@ public class LatentTrainingTests(ITestOutputHelper log)
     /// <summary>
     /// A model folder renamed mid-campaign (the latent model becoming the shipped default): the run resumes and exports
     /// from the new folder, given with --autoencoder, because the encoder inside is the run's; without it the error
-    /// names the missing folder and the option; a folder with another encoder is still refused.
+    /// names the missing folder and the option; a folder with another encoder is still refused. The export then starts
+    /// a new run with --init-from and --autoencoder (the preset comes from the file).
     /// </summary>
     [Fact]
     public void ARunFollowsItsAutoencoderFolderToANewPlace()
@@ -189,6 +190,18 @@ public class LatentTrainingTests(ITestOutputHelper log)
         Assert.True(exported.Code == 0, exported.Err); // the checkpoint now names the new folder
         using (var session = new Microsoft.ML.OnnxRuntime.InferenceSession(unet))
             Assert.Equal("../vae_decoder/model.onnx", session.ModelMetadata.CustomMetadataMap[ModelContract.Keys.Decoder]);
+
+        // The exported model continues as a new run (the campaign's way on a machine without the checkpoint): the latent
+        // preset comes from the file, the latents from --autoencoder; without one, the error names the option.
+        string[] fresh = ["--data", root, "--steps", "1", "--batch", "2", "--warmup", "1", "--threads", "2", "--device", "cpu"];
+        var continued = InProcessCli.Train(["train", "--init-from", unet, "--autoencoder", after, "--out", dir.Combine("continued"), .. fresh]);
+        Assert.True(continued.Code == 0, continued.Err);
+        var continuedState = Checkpoint.ReadState(Path.Combine(dir.Combine("continued"), Checkpoint.FileName));
+        Assert.Equal(Presets.LatentSmall, continuedState.Train.Preset);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(unet))), continuedState.Train.InitFromSha256);
+        var noLatents = InProcessCli.Train(["train", "--init-from", unet, "--out", dir.Combine("no-latents"), .. fresh]);
+        Assert.NotEqual(0, noLatents.Code);
+        Assert.Contains("--autoencoder", noLatents.Err);
 
         // A folder whose encoder is another one's is not the run's autoencoder, whatever its name.
         string stranger = TinyAutoencoder.Export(dir.Combine("ae-run2"), dir.Combine("stranger"), seed: 9);

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using KneeOnnx.IO;
+using TorchSharp;
 
 namespace KneeOnnx.Training.Classifier;
 
@@ -32,9 +33,88 @@ public sealed record ClassifierHeader
     /// <summary>Mean over classes of F1 on val (files from before it was recorded: null).</summary>
     public double? ValMacroF1 { get; init; }
     public required string DatasetSha256 { get; init; }
+    /// <summary>
+    /// How the weights are stored: <see cref="ClassifierWeights.Float32"/> (TorchSharp's own format; every file from
+    /// before the choice) or <see cref="ClassifierWeights.Float16"/> (half the bytes; the val figures above were
+    /// measured with the rounded weights).
+    /// </summary>
+    public string Weights { get; init; } = ClassifierWeights.Float32;
 }
 
-/// <summary>A classifier file: magic, JSON header, TorchSharp weights; written atomically.</summary>
+/// <summary>The precisions a classifier file stores its weights in.</summary>
+public static class ClassifierWeights
+{
+    public const string Float32 = "float32";
+    public const string Float16 = "float16";
+    public static readonly IReadOnlyList<string> All = [Float32, Float16];
+
+    /// <summary>
+    /// A copy of <paramref name="net"/> holding exactly what a float16 file of it would load as: every parameter rounded
+    /// to half precision and widened back; buffers (normalisation statistics, counts) as they are.
+    /// </summary>
+    public static ClassifierNet RoundedToFloat16(ClassifierNet net, string backbone, int[] widths)
+    {
+        var copy = ClassifierBackbone.Create(backbone, widths, net.Classes);
+        using var _ = TorchSharp.torch.no_grad();
+        var source = net.state_dict();
+        var halved = HalvedNames(copy);
+        foreach (var (name, target) in copy.state_dict())
+        {
+            using var rounded = halved.Contains(name) ? source[name].to(TorchSharp.torch.ScalarType.Float16).to(target.dtype) : source[name].clone();
+            target.copy_(rounded);
+        }
+        return copy;
+    }
+
+    /// <summary>
+    /// The tensors a float16 file halves: the floating parameters. Buffers stay as they are: a batch norm's running
+    /// variance behind the ImageNet stem (inputs on the 0–255 scale) exceeds float16's 65,504 and would become infinite.
+    /// </summary>
+    private static HashSet<string> HalvedNames(ClassifierNet net) =>
+        net.named_parameters().Where(p => p.parameter.is_floating_point()).Select(p => p.name).ToHashSet();
+
+    /// <summary>Writes the state in order, names first, parameters as float16 (TorchSharp's tensor encoding), buffers as they are.</summary>
+    internal static void WriteFloat16(BinaryWriter writer, ClassifierNet net)
+    {
+        var state = net.state_dict();
+        var halved = HalvedNames(net);
+        writer.Write(state.Count);
+        foreach (var (name, tensor) in state)
+        {
+            writer.Write(name);
+            if (halved.Contains(name))
+            {
+                using var half = tensor.to(TorchSharp.torch.ScalarType.Float16);
+                half.Save(writer);
+            }
+            else tensor.Save(writer);
+        }
+    }
+
+    /// <summary>Reads what <see cref="WriteFloat16"/> wrote into <paramref name="net"/>: the same names, shapes and types, or an error.</summary>
+    internal static void ReadFloat16(BinaryReader reader, ClassifierNet net)
+    {
+        var state = net.state_dict();
+        var halved = HalvedNames(net);
+        int count = reader.ReadInt32();
+        if (count != state.Count) throw new InvalidDataException($"holds {count} tensors, the {net.GetName()} has {state.Count}");
+        using var _ = TorchSharp.torch.no_grad();
+        var seen = new HashSet<string>();
+        for (int i = 0; i < count; i++)
+        {
+            string name = reader.ReadString();
+            if (!state.TryGetValue(name, out var target)) throw new InvalidDataException($"holds '{name}', which the {net.GetName()} has not");
+            if (!seen.Add(name)) throw new InvalidDataException($"holds '{name}' twice");
+            using var stored = TorchSharp.torch.Tensor.Load(reader);
+            var expected = halved.Contains(name) ? TorchSharp.torch.ScalarType.Float16 : target.dtype;
+            if (stored.dtype != expected || !stored.shape.SequenceEqual(target.shape))
+                throw new InvalidDataException($"'{name}' is {stored.dtype} [{string.Join(",", stored.shape)}], the {net.GetName()} needs {expected} [{string.Join(",", target.shape)}]");
+            target.copy_(stored); // copy_ widens float16 to the network's float32
+        }
+    }
+}
+
+/// <summary>A classifier file: magic, JSON header, weights (TorchSharp's float32 format, or float16 tensors by name); written atomically.</summary>
 public static class ClassifierFile
 {
     private static readonly byte[] Magic = "KNEECLS1"u8.ToArray();
@@ -47,7 +127,8 @@ public static class ClassifierFile
             byte[] json = JsonSerializer.SerializeToUtf8Bytes(header);
             writer.Write(json.Length);
             writer.Write(json);
-            net.save(writer);
+            if (header.Weights == ClassifierWeights.Float16) ClassifierWeights.WriteFloat16(writer, net);
+            else net.save(writer);
         });
 
     /// <summary>
@@ -87,8 +168,24 @@ public static class ClassifierFile
                 throw new InvalidDataException($"{path}: classifier input size {header.ImageSize} is outside 16..512");
             if (!ClassifierBackbone.All.Contains(header.Backbone))
                 throw new InvalidDataException($"{path}: classifier backbone '{header.Backbone}' is not one of {string.Join(", ", ClassifierBackbone.All)}");
+            if (!ClassifierWeights.All.Contains(header.Weights))
+                throw new InvalidDataException($"{path}: classifier weights stored as '{header.Weights}', not one of {string.Join(", ", ClassifierWeights.All)}");
             var net = ClassifierBackbone.Create(header.Backbone, header.Widths, header.ClassCount);
-            net.load(reader, strict: true);
+            try
+            {
+                if (header.Weights == ClassifierWeights.Float16) ClassifierWeights.ReadFloat16(reader, net);
+                else net.load(reader, strict: true);
+            }
+            catch (InvalidDataException e)
+            {
+                net.Dispose();
+                throw new InvalidDataException($"{path}: corrupt classifier weights ({e.Message})", e);
+            }
+            catch
+            {
+                net.Dispose();
+                throw;
+            }
             return (header, net);
         }
         catch (Exception e) when (e is not (InvalidDataException or OutOfMemoryException))

@@ -237,7 +237,8 @@ internal static class TrainCommand
         if (o.LogEvery < 1) throw new ArgumentException($"--log-every must be at least 1, got {o.LogEvery}");
         ThreadCount.Validate(o.Threads);
         TorchDevice.ValidateChoice(o.Device);
-        if (!o.Resume) config.Validate(); // a resumed run's settings come from its checkpoint and are checked there
+        // A resumed run's settings come from its checkpoint, and an --init-from run's architecture from its model: the trainer checks those once merged.
+        if (!o.Resume && o.InitFrom is null) config.Validate();
         GuardOutputs(o, config);
 
         using var stop = new StopSignals(output);
