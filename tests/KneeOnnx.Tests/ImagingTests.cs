@@ -31,6 +31,31 @@ public class ImagingTests
         Assert.Equal(pixels, back);
     }
 
+    /// <summary>
+    /// Read through a smaller side, a 2-pixel checkerboard (a detail no 56² image can hold) comes back as flat gray at
+    /// full size, while a direct read keeps it exactly; an image no larger than the via side is read as before.
+    /// </summary>
+    [Fact]
+    public void AViaSideTakesOutTheDetailASmallerImageCannotHold()
+    {
+        using var dir = new TempDirectory();
+        const int side = 224;
+        var board = Enumerable.Range(0, side * side).Select(i => (i / side + i % side) % 2 == 0 ? -0.6f : 0.6f).Select(v => PixelScale.ToModel(PixelScale.ToByte(v))).ToArray();
+        string path = dir.Combine("board.png");
+        GrayPngWriter.Write(path, board, side);
+
+        Assert.Equal(board, new GrayImageReader().ReadScaled(path, side));
+        var through = new GrayImageReader(viaSide: 56).ReadScaled(path, side);
+        // Away from the borders, the alternation is gone: every pixel within a few gray levels of the board's mean (0).
+        double worst = Enumerable.Range(8, side - 16).SelectMany(y => Enumerable.Range(8, side - 16).Select(x => Math.Abs(through[y * side + x]))).Max();
+        Assert.True(worst < 0.05, $"largest deviation from the mean {worst:F3} after passing through 56²");
+
+        string small = dir.Combine("small.png");
+        var smallPixels = SyntheticKnees.Pixels(1, 0, 48).Select(PixelScale.ToModel).ToArray();
+        GrayPngWriter.Write(small, smallPixels, 48);
+        Assert.Equal(new GrayImageReader().ReadScaled(small, 96), new GrayImageReader(viaSide: 56).ReadScaled(small, 96));
+    }
+
     [Fact]
     public void SamePixelsGiveByteIdenticalFiles()
     {

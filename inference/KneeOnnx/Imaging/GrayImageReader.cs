@@ -17,8 +17,19 @@ public sealed class GrayImageReader
 
     private static readonly Configuration PngOnly = new(new PngConfigurationModule());
     private readonly long _maxPixels;
+    private readonly int? _viaSide;
 
-    public GrayImageReader(long maxPixels = DefaultMaxPixels) => _maxPixels = maxPixels;
+    /// <param name="viaSide">
+    /// When set, a larger image is first brought down to this side (8-bit, as a generated image is written) and only
+    /// then resized to the side asked for: real images then reach a classifier through the same resolution a model's
+    /// images had, so what it scores is the content, not the resolution.
+    /// </param>
+    public GrayImageReader(long maxPixels = DefaultMaxPixels, int? viaSide = null)
+    {
+        if (viaSide is <= 0) throw new ArgumentOutOfRangeException(nameof(viaSide), $"via side must be positive, got {viaSide}");
+        _maxPixels = maxPixels;
+        _viaSide = viaSide;
+    }
 
     /// <summary>Decodes <paramref name="path"/>, converts colour or 16-bit input to 8-bit gray, resizes to side×side.</summary>
     public float[] ReadScaled(string path, int side)
@@ -46,6 +57,8 @@ public sealed class GrayImageReader
         using var image = Decode(stream, path);
         var png = image.Metadata.GetPngMetadata();
         converted = png.ColorType != PngColorType.Grayscale || png.BitDepth != PngBitDepth.Bit8 || image.Width != image.Height;
+        if (_viaSide is int via && via < side && via < Math.Max(image.Width, image.Height))
+            image.Mutate(x => x.Resize(new ResizeOptions { Size = new Size(via, via), Mode = ResizeMode.Stretch, Sampler = KnownResamplers.Bicubic }));
         if (image.Width != side || image.Height != side)
             image.Mutate(x => x.Resize(new ResizeOptions { Size = new Size(side, side), Mode = ResizeMode.Stretch, Sampler = KnownResamplers.Bicubic }));
         var gray = new L8[side * side];

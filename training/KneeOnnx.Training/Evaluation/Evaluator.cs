@@ -169,8 +169,12 @@ public static class Evaluator
         var (header, net) = Classifier.ClassifierFile.Load(request.Classifier!);
         using var _ = net;
         int side = header.ImageSize;
+        // A classifier larger than the generated images sees them upsampled; real val takes the same road (down to
+        // their size, then up), so a grade it reads in real images but not in generated ones is missing content.
+        int generatedSide = ImageSet.CommonSide(request.Generated);
+        int? via = generatedSide < side ? generatedSide : null;
         var generated = ImageSet.Load(request.Generated, side, request.GeneratedLimit);
-        var real = ImageSet.Load(request.Real, side, request.Limit);
+        var real = ImageSet.Load(request.Real, side, request.Limit, via);
         var probabilities = Classifier.ClassifierTrainer.Probabilities(net, generated.Images, side);
         int[] predicted = probabilities.Select(p => Array.IndexOf(p, p.Max())).ToArray();
         int[] predictedReal = Classifier.ClassifierTrainer.Predict(net, real.Images, side);
@@ -192,7 +196,8 @@ public static class Evaluator
         double score = GradeAgreement.InceptionScore(probabilities);
         log.WriteLine($"  classifier {request.Classifier}: fidelity {fidelity["all"].Generated} (real {fidelity["all"].Real}), Spearman {rho:F3}, KL-IS {score:F3}");
         return (fidelity, double.IsNaN(rho) ? null : Math.Round(rho, 4), Math.Round(score, 4),
-            $"classifier {Path.GetFileName(request.Classifier)} at {side}² (val accuracy {header.ValAccuracy:F3}, κ {header.ValQuadraticKappa:F3})");
+            $"classifier {Path.GetFileName(request.Classifier)} at {side}² (val accuracy {header.ValAccuracy:F3}, κ {header.ValQuadraticKappa:F3})"
+            + (via is int v ? $"; real val brought down to the generated {v}² first, then up to {side}² as the generated images are" : ""));
     }
 
     /// <summary>Two classifier runs of equal budget (see <see cref="Classifier.AugmentationBenefit"/>), at the reference classifier's size and widths when one is given.</summary>

@@ -43,11 +43,15 @@ public static class ImageSet
         }
     }
 
-    /// <summary>Every image of <paramref name="root"/>/&lt;grade&gt;/, resized to <paramref name="side"/>; optionally at most <paramref name="limit"/> per grade.</summary>
-    public static KneeDataset Load(string root, int side, int? limit = null)
+    /// <summary>
+    /// Every image of <paramref name="root"/>/&lt;grade&gt;/, resized to <paramref name="side"/> (through
+    /// <paramref name="viaSide"/> first when that is smaller, see <see cref="GrayImageReader"/>); optionally at most
+    /// <paramref name="limit"/> per grade.
+    /// </summary>
+    public static KneeDataset Load(string root, int side, int? limit = null, int? viaSide = null)
     {
         RejectNonPng(root);
-        var data = KneeDataset.Load(root, "", side);
+        var data = KneeDataset.Load(root, "", side, reader: viaSide is null ? null : new GrayImageReader(viaSide: viaSide));
         if (limit is not int n) return data;
         var keep = Enumerable.Range(0, data.Count).GroupBy(i => data.Grades[i]).SelectMany(g => g.Take(n)).Order().ToArray();
         return data.Subset(keep);

@@ -16,7 +16,8 @@ public static class SideFidelityMeasure
         if (header.Target != ClassifierTarget.Side)
             throw new ArgumentException($"{classifierFile}: a {header.Target} classifier; --side-classifier needs one made by train-classifier --target side");
         int size = header.ImageSize;
-        var real = ImageSet.Load(realFolder, size, realLimit);
+        int generatedSide = ImageSet.CommonSide(generatedFolder);
+        var real = ImageSet.Load(realFolder, size, realLimit, generatedSide < size ? generatedSide : null); // the generated images' road, as for grades
         if (real.FirstFileWithoutSide() is { } sideless)
             throw new ArgumentException($"{sideless}: the file name states no knee side (expected a name ending in L or R); the side check needs real images of known side");
         var generated = ImageSet.Load(generatedFolder, size, generatedLimit);
