@@ -75,6 +75,12 @@ public class OnnxImportTests
         var expected = source.state_dict();
         foreach (var (name, value) in tuned.state_dict())
             Assert.True(Tensors.Identical(expected[name], value), $"{name} was not initialised from the file");
+
+        // Its export counts the source's 3 steps as well as its own: train_steps is every step behind the weights.
+        Assert.Equal(3, tunedState.Train.InitFromSteps);
+        string tunedOnnx = dir.Combine("tuned.onnx");
+        File.WriteAllBytes(tunedOnnx, OnnxExporter.Build(tuned, tunedState, "ema").ToByteArray());
+        Assert.Equal(3 + tunedState.Step, OnnxWeightImporter.Read(tunedOnnx).Info.TrainSteps);
     }
 
     [Fact]

@@ -161,7 +161,7 @@ public class TrainOptionCoverageTests
         var given = options.ToConfig();
         var defaults = new TrainConfig { Data = "", Preset = KneeOnnx.Training.Model.Presets.Small };
         // Derived, not chosen: the SHA-256 of --init-from is read from the file when the run starts.
-        string[] derived = [nameof(TrainConfig.InitFromSha256), nameof(TrainConfig.DecoderSha256), nameof(TrainConfig.EncoderSha256)];
+        string[] derived = [nameof(TrainConfig.InitFromSha256), nameof(TrainConfig.InitFromSteps), nameof(TrainConfig.DecoderSha256), nameof(TrainConfig.EncoderSha256)];
         foreach (var property in typeof(TrainConfig).GetProperties().Where(p => !derived.Contains(p.Name)))
             Assert.False(Equals(property.GetValue(given), property.GetValue(defaults)), $"no option set TrainConfig.{property.Name}");
     }

@@ -85,7 +85,8 @@ public static class OnnxExporter
         }
         yield return (ModelContract.Keys.Preset, config.Preset);
         yield return (ModelContract.Keys.UNetConfig, JsonSerializer.Serialize(config));
-        yield return (ModelContract.Keys.TrainSteps, state.Step.ToString(inv));
+        // Every step behind the weights: a run continued from an exported model adds its steps to that model's.
+        yield return (ModelContract.Keys.TrainSteps, (state.Step + (train.InitFromSteps ?? 0)).ToString(inv));
         yield return (ModelContract.Keys.TrainSeed, train.Seed.ToString(inv));
         yield return (ModelContract.Keys.Weights, weights);
         yield return (ModelContract.Keys.DatasetSha256, state.DatasetSha256);

@@ -47,6 +47,11 @@ public sealed record TrainConfig
     public string? InitFrom { get; init; }
     /// <summary>SHA-256 of <see cref="InitFrom"/> as read, so the run records exactly which weights it started from.</summary>
     public string? InitFromSha256 { get; init; }
+    /// <summary>
+    /// Optimiser steps behind <see cref="InitFrom"/> (its train_steps), so an export states every step behind its
+    /// weights, not only this run's; null for runs from scratch and for runs that predate the field.
+    /// </summary>
+    public long? InitFromSteps { get; init; }
     /// <summary>An export-autoencoder folder: the U-Net is trained on its latents (a latent preset), and its export names the decoder.</summary>
     public string? Autoencoder { get; init; }
     /// <summary>SHA-256 of that folder's decoder as the run started (runs that predate <see cref="EncoderSha256"/> are held to it).</summary>

@@ -12,9 +12,9 @@ namespace KneeOnnx.Training.Runs;
 /// </summary>
 public static class TrainConfigFile
 {
-    /// <summary>The settable keys, as written in the file; InitFromSha256 is recorded by a run, never chosen.</summary>
+    /// <summary>The settable keys, as written in the file; InitFromSha256 and InitFromSteps are recorded by a run, never chosen.</summary>
     public static IReadOnlyList<string> Keys { get; } = typeof(TrainConfig).GetProperties(BindingFlags.Public | BindingFlags.Instance)
-        .Where(p => p.SetMethod is not null && p.Name is not (nameof(TrainConfig.InitFromSha256) or nameof(TrainConfig.DecoderSha256) or nameof(TrainConfig.EncoderSha256))).Select(p => p.Name).ToArray();
+        .Where(p => p.SetMethod is not null && p.Name is not (nameof(TrainConfig.InitFromSha256) or nameof(TrainConfig.InitFromSteps) or nameof(TrainConfig.DecoderSha256) or nameof(TrainConfig.EncoderSha256))).Select(p => p.Name).ToArray();
 
     /// <summary><paramref name="baseline"/> with the keys the file gives (and only those) set to the file's values.</summary>
     public static TrainConfig OverlayKeys(string path, TrainConfig baseline)

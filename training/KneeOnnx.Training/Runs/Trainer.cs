@@ -55,7 +55,7 @@ public static class Trainer
             {
                 ImageSize = init.Model.ImageSize, Sides = config.Sides || init.Model.SideConditioned,
                 Preset = init.Model.Preset, Conditioning = init.Model.Conditioning, BetaSchedule = init.BetaSchedule,
-                TrainTimesteps = init.TrainTimesteps, BetaStart = init.BetaStart, BetaEnd = init.BetaEnd, InitFromSha256 = init.Sha256,
+                TrainTimesteps = init.TrainTimesteps, BetaStart = init.BetaStart, BetaEnd = init.BetaEnd, InitFromSha256 = init.Sha256, InitFromSteps = init.TrainSteps,
                 PredictionType = init.PredictionType, ZeroTerminalSnr = init.ZeroTerminalSnr,
             };
         }

@@ -1,0 +1,20 @@
+#!/bin/bash
+# What every stop of the default model's training campaign does (issue 22): export the run's EMA U-Net into the shipped
+# folder with its default sampler written in, evaluate it on val (100 per grade, L and R asked separately), and write
+# the card from the run, the evaluation and the card notes. Commit the folder afterwards. Run from the repository root:
+#   KTRAIN=path/to/kneeonnx-train docs/scripts/campaign-stop.sh ../runs/v4-latent2 ../runs/v4-eval-STEP
+set -eu
+KTRAIN=${KTRAIN:-kneeonnx-train}
+DATA=${DATA:-../shared/data/kneeKL224}
+MODEL=models/kneeonnx-default
+MACHINE=${MACHINE:-"2-core AMD EPYC with AVX-512 BF16, no GPU, bf16 compute"}
+RUN=$1 EVAL=$2
+CLASSIFIERS="--classifier models/kl-reference-64.kcls --side-classifier models/side-reference-64.kcls"
+
+nice -n 10 "$KTRAIN" export --checkpoint "$RUN" --out "$MODEL/unet/model.onnx" --default-sampler ddpm --default-steps 50
+nice -n 10 "$KTRAIN" evaluate --model "$MODEL" --data "$DATA" --out "$EVAL" --per-grade 50 --sides L,R $CLASSIFIERS --denoise-check 16
+"$KTRAIN" card --model "$MODEL/unet/model.onnx" --run "$RUN" --machine "$MACHINE" --evaluation "$EVAL" \
+  --evaluation-command "kneeonnx-train evaluate --model $MODEL --data $DATA --per-grade 50 --sides L,R $CLASSIFIERS --denoise-check 16 --out runs/eval-default" \
+  --notes models/card-notes/kneeonnx-default.md
+cp "$EVAL/generated_beside_real.png" docs/images/default-model-beside-real.png
+grep -E "^\| all \||Spearman|Side check" "$EVAL/report.md" | head -6
