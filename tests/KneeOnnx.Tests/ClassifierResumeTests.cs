@@ -138,6 +138,17 @@ public class ClassifierResumeTests(ITestOutputHelper log)
         var whole = InProcessCli.Train([.. common, "--out", dir.Combine("a.kcls"), "--max-minutes", "60"]);
         Assert.True(whole.Code == 0, whole.Err);
         Assert.True(File.Exists(dir.Combine("a.ckpt")));
+        // The card beside it: the confusion matrix holds every val image once, in its own grade's row, and its diagonal
+        // is the accuracy the file records; the command spells out the settings.
+        string card = File.ReadAllText(dir.Combine("a.md"));
+        var header = ClassifierFile.ReadHeader(dir.Combine("a.kcls"));
+        var rows = card.Split('\n').SkipWhile(l => !l.StartsWith("| true \\ predicted")).Skip(2).TakeWhile(l => l.StartsWith('|'))
+            .Select(l => l.Split('|', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray();
+        Assert.Equal(KlGrades.Names, rows.Select(r => r[0]).ToArray());
+        var counts = rows.Select(r => r.Skip(1).Select(int.Parse).ToArray()).ToArray();
+        Assert.All(counts, row => Assert.Equal(2, row.Sum()));
+        Assert.Equal(header.ValAccuracy, Enumerable.Range(0, 5).Sum(g => counts[g][g]) / 10.0, 12);
+        Assert.Contains("--size 32 --epochs 2 --batch 4", card);
         var again = InProcessCli.Train([.. common, "--out", dir.Combine("a.kcls"), "--resume"]);
         Assert.True(again.Code == 0, again.Err);
         Assert.Contains("finished earlier", again.Out);

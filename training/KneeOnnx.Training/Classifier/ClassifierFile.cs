@@ -32,6 +32,8 @@ public sealed record ClassifierHeader
     public required double[] ValRecall { get; init; }
     /// <summary>Mean over classes of F1 on val (files from before it was recorded: null).</summary>
     public double? ValMacroF1 { get; init; }
+    /// <summary>Val confusion matrix, rows the true class, columns the predicted one (files from before it was recorded: null).</summary>
+    public int[][]? ValConfusion { get; init; }
     public required string DatasetSha256 { get; init; }
     /// <summary>
     /// How the weights are stored: <see cref="ClassifierWeights.Float32"/> (TorchSharp's own format; every file from

@@ -185,6 +185,7 @@ public static class ClassifierTrainer
                     Target = config.Target, ImageSize = side, Widths = config.Widths, Backbone = config.Backbone, Epoch = epoch, ValAccuracy = metrics.Accuracy,
                     ValQuadraticKappa = metrics.QuadraticKappa, ValMeanAbsoluteError = metrics.MeanAbsoluteError, ValRecall = metrics.Recall,
                     ValMacroF1 = metrics.MacroF1, DatasetSha256 = train.Sha256, Weights = config.Weights,
+                    ValConfusion = Enumerable.Range(0, classes).Select(t => Enumerable.Range(0, classes).Select(p => metrics.Confusion[t, p]).ToArray()).ToArray(),
                 };
                 ClassifierFile.Save(outFile, best, stored ?? net);
             }

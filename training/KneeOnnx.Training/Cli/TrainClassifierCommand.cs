@@ -10,7 +10,7 @@ public sealed class TrainClassifierOptions : TorchOptions
     [Option("data", Required = true, HelpText = "Dataset root holding train/ and val/ (<grade>/*.png each).")]
     public string Data { get; set; } = "";
 
-    [Option("out", Required = true, HelpText = "Classifier file to write.")]
+    [Option("out", Required = true, HelpText = "Classifier file to write; a finished run writes its card beside it (FILE with .md).")]
     public string Out { get; set; } = "";
 
     [Option("backbone", Default = ClassifierBackbone.SmallCnn, HelpText = "small-cnn (the project's CNN from scratch) | resnet18-imagenet (ImageNet ResNet-18 fine-tuned, flips + shifts + brightness/contrast).")]
@@ -95,8 +95,18 @@ internal static class TrainClassifierCommand
             return 0;
         }
         var best = outcome.Best!;
+        ClassifierCard.Write(o.Out, best, config, Command(o, config));
         output.WriteLine($"kept epoch {best.Epoch}: val accuracy {best.ValAccuracy:F3}, quadratic κ {best.ValQuadraticKappa:F3}, MAE {best.ValMeanAbsoluteError:F3}, "
             + $"recall per {(config.Target == ClassifierTarget.Side ? "side" : "grade")} {string.Join(" ", best.ValRecall.Select(r => r.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)))} → {o.Out}");
         return 0;
     }
+
+    /// <summary>The command that makes this classifier again, every setting spelled out (for its card).</summary>
+    private static string Command(TrainClassifierOptions o, ClassifierConfig c) => string.Join(" ", new[]
+    {
+        "kneeonnx-train train-classifier --data", o.Data, "--out", o.Out, "--backbone", c.Backbone, "--target", c.Target, "--size", Inv(c.ImageSize),
+        "--epochs", Inv(c.Epochs), "--batch", Inv(c.BatchSize), "--lr", Inv(c.LearningRate), "--seed", Inv(c.Seed), "--weights", c.Weights,
+    }.Concat(c.Precision is null ? [] : ["--precision", c.Precision]));
+
+    private static string Inv(IFormattable value) => value.ToString(null, System.Globalization.CultureInfo.InvariantCulture);
 }
