@@ -169,10 +169,12 @@ public class LatentTrainingTests(ITestOutputHelper log)
         string before = dir.Combine("kneeonnx-latent"), after = dir.Combine("kneeonnx-default");
         TinyAutoencoder.Export(dir.Combine("ae-run"), before);
         string run = dir.Combine("run");
-        string[] common = ["--out", run, "--threads", "2", "--device", "cpu", "--log-every", "1"];
+        string cache = dir.Combine("latents"); // not the user's ~/.cache
+        string[] common = ["--out", run, "--threads", "2", "--device", "cpu", "--log-every", "1", "--latent-cache", cache];
         var started = InProcessCli.Train(["train", "--data", root, "--preset", Presets.LatentSmall, "--autoencoder", before, "--steps", "3", "--batch", "2",
             "--timesteps", "100", "--warmup", "1", "--seed", "3", "--stop-at-step", "1", .. common]);
         Assert.True(started.Code == 0, started.Err);
+        Assert.Single(Directory.GetFiles(cache, "*.lat")); // the option decides where the latents go
         Directory.Move(before, after);
 
         var lost = InProcessCli.Train(["train", "--resume", .. common]);
@@ -193,7 +195,7 @@ public class LatentTrainingTests(ITestOutputHelper log)
 
         // The exported model continues as a new run (the campaign's way on a machine without the checkpoint): the latent
         // preset comes from the file, the latents from --autoencoder; without one, the error names the option.
-        string[] fresh = ["--data", root, "--steps", "1", "--batch", "2", "--warmup", "1", "--threads", "2", "--device", "cpu"];
+        string[] fresh = ["--data", root, "--steps", "1", "--batch", "2", "--warmup", "1", "--threads", "2", "--device", "cpu", "--latent-cache", cache];
         var continued = InProcessCli.Train(["train", "--init-from", unet, "--autoencoder", after, "--out", dir.Combine("continued"), .. fresh]);
         Assert.True(continued.Code == 0, continued.Err);
         var continuedState = Checkpoint.ReadState(Path.Combine(dir.Combine("continued"), Checkpoint.FileName));

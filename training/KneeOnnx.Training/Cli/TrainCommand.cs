@@ -109,6 +109,9 @@ public sealed class TrainOptions : TorchOptions
     [Option("max-minutes", HelpText = "Stop cleanly with a checkpoint after this many minutes (resume later).")]
     public double? MaxMinutes { get; set; }
 
+    [Option("latent-cache", HelpText = "Folder for the encoded train latents of a latent model, one file per encoder and data set (default: $XDG_CACHE_HOME/kneeonnx/latents, else ~/.cache/kneeonnx/latents).")]
+    public string? LatentCache { get; set; }
+
     [Option("stop-at-step", HelpText = "Stop cleanly with a checkpoint when the run reaches this step (the learning-rate schedule still follows --steps): equal-step pilots, or a stop on a step boundary.")]
     public long? StopAtStep { get; set; }
 
@@ -255,6 +258,7 @@ internal static class TrainCommand
             MaxMinutes = o.MaxMinutes, StopAtStep = o.StopAtStep,
             StepsOverride = o.Resume ? o.Steps : null,
             AutoencoderOverride = o.Resume ? o.Autoencoder : null,
+            LatentCache = o.LatentCache ?? Autoencoder.LatentTrainingSet.DefaultCacheDirectory(),
             Cancellation = stop.Token,
         });
         return stop.Requested && !result.Completed ? InterruptedExitCode : 0;
