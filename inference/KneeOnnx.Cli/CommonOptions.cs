@@ -24,6 +24,9 @@ public abstract class ModelOptions
     [Option("io-binding", HelpText = "Bind the model's input and output buffers once per batch size (OrtIoBinding) instead of on every call.")]
     public bool IoBinding { get; set; }
 
+    [Option("no-spin", HelpText = "Let ONNX Runtime's idle threads sleep instead of spinning: about as fast alone, and it leaves the cores to training or other work sharing the CPU.")]
+    public bool NoSpin { get; set; }
+
     public RuntimeOptions ToRuntime()
     {
         var provider = Provider switch
@@ -37,7 +40,7 @@ public abstract class ModelOptions
         Validation.ThreadCount.Validate(Threads);
         return new RuntimeOptions
         {
-            Provider = provider, DeviceId = DeviceId, IntraOpThreads = Threads, CudaOptions = CudaProviderSettings.Parse(CudaOptions), IoBinding = IoBinding,
+            Provider = provider, DeviceId = DeviceId, IntraOpThreads = Threads, CudaOptions = CudaProviderSettings.Parse(CudaOptions), IoBinding = IoBinding, AllowSpinning = !NoSpin,
         };
     }
 
@@ -72,8 +75,8 @@ public abstract class SamplingOptions : ModelOptions
     [Option("eta", Default = 0.0, HelpText = "DDIM η (0 = deterministic).")]
     public double Eta { get; set; }
 
-    [Option("guidance", Default = 1.0, HelpText = "Classifier-free guidance scale (1 = none; needs a model with a null grade).")]
-    public double Guidance { get; set; }
+    [Option("guidance", HelpText = "Classifier-free guidance scale (1 = none; needs a model with a null grade; default: the model's own, measured on val, when it names one; else 1).")]
+    public double? Guidance { get; set; }
 
     [Option("seed", Default = 0L, HelpText = "Seed; image i of grade g always starts from the same noise.")]
     public long Seed { get; set; }
@@ -93,7 +96,7 @@ public abstract class SamplingOptions : ModelOptions
         var (sampler, steps) = Generation.SamplerSettings.Choose(forceSampler ?? Sampler, Steps, model);
         return new Generation.SamplerSettings
         {
-            Sampler = sampler, Steps = steps, Eta = Eta, Guidance = Guidance, ClipDenoised = Generation.SamplerSettings.ParseClip(ClipX0),
+            Sampler = sampler, Steps = steps, Eta = Eta, Guidance = Generation.SamplerSettings.ChooseGuidance(Guidance, model), ClipDenoised = Generation.SamplerSettings.ParseClip(ClipX0),
         }.ValidateAlone();
     }
 }

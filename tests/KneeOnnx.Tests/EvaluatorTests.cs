@@ -140,6 +140,37 @@ public class EvaluatorTests
     }
 
     [Fact]
+    public void AGuidedEvaluationGeneratesItsOwnSetAndSaysSo()
+    {
+        using var dir = new TempDirectory();
+        using var model = new TinyOnnxModel();
+        var (_, real, train) = Sets(dir);
+        string[] args = ["evaluate", "--model", model.Path, "--per-grade", "2", "--sampler", "ddim", "--steps", "2", "--real", real, "--train", train, "--out", dir.Combine("r"), "--no-feature-cache"];
+        var (code, _, err) = InProcessCli.Train(args);
+        Assert.True(code == 0, err);
+        (code, var stdout, err) = InProcessCli.Train([.. args, "--guidance", "2"]);
+        Assert.True(code == 0, err);
+        Assert.Contains("0 already there", stdout); // the unguided images are not reused for a guided request
+
+        var report = JsonNode.Parse(File.ReadAllText(dir.Combine("r", "report.json")))!;
+        Assert.Equal(2.0, report["generation"]!["guidance"]!.GetValue<double>());
+        string folder = report["generation"]!["folder"]!.GetValue<string>();
+        Assert.EndsWith("_ddim2_w2_s1", folder); // the guidance named once in the folder
+        Assert.Contains("guidance 2", File.ReadAllText(dir.Combine("r", "report.md")));
+        string unguided = Directory.GetDirectories(dir.Combine("r", "generated")).Single(d => d != folder);
+        var guidedFiles = Directory.GetFiles(folder, "*.png", SearchOption.AllDirectories).Order().ToArray();
+        var unguidedFiles = Directory.GetFiles(unguided, "*.png", SearchOption.AllDirectories).Order().ToArray();
+        Assert.Equal(10, guidedFiles.Length);
+        Assert.Equal(unguidedFiles.Length, guidedFiles.Length);
+        Assert.All(guidedFiles, f => Assert.Contains("_ddim2_w2_s1_", Path.GetFileName(f)));
+        Assert.Contains(guidedFiles.Zip(unguidedFiles), p => !File.ReadAllBytes(p.First).AsSpan().SequenceEqual(File.ReadAllBytes(p.Second)));
+
+        (code, _, err) = InProcessCli.Train("evaluate", "--generated", folder, "--guidance", "2", "--real", real, "--train", train, "--out", dir.Combine("r2"));
+        Assert.Equal(2, code);
+        Assert.Contains("--guidance chooses how --model generates", err);
+    }
+
+    [Fact]
     public void CachedFeaturesOfAFolderAreReusedExactlyAndATornCacheIsRecomputed()
     {
         using var dir = new TempDirectory();

@@ -10,6 +10,8 @@ public sealed record SamplerSettings
     /// DDPM at 50 steps measured best per model call on the shipped model (docs/samplers.md).</summary>
     public const string DefaultSampler = "ddpm";
     public const int DefaultSteps = 50;
+    /// <summary>The largest guidance scale accepted anywhere (CLI, metadata): far past where images stop being knees.</summary>
+    public const double MaxGuidance = 50;
 
     public string Sampler { get; init; } = DefaultSampler;
 
@@ -24,6 +26,9 @@ public sealed record SamplerSettings
         int count = steps ?? (model?.DefaultSampler == chosen ? model.DefaultSteps : null) ?? DefaultSteps;
         return (chosen, count);
     }
+    /// <summary>The guidance scale a verb runs: what was asked for, else the model's own measured scale, else 1 (none).</summary>
+    public static double ChooseGuidance(double? guidance, Runtime.ModelInfo? model) => guidance ?? model?.DefaultGuidance ?? 1.0;
+
     public int Steps { get; init; } = DefaultSteps;
     public double Eta { get; init; }
     /// <summary>1 = plain conditional sampling; above 1 pushes harder towards the grade (needs a model with a null grade).</summary>
@@ -56,7 +61,7 @@ public sealed record SamplerSettings
         if (!SchedulerFactory.Names.Contains(Sampler))
             throw new ArgumentException($"--sampler '{Sampler}' is not one of {string.Join(", ", SchedulerFactory.Names)}");
         if (!(Eta >= 0 && Eta <= 1)) throw new ArgumentException($"--eta must be in 0..1, got {Eta}");
-        if (!(Guidance >= 0 && Guidance <= 50)) throw new ArgumentException($"--guidance must be in 0..50, got {Guidance}");
+        if (!(Guidance >= 0 && Guidance <= MaxGuidance)) throw new ArgumentException($"--guidance must be in 0..{MaxGuidance}, got {Guidance}");
         return this;
     }
 
@@ -67,7 +72,7 @@ public sealed record SamplerSettings
         int T = model.Schedule.TrainTimesteps;
         if (Steps < 1 || Steps > T) throw new ArgumentException($"--steps must be in 1..{T} (the model's T), got {Steps}");
         if (!(Eta >= 0 && Eta <= 1)) throw new ArgumentException($"--eta must be in 0..1, got {Eta}");
-        if (!(Guidance >= 0 && Guidance <= 50)) throw new ArgumentException($"--guidance must be in 0..50, got {Guidance}");
+        if (!(Guidance >= 0 && Guidance <= MaxGuidance)) throw new ArgumentException($"--guidance must be in 0..{MaxGuidance}, got {Guidance}");
         if (Guidance != 1 && !model.SupportsGuidance)
             throw new ArgumentException($"--guidance {Guidance.ToString(CultureInfo.InvariantCulture)} needs a model trained with a null grade (label dropout); this one has none");
         if (ClipDenoised == true && !model.ClipSample)

@@ -36,6 +36,8 @@ public static class ModelContract
         /// <summary>The sampler and step count every verb uses when none is asked for (measured on val for this model; export --default-sampler/--default-steps). Both or neither.</summary>
         public const string DefaultSampler = "kneeonnx.default_sampler";
         public const string DefaultSteps = "kneeonnx.default_steps";
+        /// <summary>The classifier-free guidance scale every verb uses when no --guidance is given (measured on val; export --default-guidance); absent = 1, no guidance.</summary>
+        public const string DefaultGuidance = "kneeonnx.default_guidance";
         public const string Grades = "kneeonnx.grades";
         public const string Conditioning = "kneeonnx.conditioning";
         public const string NullGrade = "kneeonnx.null_grade";

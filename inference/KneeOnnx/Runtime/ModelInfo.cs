@@ -20,6 +20,8 @@ public sealed record ModelInfo
     /// <summary>The sampler and steps measured best for this model (<see cref="ModelContract.Keys.DefaultSampler"/>); null when it names none.</summary>
     public string? DefaultSampler { get; init; }
     public int? DefaultSteps { get; init; }
+    /// <summary>The guidance scale measured best for this model (<see cref="ModelContract.Keys.DefaultGuidance"/>); null when it names none.</summary>
+    public double? DefaultGuidance { get; init; }
     public required IReadOnlyList<string> GradeNames { get; init; }
     public required string Conditioning { get; init; }
     /// <summary>Index of the learned "no grade" embedding, or -1 (no classifier-free guidance).</summary>
@@ -122,13 +124,14 @@ public sealed record ModelInfo
             throw new InvalidModelException($"{path}: null grade {nullGrade} contradicts the {names.Count} grade names (expected {names.Count} or -1)");
 
         var (defaultSampler, defaultSteps) = ParseDefaultSampler(path, meta, schedule.TrainTimesteps);
+        double? defaultGuidance = ParseDefaultGuidance(path, meta, conditioning != "none" && nullGrade >= 0);
         var (sideNames, nullSide) = ParseSides(path, meta, conditioning, nullGrade);
         var latent = LatentMetadata.Parse(path, meta, size, channels);
         return new ModelInfo
         {
             ImageSize = size, Channels = channels, Schedule = schedule, PredictionType = prediction, GradeNames = names,
             Conditioning = conditioning, NullGrade = nullGrade, Metadata = new Dictionary<string, string>(meta),
-            SideNames = sideNames, NullSide = nullSide, DefaultSampler = defaultSampler, DefaultSteps = defaultSteps,
+            SideNames = sideNames, NullSide = nullSide, DefaultSampler = defaultSampler, DefaultSteps = defaultSteps, DefaultGuidance = defaultGuidance,
             DecoderPath = latent.DecoderPath, DecoderSha256 = latent.DecoderSha256, OutputImageSize = latent.OutputImageSize, ClipSample = latent.ClipSample,
         };
     }
@@ -146,6 +149,17 @@ public sealed record ModelInfo
         if (!int.TryParse(rawSteps, NumberStyles.None, CultureInfo.InvariantCulture, out int steps) || steps < 1 || steps > timesteps)
             throw new InvalidModelException($"{path}: metadata '{ModelContract.Keys.DefaultSteps}' = '{Shorten(rawSteps!)}' is not a step count in 1..{timesteps}");
         return (sampler, steps);
+    }
+
+    /// <summary>The model's own guidance scale: a number in 0..<see cref="Generation.SamplerSettings.MaxGuidance"/>, other than 1 only on a model with a null grade.</summary>
+    private static double? ParseDefaultGuidance(string path, IReadOnlyDictionary<string, string> meta, bool supportsGuidance)
+    {
+        if (!meta.TryGetValue(ModelContract.Keys.DefaultGuidance, out var raw)) return null;
+        if (!double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out double w) || !(w >= 0 && w <= Generation.SamplerSettings.MaxGuidance))
+            throw new InvalidModelException($"{path}: metadata '{ModelContract.Keys.DefaultGuidance}' = '{Shorten(raw)}' is not a guidance scale in 0..{Generation.SamplerSettings.MaxGuidance}");
+        if (w != 1 && !supportsGuidance)
+            throw new InvalidModelException($"{path}: metadata '{ModelContract.Keys.DefaultGuidance}' = '{Shorten(raw)}' on a model without a null grade, which cannot be guided");
+        return w;
     }
 
     /// <summary>Side metadata is all or nothing, names exactly L and R, the null side right after them, on a guided grade model.</summary>

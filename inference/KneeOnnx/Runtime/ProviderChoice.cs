@@ -29,6 +29,11 @@ public sealed record RuntimeOptions
     public IReadOnlyDictionary<string, string> CudaOptions { get; init; } = new Dictionary<string, string>();
     /// <summary>Binds each batch size's input and output buffers to the session once (OrtIoBinding) instead of naming them on every run.</summary>
     public bool IoBinding { get; init; }
+    /// <summary>
+    /// Whether idle intra-op threads spin waiting for work (ONNX Runtime's default). Off, they sleep: about as fast
+    /// alone, and they stop taking a whole core from training or anything else that shares the CPU.
+    /// </summary>
+    public bool AllowSpinning { get; init; } = true;
 }
 
 /// <summary>Builds <see cref="SessionOptions"/> for a request and reports what was chosen.</summary>
@@ -89,15 +94,24 @@ public static class ProviderChoice
         options.AppendExecutionProvider_CUDA(cuda);
     }
 
-    private static SessionOptions BaseOptions(RuntimeOptions request) => new()
+    private static SessionOptions BaseOptions(RuntimeOptions request)
     {
-        GraphOptimizationLevel = request.GraphOptimization,
-        EnableMemoryPattern = request.MemoryPattern,
-        ExecutionMode = request.ParallelExecution ? ExecutionMode.ORT_PARALLEL : ExecutionMode.ORT_SEQUENTIAL,
-        IntraOpNumThreads = Math.Max(0, request.IntraOpThreads),
-        InterOpNumThreads = Math.Max(1, request.InterOpThreads),
-        LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
-    };
+        var options = new SessionOptions
+        {
+            GraphOptimizationLevel = request.GraphOptimization,
+            EnableMemoryPattern = request.MemoryPattern,
+            ExecutionMode = request.ParallelExecution ? ExecutionMode.ORT_PARALLEL : ExecutionMode.ORT_SEQUENTIAL,
+            IntraOpNumThreads = Math.Max(0, request.IntraOpThreads),
+            InterOpNumThreads = Math.Max(1, request.InterOpThreads),
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
+        };
+        if (!request.AllowSpinning)
+        {
+            options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+            options.AddSessionConfigEntry("session.inter_op.allow_spinning", "0");
+        }
+        return options;
+    }
 
     private static bool CanLoad(string library)
     {

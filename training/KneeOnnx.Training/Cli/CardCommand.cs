@@ -72,8 +72,9 @@ internal static class CardCommand
         string modelArgument = meta.ContainsKey(ModelContract.Keys.Decoder)
             ? Path.GetFileName(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(o.Model))))!
             : Path.GetFileName(o.Model);
-        var sections = new StringBuilder($"## Use\n\nRecommended sampler: {sampler}, {steps} steps "
-            + $"(`kneeonnx-gen generate --model {modelArgument} --sampler {sampler} --steps {steps} --out DIR`).\n\n");
+        string guidance = meta.GetValueOrDefault(ModelContract.Keys.DefaultGuidance) is { } w && w != "1" ? w : "";
+        var sections = new StringBuilder($"## Use\n\nRecommended sampler: {sampler}, {steps} steps{(guidance.Length > 0 ? $", guidance {guidance} (the model's default)" : "")} "
+            + $"(`kneeonnx-gen generate --model {modelArgument} --sampler {sampler} --steps {steps}{(guidance.Length > 0 ? $" --guidance {guidance}" : "")} --out DIR`).\n\n");
         if (o.Run is not null)
             sections.Append(ModelCardSections.Training(o.Run, o.Machine, info.TrainSteps, meta.GetValueOrDefault(ModelContract.Keys.DatasetSha256), info.Model.Preset));
         if (o.Evaluation is not null)

@@ -24,6 +24,12 @@ public sealed class EvaluateOptions : TorchOptions
     [Option("gen-seed", Default = 1L, HelpText = "With --model: generation seed.")]
     public long GenSeed { get; set; }
 
+    [Option("guidance", HelpText = "With --model: classifier-free guidance scale (1 = none; default: the model's own when it names one, else 1).")]
+    public double? Guidance { get; set; }
+
+    [Option("no-spin", HelpText = "With --model: let ONNX Runtime's idle threads sleep instead of spinning (kinder to training sharing the CPU).")]
+    public bool NoSpin { get; set; }
+
     [Option("sides", HelpText = "With --model of a side-conditioned model: L, R, L,R or any (default); --per-grade images per listed side.")]
     public string? Sides { get; set; }
 
@@ -75,6 +81,8 @@ public sealed class EvaluateOptions : TorchOptions
         if (Model is not null && Steps < 1) throw new ArgumentException($"--steps must be at least 1, got {Steps}");
         if (Model is not null && Sampler is not null && !KneeOnnx.Schedulers.SchedulerFactory.Names.Contains(Sampler))
             throw new ArgumentException($"--sampler '{Sampler}' is not one of {string.Join(", ", KneeOnnx.Schedulers.SchedulerFactory.Names)}");
+        if (Guidance is double w && !(w >= 0 && w <= SamplerSettings.MaxGuidance)) throw new ArgumentException($"--guidance must be in 0..{SamplerSettings.MaxGuidance}, got {w}");
+        if (Model is null && Guidance is not null) throw new ArgumentException("--guidance chooses how --model generates; it cannot be used with --generated");
         if (Limit is < 1) throw new ArgumentException($"--limit must be at least 1, got {Limit}");
         if (Augment && AugmentEpochs < 1) throw new ArgumentException($"--augment-epochs must be at least 1, got {AugmentEpochs}");
         if (AugmentPerGrade is < 1) throw new ArgumentException($"--augment-per-grade must be at least 1, got {AugmentPerGrade}");
@@ -84,7 +92,7 @@ public sealed class EvaluateOptions : TorchOptions
         KneeOnnx.Validation.OutputGuard.Folder(Out, "--out", [new("--model", Model), new("--classifier", Classifier), new("--side-classifier", SideClassifier)],
             [new(Real is null ? "--data" : "--real", real), new(Train is null ? "--data" : "--train", train), new("--generated", Generated)]);
         if (Sides is not null && Model is null) throw new ArgumentException("--sides chooses what --model generates; it cannot be used with --generated");
-        var generate = Model is null ? null : new Evaluation.GenerateRequest(Model, PerGrade, Sampler, Steps, GenSeed, Sides: Sides);
+        var generate = Model is null ? null : new Evaluation.GenerateRequest(Model, PerGrade, Sampler, Steps, GenSeed, Guidance: Guidance, Sides: Sides, AllowSpinning: !NoSpin);
         return new(Generated ?? Path.Combine(Out, "generated"), real, train, Out, Limit, Seed, Classifier,
             Augment ? new Evaluation.AugmentRequest(AugmentEpochs, AugmentPerGrade) : null, generate,
             NoFeatureCache ? null : Evaluation.FeatureCache.DefaultDirectory(), SideClassifier, DenoiseCheck);

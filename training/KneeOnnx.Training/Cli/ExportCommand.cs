@@ -29,6 +29,9 @@ public sealed class ExportOptions : TorchOptions
     [Option("default-steps", HelpText = "The step count that goes with --default-sampler.")]
     public int? DefaultSteps { get; set; }
 
+    [Option("default-guidance", HelpText = "Write this classifier-free guidance scale into the model as the one every verb uses when no --guidance is given, from a measurement on val (needs a run with label dropout).")]
+    public double? DefaultGuidance { get; set; }
+
     [Option("autoencoder", HelpText = "A latent run's autoencoder folder, when it has moved since the run (its encoder must be the run's); default: the folder the run trained with.")]
     public string? Autoencoder { get; set; }
 
@@ -48,6 +51,8 @@ internal static class ExportCommand
             throw new ArgumentException("--default-sampler and --default-steps go together: give both or neither");
         if (o.DefaultSampler is not null && !KneeOnnx.Schedulers.SchedulerFactory.Names.Contains(o.DefaultSampler))
             throw new ArgumentException($"--default-sampler '{o.DefaultSampler}' is not one of {string.Join(", ", KneeOnnx.Schedulers.SchedulerFactory.Names)}");
+        if (o.DefaultGuidance is double w && !(w >= 0 && w <= Generation.SamplerSettings.MaxGuidance))
+            throw new ArgumentException($"--default-guidance must be in 0..{Generation.SamplerSettings.MaxGuidance}, got {w}");
         string path = Runs.Checkpoint.Locate(o.Checkpoint);
         string card = ModelCard.PathFor(o.Out);
         if (Validation.RealPath.Same(Validation.RealPath.Of(card), Validation.RealPath.Of(o.Out)))
@@ -73,6 +78,12 @@ internal static class ExportCommand
         {
             OnnxExporter.SetMetadata(proto, ModelContract.Keys.DefaultSampler, o.DefaultSampler);
             OnnxExporter.SetMetadata(proto, ModelContract.Keys.DefaultSteps, o.DefaultSteps!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+        if (o.DefaultGuidance is double guidance)
+        {
+            if (guidance != 1 && !(state.Model.IsConditional && state.Model.HasNullGrade))
+                throw new ArgumentException($"--default-guidance {guidance.ToString(System.Globalization.CultureInfo.InvariantCulture)}: {path} has no null grade (trained without label dropout), so the model cannot be guided");
+            OnnxExporter.SetMetadata(proto, ModelContract.Keys.DefaultGuidance, guidance.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
         }
         LatentExport.AddDecoder(proto, train, o.Out);
         var check = ExportSelfCheck.Run(proto.ToByteArray(), model, state.Train.TrainTimesteps);

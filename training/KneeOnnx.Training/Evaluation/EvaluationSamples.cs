@@ -7,9 +7,11 @@ namespace KneeOnnx.Training.Evaluation;
 
 /// <summary>Which images to generate for an evaluation run from a model file.</summary>
 /// <param name="Sides">--sides of a side-conditioned model (L, R, L,R or any); PerGrade images are made per listed side.</param>
+/// <param name="AllowSpinning">false: ONNX Runtime's idle threads sleep (<see cref="RuntimeOptions.AllowSpinning"/>), for evaluating beside training.</param>
+/// <param name="Guidance">null: the model's own scale, else 1 (<see cref="SamplerSettings.ChooseGuidance"/>).</param>
 /// <param name="Sampler">null: the model's own sampler, else the global default (<see cref="SamplerSettings.Choose"/>); likewise <paramref name="Steps"/>.</param>
-public sealed record GenerateRequest(string Model, int PerGrade, string? Sampler = null, int? Steps = null, long Seed = 1, int Batch = 16, double Guidance = 1.0,
-                                     string? Sides = null);
+public sealed record GenerateRequest(string Model, int PerGrade, string? Sampler = null, int? Steps = null, long Seed = 1, int Batch = 16, double? Guidance = null,
+                                     string? Sides = null, bool AllowSpinning = true);
 
 /// <summary>
 /// Generates the evaluated set with the inference library (the same code, file names and determinism as
@@ -23,13 +25,13 @@ public static class EvaluationSamples
     public static (GenerationInfo Generation, string Folder) Generate(GenerateRequest request, string root, TextWriter log)
     {
         if (request.PerGrade < 2) throw new ArgumentException($"--per-grade must be at least 2 (FID needs two images), got {request.PerGrade}");
-        using var model = KneeModel.Open(request.Model, new RuntimeOptions());
+        using var model = KneeModel.Open(request.Model, new RuntimeOptions { AllowSpinning = request.AllowSpinning });
         var (sampler, steps) = SamplerSettings.Choose(request.Sampler, request.Steps, model.Info);
-        var settings = new SamplerSettings { Sampler = sampler, Steps = steps, Guidance = request.Guidance };
+        var settings = new SamplerSettings { Sampler = sampler, Steps = steps, Guidance = SamplerSettings.ChooseGuidance(request.Guidance, model.Info) };
         settings.Validate(model.Info);
         int[] sides = SideList.Parse(request.Sides, model.Info);
         string sideTag = sides.Length == 0 ? "" : "_" + string.Join("", sides.Select(KneeSides.Label));
-        string outDir = Path.Combine(root, $"{model.Sha256[..12]}_{settings.Tag}_s{request.Seed}" + (request.Guidance != 1.0 ? $"_w{request.Guidance.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "") + sideTag);
+        string outDir = Path.Combine(root, $"{model.Sha256[..12]}_{settings.Tag}_s{request.Seed}" + sideTag);
         var grades = Enumerable.Range(0, model.Info.GradeNames.Count).ToArray();
         var plan = GenerationPlan.Build(grades, request.PerGrade, request.Seed, settings, Shard.Whole, sides);
         var pending = plan.Where(p => !File.Exists(Path.Combine(outDir, p.RelativePath))).ToList();
@@ -52,7 +54,7 @@ public static class EvaluationSamples
         {
             Model = request.Model, ModelSha256 = model.Sha256, Sampler = settings.Tag, Seed = request.Seed, PerGrade = request.PerGrade,
             Sides = sides.Length == 0 ? null : string.Join(",", sides.Select(KneeSides.Label)),
-            Guidance = request.Guidance, Provider = model.Provider, GeneratedNow = pending.Count, Seconds = Math.Round(seconds, 1), Folder = outDir,
+            Guidance = settings.Guidance, Provider = model.Provider, GeneratedNow = pending.Count, Seconds = Math.Round(seconds, 1), Folder = outDir,
         };
         return (generation, outDir);
     }

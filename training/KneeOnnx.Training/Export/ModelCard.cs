@@ -52,6 +52,8 @@ public static class ModelCard
         sb.AppendLine($"| parity | {parity} |");
         if (Get(ModelContract.Keys.DefaultSampler) is { Length: > 0 } sampler)
             sb.AppendLine($"| default sampler | {sampler}, {Get(ModelContract.Keys.DefaultSteps)} steps: what every verb uses when no `--sampler`/`--steps` is given |");
+        if (Get(ModelContract.Keys.DefaultGuidance) is { Length: > 0 } guidanceScale)
+            sb.AppendLine($"| default guidance | {guidanceScale}: the classifier-free guidance scale every verb uses when no `--guidance` is given |");
         sb.AppendLine();
         sb.AppendLine("## Signature").AppendLine();
         sb.AppendLine(latent
