@@ -1,17 +1,19 @@
 #!/bin/bash
 # What every stop of the default model's training campaign does (issue 22): export the run's EMA U-Net into the shipped
-# folder with its default sampler written in, evaluate it on val (100 per grade, L and R asked separately), and write
+# folder with its default sampler and guidance scale written in (docs/samplers.md), evaluate it on val (100 per grade, L and R asked separately), and write
 # the card from the run, the evaluation and the card notes. Commit the folder afterwards. Run from the repository root:
 #   KTRAIN=path/to/kneeonnx-train docs/scripts/campaign-stop.sh ../runs/v4-latent2 ../runs/v4-eval-STEP
 set -eu
 KTRAIN=${KTRAIN:-kneeonnx-train}
 DATA=${DATA:-../shared/data/kneeKL224}
 MODEL=models/kneeonnx-default
-MACHINE=${MACHINE:-"2-core AMD EPYC with AVX-512 BF16, no GPU, bf16 compute"}
+MACHINE=${MACHINE:-"2-core $(lscpu | sed -n "s/^Model name: *//p") with AVX-512 BF16, no GPU, bf16 compute"}
 RUN=$1 EVAL=$2
-CLASSIFIERS="--classifier models/kl-reference-64.kcls --side-classifier models/side-reference-64.kcls"
+GUIDANCE=${GUIDANCE:-2}
+# The ImageNet ResNet-18 reference reads the grade (issue 23); the 64² side classifier is accurate enough for sides.
+CLASSIFIERS="--classifier models/kl-resnet18-224.kcls --side-classifier models/side-reference-64.kcls"
 
-nice -n 10 "$KTRAIN" export --checkpoint "$RUN" --out "$MODEL/unet/model.onnx" --default-sampler ddpm --default-steps 50
+nice -n 10 "$KTRAIN" export --checkpoint "$RUN" --out "$MODEL/unet/model.onnx" --default-sampler ddpm --default-steps 50 --default-guidance "$GUIDANCE"
 nice -n 10 "$KTRAIN" evaluate --model "$MODEL" --data "$DATA" --out "$EVAL" --per-grade 50 --sides L,R $CLASSIFIERS --denoise-check 16
 "$KTRAIN" card --model "$MODEL/unet/model.onnx" --run "$RUN" --machine "$MACHINE" --evaluation "$EVAL" \
   --evaluation-command "kneeonnx-train evaluate --model $MODEL --data $DATA --per-grade 50 --sides L,R $CLASSIFIERS --denoise-check 16 --out runs/eval-default" \
