@@ -90,6 +90,65 @@ public class AutoencoderCliTests(ITestOutputHelper log)
         Assert.Equal(before.PairSha256, inPlaceFiles.PairSha256);
     }
 
+    /// <summary>
+    /// A lighter decoder for faster generation (issue 21): --decoder-widths/--decoder-blocks behind a frozen encoder start
+    /// a decoder of another shape from scratch; the encoder file stays byte for byte, so U-Nets and caches stay valid,
+    /// and the folder still opens as a pair with the new decoder's shape.
+    /// </summary>
+    [Fact]
+    public void ALighterDecoderTrainsBehindTheKeptEncoderAndStillPairs()
+    {
+        using var dir = new TempDirectory();
+        string data = SyntheticKnees.WriteDataset(dir.Combine("data"), 3, side: 32);
+        string original = TinyAutoencoder.Export(dir.Combine("ae-run"), dir.Combine("original"));
+        string run = dir.Combine("light"), model = dir.Combine("light-model");
+        var trained = InProcessCli.Train("train-autoencoder", "--init-from", original, "--freeze-encoder", "--decoder-widths", "8,16,16", "--decoder-blocks", "1",
+            "--data", data, "--out", run, "--crop", "32", "--steps", "3", "--batch", "4", "--lr", "2e-3", "--warmup", "1", "--threads", "2");
+        Assert.True(trained.Code == 0, trained.Err);
+        Assert.Contains("a new decoder (widths 8,16,16, 1 blocks per level) starts from scratch", trained.Out);
+
+        var before = AutoencoderFiles.Open(original);
+        using (var originalModel = before.LoadWeights())
+        {
+            var (_, light) = AutoencoderCheckpoint.LoadModel(Path.Combine(run, AutoencoderCheckpoint.FileName));
+            using (light)
+            {
+                var encoder = originalModel.Encoder.state_dict();
+                foreach (var (name, tensor) in light.Encoder.state_dict())
+                    Assert.True(Tensors.Identical(tensor, encoder[name]), $"frozen encoder weight {name} moved");
+                long Count(TorchSharp.torch.nn.Module m) => m.parameters().Sum(p => p.numel());
+                Assert.True(Count(light.Decoder) * 4 < Count(originalModel.Decoder), $"{Count(light.Decoder)} vs {Count(originalModel.Decoder)} decoder parameters");
+            }
+        }
+
+        var exported = InProcessCli.Train("export-autoencoder", "--checkpoint", run, "--out", model);
+        Assert.True(exported.Code == 0, exported.Err);
+        var after = AutoencoderFiles.Open(model); // a pair: the configurations differ in the decoder's shape only
+        Assert.Equal(File.ReadAllBytes(before.EncoderPath), File.ReadAllBytes(after.EncoderPath));
+        Assert.Equal([8, 16, 16], after.Config.DecoderLevelWidths);
+        Assert.Equal(1, after.Config.DecoderBlocks);
+        Assert.Equal(before.ScaleFactor, after.ScaleFactor);
+        Assert.True(new FileInfo(after.DecoderPath).Length * 4 < new FileInfo(before.DecoderPath).Length);
+        using (var reloaded = after.LoadWeights()) // the TorchSharp network rebuilt from the files has the new decoder
+            Assert.Equal(3, reloaded.Decoder.blocks.Count);
+
+        // The shape options only make sense for a new decoder behind a kept encoder, with one width per level.
+        foreach (var (args, expected) in new (string[], string)[]
+        {
+            (["--preset", AutoencoderPresets.Tiny, "--decoder-widths", "8,16,16"], "need --init-from and --freeze-encoder"),
+            (["--init-from", original, "--freeze-encoder", "--decoder-widths", "8,16"], "one width per level of the encoder (3"),
+            (["--init-from", original, "--freeze-encoder", "--decoder-widths", "8,x,16"], "--decoder-widths '8,x,16' is not a comma-separated list"),
+            (["--init-from", original, "--freeze-encoder", "--decoder-widths", "8,12,16"], "multiple of 8 norm groups"),
+        })
+        {
+            string bad = dir.Combine("bad");
+            var refused = InProcessCli.Train(["train-autoencoder", "--data", data, "--out", bad, "--crop", "32", "--steps", "1", .. args]);
+            Assert.Equal(KneeOnnx.Training.Cli.KneeOnnxTrainCli.BadInputExitCode, refused.Code);
+            Assert.Contains(expected, refused.Err);
+            Assert.False(File.Exists(Path.Combine(bad, AutoencoderCheckpoint.FileName)));
+        }
+    }
+
     [Fact]
     public void FreezingTheEncoderNeedsAnAutoencoderToStartFrom()
     {

@@ -13,18 +13,32 @@ public sealed record AutoencoderConfig
     public int LatentChannels { get; init; } = 4;
     public int EncoderBlocks { get; init; } = 1;
     /// <summary>The decoder gets more blocks than the encoder (as in LDM's): it must invent the texture the latent does not hold.</summary>
-    public int DecoderBlocks { get; init; } = 2;
+    public int DecoderBlocks { get; init; } = DefaultDecoderBlocks;
+    public const int DefaultDecoderBlocks = 2;
+    /// <summary>
+    /// The decoder's widths per level when they are not the encoder's (null = <see cref="Widths"/>): a lighter decoder
+    /// trained behind a frozen encoder makes generation cheaper without touching the latents a U-Net learnt.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] // configs written before it existed stay byte-identical
+    public int[]? DecoderWidths { get; init; }
     public required int NormGroups { get; init; }
 
     /// <summary>Downsampling factor f: the latent grid is ImageSize / f on a side.</summary>
     [JsonIgnore] public int Factor => 1 << (Widths.Length - 1);
     [JsonIgnore] public int LatentSize => ImageSize / Factor;
+    [JsonIgnore] public int[] DecoderLevelWidths => DecoderWidths ?? Widths;
+    /// <summary>What fixes the latents: the configuration without the decoder's shape, which a decoder trained behind a kept encoder may change.</summary>
+    [JsonIgnore] public AutoencoderConfig EncoderSide => this with { DecoderWidths = null, DecoderBlocks = DefaultDecoderBlocks };
 
     public void Validate()
     {
         if (Widths.Length < 2) throw new ArgumentException("an autoencoder needs at least two levels (f ≥ 2)");
         if (Widths.Any(w => w <= 0 || w % NormGroups != 0))
             throw new ArgumentException($"every width must be a positive multiple of {NormGroups} norm groups: {string.Join(",", Widths)}");
+        if (DecoderWidths is { } decoder && decoder.Length != Widths.Length)
+            throw new ArgumentException($"the decoder needs one width per level of the encoder ({Widths.Length}: the same factor), got {string.Join(",", decoder)}");
+        if (DecoderWidths is { } d && d.Any(w => w <= 0 || w % NormGroups != 0))
+            throw new ArgumentException($"every decoder width must be a positive multiple of {NormGroups} norm groups: {string.Join(",", d)}");
         if (ImageSize % Factor != 0) throw new ArgumentException($"image size {ImageSize} must be divisible by the factor {Factor}");
         if (LatentChannels is < 1 or > 64) throw new ArgumentException($"latent channels must be in 1..64, got {LatentChannels}");
         if (EncoderBlocks < 1 || DecoderBlocks < 1) throw new ArgumentException("at least one ResNet block per level is needed");

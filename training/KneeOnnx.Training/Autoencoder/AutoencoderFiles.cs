@@ -51,9 +51,13 @@ public sealed record AutoencoderFiles
         if (Get(d, decoder, AutoencoderContract.Keys.Part) != AutoencoderContract.DecoderPart)
             throw new ArgumentException($"{decoder}: is not a decoder (metadata {AutoencoderContract.Keys.Part} = {d[AutoencoderContract.Keys.Part]})");
         foreach (var key in new[] { AutoencoderContract.Keys.AutoencoderSha256, AutoencoderContract.Keys.ScaleFactor, AutoencoderContract.Keys.LatentChannels,
-                                    AutoencoderContract.Keys.LatentSize, ModelContract.Keys.ImageSize, AutoencoderContract.Keys.AutoencoderConfig })
+                                    AutoencoderContract.Keys.LatentSize, ModelContract.Keys.ImageSize })
             if (Get(e, encoder, key) != Get(d, decoder, key))
                 throw new ArgumentException($"{encoder} and {decoder} are not a pair: {key} is {e[key]} in one and {d[key]} in the other");
+        var config = ReadConfig(d, decoder);
+        // A decoder trained behind a kept encoder may have its own shape; everything that fixes the latents must agree.
+        if (System.Text.Json.JsonSerializer.Serialize(ReadConfig(e, encoder).EncoderSide) != System.Text.Json.JsonSerializer.Serialize(config.EncoderSide))
+            throw new ArgumentException($"{encoder} and {decoder} are not a pair: {AutoencoderContract.Keys.AutoencoderConfig} is {e[AutoencoderContract.Keys.AutoencoderConfig]} in one and {d[AutoencoderContract.Keys.AutoencoderConfig]} in the other");
         int Int(string key) => int.Parse(d[key], CultureInfo.InvariantCulture);
         return new AutoencoderFiles
         {
@@ -62,9 +66,22 @@ public sealed record AutoencoderFiles
             ImageSize = Int(ModelContract.Keys.ImageSize), LatentChannels = Int(AutoencoderContract.Keys.LatentChannels), LatentSize = Int(AutoencoderContract.Keys.LatentSize),
             ScaleFactor = float.Parse(d[AutoencoderContract.Keys.ScaleFactor], CultureInfo.InvariantCulture),
             PairSha256 = d[AutoencoderContract.Keys.AutoencoderSha256],
-            Config = System.Text.Json.JsonSerializer.Deserialize<AutoencoderConfig>(Get(d, decoder, AutoencoderContract.Keys.AutoencoderConfig))
-                ?? throw new ArgumentException($"{decoder}: empty {AutoencoderContract.Keys.AutoencoderConfig}"),
+            Config = config,
         };
+
+        static AutoencoderConfig ReadConfig(Dictionary<string, string> meta, string path)
+        {
+            string json = meta.TryGetValue(AutoencoderContract.Keys.AutoencoderConfig, out var v) ? v
+                : throw new ArgumentException($"{path}: not a KneeOnnx autoencoder part (metadata '{AutoencoderContract.Keys.AutoencoderConfig}' missing)");
+            try
+            {
+                return System.Text.Json.JsonSerializer.Deserialize<AutoencoderConfig>(json) ?? throw new ArgumentException($"{path}: empty {AutoencoderContract.Keys.AutoencoderConfig}");
+            }
+            catch (System.Text.Json.JsonException ex)
+            {
+                throw new ArgumentException($"{path}: metadata '{AutoencoderContract.Keys.AutoencoderConfig}' is not an autoencoder configuration ({ex.Message.Split('\n')[0]})", ex);
+            }
+        }
     }
 
     public static string Sha256(string path)

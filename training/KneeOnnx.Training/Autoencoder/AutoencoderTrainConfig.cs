@@ -34,6 +34,12 @@ public sealed record AutoencoderTrainConfig
     /// decoder (and its critic) go on improving.
     /// </summary>
     public bool FreezeEncoder { get; init; }
+    /// <summary>With <see cref="FreezeEncoder"/>: a new decoder of these widths per level (one per encoder level), trained from scratch behind the kept encoder; null = the folder's decoder, fine-tuned.</summary>
+    public int[]? DecoderWidths { get; init; }
+    /// <summary>With <see cref="FreezeEncoder"/>: ResNet blocks per level of the new decoder; null = the folder's.</summary>
+    public int? DecoderBlocks { get; init; }
+    /// <summary>Whether this run trains a decoder of another shape than <see cref="InitFrom"/>'s, from scratch.</summary>
+    public bool NewDecoder => DecoderWidths is not null || DecoderBlocks is not null;
     /// <summary>SHA-256 of <see cref="InitFrom"/>'s encoder file when the encoder is frozen: the export writes that file again, byte for byte.</summary>
     public string? FrozenEncoderSha256 { get; init; }
 
@@ -57,6 +63,8 @@ public sealed record AutoencoderTrainConfig
         Require(GradientClip > 0 && double.IsFinite(GradientClip), "--grad-clip", "must be > 0", GradientClip);
         Require(CheckpointEvery >= 1, "--checkpoint-every", "must be at least 1", CheckpointEvery);
         Require(!FreezeEncoder || InitFrom is not null, "--freeze-encoder", "needs --init-from (the exported autoencoder whose encoder is kept)", "no --init-from");
+        Require(!NewDecoder || FreezeEncoder, "--decoder-widths/--decoder-blocks", "need --init-from and --freeze-encoder (a new decoder behind a kept encoder)", "no --freeze-encoder");
+        Require(DecoderBlocks is null or (>= 1 and <= 8), "--decoder-blocks", "must be in 1..8", DecoderBlocks);
         if (Precision is not null) Training.Precision.TrainingPrecision.Validate(Precision);
         var model = AutoencoderPresets.Get(Preset, ImageSize, LatentChannels);
         Require(Crop >= model.Factor * 4 && Crop <= model.ImageSize && Crop % model.Factor == 0, "--crop",

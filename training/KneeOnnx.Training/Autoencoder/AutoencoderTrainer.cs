@@ -45,6 +45,10 @@ public static class AutoencoderTrainer
                 FrozenEncoderSha256 = config.FreezeEncoder ? init.EncoderSha256 : null,
             };
         config.Validate();
+        // The folder's network, with the new decoder's shape when one is asked for: checked before anything is written.
+        var initConfig = init is null ? null
+            : init.Config with { DecoderWidths = config.DecoderWidths ?? init.Config.DecoderWidths, DecoderBlocks = config.DecoderBlocks ?? init.Config.DecoderBlocks };
+        initConfig?.Validate();
         if (File.Exists(runDir)) throw new ArgumentException($"{runDir}: --out is a file, not a folder");
         TorchDevice.ValidateChoice(run.Device);
         ThreadCount.Validate(run.Threads);
@@ -59,7 +63,7 @@ public static class AutoencoderTrainer
         config = config with { Precision = precision };
         output.WriteLine(precisionLine);
 
-        var modelConfig = resumed?.Model ?? init?.Config ?? AutoencoderPresets.Get(config.Preset, config.ImageSize, config.LatentChannels);
+        var modelConfig = resumed?.Model ?? initConfig ?? AutoencoderPresets.Get(config.Preset, config.ImageSize, config.LatentChannels);
         var loadTimer = Stopwatch.StartNew();
         var data = run.Preloaded ?? KneeDataset.Load(config.Data, "train", modelConfig.ImageSize, config.SkipUnreadablePolicy());
         output.WriteLine($"data: {data.Count} images from {data.Directory} at {modelConfig.ImageSize}² in {loadTimer.Elapsed.TotalSeconds:F1}s");
@@ -93,9 +97,13 @@ public static class AutoencoderTrainer
             using (no_grad())
             {
                 var source = loaded.state_dict();
-                foreach (var (name, target) in model.state_dict()) target.copy_(source[name]);
+                // A new decoder starts from its own initialisation: only the kept encoder (and the latent statistics) are copied.
+                foreach (var (name, target) in model.state_dict())
+                    if (!config.NewDecoder || !name.StartsWith(KneeAutoencoder.DecoderPrefix, StringComparison.Ordinal)) target.copy_(source[name]);
             }
-            output.WriteLine($"initialised from {init.Folder} (decoder sha256 {init.DecoderSha256[..16]}…); the critic and optimiser start afresh");
+            output.WriteLine(config.NewDecoder
+                ? $"initialised the encoder from {init.Folder}; a new decoder (widths {string.Join(",", modelConfig.DecoderLevelWidths)}, {modelConfig.DecoderBlocks} blocks per level) starts from scratch; the critic and optimiser start afresh"
+                : $"initialised from {init.Folder} (decoder sha256 {init.DecoderSha256[..16]}…); the critic and optimiser start afresh");
         }
         output.WriteLine($"model: {modelConfig.Preset} at {modelConfig.ImageSize}² → {modelConfig.LatentChannels}×{modelConfig.LatentSize}² latents (f = {modelConfig.Factor}), "
             + $"{model.ParameterCount:N0} parameters + critic {critic.parameters().Sum(p => p.numel()):N0}; {config.Steps} steps of {config.BatchSize} crops of {config.Crop}², "

@@ -22,7 +22,7 @@ public sealed class Decoder : nn.Module<Tensor, Tensor>
     public Decoder(AutoencoderConfig config) : base(nameof(Decoder))
     {
         _blocksPerLevel = config.DecoderBlocks;
-        var widths = config.Widths;
+        var widths = config.DecoderLevelWidths;
         int current = widths[^1];
         conv_in = Layers.Conv3x3(config.LatentChannels, current);
         mid.Add(new AeResBlock(current, current, config.NormGroups));

@@ -24,6 +24,9 @@ public sealed class KneeAutoencoder : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>The state-dict prefix of the decoder's weights (the field's name).</summary>
+    public const string DecoderPrefix = nameof(decoder) + ".";
+
     public Encoder Encoder => encoder;
     public Decoder Decoder => decoder;
     public long ParameterCount => parameters().Sum(p => p.numel());

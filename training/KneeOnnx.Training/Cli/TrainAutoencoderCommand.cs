@@ -65,6 +65,12 @@ public sealed class TrainAutoencoderOptions : TorchOptions
     [Option("freeze-encoder", HelpText = "With --init-from: train the decoder (and critic) only; the encoder, and so the latents any U-Net was trained on, stay as they are.")]
     public bool FreezeEncoder { get; set; }
 
+    [Option("decoder-widths", HelpText = "With --freeze-encoder: train a new decoder of these widths per level (comma-separated, one per encoder level, e.g. 32,64,128) from scratch, a lighter one for faster generation.")]
+    public string? DecoderWidths { get; set; }
+
+    [Option("decoder-blocks", HelpText = "With --freeze-encoder: ResNet blocks per level of the new decoder (default: the folder's).")]
+    public int? DecoderBlocks { get; set; }
+
     [Option("resume", HelpText = "Continue the run in --out from its checkpoint, exactly where it stopped.")]
     public bool Resume { get; set; }
 
@@ -96,7 +102,18 @@ public sealed class TrainAutoencoderOptions : TorchOptions
             PerceptualWeight = PerceptualWeight ?? d.PerceptualWeight, KlWeight = KlWeight ?? d.KlWeight, AdversarialStart = AdversarialStart ?? d.AdversarialStart,
             AdversarialWeight = AdversarialWeight ?? d.AdversarialWeight, Precision = Precision, Seed = Seed ?? d.Seed,
             CheckpointEvery = CheckpointEvery ?? d.CheckpointEvery, SkipUnreadable = SkipUnreadable, InitFrom = InitFrom, FreezeEncoder = FreezeEncoder,
+            DecoderWidths = DecoderWidths is null ? null : ParseWidths(DecoderWidths), DecoderBlocks = DecoderBlocks,
         };
+    }
+
+    private static int[] ParseWidths(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var widths = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out widths[i]) || widths[i] < 1)
+                throw new ArgumentException($"--decoder-widths '{text}' is not a comma-separated list of positive widths");
+        return widths;
     }
 }
 
