@@ -59,18 +59,11 @@ public class AutoencoderCliTests(ITestOutputHelper log)
         Assert.Contains("encoder frozen", trained.Out);
 
         var before = AutoencoderFiles.Open(original);
-        using (var originalModel = before.LoadWeights())
+        WithKeptEncoder(before, run, (originalModel, tuned) =>
         {
-            var (_, tuned) = AutoencoderCheckpoint.LoadModel(Path.Combine(run, AutoencoderCheckpoint.FileName));
-            using (tuned)
-            {
-                var encoder = originalModel.Encoder.state_dict();
-                foreach (var (name, tensor) in tuned.Encoder.state_dict())
-                    Assert.True(Tensors.Identical(tensor, encoder[name]), $"frozen encoder weight {name} moved");
-                var decoder = originalModel.Decoder.state_dict();
-                Assert.Contains(tuned.Decoder.state_dict(), kv => !Tensors.Identical(kv.Value, decoder[kv.Key]));
-            }
-        }
+            var decoder = originalModel.Decoder.state_dict();
+            Assert.Contains(tuned.Decoder.state_dict(), kv => !Tensors.Identical(kv.Value, decoder[kv.Key]));
+        });
 
         var exported = InProcessCli.Train("export-autoencoder", "--checkpoint", run, "--out", model);
         Assert.True(exported.Code == 0, exported.Err);
@@ -108,18 +101,11 @@ public class AutoencoderCliTests(ITestOutputHelper log)
         Assert.Contains("a new decoder (widths 8,16,16, 1 blocks per level) starts from scratch", trained.Out);
 
         var before = AutoencoderFiles.Open(original);
-        using (var originalModel = before.LoadWeights())
+        WithKeptEncoder(before, run, (originalModel, light) =>
         {
-            var (_, light) = AutoencoderCheckpoint.LoadModel(Path.Combine(run, AutoencoderCheckpoint.FileName));
-            using (light)
-            {
-                var encoder = originalModel.Encoder.state_dict();
-                foreach (var (name, tensor) in light.Encoder.state_dict())
-                    Assert.True(Tensors.Identical(tensor, encoder[name]), $"frozen encoder weight {name} moved");
-                long Count(TorchSharp.torch.nn.Module m) => m.parameters().Sum(p => p.numel());
-                Assert.True(Count(light.Decoder) * 4 < Count(originalModel.Decoder), $"{Count(light.Decoder)} vs {Count(originalModel.Decoder)} decoder parameters");
-            }
-        }
+            long Count(TorchSharp.torch.nn.Module m) => m.parameters().Sum(p => p.numel());
+            Assert.True(Count(light.Decoder) * 4 < Count(originalModel.Decoder), $"{Count(light.Decoder)} vs {Count(originalModel.Decoder)} decoder parameters");
+        });
 
         var exported = InProcessCli.Train("export-autoencoder", "--checkpoint", run, "--out", model);
         Assert.True(exported.Code == 0, exported.Err);
@@ -146,6 +132,20 @@ public class AutoencoderCliTests(ITestOutputHelper log)
             Assert.Equal(KneeOnnx.Training.Cli.KneeOnnxTrainCli.BadInputExitCode, refused.Code);
             Assert.Contains(expected, refused.Err);
             Assert.False(File.Exists(Path.Combine(bad, AutoencoderCheckpoint.FileName)));
+        }
+    }
+
+    /// <summary>Opens the original export and the run's checkpoint, asserts every encoder weight is unchanged, then hands both to <paramref name="check"/>.</summary>
+    private static void WithKeptEncoder(AutoencoderFiles original, string run, Action<KneeAutoencoder, KneeAutoencoder> check)
+    {
+        using var originalModel = original.LoadWeights();
+        var (_, trained) = AutoencoderCheckpoint.LoadModel(Path.Combine(run, AutoencoderCheckpoint.FileName));
+        using (trained)
+        {
+            var encoder = originalModel.Encoder.state_dict();
+            foreach (var (name, tensor) in trained.Encoder.state_dict())
+                Assert.True(Tensors.Identical(tensor, encoder[name]), $"frozen encoder weight {name} moved");
+            check(originalModel, trained);
         }
     }
 
