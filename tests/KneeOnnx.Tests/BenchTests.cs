@@ -96,8 +96,9 @@ public class BenchTests
         Assert.Equal(20, report["peakMemory"]!["largeImages"]!.GetValue<int>()); // the 10× run of --rss-images 2
         Assert.Contains("| rssRatio", File.ReadAllText(dir.Combine("bench.md")));
         var variants = report["sessionVariants"]!.AsArray();
-        Assert.Equal(7, variants.Count);
+        Assert.Equal(8, variants.Count);
         Assert.Equal("library defaults", variants[0]!["variant"]!.GetValue<string>());
+        Assert.Contains(variants, v => v!["variant"]!.GetValue<string>() == "intra-op spinning off" && v["medianMs"]!.GetValue<double>() > 0);
         Assert.False(string.IsNullOrEmpty(BenchSummary.Load(dir.Combine("bench.json")).Machine.Cpu)); // what the card reads
         Assert.Equal(["bench.json", "bench.md"], Directory.GetFileSystemEntries(dir.Path).Select(Path.GetFileName).Order()); // scratch removed
     }

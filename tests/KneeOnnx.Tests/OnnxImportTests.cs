@@ -81,6 +81,11 @@ public class OnnxImportTests
         string tunedOnnx = dir.Combine("tuned.onnx");
         File.WriteAllBytes(tunedOnnx, OnnxExporter.Build(tuned, tunedState, "ema").ToByteArray());
         Assert.Equal(3 + tunedState.Step, OnnxWeightImporter.Read(tunedOnnx).Info.TrainSteps);
+        // Its card tells both parts apart: the run's own steps and wall time, and the steps it inherited.
+        var carded = InProcessCli.Train("card", "--model", tunedOnnx, "--run", dir.Combine("tuned"));
+        Assert.True(carded.Code == 0, carded.Err);
+        Assert.Contains($"{3 + tunedState.Step} steps of batch 2 in all: {tunedState.Step} in this run (", File.ReadAllText(Path.ChangeExtension(tunedOnnx, ".md")));
+        Assert.Contains("continuing a model of 3 steps (`--init-from`)", File.ReadAllText(Path.ChangeExtension(tunedOnnx, ".md")));
     }
 
     [Fact]

@@ -41,12 +41,18 @@ public static class ModelCardSections
         if (preset is not null && runPreset is not null && runPreset != preset)
             throw new ArgumentException($"{runDir}: --run trained a {runPreset} network, the model is {preset}; give the run that made it");
         var t = config["train"]!;
+        // A run started --init-from another model counts that model's steps in the export, but logs only its own.
+        long inherited = t["InitFromSteps"]?.GetValue<long>() ?? 0;
+        long runSteps = steps - inherited;
         // Wall time up to the model's step: the loss log has one row per step with the run's elapsed seconds.
-        var row = File.ReadLines(lossPath).Skip(1).Select(l => l.Split(',')).LastOrDefault(r => long.Parse(r[0], Inv) <= steps);
+        var row = File.ReadLines(lossPath).Skip(1).Select(l => l.Split(',')).LastOrDefault(r => long.Parse(r[0], Inv) <= runSteps);
         double hours = row is null ? 0 : double.Parse(row[4], Inv) / 3600;
         bool guidance = t["LabelDropout"]!.GetValue<double>() > 0;
         var sb = new StringBuilder("## Training\n\n");
-        sb.AppendLine($"{steps} steps of batch {t["BatchSize"]} ({hours:F1} h of training wall time) on {config["dataset"]!["images"]} images of `{Path.GetFileName(Path.GetDirectoryName(config["dataset"]!["directory"]!.GetValue<string>()) ?? "")}/train` "
+        string history = inherited > 0
+            ? $"{steps} steps of batch {t["BatchSize"]} in all: {runSteps} in this run ({hours:F1} h of training wall time), continuing a model of {inherited} steps (`--init-from`);"
+            : $"{steps} steps of batch {t["BatchSize"]} ({hours:F1} h of training wall time)";
+        sb.AppendLine($"{history} on {config["dataset"]!["images"]} images of `{Path.GetFileName(Path.GetDirectoryName(config["dataset"]!["directory"]!.GetValue<string>()) ?? "")}/train` "
             + $"(per grade {string.Join(" / ", config["dataset"]!["perGrade"]!.AsArray())}), {config["device"]} with {config["threads"]} threads{(machine is null ? "" : $" ({machine})")}. "
             + $"AdamW peak lr {t["LearningRate"]}, {t["WarmupSteps"]} warm-up steps then cosine decay to {t["FinalLearningRateFraction"]}× over {t["Steps"]} steps; "
             + $"min-SNR-γ {t["MinSnrGamma"]}; EMA {t["EmaDecay"]}; label dropout {t["LabelDropout"]}{(guidance ? " (classifier-free guidance possible)" : "")}; grade sampling `{t["Balance"]}`; "
