@@ -18,7 +18,7 @@ public static class SessionVariants
         ("graph optimisation: none", "slowest: every node as exported", defaults with { GraphOptimization = GraphOptimizationLevel.ORT_DISABLE_ALL }),
         ("memory pattern off", "slightly slower: buffers allocated per run", defaults with { MemoryPattern = false }),
         ("intra-op threads: 1", "about half the speed on 2 cores", defaults with { IntraOpThreads = 1 }),
-        ("intra-op spinning off", "near defaults alone: idle threads sleep instead of spinning, leaving the cores to other work", defaults with { AllowSpinning = false }),
+        ("intra-op spinning off", "slightly slower alone: idle threads sleep instead of spinning, leaving the cores to other work", defaults with { AllowSpinning = false }),
         ("parallel execution, 2 inter-op threads", "no gain: the U-Net is one chain, threads contend", defaults with { ParallelExecution = true, InterOpThreads = 2 }),
     ];
 
