@@ -78,6 +78,9 @@ public abstract class SamplingOptions : ModelOptions
     [Option("guidance", HelpText = "Classifier-free guidance scale (1 = none; needs a model with a null grade; default: the model's own, measured on val, when it names one; else 1).")]
     public double? Guidance { get; set; }
 
+    [Option("guidance-interval", HelpText = "Guide only the steps whose noise level σ = √((1−ᾱ)/ᾱ) lies in (LOW, HIGH], e.g. 0.5,10 (HIGH may be inf); the others run the conditional model alone, once instead of twice (default: the model's own interval when it names one, else every step).")]
+    public string? GuidanceInterval { get; set; }
+
     [Option("seed", Default = 0L, HelpText = "Seed; image i of grade g always starts from the same noise.")]
     public long Seed { get; set; }
 
@@ -97,6 +100,8 @@ public abstract class SamplingOptions : ModelOptions
         return new Generation.SamplerSettings
         {
             Sampler = sampler, Steps = steps, Eta = Eta, Guidance = Generation.SamplerSettings.ChooseGuidance(Guidance, model), ClipDenoised = Generation.SamplerSettings.ParseClip(ClipX0),
+            GuidanceInterval = Generation.SamplerSettings.ChooseGuidanceInterval(
+                GuidanceInterval is null ? null : Generation.GuidanceInterval.Parse(GuidanceInterval, "--guidance-interval"), model),
         }.ValidateAlone();
     }
 }

@@ -168,6 +168,15 @@ public class EvaluatorTests
         (code, _, err) = InProcessCli.Train("evaluate", "--generated", folder, "--guidance", "2", "--real", real, "--train", train, "--out", dir.Combine("r2"));
         Assert.Equal(2, code);
         Assert.Contains("--guidance chooses how --model generates", err);
+
+        // Guidance limited to high noise is a request of its own: a third folder, named and reported.
+        (code, stdout, err) = InProcessCli.Train([.. args, "--guidance", "2", "--guidance-interval", "2,inf"]);
+        Assert.True(code == 0, err);
+        Assert.Contains("0 already there", stdout);
+        report = JsonNode.Parse(File.ReadAllText(dir.Combine("r", "report.json")))!;
+        Assert.Equal("2,inf", report["generation"]!["guidanceInterval"]!.GetValue<string>());
+        Assert.EndsWith("_ddim2_w2_gi2-inf_s1", report["generation"]!["folder"]!.GetValue<string>());
+        Assert.Contains("guidance 2 at noise levels σ in (2,inf]", File.ReadAllText(dir.Combine("r", "report.md")));
     }
 
     [Fact]

@@ -72,6 +72,12 @@ public class TrainCliTests
         var rest = Run([.. command, "--resume"]);
         Assert.True(rest.Code == 0, rest.Err);
         Assert.Equal(5, Checkpoint.ReadState(Path.Combine(run, Checkpoint.FileName)).Step);
+        var switched = Run([.. command, "--resume", "--precision", "fp32"]); // finished already, but the option is not refused as a changed setting
+        Assert.True(switched.Code == 0, switched.Err);
+        var unknown = Run([.. command, "--resume", "--precision", "fp16"]);
+        Assert.Equal(KneeOnnxTrainCli.BadInputExitCode, unknown.Code);
+        Assert.Contains("fp16", unknown.Err);
+        Assert.Contains("is not one of fp32, bf16", unknown.Err);
         var bad = Run([.. command, "--resume", "--stop-at-step", "0"]);
         Assert.Equal(KneeOnnxTrainCli.BadInputExitCode, bad.Code);
         Assert.Contains("--stop-at-step must be at least 1", bad.Err);

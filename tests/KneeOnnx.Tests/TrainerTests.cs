@@ -73,6 +73,52 @@ public class TrainerTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public void AResumeMayChangeThePrecisionAndThenComputesInIt()
+    {
+        var data = Data();
+        var config = Config(steps: 6) with { Precision = "bf16" };
+        using var fp32 = new TempDirectory();
+        using var fp32Again = new TempDirectory();
+        using var bf16 = new TempDirectory();
+        foreach (var dir in new[] { fp32, fp32Again, bf16 }) Train(config, dir.Path, data, stopAt: 3);
+        string Resume(TempDirectory dir, string? precision)
+        {
+            var output = new StringWriter();
+            var result = Trainer.Run(config, new TrainRunOptions
+            {
+                RunDirectory = dir.Path, Resume = true, Threads = 2, Output = output, Preloaded = data, Device = "cpu", PrecisionOverride = precision,
+            });
+            Assert.True(result.Completed);
+            return output.ToString();
+        }
+        Assert.Contains("precision: fp32 from step 3, bf16 before", Resume(fp32, "fp32"));
+        Resume(fp32Again, "fp32");
+        Assert.Contains("precision: bf16 (the run's)", Resume(bf16, null));
+
+        string Saved(TempDirectory dir) => Checkpoint.ReadState(Path.Combine(dir.Path, Checkpoint.FileName)).Train.Precision!;
+        Assert.Equal("fp32", Saved(fp32));
+        Assert.Equal("bf16", Saved(bf16));
+        var (_, a) = Checkpoint.LoadModel(Path.Combine(fp32.Path, Checkpoint.FileName), raw: true);
+        var (_, b) = Checkpoint.LoadModel(Path.Combine(fp32Again.Path, Checkpoint.FileName), raw: true);
+        var (_, c) = Checkpoint.LoadModel(Path.Combine(bf16.Path, Checkpoint.FileName), raw: true);
+        using (a)
+        using (b)
+        using (c)
+        {
+            var again = b.state_dict();
+            var stayed = c.state_dict();
+            bool anyDiffers = false;
+            foreach (var (name, tensor) in a.state_dict())
+            {
+                Assert.True(Tensors.Identical(tensor, again[name]), $"{name}: the same switched resume twice gave other bytes");
+                anyDiffers |= !Tensors.Identical(tensor, stayed[name]);
+            }
+            // Three steps of fp32 arithmetic cannot round every weight as bf16 does: identical weights would mean the switch was ignored.
+            Assert.True(anyDiffers, "the fp32 resume computed exactly what the bf16 one did");
+        }
+    }
+
+    [Fact]
     public void NonFiniteLossStopsAndKeepsTheLastGoodCheckpoint()
     {
         using var dir = new TempDirectory();

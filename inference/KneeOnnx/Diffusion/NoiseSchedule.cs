@@ -106,6 +106,9 @@ public sealed class NoiseSchedule
     /// <summary>Signal-to-noise ratio ᾱ/(1-ᾱ), used by min-SNR loss weighting.</summary>
     public double Snr(int t) => _alphaBars[t] / (1 - _alphaBars[t]);
 
+    /// <summary>σ_t = √((1 − ᾱ_t) / ᾱ_t), the noise level in the variance-exploding view (EDM's σ); ∞ where ᾱ_t = 0.</summary>
+    public double NoiseToSignal(int t) => _alphaBars[t] > 0 ? Math.Sqrt((1 - _alphaBars[t]) / _alphaBars[t]) : double.PositiveInfinity;
+
     private static void Validate(int timesteps)
     {
         if (timesteps < 1 || timesteps > 100_000)

@@ -93,7 +93,7 @@ public sealed class ImageGenerator : IDisposable
         }
         for (int i = 0; i < scheduler.Timesteps.Count; i++)
         {
-            _predictor.Predict(sample, n, scheduler.Timesteps[i], grade, settings.Guidance, eps, side);
+            _predictor.Predict(sample, n, scheduler.Timesteps[i], grade, settings.GuidanceAt(scheduler.Timesteps[i], info.Schedule), eps, side);
             scheduler.Step(i, eps, sample, FreshNoise);
             steps?.Report(i + 1);
         }

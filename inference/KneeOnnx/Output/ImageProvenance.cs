@@ -9,7 +9,7 @@ namespace KneeOnnx.Output;
 /// </summary>
 /// <param name="ModelName">the --model as the user gave it, for the error line only.</param>
 public sealed record ImageProvenance(string ModelName, string ModelSha256, string? DecoderSha256, int ImageSize, string Sampler, int Steps, double Eta,
-                                     double Guidance, long Seed)
+                                     double Guidance, long Seed, Generation.GuidanceInterval? GuidanceInterval = null)
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
@@ -41,6 +41,10 @@ public sealed record ImageProvenance(string ModelName, string ModelSha256, strin
             return $"written with eta {eta}, this run asks for {Eta.ToString(Inv)}";
         if (Field("guidance") is { } guidance && !SameNumber(guidance, Guidance))
             return $"written with guidance {guidance}, this run asks for {Guidance.ToString(Inv)}";
+        // A manifest without the column was guided at every step (or not at all).
+        string? interval = Field(Manifest.GuidanceIntervalColumn) is { Length: > 0 } gi ? gi : null;
+        if (interval != GuidanceInterval?.ToString())
+            return $"written with guidance {(interval is null ? "at every step" : $"limited to σ in ({interval}]")}, this run asks for {(GuidanceInterval is { } asked ? $"guidance limited to σ in ({asked}]" : "guidance at every step")}";
         if (Field("seed") is { } seed && !(long.TryParse(seed, NumberStyles.Integer, Inv, out long s) && s == Seed))
             return $"written with seed {seed}, this run asks for {Seed.ToString(Inv)}";
         return null;

@@ -9,7 +9,8 @@ namespace KneeOnnx.Output;
 /// manifest.csv (manifest.shard-k-of-N.csv for a shard): one row per image of the request with everything needed
 /// to reproduce it. Rewritten atomically after each batch, so it always lists exactly the files that exist. A
 /// side-conditioned request adds a <c>side</c> column (L, R or any) after <c>grade_name</c>; a latent model adds
-/// <c>decoder_sha256</c> after <c>model_sha256</c>, since the images depend on both files.
+/// <c>decoder_sha256</c> after <c>model_sha256</c>, since the images depend on both files; guidance limited to some
+/// noise levels adds <c>guidance_interval</c> after <c>guidance</c>.
 /// </summary>
 public static class Manifest
 {
@@ -21,10 +22,14 @@ public static class Manifest
 
     public const string DecoderColumn = "decoder_sha256";
 
-    /// <summary>The header of a manifest with or without the side and decoder columns.</summary>
-    public static string HeaderFor(bool sides, bool decoder)
+    /// <summary>"LOW,HIGH" where guidance was limited to those noise levels (<see cref="SamplerSettings.GuidanceInterval"/>); absent = every step.</summary>
+    public const string GuidanceIntervalColumn = "guidance_interval";
+
+    /// <summary>The header of a manifest with or without the side, decoder and guidance-interval columns.</summary>
+    public static string HeaderFor(bool sides, bool decoder, bool guidanceInterval = false)
     {
         string header = sides ? SideHeader : Header;
+        if (guidanceInterval) header = header.Replace(",guidance,", $",guidance,{GuidanceIntervalColumn},", StringComparison.Ordinal);
         return decoder ? header.Replace(",model_sha256,", $",model_sha256,{DecoderColumn},", StringComparison.Ordinal) : header;
     }
 
@@ -33,14 +38,17 @@ public static class Manifest
                              int outputSize, string modelSha256, string provider, bool sides = false, string? decoderSha256 = null)
     {
         var inv = CultureInfo.InvariantCulture;
-        var sb = new StringBuilder(HeaderFor(sides, decoderSha256 is not null)).Append('\n');
+        var interval = s.EffectiveGuidanceInterval;
+        var sb = new StringBuilder(HeaderFor(sides, decoderSha256 is not null, interval is not null)).Append('\n');
         foreach (var img in images)
         {
             var row = new List<string> { img.RelativePath.Replace('\\', '/'), img.Grade.ToString(inv), Quote(gradeNames[img.Grade]) };
             if (sides) row.Add(KneeSides.Label(img.Side));
             row.AddRange([
                 img.Index.ToString(inv), seed.ToString(inv), ImageGenerator.NoiseStream(img.Grade, img.Side).ToString(inv), s.Sampler,
-                s.Steps.ToString(inv), s.Eta.ToString(inv), s.Guidance.ToString(inv), outputSize.ToString(inv), modelSha256]);
+                s.Steps.ToString(inv), s.Eta.ToString(inv), s.Guidance.ToString(inv)]);
+            if (interval is { } limited) row.Add(Quote(limited.ToString()));
+            row.AddRange([outputSize.ToString(inv), modelSha256]);
             if (decoderSha256 is not null) row.Add(decoderSha256);
             row.Add(provider);
             sb.AppendJoin(',', row).Append('\n');

@@ -38,6 +38,8 @@ public static class ModelContract
         public const string DefaultSteps = "kneeonnx.default_steps";
         /// <summary>The classifier-free guidance scale every verb uses when no --guidance is given (measured on val; export --default-guidance); absent = 1, no guidance.</summary>
         public const string DefaultGuidance = "kneeonnx.default_guidance";
+        /// <summary>"LOW,HIGH": the noise levels σ at which the default guidance applies (<see cref="Generation.GuidanceInterval"/>; export --default-guidance-interval); absent = every step.</summary>
+        public const string DefaultGuidanceInterval = "kneeonnx.default_guidance_interval";
         public const string Grades = "kneeonnx.grades";
         public const string Conditioning = "kneeonnx.conditioning";
         public const string NullGrade = "kneeonnx.null_grade";

@@ -22,6 +22,8 @@ public sealed record ModelInfo
     public int? DefaultSteps { get; init; }
     /// <summary>The guidance scale measured best for this model (<see cref="ModelContract.Keys.DefaultGuidance"/>); null when it names none.</summary>
     public double? DefaultGuidance { get; init; }
+    /// <summary>The noise levels the model's guidance was measured best at (<see cref="ModelContract.Keys.DefaultGuidanceInterval"/>); null = every step.</summary>
+    public Generation.GuidanceInterval? DefaultGuidanceInterval { get; init; }
     public required IReadOnlyList<string> GradeNames { get; init; }
     public required string Conditioning { get; init; }
     /// <summary>Index of the learned "no grade" embedding, or -1 (no classifier-free guidance).</summary>
@@ -125,6 +127,7 @@ public sealed record ModelInfo
 
         var (defaultSampler, defaultSteps) = ParseDefaultSampler(path, meta, schedule.TrainTimesteps);
         double? defaultGuidance = ParseDefaultGuidance(path, meta, conditioning != "none" && nullGrade >= 0);
+        var defaultInterval = ParseDefaultGuidanceInterval(path, meta);
         var (sideNames, nullSide) = ParseSides(path, meta, conditioning, nullGrade);
         var latent = LatentMetadata.Parse(path, meta, size, channels);
         return new ModelInfo
@@ -132,6 +135,7 @@ public sealed record ModelInfo
             ImageSize = size, Channels = channels, Schedule = schedule, PredictionType = prediction, GradeNames = names,
             Conditioning = conditioning, NullGrade = nullGrade, Metadata = new Dictionary<string, string>(meta),
             SideNames = sideNames, NullSide = nullSide, DefaultSampler = defaultSampler, DefaultSteps = defaultSteps, DefaultGuidance = defaultGuidance,
+            DefaultGuidanceInterval = defaultInterval,
             DecoderPath = latent.DecoderPath, DecoderSha256 = latent.DecoderSha256, OutputImageSize = latent.OutputImageSize, ClipSample = latent.ClipSample,
         };
     }
@@ -160,6 +164,13 @@ public sealed record ModelInfo
         if (w != 1 && !supportsGuidance)
             throw new InvalidModelException($"{path}: metadata '{ModelContract.Keys.DefaultGuidance}' = '{Shorten(raw)}' on a model without a null grade, which cannot be guided");
         return w;
+    }
+
+    private static Generation.GuidanceInterval? ParseDefaultGuidanceInterval(string path, IReadOnlyDictionary<string, string> meta)
+    {
+        if (!meta.TryGetValue(ModelContract.Keys.DefaultGuidanceInterval, out var raw)) return null;
+        try { return Generation.GuidanceInterval.Parse(raw, $"metadata '{ModelContract.Keys.DefaultGuidanceInterval}'"); }
+        catch (ArgumentException e) { throw new InvalidModelException($"{path}: {e.Message.Replace(raw, Shorten(raw))}"); }
     }
 
     /// <summary>Side metadata is all or nothing, names exactly L and R, the null side right after them, on a guided grade model.</summary>

@@ -32,6 +32,9 @@ public sealed class ExportOptions : TorchOptions
     [Option("default-guidance", HelpText = "Write this classifier-free guidance scale into the model as the one every verb uses when no --guidance is given, from a measurement on val (needs a run with label dropout).")]
     public double? DefaultGuidance { get; set; }
 
+    [Option("default-guidance-interval", HelpText = "With --default-guidance: the noise levels LOW,HIGH (σ = √((1−ᾱ)/ᾱ), HIGH may be inf) at which that guidance applies by default, from a measurement on val; the other steps run the conditional model alone.")]
+    public string? DefaultGuidanceInterval { get; set; }
+
     [Option("autoencoder", HelpText = "A latent run's autoencoder folder, when it has moved since the run (its encoder must be the run's); default: the folder the run trained with.")]
     public string? Autoencoder { get; set; }
 
@@ -53,6 +56,9 @@ internal static class ExportCommand
             throw new ArgumentException($"--default-sampler '{o.DefaultSampler}' is not one of {string.Join(", ", KneeOnnx.Schedulers.SchedulerFactory.Names)}");
         if (o.DefaultGuidance is double w && !(w >= 0 && w <= Generation.SamplerSettings.MaxGuidance))
             throw new ArgumentException($"--default-guidance must be in 0..{Generation.SamplerSettings.MaxGuidance}, got {w}");
+        var defaultInterval = o.DefaultGuidanceInterval is null ? (Generation.GuidanceInterval?)null
+            : o.DefaultGuidance is null or 1 ? throw new ArgumentException("--default-guidance-interval says where --default-guidance applies: give a --default-guidance other than 1 with it")
+            : Generation.GuidanceInterval.Parse(o.DefaultGuidanceInterval, "--default-guidance-interval");
         string path = Runs.Checkpoint.Locate(o.Checkpoint);
         string card = ModelCard.PathFor(o.Out);
         if (Validation.RealPath.Same(Validation.RealPath.Of(card), Validation.RealPath.Of(o.Out)))
@@ -84,6 +90,7 @@ internal static class ExportCommand
             if (guidance != 1 && !(state.Model.IsConditional && state.Model.HasNullGrade))
                 throw new ArgumentException($"--default-guidance {guidance.ToString(System.Globalization.CultureInfo.InvariantCulture)}: {path} has no null grade (trained without label dropout), so the model cannot be guided");
             OnnxExporter.SetMetadata(proto, ModelContract.Keys.DefaultGuidance, guidance.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+            if (defaultInterval is { } interval) OnnxExporter.SetMetadata(proto, ModelContract.Keys.DefaultGuidanceInterval, interval.ToString());
         }
         LatentExport.AddDecoder(proto, train, o.Out);
         var check = ExportSelfCheck.Run(proto.ToByteArray(), model, state.Train.TrainTimesteps);

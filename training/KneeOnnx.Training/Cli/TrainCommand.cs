@@ -121,7 +121,7 @@ public sealed class TrainOptions : TorchOptions
     [Option("autoencoder", HelpText = "Train a latent model (--preset latent-xs|latent-s|latent-m) on the latents of this export-autoencoder folder; the train split is encoded once and cached.")]
     public string? Autoencoder { get; set; }
 
-    [Option("precision", HelpText = "fp32 | bf16: the arithmetic of the forward and backward passes; weights, optimiser, EMA and checkpoints stay fp32 (default: bf16 where the CPU has AVX-512 BF16 or AMX, else fp32).")]
+    [Option("precision", HelpText = "fp32 | bf16: the arithmetic of the forward and backward passes; weights, optimiser, EMA and checkpoints stay fp32 (default: bf16 where the CPU has AVX-512 BF16 or AMX, else fp32). May change on --resume: which is faster depends on the CPU.")]
     public string? Precision { get; set; }
 
     [Option("skip-unreadable", HelpText = "Leave out PNGs that cannot be decoded (counted in the log) instead of stopping.")]
@@ -147,7 +147,7 @@ public sealed class TrainOptions : TorchOptions
 
     /// <summary>
     /// A resumed run keeps the settings in its checkpoint. Rerunning the same command with --resume is fine; an option
-    /// that would change a setting (other than --steps) would be ignored, so it is refused, naming the setting.
+    /// that would change a setting (other than --steps and --precision) would be ignored, so it is refused, naming the setting.
     /// </summary>
     public void CheckAgainstCheckpoint()
     {
@@ -155,7 +155,8 @@ public sealed class TrainOptions : TorchOptions
         if (!File.Exists(checkpoint)) return; // the trainer says there is nothing to resume
         var saved = Checkpoint.ReadState(checkpoint).Train;
         // The same command again, --config included, must resume: the file's keys and the options both apply to the saved run.
-        var asked = Overlay(ConfigFile is null ? saved : TrainConfigFile.OverlayKeys(ConfigFile, saved)) with { Steps = saved.Steps };
+        // --steps and --precision may change on resume (TrainRunOptions says why); nothing else may.
+        var asked = Overlay(ConfigFile is null ? saved : TrainConfigFile.OverlayKeys(ConfigFile, saved)) with { Steps = saved.Steps, Precision = saved.Precision };
         foreach (var property in typeof(TrainConfig).GetProperties())
         {
             object? was = property.GetValue(saved), now = property.GetValue(asked);
@@ -258,6 +259,7 @@ internal static class TrainCommand
             MaxMinutes = o.MaxMinutes, StopAtStep = o.StopAtStep,
             StepsOverride = o.Resume ? o.Steps : null,
             AutoencoderOverride = o.Resume ? o.Autoencoder : null,
+            PrecisionOverride = o.Resume ? o.Precision : null,
             LatentCache = o.LatentCache ?? Autoencoder.LatentTrainingSet.DefaultCacheDirectory(),
             Cancellation = stop.Token,
         });

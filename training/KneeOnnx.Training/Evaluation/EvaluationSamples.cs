@@ -9,9 +9,10 @@ namespace KneeOnnx.Training.Evaluation;
 /// <param name="Sides">--sides of a side-conditioned model (L, R, L,R or any); PerGrade images are made per listed side.</param>
 /// <param name="AllowSpinning">false: ONNX Runtime's idle threads sleep (<see cref="RuntimeOptions.AllowSpinning"/>), for evaluating beside training.</param>
 /// <param name="Guidance">null: the model's own scale, else 1 (<see cref="SamplerSettings.ChooseGuidance"/>).</param>
+/// <param name="GuidanceInterval">null: the model's own interval, else every step (<see cref="SamplerSettings.ChooseGuidanceInterval"/>).</param>
 /// <param name="Sampler">null: the model's own sampler, else the global default (<see cref="SamplerSettings.Choose"/>); likewise <paramref name="Steps"/>.</param>
 public sealed record GenerateRequest(string Model, int PerGrade, string? Sampler = null, int? Steps = null, long Seed = 1, int Batch = 16, double? Guidance = null,
-                                     string? Sides = null, bool AllowSpinning = true);
+                                     string? Sides = null, bool AllowSpinning = true, GuidanceInterval? GuidanceInterval = null);
 
 /// <summary>
 /// Generates the evaluated set with the inference library (the same code, file names and determinism as
@@ -27,7 +28,11 @@ public static class EvaluationSamples
         if (request.PerGrade < 2) throw new ArgumentException($"--per-grade must be at least 2 (FID needs two images), got {request.PerGrade}");
         using var model = KneeModel.Open(request.Model, new RuntimeOptions { AllowSpinning = request.AllowSpinning });
         var (sampler, steps) = SamplerSettings.Choose(request.Sampler, request.Steps, model.Info);
-        var settings = new SamplerSettings { Sampler = sampler, Steps = steps, Guidance = SamplerSettings.ChooseGuidance(request.Guidance, model.Info) };
+        var settings = new SamplerSettings
+        {
+            Sampler = sampler, Steps = steps, Guidance = SamplerSettings.ChooseGuidance(request.Guidance, model.Info),
+            GuidanceInterval = SamplerSettings.ChooseGuidanceInterval(request.GuidanceInterval, model.Info),
+        };
         settings.Validate(model.Info);
         int[] sides = SideList.Parse(request.Sides, model.Info);
         string sideTag = sides.Length == 0 ? "" : "_" + string.Join("", sides.Select(KneeSides.Label));
@@ -54,7 +59,7 @@ public static class EvaluationSamples
         {
             Model = request.Model, ModelSha256 = model.Sha256, Sampler = settings.Tag, Seed = request.Seed, PerGrade = request.PerGrade,
             Sides = sides.Length == 0 ? null : string.Join(",", sides.Select(KneeSides.Label)),
-            Guidance = settings.Guidance, Provider = model.Provider, GeneratedNow = pending.Count, Seconds = Math.Round(seconds, 1), Folder = outDir,
+            Guidance = settings.Guidance, GuidanceInterval = settings.EffectiveGuidanceInterval?.ToString(), Provider = model.Provider, GeneratedNow = pending.Count, Seconds = Math.Round(seconds, 1), Folder = outDir,
         };
         return (generation, outDir);
     }

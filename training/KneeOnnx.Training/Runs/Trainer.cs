@@ -34,7 +34,7 @@ public static class Trainer
             // Refused before anything is rewritten: a total below the steps already done would report "finished at 3/2".
             if (run.StepsOverride is int total && total < resumed.Step)
                 throw new ArgumentException($"--steps {total} is below the {resumed.Step} steps {checkpointPath} has already done; give --steps {resumed.Step} or more (or leave it out)");
-            config = resumed.Train with { Steps = run.StepsOverride ?? resumed.Train.Steps };
+            config = resumed.Train with { Steps = run.StepsOverride ?? resumed.Train.Steps, Precision = run.PrecisionOverride ?? resumed.Train.Precision };
             if (run.AutoencoderOverride is { } moved)
                 config = resumed.Train.Autoencoder is null
                     ? throw new ArgumentException($"--autoencoder {moved}: {checkpointPath} is a pixel run; --resume cannot turn it into a latent one")
@@ -88,7 +88,10 @@ public static class Trainer
         // A checkpoint from before the option existed was trained in fp32; it resumes so, bit for bit.
         var (precision, precisionLine) = TrainingPrecision.Resolve(config.Precision ?? (resumed is not null ? TrainingPrecision.Fp32 : null), device);
         config = config with { Precision = precision };
-        output.WriteLine(precisionLine);
+        string resumedPrecision = resumed?.Train.Precision ?? TrainingPrecision.Fp32;
+        output.WriteLine(resumed is null || run.PrecisionOverride is null ? precisionLine.Replace("(requested)", resumed is null ? "(requested)" : "(the run's)")
+            : precision == resumedPrecision ? precisionLine
+            : $"precision: {precision} from step {resumed.Step}, {resumedPrecision} before (requested on resume; the saved weights are fp32 either way)");
 
         var modelConfig = resumed?.Model
             ?? (init is not null ? init.Model with { SideConditioned = config.Sides } : null)
