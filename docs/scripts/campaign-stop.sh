@@ -7,8 +7,10 @@ set -eu
 KTRAIN=${KTRAIN:-kneeonnx-train}
 DATA=${DATA:-../shared/data/kneeKL224}
 MODEL=models/kneeonnx-default
-MACHINE=${MACHINE:-"2-core $(lscpu | sed -n "s/^Model name: *//p") with AVX-512 BF16, no GPU, bf16 compute"}
 RUN=$1 EVAL=$2
+# The precision the run computes in now (it may change on --resume; the card notes keep the history).
+PRECISION=$(sed -n 's/.*"Precision": *"\([a-z0-9]*\)".*/\1/p' "$RUN/config.json" | head -1)
+MACHINE=${MACHINE:-"2-core $(lscpu | sed -n "s/^Model name: *//p") with AVX-512 BF16, no GPU, ${PRECISION:-bf16} compute"}
 GUIDANCE=${GUIDANCE:-2}
 # The ImageNet ResNet-18 reference reads the grade (issue 23); the 64² side classifier is accurate enough for sides.
 CLASSIFIERS="--classifier models/kl-resnet18-224.kcls --side-classifier models/side-reference-64.kcls"

@@ -16,7 +16,8 @@ public readonly record struct GuidanceInterval(double Low, double High)
 
     public override string ToString() => $"{Format(Low)},{Format(High)}";
 
-    private static string Format(double v) => double.IsPositiveInfinity(v) ? "inf" : v.ToString("0.###", CultureInfo.InvariantCulture);
+    // Round-trip digits: two intervals that sample differently never share a tag or a manifest entry.
+    private static string Format(double v) => double.IsPositiveInfinity(v) ? "inf" : v.ToString("R", CultureInfo.InvariantCulture);
 
     /// <summary>Parses "LOW,HIGH"; <paramref name="what"/> names the option or metadata key in the one-line error.</summary>
     public static GuidanceInterval Parse(string text, string what)
