@@ -97,5 +97,17 @@ public class AugmentationBenefitTests(ITestOutputHelper log)
         Assert.Equal(2, code);
         Assert.Contains("--per-grade", err);
         Assert.False(Directory.Exists(dir.Combine("r2")));
+
+        (code, _, err) = InProcessCli.Train("augment-benefit", "--data", dir.Combine("data"), "--generated", dir.Combine("gen"), "--out", dir.Combine("r3"), "--size", "32", "--precision", "fp16");
+        Assert.Equal(2, code);
+        Assert.Contains("'fp16' is not one of fp32, bf16", err);
+        Assert.Single(err.Trim().Split('\n'));
+        Assert.False(Directory.Exists(dir.Combine("r3")));
+
+        // The asked precision reaches every classifier of the verdict (both arms say so).
+        (code, var stdout, err) = InProcessCli.Train("augment-benefit", "--data", dir.Combine("data"), "--generated", dir.Combine("gen"), "--out", dir.Combine("r4"), "--size", "32",
+            "--epochs", "1", "--batch", "4", "--precision", "fp32");
+        Assert.True(code == 0, err);
+        Assert.Equal(2, stdout.Split("precision: fp32 (requested)").Length - 1);
     }
 }

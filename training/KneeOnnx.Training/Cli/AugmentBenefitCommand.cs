@@ -41,6 +41,9 @@ public sealed class AugmentBenefitOptions : TorchOptions
     [Option("threads", Default = 0, HelpText = "CPU threads (0 = all cores; at most 4 × the logical cores).")]
     public int Threads { get; set; }
 
+    [Option("precision", HelpText = "fp32 | bf16 for every classifier of the verdict (default: bf16 where the CPU has AVX-512 BF16 or AMX, else fp32; which is faster depends on the CPU: bench --training-only --training resnet18-imagenet tells).")]
+    public string? Precision { get; set; }
+
     [Option("max-minutes", HelpText = "Stop, every classifier checkpointed in --out, before an epoch that would end after this many minutes; the same command again continues where it stopped.")]
     public double? MaxMinutes { get; set; }
 }
@@ -57,7 +60,7 @@ internal static class AugmentBenefitCommand
                 : null,
         };
         var defaults = ClassifierConfig.ForBackbone(o.Backbone);
-        var config = defaults with { ImageSize = o.Size ?? defaults.ImageSize, Epochs = o.Epochs, BatchSize = o.Batch, Seed = o.Seed, Threads = o.Threads };
+        var config = defaults with { ImageSize = o.Size ?? defaults.ImageSize, Epochs = o.Epochs, BatchSize = o.Batch, Seed = o.Seed, Threads = o.Threads, Precision = o.Precision };
         config.Validate();
         if (o.Seeds is < 1 or > 100) throw new ArgumentException($"--seeds must be in 1..100, got {o.Seeds}");
         if (o.PerGrade is <= 0) throw new ArgumentException($"--per-grade must be at least 1, got {o.PerGrade}");
