@@ -119,75 +119,39 @@ public static class AutoencoderTrainer
         using var lossLog = new LossLog(runDir, step);
         var progress = new ProgressLine(output, run.Interactive, Math.Max(1, run.LogEvery));
 
-        var wall = Stopwatch.StartNew();
-        long startStep = step, lastSaved = step, windowStep = step;
-        double windowStart = 0, rate = 0, smoothed = double.NaN;
-        bool completed = false;
         AutoencoderLosses last = default;
-        void Save()
+        var loop = new StepLoop
         {
-            lossLog.Flush();
-            var state = new AutoencoderState
+            RunDirectory = runDir, CheckpointPath = checkpointPath, TotalSteps = config.Steps, BatchSize = config.BatchSize,
+            CheckpointEvery = config.CheckpointEvery, Options = run, LossLog = lossLog, Progress = progress, PreviousElapsedSeconds = previousElapsed,
+            DivergedAdvice = "lower --lr", RateUnit = "crops/s", LossName = "L1 + perceptual",
+        };
+        return loop.Run(step,
+            setLearningRate: s =>
             {
-                Step = step, ElapsedSeconds = previousElapsed + wall.Elapsed.TotalSeconds, DatasetSha256 = data.Sha256, Train = config, Model = modelConfig,
-            };
-            AutoencoderCheckpoint.Write(checkpointPath, state, model, critic, modelOptimizer, criticOptimizer);
-            LossCurvePlot.Write(Path.Combine(runDir, LossCurvePlot.FileName), lossLog.Rows, $"{modelConfig.Preset}: L1 + perceptual");
-            lastSaved = step;
-        }
-
-        while (true)
-        {
-            if (step >= config.Steps) { completed = true; break; }
-            if (step >= run.StopAtStep || run.Cancellation.IsCancellationRequested) break;
-            if (run.MaxMinutes is double max && wall.Elapsed.TotalMinutes >= max) break;
-
-            double lr = LearningRateSchedule.At(step, config.LearningRate, config.WarmupSteps, config.Steps, 0.1);
-            foreach (var group in modelOptimizer.ParamGroups) group.LearningRate = lr;
-            foreach (var group in criticOptimizer.ParamGroups) group.LearningRate = lr;
-            try
+                double lr = LearningRateSchedule.At(s, config.LearningRate, config.WarmupSteps, config.Steps, 0.1);
+                foreach (var group in modelOptimizer.ParamGroups) group.LearningRate = lr;
+                foreach (var group in criticOptimizer.ParamGroups) group.LearningRate = lr;
+                return lr;
+            },
+            trainStep: (s, checkLoss) =>
             {
-                last = trainingStep.Run(batches, step, value =>
-                {
-                    if (float.IsFinite(value)) return;
-                    lossLog.Flush();
-                    throw new TrainingDivergedException(
-                        $"loss became {value} at step {step + 1}; stopped without applying it. The last good checkpoint (step {lastSaved}) is kept in {runDir}; lower --lr");
-                });
-            }
-            catch (Exception e) when (e is not TrainingDivergedException && OutOfMemory.Is(e))
+                last = trainingStep.Run(batches, s, checkLoss);
+                return last.Reconstruction(config.PerceptualWeight);
+            },
+            afterUpdate: null,
+            afterReport: s =>
             {
-                lossLog.Flush();
-                throw new DeviceOutOfMemoryException($"{OutOfMemory.Describe(e, config.BatchSize, "--batch")}; the last checkpoint (step {lastSaved}) is kept in {runDir}", e);
-            }
-            step++;
-
-            double now = wall.Elapsed.TotalSeconds;
-            if (now - windowStart >= 5 || step - windowStep >= 200 || rate == 0)
+                if (s % Math.Max(1, run.LogEvery) == 0)
+                    progress.Message($"  L1 {last.L1:F4}  perceptual {last.Perceptual:F4}  KL {last.Kl:F1}"
+                        + (s > config.AdversarialStart ? $"  generator {last.Generator:F3} × {last.AdaptiveWeight:G3}  critic {last.Critic:F3}" : ""));
+            },
+            save: s =>
             {
-                if (step > windowStep && now > windowStart) rate = (step - windowStep) * config.BatchSize / (now - windowStart);
-                windowStart = now;
-                windowStep = step;
-            }
-            double loss = last.Reconstruction(config.PerceptualWeight);
-            smoothed = double.IsNaN(smoothed) ? loss : 0.98 * smoothed + 0.02 * loss;
-            lossLog.Append(new LossLog.Row(step, loss, lr, rate, previousElapsed + now));
-            var eta = rate > 0 ? TimeSpan.FromSeconds((config.Steps - step) * config.BatchSize / rate) : TimeSpan.Zero;
-            progress.Report(step, config.Steps, smoothed, lr, rate, eta);
-            if (step % Math.Max(1, run.LogEvery) == 0)
-                progress.Message($"  L1 {last.L1:F4}  perceptual {last.Perceptual:F4}  KL {last.Kl:F1}"
-                    + (step > config.AdversarialStart ? $"  generator {last.Generator:F3} × {last.AdaptiveWeight:G3}  critic {last.Critic:F3}" : ""));
-            if (step % config.CheckpointEvery == 0 || step == config.Steps) Save();
-        }
-        if (lastSaved != step || !File.Exists(checkpointPath)) Save();
-
-        var rows = lossLog.Rows;
-        double first = rows.Take(50).Select(r => r.Loss).DefaultIfEmpty(double.NaN).Average();
-        double final = rows.Skip(Math.Max(0, rows.Count - 50)).Select(r => r.Loss).DefaultIfEmpty(double.NaN).Average();
-        double runRate = step > startStep ? (step - startStep) * config.BatchSize / wall.Elapsed.TotalSeconds : 0;
-        progress.Message($"{(completed ? "finished" : "stopped")} at step {step}/{config.Steps} after {ProgressLine.Format(wall.Elapsed)} ({runRate:F1} crops/s); "
-            + $"L1 + perceptual of first 50 steps {first:F4}, last 50 {final:F4}; checkpoint {checkpointPath}");
-        return new TrainResult(step, completed, first, final, runRate, checkpointPath);
+                var state = new AutoencoderState { Step = s, ElapsedSeconds = loop.ElapsedSeconds, DatasetSha256 = data.Sha256, Train = config, Model = modelConfig };
+                AutoencoderCheckpoint.Write(checkpointPath, state, model, critic, modelOptimizer, criticOptimizer);
+                LossCurvePlot.Write(Path.Combine(runDir, LossCurvePlot.FileName), lossLog.Rows, $"{modelConfig.Preset}: L1 + perceptual");
+            });
     }
 
     private static void WriteRunConfig(string runDir, AutoencoderTrainConfig config, AutoencoderConfig model, KneeDataset data, string device, int threads)

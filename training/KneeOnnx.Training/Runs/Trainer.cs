@@ -153,77 +153,28 @@ public static class Trainer
         using var bf16 = precision == TrainingPrecision.Bf16 ? new BFloat16Compute(live, new UNet(modelConfig).to(device)) : null;
         var trainingStep = new TrainingStep(live, objective, optimizer, live.parameters().ToArray(), config.GradientClip, device, bf16);
 
-        var wall = Stopwatch.StartNew();
-        long startStep = step, lastSaved = step, windowStep = step;
-        double windowStart = 0, rate = 0, smoothed = double.NaN;
-        bool completed = false;
-
-        TrainState StateAt(long s) => new()
+        var loop = new StepLoop
         {
-            Step = s, ElapsedSeconds = previousElapsed + wall.Elapsed.TotalSeconds, DatasetSha256 = data.Sha256, Train = config, Model = modelConfig,
+            RunDirectory = runDir, CheckpointPath = checkpointPath, TotalSteps = config.Steps, BatchSize = config.BatchSize,
+            CheckpointEvery = config.CheckpointEvery, Options = run, LossLog = lossLog, Progress = progress, PreviousElapsedSeconds = previousElapsed,
+            DivergedAdvice = "lower --lr or check the data", RateUnit = "img/s", LossName = "mean loss",
         };
-        void Save()
-        {
-            lossLog.Flush();
-            Checkpoint.Write(checkpointPath, StateAt(step), emaModel, live, optimizer);
-            LossCurvePlot.Write(Path.Combine(runDir, LossCurvePlot.FileName), lossLog.Rows, $"{modelConfig.Preset} / {modelConfig.Conditioning}: training loss");
-            lastSaved = step;
-        }
-
-        while (true)
-        {
-            if (step >= config.Steps) { completed = true; break; }
-            if (step >= run.StopAtStep || run.Cancellation.IsCancellationRequested) break;
-            if (run.MaxMinutes is double max && wall.Elapsed.TotalMinutes >= max) break;
-
-            double lr = LearningRateSchedule.At(step, config.LearningRate, config.WarmupSteps, config.Steps, config.FinalLearningRateFraction);
-            OptimizerGroups.SetRate(optimizer, rateFactors, lr);
-            float loss;
-            try
+        return loop.Run(step,
+            setLearningRate: s =>
             {
-                loss = trainingStep.Run(batches, step, value =>
-                {
-                    if (float.IsFinite(value)) return;
-                    lossLog.Flush();
-                    throw new TrainingDivergedException(
-                        $"loss became {value} at step {step + 1}; stopped without applying it. The last good checkpoint (step {lastSaved}) is kept in {runDir}; lower --lr or check the data");
-                });
-            }
-            catch (Exception e) when (e is not TrainingDivergedException && OutOfMemory.Is(e))
+                double lr = LearningRateSchedule.At(s, config.LearningRate, config.WarmupSteps, config.Steps, config.FinalLearningRateFraction);
+                OptimizerGroups.SetRate(optimizer, rateFactors, lr);
+                return lr;
+            },
+            trainStep: (s, checkLoss) => trainingStep.Run(batches, s, checkLoss),
+            afterUpdate: ema.Update,
+            afterReport: null,
+            save: s =>
             {
-                // Nothing of this step is saved: the checkpoint on disk is the last whole one (written by rename only).
-                lossLog.Flush();
-                throw new DeviceOutOfMemoryException(
-                    $"{OutOfMemory.Describe(e, config.BatchSize, "--batch")}; the last checkpoint (step {lastSaved}) is kept in {runDir}", e);
-            }
-            ema.Update(step);
-            step++;
-
-            double now = wall.Elapsed.TotalSeconds;
-            if (now - windowStart >= 5 || step - windowStep >= 200 || rate == 0)
-            {
-                if (step > windowStep && now > windowStart) rate = (step - windowStep) * config.BatchSize / (now - windowStart);
-                windowStart = now;
-                windowStep = step;
-            }
-            smoothed = double.IsNaN(smoothed) ? loss : 0.98 * smoothed + 0.02 * loss;
-            lossLog.Append(new LossLog.Row(step, loss, lr, rate, previousElapsed + now));
-            var eta = rate > 0 ? TimeSpan.FromSeconds((config.Steps - step) * config.BatchSize / rate) : TimeSpan.Zero;
-            progress.Report(step, config.Steps, smoothed, lr, rate, eta);
-            if (step % config.CheckpointEvery == 0 || step == config.Steps)
-                Save();
-        }
-        if (lastSaved != step || !File.Exists(checkpointPath))
-            Save();
-
-        var rows = lossLog.Rows;
-        double first = rows.Take(50).Select(r => r.Loss).DefaultIfEmpty(double.NaN).Average();
-        double last = rows.Skip(Math.Max(0, rows.Count - 50)).Select(r => r.Loss).DefaultIfEmpty(double.NaN).Average();
-        double runRate = step > startStep ? (step - startStep) * config.BatchSize / wall.Elapsed.TotalSeconds : 0;
-        progress.Message(
-            $"{(completed ? "finished" : "stopped")} at step {step}/{config.Steps} after {ProgressLine.Format(wall.Elapsed)} ({runRate:F1} img/s); "
-            + $"mean loss of first 50 steps {first:F4}, last 50 {last:F4}; checkpoint {checkpointPath}");
-        return new TrainResult(step, completed, first, last, runRate, checkpointPath);
+                var state = new TrainState { Step = s, ElapsedSeconds = loop.ElapsedSeconds, DatasetSha256 = data.Sha256, Train = config, Model = modelConfig };
+                Checkpoint.Write(checkpointPath, state, emaModel, live, optimizer);
+                LossCurvePlot.Write(Path.Combine(runDir, LossCurvePlot.FileName), lossLog.Rows, $"{modelConfig.Preset} / {modelConfig.Conditioning}: training loss");
+            });
     }
 
     private static void WriteRunConfig(string runDir, TrainConfig config, UNetConfig model, KneeDataset data, string device, int threads)
