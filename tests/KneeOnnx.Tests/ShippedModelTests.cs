@@ -34,7 +34,7 @@ public class ShippedModelTests
         // U-Net gives): a constant image has a pixel standard deviation of 0; a low-contrast KL4 sample of the shipped
         // model measured 0.09 (such exposures are part of the data), so the bar is well below that.
         using var generator = new KneeOnnx.Generation.ImageGenerator(model);
-        var settings = new KneeOnnx.Generation.SamplerSettings(); // DDPM-50, the model's own default
+        var settings = new KneeOnnx.Generation.SamplerSettings(); // DDPM-50, unguided: the library default, not the model's own
         foreach (int grade in new[] { 0, 4 })
         {
             float[] images = generator.Generate(grade, 1, [0, 1], settings);
