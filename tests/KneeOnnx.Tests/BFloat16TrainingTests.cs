@@ -26,13 +26,8 @@ public class BFloat16TrainingTests(ITestOutputHelper log)
     [Fact]
     public void ABf16StepUpdatesTheFp32MasterAsTheFp32StepDoes()
     {
-        set_num_threads(2);
-        var (images, grades) = SyntheticKnees.InMemory(8, 32);
-        var data = KneeDataset.FromMemory(32, images, grades);
-        var config = new TrainConfig { Data = "memory", Preset = Presets.Tiny, Steps = 1, BatchSize = 8, TrainTimesteps = 100, Seed = 5 };
-        var modelConfig = Presets.Get(Presets.Tiny, nullGrade: true);
-        var batches = new BatchBuilder(data, new GradeSampler(data.Grades, config.Balance), config, modelConfig.NullGrade);
-        using var objective = new NoiseObjective(config.CreateSchedule(), 0, CPU);
+        var (modelConfig, batches, objective) = TinyRun(seed: 5, steps: 1);
+        using var _ = objective;
         const double lr = 1e-6;
 
         manual_seed(11);
@@ -79,13 +74,8 @@ public class BFloat16TrainingTests(ITestOutputHelper log)
     [Fact]
     public void TheSameBf16StepTwiceGivesTheSameBytes()
     {
-        set_num_threads(2);
-        var (images, grades) = SyntheticKnees.InMemory(8, 32);
-        var data = KneeDataset.FromMemory(32, images, grades);
-        var config = new TrainConfig { Data = "memory", Preset = Presets.Tiny, Steps = 2, BatchSize = 8, TrainTimesteps = 100, Seed = 9 };
-        var modelConfig = Presets.Get(Presets.Tiny, nullGrade: true);
-        var batches = new BatchBuilder(data, new GradeSampler(data.Grades, config.Balance), config, modelConfig.NullGrade);
-        using var objective = new NoiseObjective(config.CreateSchedule(), 0, CPU);
+        var (modelConfig, batches, objective) = TinyRun(seed: 9, steps: 2);
+        using var _ = objective;
         Dictionary<string, Tensor> Train()
         {
             manual_seed(4);
@@ -102,6 +92,48 @@ public class BFloat16TrainingTests(ITestOutputHelper log)
             log.WriteLine($"{name}: {(tensor - second[name]).abs().max().item<float>()}");
         foreach (var (name, tensor) in first)
             Assert.True(Tensors.Identical(tensor, second[name]), $"{name} differs between two identical bf16 runs");
+    }
+
+    /// <summary>
+    /// The bench's channels-last lever must change only the memory layout. Plain SGD makes each weight's update its
+    /// gradient times the rate, so the two steps' updates compare the two layouts' gradients: other oneDNN kernels may
+    /// differ by rounding (fp32, ≈ 1e-6 relative), an image read the wrong way round would change them entirely.
+    /// </summary>
+    [Fact]
+    public void AChannelsLastStepComputesWhatTheDefaultLayoutDoes()
+    {
+        var (modelConfig, batches, objective) = TinyRun(seed: 6, steps: 1);
+        using var _ = objective;
+        (float Loss, float[] Update) Step(bool channelsLast)
+        {
+            manual_seed(12);
+            var model = new UNet(modelConfig);
+            var before = model.parameters().Select(p => p.detach().clone()).ToArray();
+            using var optimizer = optim.SGD(model.parameters(), 0.1);
+            float loss = new TrainingStep(model, objective, optimizer, model.parameters().ToArray(), 1e9, CPU, channelsLast: channelsLast).Run(batches, 0, _ => { });
+            var update = model.parameters().Zip(before, (p, b) => (p.detach() - b).flatten().data<float>().ToArray()).SelectMany(u => u).ToArray();
+            return (loss, update);
+        }
+        var (nchwLoss, nchw) = Step(false);
+        var (nhwcLoss, nhwc) = Step(true);
+        double difference = Math.Sqrt(nchw.Zip(nhwc, (a, b) => (double)(a - b) * (a - b)).Sum());
+        double norm = Math.Sqrt(nchw.Sum(a => (double)a * a));
+        log.WriteLine($"loss NCHW {nchwLoss:F7} NHWC {nhwcLoss:F7}; update difference {difference / norm:E2} of the update's norm {norm:E3}");
+        Assert.True(norm > 0, "the SGD step moved nothing");
+        Assert.True(Math.Abs(nchwLoss - nhwcLoss) < 1e-4 * nchwLoss, $"channels-last loss {nhwcLoss} vs {nchwLoss}");
+        Assert.True(difference < 1e-3 * norm, $"a channels-last step's update differs by {difference / norm:P3} of its norm");
+    }
+
+    /// <summary>The tiny U-Net's configuration, a batch source of 8 synthetic 32² knees and a 100-step ε objective.</summary>
+    private static (UNetConfig Model, BatchBuilder Batches, NoiseObjective Objective) TinyRun(long seed, int steps)
+    {
+        set_num_threads(2);
+        var (images, grades) = SyntheticKnees.InMemory(8, 32);
+        var data = KneeDataset.FromMemory(32, images, grades);
+        var config = new TrainConfig { Data = "memory", Preset = Presets.Tiny, Steps = steps, BatchSize = 8, TrainTimesteps = 100, Seed = seed };
+        var modelConfig = Presets.Get(Presets.Tiny, nullGrade: true);
+        var batches = new BatchBuilder(data, new GradeSampler(data.Grades, config.Balance), config, modelConfig.NullGrade);
+        return (modelConfig, batches, new NoiseObjective(config.CreateSchedule(), 0, CPU));
     }
 
     [Fact]

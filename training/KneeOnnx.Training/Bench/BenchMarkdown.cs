@@ -65,7 +65,8 @@ public static class BenchMarkdown
     private static string TrainingTable(JsonObject t)
     {
         var sb = new StringBuilder();
-        sb.AppendLine().AppendLine($"## Training images/s (batch {t["batch"]}; median step after warm-up; U-Nets on their grids, autoencoders on 64² crops with critic and perceptual loss)").AppendLine();
+        string layout = t["channelsLast"]?.GetValue<bool>() == true ? "; U-Net inputs channels-last" : "";
+        sb.AppendLine().AppendLine($"## Training images/s (batch {t["batch"]}{layout}; median step after warm-up; U-Nets on their grids, autoencoders on 64² crops with critic and perceptual loss)").AppendLine();
         sb.AppendLine("| network | fp32 images/s | bf16 images/s | bf16 ÷ fp32 |").AppendLine("|---|---|---|---|");
         foreach (var n in t["networks"]!.AsArray())
             sb.AppendLine($"| {n!["network"]} | {n["fp32"]?["imagesPerSecond"]} | {n["bf16"]?["imagesPerSecond"]?.ToString() ?? "–"} | {n["bf16OverFp32"]?.ToString() ?? "–"} |");

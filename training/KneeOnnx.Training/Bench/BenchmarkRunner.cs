@@ -40,6 +40,7 @@ public sealed record BenchRequest
     public IReadOnlyList<string> TrainingNetworks { get; init; } = TrainingThroughput.DefaultNetworks;
     public int TrainingBatch { get; init; } = 16;
     public bool TrainingOnly { get; init; }
+    public bool TrainingChannelsLast { get; init; }
 
     public void Validate()
     {
@@ -167,7 +168,7 @@ public static class BenchmarkRunner
         }
 
         JsonNode? training = request.TrainingNetworks.Count > 0
-            ? TrainingThroughput.Measure(request.TrainingNetworks, request.TrainingBatch, request.Warmup, request.Repeats, log) : "skipped (--training none)";
+            ? TrainingThroughput.Measure(request.TrainingNetworks, request.TrainingBatch, request.Warmup, request.Repeats, log, request.TrainingChannelsLast) : "skipped (--training none)";
         var defaultCall = calls.Select(c => c!.AsObject()).First(c => c["batch"]!.GetValue<int>() == request.SampleBatch);
         // The GEMM rate is measured on the CPU; against a CUDA U-Net it would be a meaningless fraction.
         JsonNode? fraction = request.Provider == ProviderRequest.Cpu ? defaultCall["ortFractionOfGemm"]!.DeepClone() : null;
@@ -215,7 +216,7 @@ public static class BenchmarkRunner
         var report = new JsonObject
         {
             ["machine"] = machine,
-            ["training"] = TrainingThroughput.Measure(request.TrainingNetworks, request.TrainingBatch, request.Warmup, request.Repeats, log),
+            ["training"] = TrainingThroughput.Measure(request.TrainingNetworks, request.TrainingBatch, request.Warmup, request.Repeats, log, request.TrainingChannelsLast),
             ["warmup"] = request.Warmup, ["repeats"] = request.Repeats, ["seconds"] = Round(wall.Elapsed.TotalSeconds, 1),
             ["date"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
         };

@@ -25,7 +25,8 @@ public static class TrainingThroughput
     public static bool IsKnown(string network) =>
         Presets.Names.Contains(network) || AutoencoderPresets.Names.Contains(network) || Classifier.ClassifierBackbone.All.Contains(network);
 
-    public static JsonObject Measure(IReadOnlyList<string> networks, int batch, int warmup, int repeats, TextWriter log)
+    /// <param name="channelsLast">U-Nets only: their input laid out channels-last (see <see cref="TrainingStep"/>).</param>
+    public static JsonObject Measure(IReadOnlyList<string> networks, int batch, int warmup, int repeats, TextWriter log, bool channelsLast = false)
     {
         var precisions = TrainingPrecision.CpuBf16Flag() is null ? new[] { TrainingPrecision.Fp32 } : [TrainingPrecision.Fp32, TrainingPrecision.Bf16];
         var rows = new JsonArray();
@@ -34,17 +35,17 @@ public static class TrainingThroughput
             var row = new JsonObject { ["network"] = network, ["batch"] = batch };
             foreach (var precision in precisions)
             {
-                using var run = Start(network, batch, precision);
+                using var run = Start(network, batch, precision, channelsLast);
                 var timing = TimingStats.Measure(run.Step, warmup, repeats);
                 double rate = batch / timing.MedianSeconds;
                 row[precision] = new JsonObject { ["imagesPerSecond"] = Math.Round(rate, 2), ["medianMs"] = Math.Round(timing.MedianSeconds * 1e3, 1), ["spread"] = Math.Round(timing.Spread, 3) };
-                log.WriteLine($"training {network}, batch {batch}, {precision}: {rate:F1} images/s ({timing.MedianSeconds * 1e3:F0} ms/step, spread {timing.Spread:P0})");
+                log.WriteLine($"training {network}, batch {batch}, {precision}{(channelsLast && IsUNet(network) ? ", channels-last" : "")}: {rate:F1} images/s ({timing.MedianSeconds * 1e3:F0} ms/step, spread {timing.Spread:P0})");
             }
             if (row[TrainingPrecision.Bf16] is JsonObject bf16)
                 row["bf16OverFp32"] = Math.Round(bf16["imagesPerSecond"]!.GetValue<double>() / row[TrainingPrecision.Fp32]!["imagesPerSecond"]!.GetValue<double>(), 2);
             rows.Add(row);
         }
-        return new JsonObject { ["batch"] = batch, ["precisions"] = new JsonArray(precisions.Select(p => (JsonNode)p).ToArray()), ["cpuBf16Flag"] = TrainingPrecision.CpuBf16Flag(), ["networks"] = rows };
+        return new JsonObject { ["batch"] = batch, ["channelsLast"] = channelsLast, ["precisions"] = new JsonArray(precisions.Select(p => (JsonNode)p).ToArray()), ["cpuBf16Flag"] = TrainingPrecision.CpuBf16Flag(), ["networks"] = rows };
     }
 
     /// <summary>A training run of one network whose <see cref="Run.Step"/> runs its next step; disposing frees its tensors.</summary>
@@ -58,7 +59,9 @@ public static class TrainingThroughput
         }
     }
 
-    private static Run Start(string network, int batch, string precision)
+    private static bool IsUNet(string network) => Presets.Names.Contains(network);
+
+    private static Run Start(string network, int batch, string precision, bool channelsLast)
     {
         manual_seed(1);
         bool bf16 = precision == TrainingPrecision.Bf16;
@@ -102,7 +105,7 @@ public static class TrainingThroughput
         var set = new RandomTrainingSet(64, unetConfig.Channels, unetConfig.ImageSize, 3);
         var batches = new BatchBuilder(set, new GradeSampler(set.Grades, train.Balance), train, unetConfig.NullGrade);
         var unetBf16 = bf16 ? new BFloat16Compute(unet, new UNet(unetConfig)) : null;
-        var trainingStep = new TrainingStep(unet, objective, optimizer, unet.parameters().ToArray(), 1.0, CPU, unetBf16);
+        var trainingStep = new TrainingStep(unet, objective, optimizer, unet.parameters().ToArray(), 1.0, CPU, unetBf16, channelsLast);
         return new Run(() => trainingStep.Run(batches, step++, _ => { }), unetBf16, objective, optimizer, unet);
     }
 }

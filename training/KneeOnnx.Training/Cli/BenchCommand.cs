@@ -63,6 +63,9 @@ public sealed class BenchOptions : TorchOptions
     [Option("training-only", HelpText = "Measure only the training throughput (no inference timings).")]
     public bool TrainingOnly { get; set; }
 
+    [Option("training-channels-last", HelpText = "Lay the U-Nets' training input out channels-last (NHWC strides), to compare with a run without.")]
+    public bool TrainingChannelsLast { get; set; }
+
     public BenchRequest ToRequest()
     {
         int[] batches;
@@ -78,7 +81,7 @@ public sealed class BenchOptions : TorchOptions
         {
             OutDirectory = Out, Model = Model, Preset = Preset, Batches = batches, Repeats = Repeats, Warmup = Warmup, SampleBatch = SampleBatch,
             DdpmBatch = DdpmBatch, DdpmSteps = DdpmSteps, RssImages = RssImages, GemmSize = GemmSize, Threads = Threads, Paper = !NoPaper,
-            SessionVariants = !NoVariants, TrainingBatch = TrainingBatch, TrainingOnly = TrainingOnly,
+            SessionVariants = !NoVariants, TrainingBatch = TrainingBatch, TrainingOnly = TrainingOnly, TrainingChannelsLast = TrainingChannelsLast,
             TrainingNetworks = Training == "none" ? [] : Training.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             CudaOptions = KneeOnnx.Runtime.CudaProviderSettings.Parse(CudaOptions),
             Provider = Provider switch

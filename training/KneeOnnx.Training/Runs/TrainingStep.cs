@@ -15,9 +15,11 @@ namespace KneeOnnx.Training.Runs;
 /// The arithmetic is the same operations in the same order, so losses and weights are bit-identical to the old layout.
 /// </summary>
 /// <remarks>With <paramref name="bf16"/>, the forward and backward run in its bfloat16 copy of <paramref name="model"/>; the loss,
-/// clipping and update stay fp32 on the master weights.</remarks>
+/// clipping and update stay fp32 on the master weights. With <paramref name="channelsLast"/> the input is laid out
+/// channels-last (NHWC strides, same NCHW shape), which oneDNN's convolutions then keep through the network: a lever
+/// the bench measures (<c>bench --training-channels-last</c>), not a training option.</remarks>
 public sealed class TrainingStep(UNet model, NoiseObjective objective, optim.Optimizer optimizer, IReadOnlyList<Parameter> parameters, double gradientClip, Device device,
-    BFloat16Compute? bf16 = null)
+    BFloat16Compute? bf16 = null, bool channelsLast = false)
 {
     /// <summary>Runs step <paramref name="step"/> of <paramref name="batches"/>; <paramref name="checkLoss"/> sees the loss before it is applied and may throw to refuse it.</summary>
     public float Run(BatchBuilder batches, long step, Action<float> checkLoss)
@@ -35,6 +37,7 @@ public sealed class TrainingStep(UNet model, NoiseObjective objective, optim.Opt
             var net = bf16 is null ? model : (UNet)bf16.PullWeights(training: true);
             net.train();
             var input = bf16 is null ? noisy : noisy.to_type(ScalarType.BFloat16);
+            if (channelsLast) input = input.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
             var predicted = net.forward(input, t, grades.to(device), sides?.to(device)).to_type(ScalarType.Float32);
             lossTensor = objective.Loss(predicted, objective.Target(clean, noise, t), t).MoveToOuterDisposeScope();
         }
