@@ -56,6 +56,10 @@ public static class ModelContract
         public const string ExportTime = "kneeonnx.export_time";
         public const string ExporterVersion = "kneeonnx.exporter_version";
         public const string SelfCheckMaxAbsDiff = "kneeonnx.selfcheck_max_abs_diff";
+        /// <summary>"float32" or "float16": how the file stores its weights (float16 ones are cast to float32 when a session loads; compute is float32 either way).</summary>
+        public const string WeightStorage = "kneeonnx.weight_storage";
+        /// <summary>With float16 storage: the export's measure of what rounding the weights changed, max |file − unrounded network| on the self-check inputs.</summary>
+        public const string Float16RoundingMaxAbsDiff = "kneeonnx.float16_rounding_max_abs_diff";
         /// <summary>
         /// Latent models only: the decoder graph that turns the U-Net's samples into images, as a path relative to the
         /// U-Net file (diffusers' layout: <c>../vae_decoder/model.onnx</c> beside <c>unet/model.onnx</c>).

@@ -29,6 +29,9 @@ public sealed class ExportAutoencoderOptions : TorchOptions
 
     [Option("tolerance", Default = 1e-4, HelpText = "Largest accepted |ONNX − TorchSharp| in the self-check.")]
     public double Tolerance { get; set; }
+
+    [Option("weight-storage", Default = WeightStorageNames.Float32, HelpText = "float32 | float16 for the parts written (a frozen encoder is copied as it is): float16 halves a file; compute stays float32. The self-check then compares with the rounded weights, and what rounding changed is reported and written into the part.")]
+    public string WeightStorage { get; set; } = WeightStorageNames.Float32;
 }
 
 internal static class ExportAutoencoderCommand
@@ -38,6 +41,7 @@ internal static class ExportAutoencoderCommand
         if (!(o.Tolerance > 0 && double.IsFinite(o.Tolerance))) throw new ArgumentException($"--tolerance must be positive, got {o.Tolerance}");
         if (o.ScaleImages is < 16 or > 100_000) throw new ArgumentException($"--scale-images must be in 16..100000, got {o.ScaleImages}");
         if (File.Exists(o.Out)) throw new ArgumentException($"{o.Out}: --out is a file; give a model folder");
+        var storage = WeightStorageNames.Parse(o.WeightStorage, "--weight-storage");
         string path = AutoencoderCheckpoint.Locate(o.Checkpoint);
         var state = AutoencoderCheckpoint.ReadState(path);
         string[] files = [AutoencoderContract.EncoderPart, AutoencoderContract.DecoderPart];
@@ -71,9 +75,9 @@ internal static class ExportAutoencoderCommand
             scale = LatentScale.Measure(model, images, o.ScaleImages, torch.CPU);
             weights = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
             output.WriteLine($"latent scale factor {scale.ToString("G6", CultureInfo.InvariantCulture)} (1/σ of the means of {Math.Min(o.ScaleImages, images.Count)} train images of {images.Directory})");
-            parts.Add(AutoencoderExporter.Encoder(model, state, scale, weights));
+            parts.Add(AutoencoderExporter.Encoder(model, state, scale, weights, storage));
         }
-        parts.Add(AutoencoderExporter.Decoder(model, state, scale, weights));
+        parts.Add(AutoencoderExporter.Decoder(model, state, scale, weights, storage));
         foreach (var exported in parts)
         {
             if (!(exported.SelfCheckMaxAbsDiff <= o.Tolerance))
@@ -82,7 +86,8 @@ internal static class ExportAutoencoderCommand
             Directory.CreateDirectory(Path.GetDirectoryName(file)!);
             byte[] bytes = exported.Proto.ToByteArray();
             AtomicFile.Write(file, s => s.Write(bytes));
-            output.WriteLine($"wrote {file} ({bytes.Length / 1e6:F1} MB, sha256 {Convert.ToHexStringLower(SHA256.HashData(bytes))[..16]}…); self-check max |ONNX − TorchSharp| = {exported.SelfCheckMaxAbsDiff:E2}");
+            output.WriteLine($"wrote {file} ({bytes.Length / 1e6:F1} MB, sha256 {Convert.ToHexStringLower(SHA256.HashData(bytes))[..16]}…); self-check max |ONNX − TorchSharp| = {exported.SelfCheckMaxAbsDiff:E2}"
+                + (exported.RoundingMaxAbsDiff is double r ? $"; weights stored as float16: max |file − unrounded weights' output| = {r:E2}" : ""));
         }
         output.WriteLine($"  {state.Model.Preset}, step {state.Step}: {state.Model.ImageSize}² ↔ {state.Model.LatentChannels}×{state.Model.LatentSize}² (f = {state.Model.Factor})");
         return 0;

@@ -40,6 +40,9 @@ public sealed class ExportOptions : TorchOptions
 
     [Option("tolerance", Default = 1e-4, HelpText = "Largest accepted |ONNX − TorchSharp| in the self-check.")]
     public double Tolerance { get; set; }
+
+    [Option("weight-storage", Default = WeightStorageNames.Float32, HelpText = "float32 | float16: float16 halves the file; compute stays float32 (ONNX Runtime widens the weights when it loads them). The self-check then compares with the rounded weights, and what rounding changed is reported and written into the model.")]
+    public string WeightStorage { get; set; } = WeightStorageNames.Float32;
 }
 
 internal static class ExportCommand
@@ -47,6 +50,7 @@ internal static class ExportCommand
     public static int Run(ExportOptions o, TextWriter output)
     {
         if (Directory.Exists(o.Out)) throw new ArgumentException($"{o.Out}: --out is a folder; give the .onnx file name");
+        var storage = WeightStorageNames.Parse(o.WeightStorage, "--weight-storage");
         if (!(o.Tolerance > 0 && double.IsFinite(o.Tolerance))) throw new ArgumentException($"--tolerance must be positive, got {o.Tolerance}");
         if (o.Preset is not null && !Model.Presets.Names.Contains(o.Preset))
             throw new ArgumentException($"--preset '{o.Preset}' is not one of {string.Join(", ", Model.Presets.Names)}");
@@ -79,7 +83,7 @@ internal static class ExportCommand
         torch.set_num_threads(Environment.ProcessorCount);
         if (o.DefaultSteps is int defaultSteps && (defaultSteps < 1 || defaultSteps > state.Train.TrainTimesteps))
             throw new ArgumentException($"--default-steps must be in 1..{state.Train.TrainTimesteps} (the model's T), got {defaultSteps}");
-        var proto = OnnxExporter.Build(model, state, o.Raw ? "raw" : "ema");
+        var proto = OnnxExporter.Build(model, state, o.Raw ? "raw" : "ema", storage);
         if (o.DefaultSampler is not null)
         {
             OnnxExporter.SetMetadata(proto, ModelContract.Keys.DefaultSampler, o.DefaultSampler);
@@ -93,6 +97,14 @@ internal static class ExportCommand
             if (defaultInterval is { } interval) OnnxExporter.SetMetadata(proto, ModelContract.Keys.DefaultGuidanceInterval, interval.ToString());
         }
         LatentExport.AddDecoder(proto, train, o.Out);
+        ExportSelfCheck.Result? rounding = null;
+        if (storage == WeightStorage.Float16)
+        {
+            // What storage costs, against the weights as trained; the check below is against the rounded ones.
+            rounding = ExportSelfCheck.Run(proto.ToByteArray(), model, state.Train.TrainTimesteps);
+            WeightStorageNames.RoundParameters(model, storage);
+            OnnxExporter.SetMetadata(proto, ModelContract.Keys.Float16RoundingMaxAbsDiff, rounding.MaxAbsDiff.ToString("E3", System.Globalization.CultureInfo.InvariantCulture));
+        }
         var check = ExportSelfCheck.Run(proto.ToByteArray(), model, state.Train.TrainTimesteps);
         if (!(check.MaxAbsDiff <= o.Tolerance))
             throw new ExportCheckFailedException($"{o.Out}: not written: ONNX Runtime differs from TorchSharp by {check.MaxAbsDiff:E2} (> {o.Tolerance:E0})");
@@ -106,6 +118,8 @@ internal static class ExportCommand
         output.WriteLine($"wrote {o.Out} ({bytes.Length / 1e6:F1} MB, sha256 {sha[..16]}…) and {ModelCard.PathFor(o.Out)}");
         output.WriteLine($"  {state.Model.Preset}/{state.Model.Conditioning}, step {state.Step}, {(o.Raw ? "raw" : "EMA")} weights, opset {OnnxExporter.Opset}, {proto.Graph.Node.Count} nodes");
         output.WriteLine($"  self-check: max |ONNX − TorchSharp| = {check.MaxAbsDiff:E2} over {check.Cases} cases (tolerance {o.Tolerance:E0})");
+        if (rounding is not null)
+            output.WriteLine($"  weights stored as float16: max |file − unrounded weights' output| = {rounding.MaxAbsDiff:E2} over the same cases");
         output.WriteLine($"  operators: {string.Join(", ", ops.Select(kv => $"{kv.Key} {kv.Value}"))}");
         return 0;
     }

@@ -18,32 +18,50 @@ namespace KneeOnnx.Training.Export;
 /// </summary>
 public static class AutoencoderExporter
 {
-    public sealed record Part(string Name, ModelProto Proto, double SelfCheckMaxAbsDiff);
+    /// <param name="RoundingMaxAbsDiff">with float16 storage, how far the file's output is from the unrounded network's
+    /// on the self-check input (the self-check itself compares with the rounded network).</param>
+    public sealed record Part(string Name, ModelProto Proto, double SelfCheckMaxAbsDiff, double? RoundingMaxAbsDiff = null);
 
-    public static Part Encoder(KneeAutoencoder model, AutoencoderState state, float scale, string weightsSha256)
+    public static Part Encoder(KneeAutoencoder model, AutoencoderState state, float scale, string weightsSha256, WeightStorage storage = WeightStorage.Float32)
     {
         var c = model.Config;
-        var g = new OnnxGraphBuilder(model);
+        var g = new OnnxGraphBuilder(model, storage);
         g.Graph.Name = "kneeonnx_vae_encoder";
         g.Graph.Input.Add(OnnxExporter.Value(AutoencoderContract.ImageName, TensorProto.Types.DataType.Float, ["N", 1, "H", "W"]));
         string result = AutoencoderEmitter.EmitEncoder(g, model.Encoder, AutoencoderContract.ImageName, scale);
         Output(g, result, AutoencoderContract.LatentName, ["N", c.LatentChannels, "h", "w"]);
-        var proto = Wrap(g.Graph, state, AutoencoderContract.EncoderPart, scale, weightsSha256, "Knee radiograph encoder: image [-1,1] → latent (posterior mean × scale).");
-        double diff = Check(proto, AutoencoderContract.ImageName, [2, 1, c.ImageSize, c.ImageSize], x => model.Encode(x).Mean * scale);
-        return new Part(AutoencoderContract.EncoderPart, Stamp(proto, diff), diff);
+        var proto = Wrap(g.Graph, state, AutoencoderContract.EncoderPart, scale, weightsSha256, "Knee radiograph encoder: image [-1,1] → latent (posterior mean × scale).", storage);
+        return Checked(AutoencoderContract.EncoderPart, proto, model.Encoder, storage, AutoencoderContract.ImageName, [2, 1, c.ImageSize, c.ImageSize], x => model.Encode(x).Mean * scale);
     }
 
-    public static Part Decoder(KneeAutoencoder model, AutoencoderState state, float scale, string weightsSha256)
+    public static Part Decoder(KneeAutoencoder model, AutoencoderState state, float scale, string weightsSha256, WeightStorage storage = WeightStorage.Float32)
     {
         var c = model.Config;
-        var g = new OnnxGraphBuilder(model);
+        var g = new OnnxGraphBuilder(model, storage);
         g.Graph.Name = "kneeonnx_vae_decoder";
         g.Graph.Input.Add(OnnxExporter.Value(AutoencoderContract.LatentName, TensorProto.Types.DataType.Float, ["N", c.LatentChannels, "h", "w"]));
         string result = AutoencoderEmitter.EmitDecoder(g, model.Decoder, AutoencoderContract.LatentName, scale);
         Output(g, result, AutoencoderContract.ImageName, ["N", 1, "H", "W"]);
-        var proto = Wrap(g.Graph, state, AutoencoderContract.DecoderPart, scale, weightsSha256, "Knee radiograph decoder: latent (scaled) → image in [-1,1].");
-        double diff = Check(proto, AutoencoderContract.LatentName, [2, c.LatentChannels, c.LatentSize, c.LatentSize], z => model.Decoder.forward(z / scale).clamp(-1, 1));
-        return new Part(AutoencoderContract.DecoderPart, Stamp(proto, diff), diff);
+        var proto = Wrap(g.Graph, state, AutoencoderContract.DecoderPart, scale, weightsSha256, "Knee radiograph decoder: latent (scaled) → image in [-1,1].", storage);
+        return Checked(AutoencoderContract.DecoderPart, proto, model.Decoder, storage, AutoencoderContract.LatentName, [2, c.LatentChannels, c.LatentSize, c.LatentSize],
+            z => model.Decoder.forward(z / scale).clamp(-1, 1));
+    }
+
+    /// <summary>
+    /// The self-check of one part. With float16 storage the part's network is first compared unrounded (what storage
+    /// costs, reported), then rounded in place as the file stores it and compared again (the check that must pass).
+    /// </summary>
+    private static Part Checked(string name, ModelProto proto, nn.Module part, WeightStorage storage, string inputName, long[] shape, Func<Tensor, Tensor> reference)
+    {
+        double? rounding = null;
+        if (storage == WeightStorage.Float16)
+        {
+            rounding = Check(proto, inputName, shape, reference);
+            WeightStorageNames.RoundParameters(part, storage);
+            OnnxExporter.SetMetadata(proto, ModelContract.Keys.Float16RoundingMaxAbsDiff, rounding.Value.ToString("E3", CultureInfo.InvariantCulture));
+        }
+        double diff = Check(proto, inputName, shape, reference);
+        return new Part(name, Stamp(proto, diff), diff, rounding);
     }
 
     private static void Output(OnnxGraphBuilder g, string result, string name, object[] dims)
@@ -55,7 +73,7 @@ public static class AutoencoderExporter
         g.Graph.Output.Add(OnnxExporter.Value(name, TensorProto.Types.DataType.Float, dims));
     }
 
-    private static ModelProto Wrap(GraphProto graph, AutoencoderState state, string part, float scale, string weightsSha256, string doc)
+    private static ModelProto Wrap(GraphProto graph, AutoencoderState state, string part, float scale, string weightsSha256, string doc, WeightStorage storage)
     {
         var proto = new ModelProto
         {
@@ -84,6 +102,7 @@ public static class AutoencoderExporter
             (ModelContract.Keys.DatasetSha256, state.DatasetSha256),
             (ModelContract.Keys.ExportTime, DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", inv)),
             (ModelContract.Keys.ExporterVersion, OnnxExporter.ExporterVersion),
+            (ModelContract.Keys.WeightStorage, WeightStorageNames.Name(storage)),
         ];
         foreach (var (key, value) in metadata) proto.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
         return proto;

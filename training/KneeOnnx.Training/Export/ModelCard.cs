@@ -50,6 +50,8 @@ public static class ModelCard
         sb.AppendLine($"| schedule | {Get(ModelContract.Keys.BetaSchedule)} β {Get(ModelContract.Keys.BetaStart)} → {Get(ModelContract.Keys.BetaEnd)}, T = {Get(ModelContract.Keys.NumTrainTimesteps)}{(zeroSnr ? ", rescaled to zero terminal SNR (Lin et al. 2024)" : "")} |");
         sb.AppendLine($"| ONNX | opset {model.OpsetImport[0].Version}, IR {model.IrVersion}, exporter {Get(ModelContract.Keys.ExporterVersion)}, exported {Get(ModelContract.Keys.ExportTime)} |");
         sb.AppendLine($"| parity | {parity} |");
+        if (Get(ModelContract.Keys.WeightStorage) == WeightStorageNames.Float16)
+            sb.AppendLine($"| weights | stored as float16 (compute in float32); rounding them moved the outputs by at most {Get(ModelContract.Keys.Float16RoundingMaxAbsDiff)} on the self-check's cases |");
         if (Get(ModelContract.Keys.DefaultSampler) is { Length: > 0 } sampler)
             sb.AppendLine($"| default sampler | {sampler}, {Get(ModelContract.Keys.DefaultSteps)} steps: what every verb uses when no `--sampler`/`--steps` is given |");
         if (Get(ModelContract.Keys.DefaultGuidance) is { Length: > 0 } guidanceScale)

@@ -23,10 +23,10 @@ public static class OnnxExporter
     public const int Opset = 17;
     public const int IrVersion = 8;
 
-    public static ModelProto Build(UNet model, TrainState state, string weights)
+    public static ModelProto Build(UNet model, TrainState state, string weights, WeightStorage storage = WeightStorage.Float32)
     {
         var config = model.Config;
-        var builder = new OnnxGraphBuilder(model);
+        var builder = new OnnxGraphBuilder(model, storage);
         var graph = builder.Graph;
         graph.Input.Add(Value(ModelContract.SampleInput, TensorProto.Types.DataType.Float, ["N", config.Channels, config.ImageSize, config.ImageSize]));
         graph.Input.Add(Value(ModelContract.TimestepInput, TensorProto.Types.DataType.Int64, ["N"]));
@@ -55,6 +55,7 @@ public static class OnnxExporter
         proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
         foreach (var (key, value) in Metadata(config, state, weights))
             proto.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+        proto.MetadataProps.Add(new StringStringEntryProto { Key = ModelContract.Keys.WeightStorage, Value = WeightStorageNames.Name(storage) });
         return proto;
     }
 

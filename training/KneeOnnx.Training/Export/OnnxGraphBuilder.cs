@@ -16,9 +16,13 @@ public sealed class OnnxGraphBuilder
 
     public GraphProto Graph { get; } = new() { Name = "kneeonnx_unet" };
 
+    /// <summary>How <see cref="Weight"/> stores the learnt weights; constants (scales, frequencies, shapes) are always float32.</summary>
+    public WeightStorage Storage { get; }
+
     /// <param name="root">the module whose <c>named_modules()</c> paths name the initializers (state_dict names).</param>
-    public OnnxGraphBuilder(nn.Module root)
+    public OnnxGraphBuilder(nn.Module root, WeightStorage storage = WeightStorage.Float32)
     {
+        Storage = storage;
         _modulePaths = new Dictionary<nn.Module, string>(ReferenceEqualityComparer.Instance) { [root] = "" };
         foreach (var (name, module) in root.named_modules())
             _modulePaths[module] = name;
@@ -35,11 +39,22 @@ public sealed class OnnxGraphBuilder
         return name;
     }
 
-    /// <summary>A float initializer holding a TorchSharp tensor's values (optionally reshaped), named after its state_dict entry.</summary>
+    /// <summary>
+    /// An initializer holding a TorchSharp tensor's values (optionally reshaped), named after its state_dict entry; returns
+    /// the float32 value the graph's operators read. With float16 <see cref="Storage"/> that is a Cast of the initializer
+    /// (see <see cref="WeightStorage"/>), so the initializer keeps the state_dict name the importer looks for.
+    /// </summary>
     public string Weight(string name, Tensor value, long[]? dims = null)
     {
         using var cpu = value.detach().cpu().contiguous().to_type(ScalarType.Float32);
-        return FloatInitializer(name, cpu.data<float>().ToArray(), dims ?? value.shape);
+        float[] values = cpu.data<float>().ToArray();
+        if (Storage == WeightStorage.Float32) return FloatInitializer(name, values, dims ?? value.shape);
+        var halves = Array.ConvertAll(values, v => (Half)v);
+        var tensor = new TensorProto { Name = Unique(name), DataType = (int)TensorProto.Types.DataType.Float16 };
+        tensor.Dims.AddRange(dims ?? value.shape);
+        tensor.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(halves.AsSpan()));
+        Graph.Initializer.Add(tensor);
+        return Node("Cast", [tensor.Name], name + "_f32", Attr("to", (long)TensorProto.Types.DataType.Float));
     }
 
     public string FloatInitializer(string name, float[] values, long[] dims)

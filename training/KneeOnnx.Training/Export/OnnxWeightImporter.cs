@@ -115,10 +115,20 @@ public static class OnnxWeightImporter
         }
     }
 
+    /// <summary>An initializer's values as floats: float32 as stored, float16 (<see cref="WeightStorage.Float16"/>) widened exactly.</summary>
     internal static float[] FloatsOf(TensorProto t, string path)
     {
+        if (t.DataType == (int)TensorProto.Types.DataType.Float16)
+        {
+            if (t.RawData.Length % 2 != 0) throw new InvalidDataException($"{path}: initializer '{t.Name}' has a torn payload");
+            // Without raw data ONNX keeps float16 values as their bit patterns in int32_data.
+            var halves = t.RawData.IsEmpty
+                ? t.Int32Data.Select(bits => BitConverter.UInt16BitsToHalf((ushort)bits)).ToArray()
+                : MemoryMarshal.Cast<byte, Half>(t.RawData.Span).ToArray();
+            return Array.ConvertAll(halves, h => (float)h);
+        }
         if (t.DataType != (int)TensorProto.Types.DataType.Float)
-            throw new InvalidDataException($"{path}: initializer '{t.Name}' is not float32 (data type {t.DataType})");
+            throw new InvalidDataException($"{path}: initializer '{t.Name}' is neither float32 nor float16 (data type {t.DataType})");
         if (!t.RawData.IsEmpty)
         {
             if (t.RawData.Length % sizeof(float) != 0) throw new InvalidDataException($"{path}: initializer '{t.Name}' has a torn payload");
