@@ -2,14 +2,15 @@
 # Issue 20's equal-step pilots for the autoencoder: the kl-f4 recipe of docs/latent.md (64² crops, L1 + ResNet-18
 # perceptual, no critic this early) trained from scratch to the same step in fp32 and in bf16 with two seeds each,
 # every run exported and its reconstructions of the whole of val measured the same way. From the repository root:
-#   KTRAIN=path/to/kneeonnx-train docs/scripts/ae-precision-pilots.sh [STEPS]
+#   KTRAIN=path/to/kneeonnx-train [SEEDS="1 2"] docs/scripts/ae-precision-pilots.sh [STEPS]
 set -u
 KTRAIN=${KTRAIN:-kneeonnx-train}
 DATA=${DATA:-../shared/data/kneeKL224}
 P=${PILOTS:-../runs/ae-precision-pilots}
 STEPS=${1:-300}
+SEEDS=${SEEDS:-1 2}
 mkdir -p "$P"
-for seed in 1 2; do
+for seed in $SEEDS; do
   for precision in bf16 fp32; do
     name=$precision-s$seed
     [ -f "$P/$name-eval/reconstruction.json" ] && { echo "=== $name already evaluated"; continue; }

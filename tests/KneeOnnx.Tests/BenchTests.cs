@@ -140,4 +140,18 @@ public class BenchTests
             foreach (var precision in precisions)
                 Assert.True(row![precision]!["imagesPerSecond"]!.GetValue<double>() > 0, $"{row["network"]} {precision}");
     }
+
+    /// <summary>
+    /// The precisions' steps alternate, first one then the other, the order flipped each round, after each has had its
+    /// warm-up; and the paired ratio is the median of the per-round ratios (hand-computed: 2/1, 3/1, 4/2 → 2, 3, 2).
+    /// </summary>
+    [Fact]
+    public void TrainingStepsAlternateAndThePairedRatioIsTheMedianOfRounds()
+    {
+        var order = new List<string>();
+        TrainingThroughput.Interleaved([() => order.Add("a"), () => order.Add("b")], warmup: 1, repeats: 3);
+        Assert.Equal(["a", "b", "a", "b", "b", "a", "a", "b"], order);
+        Assert.Equal(2.0, TrainingThroughput.PairedRatio([2.0, 3.0, 4.0], [1.0, 1.0, 2.0]), 12);
+        Assert.Equal(2.5, TrainingThroughput.PairedRatio([2.0, 3.0], [1.0, 1.0]), 12);
+    }
 }

@@ -25,8 +25,13 @@ public sealed record TimingStats(double MedianSeconds, double MinSeconds, double
     public static TimingStats Of(IReadOnlyList<double> seconds)
     {
         var sorted = seconds.Order().ToArray();
+        return new TimingStats(Median(sorted), sorted[0], sorted[^1], sorted.Length);
+    }
+
+    public static double Median(IReadOnlyList<double> values)
+    {
+        var sorted = values.Order().ToArray();
         int n = sorted.Length;
-        double median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-        return new TimingStats(median, sorted[0], sorted[^1], n);
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 }

@@ -33,20 +33,57 @@ public static class TrainingThroughput
         foreach (var network in networks)
         {
             var row = new JsonObject { ["network"] = network, ["batch"] = batch };
-            foreach (var precision in precisions)
+            var runs = precisions.Select(p => Start(network, batch, p, channelsLast)).ToArray();
+            try
             {
-                using var run = Start(network, batch, precision, channelsLast);
-                var timing = TimingStats.Measure(run.Step, warmup, repeats);
-                double rate = batch / timing.MedianSeconds;
-                row[precision] = new JsonObject { ["imagesPerSecond"] = Math.Round(rate, 2), ["medianMs"] = Math.Round(timing.MedianSeconds * 1e3, 1), ["spread"] = Math.Round(timing.Spread, 3) };
-                log.WriteLine($"training {network}, batch {batch}, {precision}{(channelsLast && IsUNet(network) ? ", channels-last" : "")}: {rate:F1} images/s ({timing.MedianSeconds * 1e3:F0} ms/step, spread {timing.Spread:P0})");
+                var seconds = Interleaved(runs.Select(r => r.Step).ToArray(), warmup, repeats);
+                for (int i = 0; i < precisions.Length; i++)
+                {
+                    var timing = TimingStats.Of(seconds[i]);
+                    double rate = batch / timing.MedianSeconds;
+                    row[precisions[i]] = new JsonObject { ["imagesPerSecond"] = Math.Round(rate, 2), ["medianMs"] = Math.Round(timing.MedianSeconds * 1e3, 1), ["spread"] = Math.Round(timing.Spread, 3) };
+                    log.WriteLine($"training {network}, batch {batch}, {precisions[i]}{(channelsLast && IsUNet(network) ? ", channels-last" : "")}: {rate:F1} images/s ({timing.MedianSeconds * 1e3:F0} ms/step, spread {timing.Spread:P0})");
+                }
+                if (precisions.Length == 2)
+                {
+                    row["bf16OverFp32"] = Math.Round(row[TrainingPrecision.Bf16]!["imagesPerSecond"]!.GetValue<double>() / row[TrainingPrecision.Fp32]!["imagesPerSecond"]!.GetValue<double>(), 2);
+                    row["bf16OverFp32Paired"] = Math.Round(PairedRatio(seconds[0], seconds[1]), 2);
+                }
             }
-            if (row[TrainingPrecision.Bf16] is JsonObject bf16)
-                row["bf16OverFp32"] = Math.Round(bf16["imagesPerSecond"]!.GetValue<double>() / row[TrainingPrecision.Fp32]!["imagesPerSecond"]!.GetValue<double>(), 2);
+            finally
+            {
+                foreach (var run in runs) run.Dispose();
+            }
             rows.Add(row);
         }
         return new JsonObject { ["batch"] = batch, ["channelsLast"] = channelsLast, ["precisions"] = new JsonArray(precisions.Select(p => (JsonNode)p).ToArray()), ["cpuBf16Flag"] = TrainingPrecision.CpuBf16Flag(), ["networks"] = rows };
     }
+
+    /// <summary>
+    /// Times one step of every run per round, the order flipped each round, so that a machine whose speed drifts
+    /// over minutes (shared hosts do) slows every precision alike instead of whichever happened to run second.
+    /// </summary>
+    /// <returns>Per run, the seconds of each timed round.</returns>
+    public static double[][] Interleaved(IReadOnlyList<Action> steps, int warmup, int repeats)
+    {
+        if (repeats < 1) throw new ArgumentException($"--repeats must be at least 1, got {repeats}");
+        for (int w = 0; w < warmup; w++)
+            foreach (var step in steps) step();
+        var seconds = steps.Select(_ => new double[repeats]).ToArray();
+        for (int r = 0; r < repeats; r++)
+            for (int k = 0; k < steps.Count; k++)
+            {
+                int i = r % 2 == 0 ? k : steps.Count - 1 - k;
+                long start = System.Diagnostics.Stopwatch.GetTimestamp();
+                steps[i]();
+                seconds[i][r] = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
+            }
+        return seconds;
+    }
+
+    /// <summary>Median over rounds of the fp32 ÷ bf16 step time: the speed-up measured within each round.</summary>
+    public static double PairedRatio(IReadOnlyList<double> fp32Seconds, IReadOnlyList<double> bf16Seconds) =>
+        TimingStats.Median(fp32Seconds.Zip(bf16Seconds, (a, b) => a / b).ToArray());
 
     /// <summary>A training run of one network whose <see cref="Run.Step"/> runs its next step; disposing frees its tensors.</summary>
     private sealed class Run(Action step, params IDisposable?[] owned) : IDisposable
