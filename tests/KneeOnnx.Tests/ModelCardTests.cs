@@ -41,6 +41,41 @@ public class ModelCardTests
         Assert.Contains("Not a diagnostic tool", card);
     }
 
+    /// <summary>
+    /// Run folders do not outlive their machine: a card re-rendered without --run (a new evaluation, say) keeps the
+    /// Training section the card of the same file already had — and only of the same file: other weights get none.
+    /// </summary>
+    [Fact]
+    public void ACardRenderedAgainWithoutItsRunKeepsItsTrainingSectionForTheSameFileOnly()
+    {
+        using var dir = new TempDirectory();
+        string run = dir.Combine("run");
+        var (state, model) = Checkpoint.LoadModel(TinyRuns.Train(run, steps: 2));
+        string onnx = dir.Combine("m.onnx");
+        using (model)
+            File.WriteAllBytes(onnx, OnnxExporter.Build(model, state, "ema").ToByteArray());
+        var (code, _, err) = InProcessCli.Train("card", "--model", onnx, "--run", run);
+        Assert.True(code == 0, err);
+        string first = File.ReadAllText(dir.Combine("m.md"));
+        string Training(string card) => string.Concat(card.Split('\n').SkipWhile(l => l != "## Training").TakeWhile((l, i) => i == 0 || !l.StartsWith("## ")).Select(l => l + "\n"));
+        Assert.Contains("2 steps of batch 2", Training(first));
+
+        Directory.Delete(run, recursive: true);
+        (code, var said, err) = InProcessCli.Train("card", "--model", onnx);
+        Assert.True(code == 0, err);
+        Assert.Contains("kept the Training section", said);
+        Assert.Equal(Training(first), Training(File.ReadAllText(dir.Combine("m.md"))));
+
+        // Other weights under the same name: the old story is not theirs.
+        var proto = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(onnx));
+        proto.MetadataProps.Add(new Onnx.StringStringEntryProto { Key = "kneeonnx.test_marker", Value = "other" });
+        File.WriteAllBytes(onnx, proto.ToByteArray());
+        (code, said, err) = InProcessCli.Train("card", "--model", onnx);
+        Assert.True(code == 0, err);
+        Assert.DoesNotContain("kept the Training section", said);
+        Assert.DoesNotContain("## Training", File.ReadAllText(dir.Combine("m.md")));
+    }
+
     [Fact]
     public void ALatentModelsCardGivesTheDecodedSizeAndTheLatentSignature()
     {

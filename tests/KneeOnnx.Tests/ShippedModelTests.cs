@@ -85,6 +85,21 @@ public class ShippedModelTests
     }
 
     [RealDataFact]
+    public void ResNetReferenceReproducesItsRecordedValFigures()
+    {
+        // The 224² reference reads each image and its mirror (its header says so); recomputed the way evaluate reads it.
+        var (header, net) = ClassifierFile.Load(Path.Combine(ModelsFolder(), "kl-resnet18-224.kcls"));
+        using (net)
+        {
+            Assert.True(header.MirrorAveraging);
+            var val = KneeOnnx.Training.Data.KneeDataset.Load(RealData.Root!, "val", header.ImageSize);
+            var metrics = ClassificationMetrics.Of(val.Grades, ClassifierTrainer.Predict(net, val.Images, header.ImageSize, header.MirrorAveraging));
+            Assert.Equal(header.ValAccuracy, metrics.Accuracy, 3);
+            Assert.Equal(header.ValQuadraticKappa, metrics.QuadraticKappa, 3);
+        }
+    }
+
+    [RealDataFact]
     public void SideClassifierTellsTheSideOfRealValKneesFromTheirPixels()
     {
         // Truth from the file names (…L.png / …R.png), prediction from the pixels alone.

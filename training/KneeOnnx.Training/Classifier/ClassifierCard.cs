@@ -14,24 +14,27 @@ public static class ClassifierCard
 
     public static string PathFor(string classifierFile) => Path.ChangeExtension(classifierFile, ".md");
 
-    public static void Write(string classifierFile, ClassifierHeader header, ClassifierConfig config, string command) =>
-        AtomicFile.WriteAllText(PathFor(classifierFile), Document(Path.GetFileName(classifierFile), new FileInfo(classifierFile).Length, header, config, command));
+    /// <param name="history">What was done to the file after the command, if anything (a row of its own).</param>
+    public static void Write(string classifierFile, ClassifierHeader header, ClassifierConfig config, string command, string? history = null) =>
+        AtomicFile.WriteAllText(PathFor(classifierFile), Document(Path.GetFileName(classifierFile), new FileInfo(classifierFile).Length, header, config, command, history));
 
-    public static string Document(string name, long bytes, ClassifierHeader header, ClassifierConfig config, string command)
+    public static string Document(string name, long bytes, ClassifierHeader header, ClassifierConfig config, string command, string? history = null)
     {
         var names = ClassifierTarget.ClassNames(header.Target);
         var sb = new StringBuilder();
         sb.AppendLine($"# {(header.Target == ClassifierTarget.Side ? "Knee-side" : "KL-grade")} classifier: {name}").AppendLine();
         sb.AppendLine("| | |").AppendLine("|---|---|");
         sb.AppendLine($"| network | {Network(header)} |");
-        sb.AppendLine($"| input | {header.ImageSize}² gray |");
+        sb.AppendLine($"| input | {header.ImageSize}² gray{(header.MirrorAveraging ? "; every prediction averages the class probabilities of the image and its left-right mirror (the figures below too)" : "")} |");
         sb.AppendLine($"| file | {bytes / 1e6:F1} MB, {(header.Weights == ClassifierWeights.Float16 ? "float16 parameters (normalisation statistics as trained); the figures below are the rounded weights'" : "float32 weights")} |");
         sb.AppendLine($"| training | {config.Epochs} epochs of batch {config.BatchSize}, AdamW lr {config.LearningRate.ToString("G3", Inv)} with warm-up and cosine decay, "
             + $"{(header.Target == ClassifierTarget.Side ? "uniform sampling, a flip swaps the side" : $"{config.Balance} grade balance, flips")}, brightness and contrast jitter"
             + (config.Translate > 0 ? $", shifts up to {config.Translate.ToString("P0", Inv)}" : "") + $", seed {config.Seed}; kept epoch {header.Epoch} "
             + $"(best {(header.Target == ClassifierTarget.Side ? "accuracy" : "quadratic-weighted κ")} on val) |");
         sb.AppendLine($"| data | Chen P., Knee Osteoarthritis Severity Grading Dataset, Mendeley Data, 2018, doi:10.17632/56rmx5bjcr.1 (CC BY 4.0); train pixels SHA-256 `{header.DatasetSha256}` |");
-        sb.AppendLine($"| command | `{command}` |").AppendLine();
+        sb.AppendLine($"| command | `{command}` |");
+        if (history is not null) sb.AppendLine($"| afterwards | {history} |");
+        sb.AppendLine();
 
         sb.AppendLine("## On val").AppendLine();
         sb.AppendLine("| accuracy | quadratic κ | mean absolute error | macro-F1 |").AppendLine("|---|---|---|---|");

@@ -41,6 +41,11 @@ public sealed record ClassifierHeader
     /// measured with the rounded weights).
     /// </summary>
     public string Weights { get; init; } = ClassifierWeights.Float32;
+    /// <summary>
+    /// Whether every prediction averages the image and its mirror (<see cref="ClassifierConfig.MirrorAveraging"/>); the
+    /// val figures above were measured that way. Files from before the choice: false.
+    /// </summary>
+    public bool MirrorAveraging { get; init; }
 }
 
 /// <summary>The precisions a classifier file stores its weights in.</summary>
@@ -172,6 +177,8 @@ public static class ClassifierFile
                 throw new InvalidDataException($"{path}: classifier backbone '{header.Backbone}' is not one of {string.Join(", ", ClassifierBackbone.All)}");
             if (!ClassifierWeights.All.Contains(header.Weights))
                 throw new InvalidDataException($"{path}: classifier weights stored as '{header.Weights}', not one of {string.Join(", ", ClassifierWeights.All)}");
+            if (header.MirrorAveraging && header.Target == ClassifierTarget.Side)
+                throw new InvalidDataException($"{path}: a side classifier cannot average a knee with its mirror (the mirror is the other side)");
             var net = ClassifierBackbone.Create(header.Backbone, header.Widths, header.ClassCount);
             try
             {

@@ -33,6 +33,12 @@ public sealed record ClassifierConfig
     /// its recorded val figures are then those of the rounded weights.
     /// </summary>
     public string Weights { get; init; } = ClassifierWeights.Float32;
+    /// <summary>
+    /// Grade classifiers only: every prediction (the epochs' scoring on val, and every later use of the file) averages
+    /// the class probabilities of the image and of its left-right mirror. The training flips make a grade classifier
+    /// meant to be blind to the mirror; averaging the two readings removes what is left of its dependence on it.
+    /// </summary>
+    public bool MirrorAveraging { get; init; }
 
     /// <summary>
     /// The defaults of a backbone: the small CNN at 64², 2e-3, no shifts; ResNet-18 at the data's 224², 3e-4 (it starts
@@ -55,6 +61,8 @@ public sealed record ClassifierConfig
         if (!ClassifierBackbone.All.Contains(Backbone)) throw new ArgumentException($"--backbone '{Backbone}' is not one of {string.Join(", ", ClassifierBackbone.All)}");
         if (!(Translate >= 0 && Translate < 0.5)) throw new ArgumentException($"translation must be in [0, 0.5), got {Translate}");
         if (!ClassifierWeights.All.Contains(Weights)) throw new ArgumentException($"--weights '{Weights}' is not one of {string.Join(", ", ClassifierWeights.All)}");
+        if (MirrorAveraging && Target == ClassifierTarget.Side)
+            throw new ArgumentException("--mirror-averaging is for grade classifiers: the mirror of a left knee reads as a right one, so a side classifier cannot average the two");
     }
 }
 
@@ -174,7 +182,7 @@ public static class ClassifierTrainer
             }
             // Selected on, and recorded with, the weights the file will hold: a float16 file's are the rounded ones.
             using var stored = config.Weights == ClassifierWeights.Float16 ? ClassifierWeights.RoundedToFloat16(net, config.Backbone, config.Widths) : null;
-            var metrics = ClassificationMetrics.Of(valTruth, Predict(stored ?? net, val.Images, side), classes);
+            var metrics = ClassificationMetrics.Of(valTruth, Predict(stored ?? net, val.Images, side, config.MirrorAveraging), classes);
             bool improved = best is null || (bySide ? metrics.Accuracy > best.ValAccuracy : metrics.QuadraticKappa > best.ValQuadraticKappa);
             log.WriteLine($"epoch {epoch}/{config.Epochs}: train loss {lossSum / stepsPerEpoch:F3}; val accuracy {metrics.Accuracy:F3}, κ {metrics.QuadraticKappa:F3}, MAE {metrics.MeanAbsoluteError:F3}"
                 + $"{(stored is null ? "" : " (float16 weights)")} ({before + timer.Elapsed.TotalSeconds:F0}s){(improved ? " *" : "")}");
@@ -184,7 +192,7 @@ public static class ClassifierTrainer
                 {
                     Target = config.Target, ImageSize = side, Widths = config.Widths, Backbone = config.Backbone, Epoch = epoch, ValAccuracy = metrics.Accuracy,
                     ValQuadraticKappa = metrics.QuadraticKappa, ValMeanAbsoluteError = metrics.MeanAbsoluteError, ValRecall = metrics.Recall,
-                    ValMacroF1 = metrics.MacroF1, DatasetSha256 = train.Sha256, Weights = config.Weights,
+                    ValMacroF1 = metrics.MacroF1, DatasetSha256 = train.Sha256, Weights = config.Weights, MirrorAveraging = config.MirrorAveraging,
                     ValConfusion = Enumerable.Range(0, classes).Select(t => Enumerable.Range(0, classes).Select(p => metrics.Confusion[t, p]).ToArray()).ToArray(),
                 };
                 ClassifierFile.Save(outFile, best, stored ?? net);
@@ -206,11 +214,12 @@ public static class ClassifierTrainer
         return new ClassifierOutcome(best, true, config.Epochs, epochTime);
     }
 
-    /// <summary>Most likely grade of each image (eval mode, no gradients, batches of 128).</summary>
-    public static int[] Predict(ClassifierNet net, IReadOnlyList<float[]> images, int side) =>
-        Probabilities(net, images, side).Select(p => Array.IndexOf(p, p.Max())).ToArray();
+    /// <summary>Most likely class of each image (eval mode, no gradients, batches of 128).</summary>
+    public static int[] Predict(ClassifierNet net, IReadOnlyList<float[]> images, int side, bool mirrorAveraging = false) =>
+        Probabilities(net, images, side, mirrorAveraging).Select(p => Array.IndexOf(p, p.Max())).ToArray();
 
-    public static float[][] Probabilities(ClassifierNet net, IReadOnlyList<float[]> images, int side)
+    /// <param name="mirrorAveraging">Average each image's class probabilities with those of its left-right mirror (<see cref="ClassifierConfig.MirrorAveraging"/>).</param>
+    public static float[][] Probabilities(ClassifierNet net, IReadOnlyList<float[]> images, int side, bool mirrorAveraging = false)
     {
         net.eval();
         using var _ = no_grad();
@@ -221,7 +230,10 @@ public static class ClassifierTrainer
             using var scope = NewDisposeScope();
             var batch = new float[chunk.Length * area];
             for (int i = 0; i < chunk.Length; i++) chunk[i].CopyTo(batch, i * area);
-            var probs = nn.functional.softmax(net.forward(tensor(batch, [chunk.Length, 1, side, side])), 1).data<float>().ToArray();
+            var x = tensor(batch, [chunk.Length, 1, side, side]);
+            var p = nn.functional.softmax(net.forward(x), 1);
+            if (mirrorAveraging) p = (p + nn.functional.softmax(net.forward(x.flip(3)), 1)) / 2;
+            var probs = p.data<float>().ToArray();
             for (int i = 0; i < chunk.Length; i++) result.Add(probs.AsSpan(i * net.Classes, net.Classes).ToArray());
         }
         return result.ToArray();

@@ -44,6 +44,9 @@ public sealed class AugmentBenefitOptions : TorchOptions
     [Option("precision", HelpText = "fp32 | bf16 for every classifier of the verdict (default: bf16 where the CPU has AVX-512 BF16 or AMX, else fp32; which is faster depends on the CPU: bench --training-only --training resnet18-imagenet tells).")]
     public string? Precision { get; set; }
 
+    [Option("mirror-averaging", HelpText = "Every arm's classifier reads each val image and its left-right mirror and averages the two (as train-classifier --mirror-averaging).")]
+    public bool MirrorAveraging { get; set; }
+
     [Option("max-minutes", HelpText = "Stop, every classifier checkpointed in --out, before an epoch that would end after this many minutes; the same command again continues where it stopped.")]
     public double? MaxMinutes { get; set; }
 }
@@ -60,7 +63,7 @@ internal static class AugmentBenefitCommand
                 : null,
         };
         var defaults = ClassifierConfig.ForBackbone(o.Backbone);
-        var config = defaults with { ImageSize = o.Size ?? defaults.ImageSize, Epochs = o.Epochs, BatchSize = o.Batch, Seed = o.Seed, Threads = o.Threads, Precision = o.Precision };
+        var config = defaults with { ImageSize = o.Size ?? defaults.ImageSize, Epochs = o.Epochs, BatchSize = o.Batch, Seed = o.Seed, Threads = o.Threads, Precision = o.Precision, MirrorAveraging = o.MirrorAveraging };
         config.Validate();
         if (o.Seeds is < 1 or > 100) throw new ArgumentException($"--seeds must be in 1..100, got {o.Seeds}");
         if (o.PerGrade is <= 0) throw new ArgumentException($"--per-grade must be at least 1, got {o.PerGrade}");

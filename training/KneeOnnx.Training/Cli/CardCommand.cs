@@ -78,6 +78,12 @@ internal static class CardCommand
             + $"(`kneeonnx-gen generate --model {modelArgument} --sampler {sampler} --steps {steps}{(guidance.Length > 0 ? $" --guidance {guidance}" : "")}{(interval.Length > 0 ? $" --guidance-interval {interval}" : "")} --out DIR`).\n\n");
         if (o.Run is not null)
             sections.Append(ModelCardSections.Training(o.Run, o.Machine, info.TrainSteps, meta.GetValueOrDefault(ModelContract.Keys.DatasetSha256), info.Model.Preset));
+        else if (ModelCardSections.KeptTraining(card, info.Sha256) is { } kept)
+        {
+            // Run folders do not outlive their machine; a card re-rendered later (a new evaluation) keeps the story.
+            sections.Append(kept);
+            output.WriteLine($"kept the Training section of {card}: it describes this file (sha256 {info.Sha256[..12]}…) and no --run was given");
+        }
         if (o.Evaluation is not null)
             sections.Append(EvaluationMarkdown.CardSection(EvaluationReport.Load(Path.Combine(o.Evaluation, EvaluationReport.FileName)), o.EvaluationCommand ?? "kneeonnx-train evaluate ..."));
         if (o.Bench is not null)

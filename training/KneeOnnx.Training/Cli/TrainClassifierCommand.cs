@@ -43,6 +43,9 @@ public sealed class TrainClassifierOptions : TorchOptions
     [Option("weights", HelpText = "How the kept classifier is stored: float32 | float16 (half the file; its val figures measured with the rounded weights). Default: float16 for resnet18-imagenet, float32 for small-cnn.")]
     public string? Weights { get; set; }
 
+    [Option("mirror-averaging", HelpText = "Grade classifiers: every prediction (val scoring, evaluate, augment-benefit) averages the image and its left-right mirror; recorded in the file.")]
+    public bool MirrorAveraging { get; set; }
+
     [Option("checkpoint", HelpText = "Keep the run's state in this file after every epoch (weights, optimiser, best epoch so far) so --resume can continue it (default with --max-minutes or --resume: --out with .ckpt).")]
     public string? Checkpoint { get; set; }
 
@@ -64,7 +67,7 @@ internal static class TrainClassifierCommand
         var config = defaults with
         {
             ImageSize = o.Size ?? defaults.ImageSize, Epochs = o.Epochs, BatchSize = o.Batch, LearningRate = o.LearningRate ?? defaults.LearningRate,
-            Seed = o.Seed, Threads = o.Threads, Target = o.Target, Precision = o.Precision,
+            Seed = o.Seed, Threads = o.Threads, Target = o.Target, Precision = o.Precision, MirrorAveraging = o.MirrorAveraging,
             Weights = o.Weights ?? (o.Backbone == ClassifierBackbone.ResNet18ImageNet ? ClassifierWeights.Float16 : ClassifierWeights.Float32),
         };
         config.Validate();
@@ -106,7 +109,7 @@ internal static class TrainClassifierCommand
     {
         "kneeonnx-train train-classifier --data", o.Data, "--out", o.Out, "--backbone", c.Backbone, "--target", c.Target, "--size", Inv(c.ImageSize),
         "--epochs", Inv(c.Epochs), "--batch", Inv(c.BatchSize), "--lr", Inv(c.LearningRate), "--seed", Inv(c.Seed), "--weights", c.Weights,
-    }.Concat(c.Precision is null ? [] : ["--precision", c.Precision]));
+    }.Concat(c.Precision is null ? [] : ["--precision", c.Precision]).Concat(c.MirrorAveraging ? ["--mirror-averaging"] : []));
 
     private static string Inv(IFormattable value) => value.ToString(null, System.Globalization.CultureInfo.InvariantCulture);
 }

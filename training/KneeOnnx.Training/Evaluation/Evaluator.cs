@@ -175,9 +175,9 @@ public static class Evaluator
         int? via = generatedSide < side ? generatedSide : null;
         var generated = ImageSet.Load(request.Generated, side, request.GeneratedLimit);
         var real = ImageSet.Load(request.Real, side, request.Limit, via);
-        var probabilities = Classifier.ClassifierTrainer.Probabilities(net, generated.Images, side);
+        var probabilities = Classifier.ClassifierTrainer.Probabilities(net, generated.Images, side, header.MirrorAveraging);
         int[] predicted = probabilities.Select(p => Array.IndexOf(p, p.Max())).ToArray();
-        int[] predictedReal = Classifier.ClassifierTrainer.Predict(net, real.Images, side);
+        int[] predictedReal = Classifier.ClassifierTrainer.Predict(net, real.Images, side, header.MirrorAveraging);
         var fidelity = new Dictionary<string, GradeFidelity>();
         foreach (var key in EvaluationReport.GradeKeys)
         {

@@ -15,6 +15,22 @@ public static class ModelCardSections
 
     /// <param name="steps">the model's own step count (its metadata), which the run's loss log may have passed since.</param>
     /// <param name="datasetSha256">the model's training data hash (its metadata), which the run must have trained on.</param>
+    /// <summary>
+    /// The Training section of the card already at <paramref name="cardPath"/>, when that card was written for the
+    /// model file of <paramref name="modelSha256"/>; null when there is no card, it has no such section, or it
+    /// describes other weights.
+    /// </summary>
+    public static string? KeptTraining(string cardPath, string modelSha256)
+    {
+        if (!File.Exists(cardPath)) return null;
+        string text = File.ReadAllText(cardPath);
+        if (!text.Contains($"SHA-256 `{modelSha256}`", StringComparison.Ordinal)) return null;
+        int start = text.IndexOf("\n## Training\n", StringComparison.Ordinal);
+        if (start < 0) return null;
+        int end = text.IndexOf("\n## ", start + 1, StringComparison.Ordinal);
+        return (end < 0 ? text[(start + 1)..] : text[(start + 1)..(end + 1)]).TrimEnd() + "\n\n";
+    }
+
     public static string Training(string runDir, string? machine, long steps, string? datasetSha256 = null, string? preset = null)
     {
         string configPath = Path.Combine(runDir, KneeOnnx.Training.Runs.Trainer.ConfigFileName);
