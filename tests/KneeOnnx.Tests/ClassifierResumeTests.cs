@@ -97,6 +97,23 @@ public class ClassifierResumeTests(ITestOutputHelper log)
         Assert.Contains(checkpoint, damaged.Message);
     }
 
+    /// <summary>
+    /// A checkpoint written before a setting existed (its recorded settings lack the key) resumes when nothing that it
+    /// did record has changed; one that recorded another value, or nothing readable, does not.
+    /// </summary>
+    [Fact]
+    public void SettingsRecordedBeforeANewOptionExistedStillMatch()
+    {
+        var config = new ClassifierConfig { Epochs = 3, LearningRate = 1e-3 };
+        var older = System.Text.Json.Nodes.JsonNode.Parse(ClassifierCheckpoint.ConfigKey(config))!.AsObject();
+        Assert.True(older.Remove(nameof(ClassifierConfig.MirrorAveraging)));
+        Assert.True(ClassifierCheckpoint.SameSettings(older.ToJsonString(), config));
+        Assert.False(ClassifierCheckpoint.SameSettings(older.ToJsonString(), config with { MirrorAveraging = true }));
+        older["LearningRate"] = 2e-3;
+        Assert.False(ClassifierCheckpoint.SameSettings(older.ToJsonString(), config));
+        Assert.False(ClassifierCheckpoint.SameSettings("not json", config));
+    }
+
     [Fact]
     public void AnAugmentationVerdictStoppedMidwayContinuesToTheSameFigures()
     {

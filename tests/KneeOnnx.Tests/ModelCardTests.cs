@@ -66,14 +66,34 @@ public class ModelCardTests
         Assert.Contains("kept the Training section", said);
         Assert.Equal(Training(first), Training(File.ReadAllText(dir.Combine("m.md"))));
 
-        // Other weights under the same name: the old story is not theirs.
+        // Another file under the same name (here the same weights with one more metadata entry: its SHA-256 differs, and
+        // the card names a file by its SHA-256): the old story is not claimed for it, and the user is told.
         var proto = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(onnx));
         proto.MetadataProps.Add(new Onnx.StringStringEntryProto { Key = "kneeonnx.test_marker", Value = "other" });
         File.WriteAllBytes(onnx, proto.ToByteArray());
         (code, said, err) = InProcessCli.Train("card", "--model", onnx);
         Assert.True(code == 0, err);
         Assert.DoesNotContain("kept the Training section", said);
+        Assert.Contains("warning", said);
         Assert.DoesNotContain("## Training", File.ReadAllText(dir.Combine("m.md")));
+    }
+
+    /// <summary>The section is found in a card whose lines end in CRLF (a Windows checkout), last in the file or not.</summary>
+    [Theory]
+    [InlineData("\r\n", true)]
+    [InlineData("\n", false)]
+    public void TheKeptTrainingSectionSurvivesCrlfAndTheEndOfTheFile(string newline, bool last)
+    {
+        using var dir = new TempDirectory();
+        string sha = new string('a', 64);
+        var lines = new List<string> { "# m — KneeOnnx model card", "", $"| file | `m.onnx`, 1.0 MB, SHA-256 `{sha}` |", "", "## Training", "", "2 steps of batch 2.", "" };
+        if (!last) lines.AddRange(["## Evaluation on val", "", "figures", ""]);
+        string card = dir.Combine("m.md");
+        File.WriteAllText(card, string.Join(newline, lines));
+        Assert.Equal("## Training\n\n2 steps of batch 2.\n\n", ModelCardSections.KeptTraining(card, sha));
+        Assert.Null(ModelCardSections.KeptTraining(card, new string('b', 64)));
+        File.WriteAllText(card, string.Join(newline, lines.Where(l => !l.StartsWith("## Training"))));
+        Assert.Null(ModelCardSections.KeptTraining(card, sha));
     }
 
     [Fact]

@@ -63,6 +63,6 @@ foreach (var bf16 in new[] { false, true })
         T("ema", () => ema.Update(step));
     }
     double total = 0;
-    foreach (var (k, l) in times) { var m = l.Skip(4).OrderBy(x => x).ElementAt(5); total += m; Console.WriteLine($"  {(bf16 ? "bf16" : "fp32")} {k,-10} {m,8:F1} ms"); }
+    foreach (var (k, l) in times) { var m = TimingStats.Median(l.Skip(4).ToArray()); total += m; Console.WriteLine($"  {(bf16 ? "bf16" : "fp32")} {k,-10} {m,8:F1} ms"); }
     Console.WriteLine($"  {(bf16 ? "bf16" : "fp32")} total {total:F1} ms -> {batch / total * 1000:F1} img/s");
 }

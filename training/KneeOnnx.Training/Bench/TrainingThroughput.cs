@@ -33,9 +33,10 @@ public static class TrainingThroughput
         foreach (var network in networks)
         {
             var row = new JsonObject { ["network"] = network, ["batch"] = batch };
-            var runs = precisions.Select(p => Start(network, batch, p, channelsLast)).ToArray();
+            var runs = new List<Run>();
             try
             {
+                foreach (var precision in precisions) runs.Add(Start(network, batch, precision, channelsLast));
                 var seconds = Interleaved(runs.Select(r => r.Step).ToArray(), warmup, repeats);
                 for (int i = 0; i < precisions.Length; i++)
                 {

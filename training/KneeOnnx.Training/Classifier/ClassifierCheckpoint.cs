@@ -58,6 +58,22 @@ public static class ClassifierCheckpoint
 
     public static string ConfigKey(ClassifierConfig config) => JsonSerializer.Serialize(config with { Threads = 0 });
 
+    /// <summary>
+    /// Whether a checkpoint's recorded settings are <paramref name="config"/>'s. The record is read back into a config
+    /// first, so a setting added since it was written takes its default instead of making every older run look changed.
+    /// </summary>
+    public static bool SameSettings(string recorded, ClassifierConfig config)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<ClassifierConfig>(recorded) is { } stored && ConfigKey(stored) == ConfigKey(config);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Pixels and labels of both sets, in order: what the run learns from and is selected on.</summary>
     public static string DataSha256(KneeDataset train, IReadOnlyList<int> trainLabels, KneeDataset val, IReadOnlyList<int> valLabels)
     {

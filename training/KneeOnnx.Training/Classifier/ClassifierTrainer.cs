@@ -101,7 +101,7 @@ public static class ClassifierTrainer
             if (!options.Resume)
                 throw new ArgumentException($"{checkpoint}: already holds a classifier run; pass --resume to continue it, or choose another checkpoint");
             resumed = ClassifierCheckpoint.ReadState(checkpoint);
-            if (resumed.Config != configKey)
+            if (!ClassifierCheckpoint.SameSettings(resumed.Config, config))
                 throw new ArgumentException($"{checkpoint}: the run was started with other settings ({resumed.Config}); a resumed run keeps its own (start a new one elsewhere)");
             if (resumed.DataSha256 != dataSha)
                 throw new ArgumentException($"{checkpoint}: the training or val images differ from those the run started on; a resumed run must see the same images");

@@ -84,6 +84,8 @@ internal static class CardCommand
             sections.Append(kept);
             output.WriteLine($"kept the Training section of {card}: it describes this file (sha256 {info.Sha256[..12]}…) and no --run was given");
         }
+        else if (ModelCardSections.HasTraining(card))
+            output.WriteLine($"warning: {card} had a Training section for another file (its SHA-256 is not {info.Sha256[..12]}…); the new card has none (give --run)");
         if (o.Evaluation is not null)
             sections.Append(EvaluationMarkdown.CardSection(EvaluationReport.Load(Path.Combine(o.Evaluation, EvaluationReport.FileName)), o.EvaluationCommand ?? "kneeonnx-train evaluate ..."));
         if (o.Bench is not null)

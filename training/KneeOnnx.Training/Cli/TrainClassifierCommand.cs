@@ -43,7 +43,7 @@ public sealed class TrainClassifierOptions : TorchOptions
     [Option("weights", HelpText = "How the kept classifier is stored: float32 | float16 (half the file; its val figures measured with the rounded weights). Default: float16 for resnet18-imagenet, float32 for small-cnn.")]
     public string? Weights { get; set; }
 
-    [Option("mirror-averaging", HelpText = "Grade classifiers: every prediction (val scoring, evaluate, augment-benefit) averages the image and its left-right mirror; recorded in the file.")]
+    [Option("mirror-averaging", HelpText = "Grade classifiers: every prediction of the file (its val scoring, evaluate --classifier) averages the image and its left-right mirror; recorded in the file.")]
     public bool MirrorAveraging { get; set; }
 
     [Option("checkpoint", HelpText = "Keep the run's state in this file after every epoch (weights, optimiser, best epoch so far) so --resume can continue it (default with --max-minutes or --resume: --out with .ckpt).")]

@@ -210,7 +210,7 @@ public static class Evaluator
             net.Dispose();
             config = Classifier.ClassifierConfig.ForBackbone(header.Backbone) with
             {
-                Epochs = config.Epochs, Seed = config.Seed, ImageSize = header.ImageSize, Widths = header.Widths,
+                Epochs = config.Epochs, Seed = config.Seed, ImageSize = header.ImageSize, Widths = header.Widths, MirrorAveraging = header.MirrorAveraging,
             };
         }
         config.Validate();

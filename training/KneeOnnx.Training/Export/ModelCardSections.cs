@@ -13,17 +13,20 @@ public static class ModelCardSections
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    /// <param name="steps">the model's own step count (its metadata), which the run's loss log may have passed since.</param>
-    /// <param name="datasetSha256">the model's training data hash (its metadata), which the run must have trained on.</param>
+    /// <summary>Whether the card at <paramref name="cardPath"/> has a Training section, whatever file it describes.</summary>
+    public static bool HasTraining(string cardPath) =>
+        File.Exists(cardPath) && File.ReadLines(cardPath).Any(l => l.TrimEnd() == "## Training");
+
     /// <summary>
     /// The Training section of the card already at <paramref name="cardPath"/>, when that card was written for the
     /// model file of <paramref name="modelSha256"/>; null when there is no card, it has no such section, or it
-    /// describes other weights.
+    /// describes another file (other weights, or the same weights with other metadata).
     /// </summary>
     public static string? KeptTraining(string cardPath, string modelSha256)
     {
         if (!File.Exists(cardPath)) return null;
-        string text = File.ReadAllText(cardPath);
+        // A checkout may have turned the line ends into CRLF; the card is written with LF.
+        string text = "\n" + string.Join("\n", File.ReadAllText(cardPath).ReplaceLineEndings("\n").Split('\n').Select(l => l.TrimEnd()));
         if (!text.Contains($"SHA-256 `{modelSha256}`", StringComparison.Ordinal)) return null;
         int start = text.IndexOf("\n## Training\n", StringComparison.Ordinal);
         if (start < 0) return null;
@@ -31,6 +34,8 @@ public static class ModelCardSections
         return (end < 0 ? text[(start + 1)..] : text[(start + 1)..(end + 1)]).TrimEnd() + "\n\n";
     }
 
+    /// <param name="steps">the model's own step count (its metadata), which the run's loss log may have passed since.</param>
+    /// <param name="datasetSha256">the model's training data hash (its metadata), which the run must have trained on.</param>
     public static string Training(string runDir, string? machine, long steps, string? datasetSha256 = null, string? preset = null)
     {
         string configPath = Path.Combine(runDir, KneeOnnx.Training.Runs.Trainer.ConfigFileName);
