@@ -9,15 +9,22 @@ namespace KneeOnnx.Tests;
 
 public class ModelCardTests
 {
-    [Fact]
-    public void CardCarriesTheRunAndTheEvaluationReportFiguresVerbatim()
+    /// <summary>A two-step tiny run in DIR/run and its EMA export as DIR/m.onnx.</summary>
+    private static (string Run, string Onnx) TinyModelWithItsRun(TempDirectory dir)
     {
-        using var dir = new TempDirectory();
         string run = dir.Combine("run");
         var (state, model) = Checkpoint.LoadModel(TinyRuns.Train(run, steps: 2));
         string onnx = dir.Combine("m.onnx");
         using (model)
             File.WriteAllBytes(onnx, OnnxExporter.Build(model, state, "ema").ToByteArray());
+        return (run, onnx);
+    }
+
+    [Fact]
+    public void CardCarriesTheRunAndTheEvaluationReportFiguresVerbatim()
+    {
+        using var dir = new TempDirectory();
+        var (run, onnx) = TinyModelWithItsRun(dir);
         SyntheticKnees.WriteDataset(dir.Combine("data"), perGrade: 3, side: 40, split: "val", firstIndex: 50);
         SyntheticKnees.WriteDataset(dir.Combine("data"), perGrade: 4, side: 40, split: "train");
         var report = Evaluator.Run(new EvaluationRequest(dir.Combine("eval", "generated"), dir.Combine("data", "val"), dir.Combine("data", "train"), dir.Combine("eval"),
@@ -49,11 +56,7 @@ public class ModelCardTests
     public void ACardRenderedAgainWithoutItsRunKeepsItsTrainingSectionForTheSameFileOnly()
     {
         using var dir = new TempDirectory();
-        string run = dir.Combine("run");
-        var (state, model) = Checkpoint.LoadModel(TinyRuns.Train(run, steps: 2));
-        string onnx = dir.Combine("m.onnx");
-        using (model)
-            File.WriteAllBytes(onnx, OnnxExporter.Build(model, state, "ema").ToByteArray());
+        var (run, onnx) = TinyModelWithItsRun(dir);
         var (code, _, err) = InProcessCli.Train("card", "--model", onnx, "--run", run);
         Assert.True(code == 0, err);
         string first = File.ReadAllText(dir.Combine("m.md"));
