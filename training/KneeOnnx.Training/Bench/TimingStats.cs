@@ -22,11 +22,7 @@ public sealed record TimingStats(double MedianSeconds, double MinSeconds, double
         return Of(times);
     }
 
-    public static TimingStats Of(IReadOnlyList<double> seconds)
-    {
-        var sorted = seconds.Order().ToArray();
-        return new TimingStats(Median(sorted), sorted[0], sorted[^1], sorted.Length);
-    }
+    public static TimingStats Of(IReadOnlyList<double> seconds) => new(Median(seconds), seconds.Min(), seconds.Max(), seconds.Count);
 
     public static double Median(IReadOnlyList<double> values)
     {
