@@ -12,14 +12,8 @@ public static class KneeOnnxCli
     public const int OutOfMemoryExitCode = OutOfMemory.ExitCode;
     public const int UnexpectedExitCode = CommandLineSupport.UnexpectedFailure.ExitCode;
 
-    public static int Run(string[] args, TextWriter output, TextWriter error)
-    {
-        NewFolders? created = null;
-        int code = Dispatch(args, output, error, outputs => created = NewFolders.Before(outputs));
-        // A refused or failed command takes back the folders it created and left empty.
-        if (code != 0) created?.RemoveEmpty();
-        return code;
-    }
+    public static int Run(string[] args, TextWriter output, TextWriter error) =>
+        NewFolders.TakenBackOnFailure(beforeRunning => Dispatch(args, output, error, beforeRunning));
 
     private static IEnumerable<string?> OutputsOf(object? options) => options switch
     {

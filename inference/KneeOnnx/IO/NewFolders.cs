@@ -9,6 +9,18 @@ public sealed class NewFolders
 {
     private readonly List<string> _roots = [];
 
+    /// <summary>
+    /// Runs a command that names its output paths once it knows them (before it creates any); when it fails (a
+    /// non-zero exit code), removes the folders it created and left empty. Both CLIs run every verb through this.
+    /// </summary>
+    public static int TakenBackOnFailure(Func<Action<IEnumerable<string?>>, int> command)
+    {
+        NewFolders? created = null;
+        int code = command(outputs => created = Before(outputs));
+        if (code != 0) created?.RemoveEmpty();
+        return code;
+    }
+
     /// <summary>For each path: its topmost ancestor (or itself) that does not exist yet.</summary>
     public static NewFolders Before(IEnumerable<string?> outputs)
     {

@@ -22,21 +22,8 @@ public static class AutoencoderTrainer
     {
         string runDir = Path.GetFullPath(run.RunDirectory);
         string checkpointPath = Path.Combine(runDir, AutoencoderCheckpoint.FileName);
-        AutoencoderState? resumed = null;
-        var config = requested;
-        if (run.Resume)
-        {
-            if (!File.Exists(checkpointPath))
-                throw new ArgumentException($"{checkpointPath}: nothing to resume (no checkpoint); drop --resume to start a new run");
-            resumed = AutoencoderCheckpoint.ReadState(checkpointPath);
-            if (run.StepsOverride is int total && total < resumed.Step)
-                throw new ArgumentException($"--steps {total} is below the {resumed.Step} steps {checkpointPath} has already done; give --steps {resumed.Step} or more (or leave it out)");
-            config = resumed.Train with { Steps = run.StepsOverride ?? resumed.Train.Steps };
-        }
-        else if (File.Exists(checkpointPath))
-        {
-            throw new ArgumentException($"{runDir}: already holds an autoencoder checkpoint; pass --resume to continue it or choose another --out");
-        }
+        var resumed = RunFolder.ResumeOrRefuse(run, checkpointPath, "an autoencoder checkpoint", AutoencoderCheckpoint.ReadState, state => state.Step);
+        var config = resumed is null ? requested : resumed.Train with { Steps = run.StepsOverride ?? resumed.Train.Steps };
         var init = resumed is null && config.InitFrom is not null ? AutoencoderFiles.Open(config.InitFrom, "--init-from") : null;
         if (init is not null)
             config = config with
@@ -49,16 +36,8 @@ public static class AutoencoderTrainer
         var initConfig = init is null ? null
             : init.Config with { DecoderWidths = config.DecoderWidths ?? init.Config.DecoderWidths, DecoderBlocks = config.DecoderBlocks ?? init.Config.DecoderBlocks };
         initConfig?.Validate();
-        if (File.Exists(runDir)) throw new ArgumentException($"{runDir}: --out is a file, not a folder");
-        TorchDevice.ValidateChoice(run.Device);
-        ThreadCount.Validate(run.Threads);
-        Directory.CreateDirectory(runDir);
-        AtomicFile.RemoveStaleTemporaries(runDir);
-
+        var device = RunFolder.Prepare(runDir, run);
         var output = run.Output;
-        TorchDevice.SetThreads(run.Threads);
-        var (device, deviceLine) = TorchDevice.Resolve(run.Device);
-        output.WriteLine($"{deviceLine}; {get_num_threads()} threads");
         var (precision, precisionLine) = TrainingPrecision.Resolve(config.Precision, device);
         config = config with { Precision = precision };
         output.WriteLine(precisionLine);
@@ -67,9 +46,7 @@ public static class AutoencoderTrainer
         var loadTimer = Stopwatch.StartNew();
         var data = run.Preloaded ?? KneeDataset.Load(config.Data, "train", modelConfig.ImageSize, config.SkipUnreadablePolicy());
         output.WriteLine($"data: {data.Count} images from {data.Directory} at {modelConfig.ImageSize}² in {loadTimer.Elapsed.TotalSeconds:F1}s");
-        if (resumed is not null && resumed.DatasetSha256 != data.Sha256)
-            // Provenance: the run's export would claim one data set for weights trained on two.
-            throw new ArgumentException($"{data.Directory}: these images differ from those the checkpoint was trained on (sha256 {data.Sha256[..12]}… vs {resumed.DatasetSha256[..12]}…); --resume continues on the same images (start a new run with --init-from its export to train on other data)");
+        RunFolder.RefuseOtherImages(data.Directory, data.Sha256, resumed?.DatasetSha256);
 
         manual_seed(config.Seed);
         using var model = new KneeAutoencoder(modelConfig);

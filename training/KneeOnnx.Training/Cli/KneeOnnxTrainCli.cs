@@ -15,14 +15,8 @@ public static class KneeOnnxTrainCli
     public const int OutOfMemoryExitCode = KneeOnnx.Runtime.OutOfMemory.ExitCode;
     public const int UnexpectedExitCode = CommandLineSupport.UnexpectedFailure.ExitCode;
 
-    public static int Run(string[] args, TextWriter output, TextWriter error)
-    {
-        NewFolders? created = null;
-        int code = Dispatch(args, output, error, outputs => created = NewFolders.Before(outputs));
-        // A failed command takes back the folders it created and left empty (a partial run folder, an empty report folder).
-        if (code != 0) created?.RemoveEmpty();
-        return code;
-    }
+    public static int Run(string[] args, TextWriter output, TextWriter error) =>
+        NewFolders.TakenBackOnFailure(beforeRunning => Dispatch(args, output, error, beforeRunning));
 
     /// <summary>The paths each verb may create, known once the command line is parsed.</summary>
     private static IEnumerable<string?> OutputsOf(object? options) => options switch

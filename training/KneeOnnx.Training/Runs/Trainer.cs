@@ -24,25 +24,15 @@ public static class Trainer
     {
         string runDir = Path.GetFullPath(run.RunDirectory);
         string checkpointPath = Path.Combine(runDir, Checkpoint.FileName);
-        TrainState? resumed = null;
+        var resumed = RunFolder.ResumeOrRefuse(run, checkpointPath, "a checkpoint", Checkpoint.ReadState, state => state.Step);
         var config = requested;
-        if (run.Resume)
+        if (resumed is not null)
         {
-            if (!File.Exists(checkpointPath))
-                throw new ArgumentException($"{checkpointPath}: nothing to resume (no checkpoint); drop --resume to start a new run");
-            resumed = Checkpoint.ReadState(checkpointPath);
-            // Refused before anything is rewritten: a total below the steps already done would report "finished at 3/2".
-            if (run.StepsOverride is int total && total < resumed.Step)
-                throw new ArgumentException($"--steps {total} is below the {resumed.Step} steps {checkpointPath} has already done; give --steps {resumed.Step} or more (or leave it out)");
             config = resumed.Train with { Steps = run.StepsOverride ?? resumed.Train.Steps, Precision = run.PrecisionOverride ?? resumed.Train.Precision };
             if (run.AutoencoderOverride is { } moved)
                 config = resumed.Train.Autoencoder is null
                     ? throw new ArgumentException($"--autoencoder {moved}: {checkpointPath} is a pixel run; --resume cannot turn it into a latent one")
                     : config with { Autoencoder = Path.GetFullPath(moved) };
-        }
-        else if (File.Exists(checkpointPath))
-        {
-            throw new ArgumentException($"{runDir}: already holds a checkpoint; pass --resume to continue it or choose another --out");
         }
         ImportedModelInfo? init = null;
         Onnx.ModelProto? initProto = null;
@@ -74,17 +64,8 @@ public static class Trainer
             config = config with { ImageSize = autoencoder.LatentSize, DecoderSha256 = autoencoder.DecoderSha256, EncoderSha256 = resumed?.Train.EncoderSha256 ?? autoencoder.EncoderSha256 };
         }
         config.Validate();
-        if (File.Exists(runDir))
-            throw new ArgumentException($"{runDir}: --out is a file, not a folder");
-        TorchDevice.ValidateChoice(run.Device);
-        ThreadCount.Validate(run.Threads);
-        Directory.CreateDirectory(runDir);
-        AtomicFile.RemoveStaleTemporaries(runDir);
-
+        var device = RunFolder.Prepare(runDir, run);
         var output = run.Output;
-        TorchDevice.SetThreads(run.Threads);
-        var (device, deviceLine) = TorchDevice.Resolve(run.Device);
-        output.WriteLine($"{deviceLine}; {get_num_threads()} threads");
         // A checkpoint from before the option existed was trained in fp32; it resumes so, bit for bit.
         var (precision, precisionLine) = TrainingPrecision.Resolve(config.Precision ?? (resumed is not null ? TrainingPrecision.Fp32 : null), device);
         config = config with { Precision = precision };
@@ -106,9 +87,7 @@ public static class Trainer
             + (data.ConvertedImages > 0 ? $"; {data.ConvertedImages} colour/16-bit/odd-sized images converted to 8-bit gray" : ""));
         if (modelConfig.SideConditioned && data.FirstFileWithoutSide() is { } sideless)
             throw new ArgumentException($"{sideless}: the file name states no knee side (expected a name ending in L or R, like 9003175L.png); --sides needs every image's side");
-        if (resumed is not null && resumed.DatasetSha256 != data.Sha256)
-            // Provenance: the run's export would claim one data set for weights trained on two.
-            throw new ArgumentException($"{data.Directory}: these images differ from those the checkpoint was trained on (sha256 {data.Sha256[..12]}… vs {resumed.DatasetSha256[..12]}…); --resume continues on the same images (start a new run with --init-from its export to train on other data)");
+        RunFolder.RefuseOtherImages(data.Directory, data.Sha256, resumed?.DatasetSha256);
 
         var schedule = config.CreateSchedule();
         var sampler = new GradeSampler(data.Grades, config.Balance);
