@@ -1,6 +1,6 @@
 using KneeOnnx.Tests.Fixtures;
 using KneeOnnx.Training.Data;
-using KneeOnnx.Training.Diffusion;
+using KneeOnnx.Training.Denoising;
 using KneeOnnx.Training.Model;
 using KneeOnnx.Training.Precision;
 using KneeOnnx.Training.Runs;

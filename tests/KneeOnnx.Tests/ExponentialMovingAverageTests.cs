@@ -1,4 +1,4 @@
-using KneeOnnx.Training.Diffusion;
+using KneeOnnx.Training.Denoising;
 using TorchSharp;
 using static TorchSharp.torch;
 

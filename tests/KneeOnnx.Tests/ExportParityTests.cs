@@ -2,7 +2,7 @@ using Google.Protobuf;
 using KneeOnnx.Generation;
 using KneeOnnx.Runtime;
 using KneeOnnx.Tests.Fixtures;
-using KneeOnnx.Training.Diffusion;
+using KneeOnnx.Training.Denoising;
 using KneeOnnx.Training.Export;
 using KneeOnnx.Training.Model;
 using KneeOnnx.Training.Runs;

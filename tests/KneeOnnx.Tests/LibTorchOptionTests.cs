@@ -1,5 +1,5 @@
 using KneeOnnx.Tests.Fixtures;
-using KneeOnnx.Training.Runtime;
+using KneeOnnx.Training.LibTorch;
 
 namespace KneeOnnx.Tests;
 

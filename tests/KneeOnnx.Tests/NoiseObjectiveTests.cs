@@ -1,5 +1,5 @@
 using KneeOnnx.Diffusion;
-using KneeOnnx.Training.Diffusion;
+using KneeOnnx.Training.Denoising;
 using static TorchSharp.torch;
 
 namespace KneeOnnx.Tests;

@@ -4,7 +4,7 @@ using KneeOnnx.Output;
 using KneeOnnx.Runtime;
 using KneeOnnx.Tests.Fixtures;
 using KneeOnnx.Training.Data;
-using KneeOnnx.Training.Diffusion;
+using KneeOnnx.Training.Denoising;
 using KneeOnnx.Training.Export;
 using KneeOnnx.Training.Model;
 using KneeOnnx.Training.Runs;

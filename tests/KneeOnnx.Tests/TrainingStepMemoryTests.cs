@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using KneeOnnx.Tests.Fixtures;
 using KneeOnnx.Training.Data;
-using KneeOnnx.Training.Diffusion;
+using KneeOnnx.Training.Denoising;
 using KneeOnnx.Training.Model;
 using KneeOnnx.Training.Runs;
 using TorchSharp;

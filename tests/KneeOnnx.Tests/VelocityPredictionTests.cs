@@ -2,7 +2,7 @@ using KneeOnnx.Diffusion;
 using KneeOnnx.Runtime;
 using KneeOnnx.Schedulers;
 using KneeOnnx.Tests.Fixtures;
-using KneeOnnx.Training.Diffusion;
+using KneeOnnx.Training.Denoising;
 using KneeOnnx.Training.Runs;
 using Microsoft.ML.OnnxRuntime;
 using static TorchSharp.torch;

@@ -7,7 +7,7 @@
 using System.Diagnostics;
 using KneeOnnx.Training.Data;
 using KneeOnnx.Training.Bench;
-using KneeOnnx.Training.Diffusion;
+using KneeOnnx.Training.Denoising;
 using KneeOnnx.Training.Model;
 using KneeOnnx.Training.Precision;
 using KneeOnnx.Training.Runs;

@@ -6,7 +6,7 @@ using KneeOnnx.Training.Backbones;
 using KneeOnnx.Training.Data;
 using KneeOnnx.Training.Precision;
 using KneeOnnx.Training.Runs;
-using KneeOnnx.Training.Runtime;
+using KneeOnnx.Training.LibTorch;
 using KneeOnnx.Validation;
 using TorchSharp;
 using static TorchSharp.torch;

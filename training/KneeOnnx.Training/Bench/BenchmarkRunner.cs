@@ -1,4 +1,4 @@
-using KneeOnnx.Training.Diffusion;
+using KneeOnnx.Training.Denoising;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;

@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using KneeOnnx.Training.Autoencoder;
 using KneeOnnx.Training.Backbones;
 using KneeOnnx.Training.Data;
-using KneeOnnx.Training.Diffusion;
+using KneeOnnx.Training.Denoising;
 using KneeOnnx.Training.Model;
 using KneeOnnx.Training.Precision;
 using KneeOnnx.Training.Runs;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using KneeOnnx.Randomness;
 using KneeOnnx.Training.Data;
-using KneeOnnx.Training.Runtime;
+using KneeOnnx.Training.LibTorch;
 using KneeOnnx.Training.Runs;
 using TorchSharp;
 using static TorchSharp.torch;

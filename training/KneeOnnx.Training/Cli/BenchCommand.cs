@@ -83,11 +83,11 @@ public sealed class BenchOptions : TorchOptions
             DdpmBatch = DdpmBatch, DdpmSteps = DdpmSteps, RssImages = RssImages, GemmSize = GemmSize, Threads = Threads, Paper = !NoPaper,
             SessionVariants = !NoVariants, TrainingBatch = TrainingBatch, TrainingOnly = TrainingOnly, TrainingChannelsLast = TrainingChannelsLast,
             TrainingNetworks = Training == "none" ? [] : Training.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-            CudaOptions = KneeOnnx.Runtime.CudaProviderSettings.Parse(CudaOptions),
+            CudaOptions = Runtime.CudaProviderSettings.Parse(CudaOptions),
             Provider = Provider switch
             {
-                "cpu" => KneeOnnx.Runtime.ProviderRequest.Cpu,
-                "cuda" => KneeOnnx.Runtime.ProviderRequest.Cuda,
+                "cpu" => Runtime.ProviderRequest.Cpu,
+                "cuda" => Runtime.ProviderRequest.Cuda,
                 _ => throw new ArgumentException($"--provider must be cpu or cuda, got '{Provider}'"),
             },
         };

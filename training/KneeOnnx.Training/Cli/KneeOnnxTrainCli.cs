@@ -12,7 +12,7 @@ public static class KneeOnnxTrainCli
     public const int BadInputExitCode = 2;
     public const int DivergedExitCode = 3;
     public const int ExportCheckFailedExitCode = 4;
-    public const int OutOfMemoryExitCode = KneeOnnx.Runtime.OutOfMemory.ExitCode;
+    public const int OutOfMemoryExitCode = Runtime.OutOfMemory.ExitCode;
     public const int UnexpectedExitCode = CommandLineSupport.UnexpectedFailure.ExitCode;
 
     public static int Run(string[] args, TextWriter output, TextWriter error) =>
@@ -48,7 +48,7 @@ public static class KneeOnnxTrainCli
             beforeRunning(OutputsOf(parsed.Value));
             if (parsed.Tag == ParserResultType.Parsed) CommandLineSupport.OptionStrings.Check(parsed.Value);
             if (parsed.Value is TorchOptions torchOptions)
-                Runtime.LibTorchLoader.Apply(torchOptions.LibTorch, output);
+                LibTorch.LibTorchLoader.Apply(torchOptions.LibTorch, output);
             return parsed.MapResult(
                 (TrainOptions o) => TrainCommand.Run(o, output),
                 (TrainAutoencoderOptions o) => TrainAutoencoderCommand.Run(o, output),
@@ -74,12 +74,12 @@ public static class KneeOnnxTrainCli
             error.WriteLine($"error: {e.Message}");
             return DivergedExitCode;
         }
-        catch (KneeOnnx.Runtime.DeviceOutOfMemoryException e)
+        catch (Runtime.DeviceOutOfMemoryException e)
         {
             error.WriteLine($"error: {e.Message}");
             return OutOfMemoryExitCode;
         }
-        catch (Exception e) when (KneeOnnx.Runtime.OutOfMemory.Is(e) && e is not ArgumentException)
+        catch (Exception e) when (Runtime.OutOfMemory.Is(e) && e is not ArgumentException)
         {
             // A verb that names no batch of its own (bench, train-classifier, ...): the allocation failure in one line.
             error.WriteLine($"error: out of memory ({e.Message.Split('\n', 2)[0].Trim()}); try smaller batch sizes");
@@ -87,7 +87,7 @@ public static class KneeOnnxTrainCli
         }
         catch (Exception e) when (e is ArgumentException or DatasetException or InvalidImageException or InvalidDataException
                                        or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or IOException
-                                       or KneeOnnx.Runtime.InvalidModelException)
+                                       or Runtime.InvalidModelException)
         {
             error.WriteLine($"error: {e.Message}");
             return BadInputExitCode;

@@ -3,8 +3,8 @@ using CommandLine;
 using KneeOnnx.Runtime;
 using KneeOnnx.Generation;
 using KneeOnnx.Output;
-using KneeOnnx.Training.Diffusion;
-using KneeOnnx.Training.Runtime;
+using KneeOnnx.Training.Denoising;
+using KneeOnnx.Training.LibTorch;
 using TorchSharp;
 
 namespace KneeOnnx.Training.Cli;
@@ -84,10 +84,10 @@ internal static class SampleCommand
         {
             generator.WritePlanned(plan, o.Seed, settings, o.Out, o.Batch, progress: new ThrottledProgressWriter(output, TimeSpan.FromSeconds(5)));
         }
-        catch (Exception e) when (KneeOnnx.Runtime.OutOfMemory.Is(e))
+        catch (Exception e) when (Runtime.OutOfMemory.Is(e))
         {
             // Images already written stay; the error names the batch that did not fit.
-            throw new KneeOnnx.Runtime.DeviceOutOfMemoryException(KneeOnnx.Runtime.OutOfMemory.Describe(e, o.Batch, "--batch"), e);
+            throw new Runtime.DeviceOutOfMemoryException(Runtime.OutOfMemory.Describe(e, o.Batch, "--batch"), e);
         }
         output.WriteLine($"wrote {plan.Count} images to {o.Out} in {timer.Elapsed.TotalSeconds:F1}s");
         return 0;

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using CommandLine;
 using KneeOnnx.Training.Runs;
-using KneeOnnx.Training.Runtime;
+using KneeOnnx.Training.LibTorch;
 using KneeOnnx.Validation;
 
 namespace KneeOnnx.Training.Cli;

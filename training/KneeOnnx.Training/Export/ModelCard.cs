@@ -30,7 +30,7 @@ public static class ModelCard
             ? Path.GetFileName(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(onnxPath)))!)
             : Path.GetFileNameWithoutExtension(onnxPath);
         sb.AppendLine($"# {title} — KneeOnnx model card").AppendLine();
-        bool velocity = Get(ModelContract.Keys.PredictionType) == KneeOnnx.Diffusion.PredictionType.Velocity;
+        bool velocity = Get(ModelContract.Keys.PredictionType) == Diffusion.PredictionType.Velocity;
         bool zeroSnr = Get(ModelContract.Keys.ZeroTerminalSnr) == "true";
         // A latent U-Net's own grid is not the picture the user gets: say both, so nobody reads 32² as the output size.
         string decoder = Get(ModelContract.Keys.Decoder);

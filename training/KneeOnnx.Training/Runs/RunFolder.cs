@@ -1,5 +1,5 @@
 using KneeOnnx.IO;
-using KneeOnnx.Training.Runtime;
+using KneeOnnx.Training.LibTorch;
 using KneeOnnx.Validation;
 using static TorchSharp.torch;
 

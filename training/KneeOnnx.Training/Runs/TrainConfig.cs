@@ -31,7 +31,7 @@ public sealed record TrainConfig
     /// <summary>γ of min-SNR-γ loss weighting; 0 is the plain MSE of the prediction.</summary>
     public double MinSnrGamma { get; init; } = 0;
     /// <summary>What the network learns to output: epsilon or v_prediction (<see cref="PredictionType"/>).</summary>
-    public string PredictionType { get; init; } = KneeOnnx.Diffusion.PredictionType.Epsilon;
+    public string PredictionType { get; init; } = Diffusion.PredictionType.Epsilon;
     /// <summary>Rescale the β schedule to zero terminal SNR (<see cref="NoiseSchedule.WithZeroTerminalSnr"/>); needs v-prediction.</summary>
     public bool ZeroTerminalSnr { get; init; }
     public string BetaSchedule { get; init; } = NoiseSchedule.LinearKind;
@@ -101,9 +101,9 @@ public sealed record TrainConfig
             if (!choices.Contains(value)) throw new ArgumentException($"{name(option, key)} {Format(value)} is not one of {string.Join(", ", choices)}");
         }
         RequireChoice(Balance, KneeOnnx.Training.Data.Balance.All, "--balance", nameof(Balance));
-        RequireChoice(PredictionType, KneeOnnx.Diffusion.PredictionType.All, "--prediction", nameof(PredictionType));
-        Require(!ZeroTerminalSnr || PredictionType == KneeOnnx.Diffusion.PredictionType.Velocity, "--prediction", nameof(PredictionType),
-            $"must be {KneeOnnx.Diffusion.PredictionType.Velocity} with {name("--zero-terminal-snr", nameof(ZeroTerminalSnr))} (ε-prediction is undefined where the schedule leaves no signal)", PredictionType);
+        RequireChoice(PredictionType, Diffusion.PredictionType.All, "--prediction", nameof(PredictionType));
+        Require(!ZeroTerminalSnr || PredictionType == Diffusion.PredictionType.Velocity, "--prediction", nameof(PredictionType),
+            $"must be {Diffusion.PredictionType.Velocity} with {name("--zero-terminal-snr", nameof(ZeroTerminalSnr))} (ε-prediction is undefined where the schedule leaves no signal)", PredictionType);
         RequireChoice(Conditioning, Model.Conditioning.All, "--cond", nameof(Conditioning));
         RequireChoice(Preset, Model.Presets.Names, "--preset", nameof(Preset));
         if (Precision is not null) RequireChoice(Precision, KneeOnnx.Training.Precision.TrainingPrecision.Choices, "--precision", nameof(Precision));

@@ -1,4 +1,4 @@
-using KneeOnnx.Training.Diffusion;
+using KneeOnnx.Training.Denoising;
 using KneeOnnx.Training.Model;
 using KneeOnnx.Training.Precision;
 using TorchSharp.Modules;

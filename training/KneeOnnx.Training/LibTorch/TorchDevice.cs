@@ -2,7 +2,7 @@ using KneeOnnx.Validation;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace KneeOnnx.Training.Runtime;
+namespace KneeOnnx.Training.LibTorch;
 
 /// <summary>Chooses where TorchSharp computes and says why in one line.</summary>
 public static class TorchDevice

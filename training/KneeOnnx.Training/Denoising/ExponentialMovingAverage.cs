@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace KneeOnnx.Training.Diffusion;
+namespace KneeOnnx.Training.Denoising;
 
 /// <summary>
 /// An exponential moving average of the model's weights, used for sampling. The decay warms up as

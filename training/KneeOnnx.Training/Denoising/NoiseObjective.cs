@@ -2,7 +2,7 @@ using KneeOnnx.Diffusion;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace KneeOnnx.Training.Diffusion;
+namespace KneeOnnx.Training.Denoising;
 
 /// <summary>
 /// The training objective: noise x₀ to x_t = √ᾱ_t·x₀ + √(1-ᾱ_t)·ε and regress ε (Ho et al. 2020, eq. 14) or the velocity

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 
-namespace KneeOnnx.Training.Runtime;
+namespace KneeOnnx.Training.LibTorch;
 
 /// <summary>
 /// Runs TorchSharp on the CUDA libtorch of an installed PyTorch (its <c>torch/lib</c> folder) instead of the 2+ GB

@@ -4,7 +4,7 @@ using KneeOnnx.Training.Model;
 using KneeOnnx.Training.Runs;
 using static TorchSharp.torch;
 
-namespace KneeOnnx.Training.Diffusion;
+namespace KneeOnnx.Training.Denoising;
 
 /// <summary>
 /// The TorchSharp network behind the library's <see cref="INoisePredictor"/> seam, so <c>sample</c>, the bench and the

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace KneeOnnx.Training.Runtime;
+namespace KneeOnnx.Training.LibTorch;
 
 /// <summary>
 /// Flush-to-zero and denormals-are-zero for this thread's SSE/AVX arithmetic, and so for the threads it creates after
