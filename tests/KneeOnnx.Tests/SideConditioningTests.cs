@@ -201,6 +201,41 @@ public class SideConditioningTests(TinySidedModel sided) : IClassFixture<TinySid
         Assert.True(lr > 1e-6, $"L and R predictions are identical ({lr:E2}): the side input is not wired");
     }
 
+    /// <summary>
+    /// Guided noise from one call of 2n rows against Ho &amp; Salimans' formula on two separate unguided calls (the grade
+    /// and side asked for; the null grade and null side), on both predictors: catches a batch laid out with the wrong
+    /// rows conditioned, the halves swapped or the side left on the unconditional half.
+    /// </summary>
+    [Fact]
+    public void GuidedNoiseIsTheNullPredictionPlusScaledDifferenceOfTwoSeparateCalls()
+    {
+        var (state, model) = Checkpoint.LoadModel(sided.Checkpoint);
+        using var _ = model;
+        using var onnx = KneeModel.Open(sided.Path, new RuntimeOptions { Provider = ProviderRequest.Cpu });
+        using var ort = new NoiseEstimator(onnx);
+        using var torchSide = new TorchNoisePredictor(model, TorchNoisePredictor.InfoFor(state, sided.Checkpoint));
+        const int n = 3, area = 32 * 32;
+        const double w = 3.0;
+        var x = new float[n * area];
+        var rng = Randomness.SplitMix64.For(5, 0, 0);
+        for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
+        foreach (INoisePredictor predictor in new INoisePredictor[] { ort, torchSide })
+        {
+            float[] conditional = new float[n * area], unconditional = new float[n * area], guided = new float[n * area];
+            predictor.Predict(x, n, 300, 4, 1.0, conditional, KneeSides.Right);
+            predictor.Predict(x, n, 300, onnx.Info.NullGrade, 1.0, unconditional, KneeSides.None);
+            predictor.Predict(x, n, 300, 4, w, guided, KneeSides.Right);
+            double worst = 0, moved = 0;
+            for (int i = 0; i < guided.Length; i++)
+            {
+                double expected = unconditional[i] + w * (conditional[i] - unconditional[i]);
+                worst = Math.Max(worst, Math.Abs(guided[i] - expected));
+                moved = Math.Max(moved, Math.Abs(conditional[i] - unconditional[i]));
+            }
+            Assert.True(moved > 1e-6, $"{predictor.GetType().Name}: the grade and side do not change the prediction ({moved:E2}), so the check is empty");
+            Assert.True(worst < 1e-4, $"{predictor.GetType().Name}: guided noise is {worst:E2} from ε_null + w·(ε_cond − ε_null)");
+        }
+    }
     [Fact]
     public void ASideAskedOfAGradeOnlyModelIsRefused()
     {

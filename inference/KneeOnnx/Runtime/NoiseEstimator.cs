@@ -51,18 +51,10 @@ public sealed class NoiseEstimator : INoisePredictor
     /// <param name="noise">receives ε̂ for the n images.</param>
     public void Predict(ReadOnlySpan<float> samples, int n, int timestep, int grade, double guidance, Span<float> noise, int side = KneeSides.None)
     {
-        int sideInput = SideCondition.Resolve(_model.Info, side);
-        bool guided = guidance != 1.0;
-        int rows = guided ? 2 * n : n;
-        var b = BuffersFor(rows);
         int len = n * _area;
-        samples[..len].CopyTo(b.Sample);
-        if (guided) samples[..len].CopyTo(b.Sample.AsSpan(len));
+        var b = BuffersFor(ClassifierFreeGuidance.IsGuided(guidance) ? 2 * n : n);
+        ClassifierFreeGuidance.FillBatch(_model.Info, samples, n, _area, grade, side, guidance, b.Sample, b.Grade, b.Side);
         Array.Fill(b.Timestep, timestep);
-        Array.Fill(b.Grade, _model.Info.IsConditional ? grade : 0, 0, n);
-        if (guided) Array.Fill(b.Grade, _model.Info.NullGrade, n, n);
-        Array.Fill(b.Side, sideInput, 0, n);
-        if (guided) Array.Fill(b.Side, _model.Info.NullSide, n, n);
         if (b.Binding is { } binding)
         {
             // The buffers were bound once; the bound host memory is read afresh on every run.
@@ -74,12 +66,7 @@ public sealed class NoiseEstimator : INoisePredictor
         {
             _model.Session.Run(_runOptions, _inputNames, b.Inputs, _outputNames, b.Outputs);
         }
-        if (!guided)
-        {
-            b.Noise.AsSpan(0, len).CopyTo(noise);
-            return;
-        }
-        ClassifierFreeGuidance.Combine(b.Noise.AsSpan(0, len), b.Noise.AsSpan(len, len), guidance, noise[..len]);
+        ClassifierFreeGuidance.Finish(b.Noise, len, guidance, noise);
     }
 
     private Buffers BuffersFor(int rows)

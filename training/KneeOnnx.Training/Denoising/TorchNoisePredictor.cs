@@ -37,33 +37,19 @@ public sealed class TorchNoisePredictor : INoisePredictor
 
     public void Predict(ReadOnlySpan<float> samples, int n, int timestep, int grade, double guidance, Span<float> noise, int side = KneeSides.None)
     {
-        int sideInput = SideCondition.Resolve(Info, side);
         int len = n * ValuesPerImage;
         if (samples.Length < len || noise.Length < len)
             throw new ArgumentException($"expected {len} values for {n} images, got {samples.Length} in and {noise.Length} out");
-        bool guided = guidance != 1.0;
-        int rows = guided ? 2 * n : n;
-        var (input, grades, sides) = BuffersFor(rows);
-        samples[..len].CopyTo(input);
-        if (guided) samples[..len].CopyTo(input.AsSpan(len));
-        Array.Fill(grades, Info.IsConditional ? grade : 0, 0, n);
-        if (guided) Array.Fill(grades, Info.NullGrade, n, n);
-        Array.Fill(sides, sideInput, 0, n);
-        if (guided) Array.Fill(sides, Info.NullSide, n, n);
+        var (input, grades, sides) = BuffersFor(ClassifierFreeGuidance.IsGuided(guidance) ? 2 * n : n);
+        int rows = ClassifierFreeGuidance.FillBatch(Info, samples, n, ValuesPerImage, grade, side, guidance, input, grades, sides);
 
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var x = tensor(input, [rows, Info.Channels, Info.ImageSize, Info.ImageSize]).to(_device);
         var eps = _model.forward(x, full([rows], timestep, ScalarType.Int64, device: _device), tensor(grades).to(_device),
             Info.IsSideConditioned ? tensor(sides).to(_device) : null).cpu();
-        var values = eps.data<float>();
-        if (!guided)
-        {
-            values.CopyTo(noise[..len]);
-            return;
-        }
-        values.CopyTo(input);
-        ClassifierFreeGuidance.Combine(input.AsSpan(0, len), input.AsSpan(len, len), guidance, noise[..len]);
+        eps.data<float>().CopyTo(input);
+        ClassifierFreeGuidance.Finish(input, len, guidance, noise);
     }
 
     /// <summary>Host-side input and grade arrays, one pair per row count, so the sampling loop allocates nothing per step.</summary>
