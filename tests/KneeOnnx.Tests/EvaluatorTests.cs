@@ -117,7 +117,7 @@ public class EvaluatorTests
         Assert.Equal(0, JsonNode.Parse(File.ReadAllText(dir.Combine("r", "report.json")))!["generation"]!["generatedNow"]!.GetValue<int>());
 
         // Another model into the same report folder: its own images, never the previous model's.
-        string other = model.WriteVariant("other.onnx", p => TinyOnnxModel.SetMeta(p, KneeOnnx.Runtime.ModelContract.Keys.TrainSteps, "999"));
+        string other = model.WriteVariant("other.onnx", p => TinyOnnxModel.SetMeta(p, Runtime.ModelContract.Keys.TrainSteps, "999"));
         args[2] = other;
         (code, stdout, err) = InProcessCli.Train(args);
         Assert.True(code == 0, err);

@@ -236,6 +236,7 @@ public class SideConditioningTests(TinySidedModel sided) : IClassFixture<TinySid
             Assert.True(worst < 1e-4, $"{predictor.GetType().Name}: guided noise is {worst:E2} from ε_null + w·(ε_cond − ε_null)");
         }
     }
+
     [Fact]
     public void ASideAskedOfAGradeOnlyModelIsRefused()
     {

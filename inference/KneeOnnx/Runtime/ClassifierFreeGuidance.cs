@@ -11,12 +11,13 @@ public static class ClassifierFreeGuidance
 
     /// <summary>
     /// Lays out one call for n images of <paramref name="valuesPerImage"/> values: rows 0..n−1 carry the grade and side
-    /// asked for; when guided, rows n..2n−1 repeat the samples with the null grade and null side. Returns the rows used.
+    /// asked for (<paramref name="sideInput"/> as <see cref="SideCondition.Resolve"/> gives it, resolved by the caller
+    /// before it allocates anything); when guided, rows n..2n−1 repeat the samples with the null grade and null side.
+    /// Returns the rows used.
     /// </summary>
-    public static int FillBatch(ModelInfo info, ReadOnlySpan<float> samples, int n, int valuesPerImage, int grade, int side, double scale,
+    public static int FillBatch(ModelInfo info, ReadOnlySpan<float> samples, int n, int valuesPerImage, int grade, int sideInput, double scale,
                                 Span<float> sampleRows, Span<long> gradeRows, Span<long> sideRows)
     {
-        int sideInput = SideCondition.Resolve(info, side);
         int len = n * valuesPerImage;
         samples[..len].CopyTo(sampleRows);
         gradeRows[..n].Fill(info.IsConditional ? grade : 0);

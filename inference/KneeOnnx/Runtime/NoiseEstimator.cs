@@ -51,9 +51,10 @@ public sealed class NoiseEstimator : INoisePredictor
     /// <param name="noise">receives ε̂ for the n images.</param>
     public void Predict(ReadOnlySpan<float> samples, int n, int timestep, int grade, double guidance, Span<float> noise, int side = KneeSides.None)
     {
+        int sideInput = SideCondition.Resolve(_model.Info, side);
         int len = n * _area;
         var b = BuffersFor(ClassifierFreeGuidance.IsGuided(guidance) ? 2 * n : n);
-        ClassifierFreeGuidance.FillBatch(_model.Info, samples, n, _area, grade, side, guidance, b.Sample, b.Grade, b.Side);
+        ClassifierFreeGuidance.FillBatch(_model.Info, samples, n, _area, grade, sideInput, guidance, b.Sample, b.Grade, b.Side);
         Array.Fill(b.Timestep, timestep);
         if (b.Binding is { } binding)
         {

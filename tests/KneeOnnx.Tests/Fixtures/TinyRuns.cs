@@ -9,7 +9,7 @@ public static class TinyRuns
 {
     public static string Train(string runDir, string preset = Presets.Tiny, string conditioning = Conditioning.Add, int steps = 4,
                                double labelDropout = 0.1, int timesteps = 1000, bool sides = false, int? imageSize = null,
-                               string prediction = KneeOnnx.Diffusion.PredictionType.Epsilon, bool zeroTerminalSnr = false)
+                               string prediction = Diffusion.PredictionType.Epsilon, bool zeroTerminalSnr = false)
     {
         var probe = Presets.Get(preset, imageSize: imageSize);
         var (images, grades) = sides ? SyntheticKnees.SidedInMemory(2, probe.ImageSize) : SyntheticKnees.InMemory(2, probe.ImageSize);

@@ -6,8 +6,6 @@ using KneeOnnx.Training.Backbones;
 using KneeOnnx.Training.Data;
 using KneeOnnx.Training.Precision;
 using KneeOnnx.Training.Runs;
-using KneeOnnx.Training.LibTorch;
-using KneeOnnx.Validation;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -22,7 +20,7 @@ public static class AutoencoderTrainer
     {
         string runDir = Path.GetFullPath(run.RunDirectory);
         string checkpointPath = Path.Combine(runDir, AutoencoderCheckpoint.FileName);
-        var resumed = RunFolder.ResumeOrRefuse(run, checkpointPath, "an autoencoder checkpoint", AutoencoderCheckpoint.ReadState, state => state.Step);
+        var resumed = RunFolder.ResumeOrRefuse(run, runDir, checkpointPath, "an autoencoder checkpoint", AutoencoderCheckpoint.ReadState, state => state.Step);
         var config = resumed is null ? requested : resumed.Train with { Steps = run.StepsOverride ?? resumed.Train.Steps };
         var init = resumed is null && config.InitFrom is not null ? AutoencoderFiles.Open(config.InitFrom, "--init-from") : null;
         if (init is not null)

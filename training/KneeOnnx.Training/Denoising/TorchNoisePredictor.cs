@@ -37,11 +37,12 @@ public sealed class TorchNoisePredictor : INoisePredictor
 
     public void Predict(ReadOnlySpan<float> samples, int n, int timestep, int grade, double guidance, Span<float> noise, int side = KneeSides.None)
     {
+        int sideInput = SideCondition.Resolve(Info, side);
         int len = n * ValuesPerImage;
         if (samples.Length < len || noise.Length < len)
             throw new ArgumentException($"expected {len} values for {n} images, got {samples.Length} in and {noise.Length} out");
         var (input, grades, sides) = BuffersFor(ClassifierFreeGuidance.IsGuided(guidance) ? 2 * n : n);
-        int rows = ClassifierFreeGuidance.FillBatch(Info, samples, n, ValuesPerImage, grade, side, guidance, input, grades, sides);
+        int rows = ClassifierFreeGuidance.FillBatch(Info, samples, n, ValuesPerImage, grade, sideInput, guidance, input, grades, sides);
 
         using var scope = NewDisposeScope();
         using var _ = no_grad();

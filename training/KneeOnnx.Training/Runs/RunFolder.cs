@@ -16,13 +16,13 @@ internal static class RunFolder
     /// resuming without a checkpoint, starting over one (<paramref name="kind"/> names it in the error), and a
     /// <c>--steps</c> below the steps already done (it would report "finished at 3/2").
     /// </summary>
-    public static TState? ResumeOrRefuse<TState>(TrainRunOptions run, string checkpointPath, string kind,
+    public static TState? ResumeOrRefuse<TState>(TrainRunOptions run, string runDir, string checkpointPath, string kind,
                                                  Func<string, TState> readState, Func<TState, long> stepsDone) where TState : class
     {
         if (!run.Resume)
         {
             if (File.Exists(checkpointPath))
-                throw new ArgumentException($"{Path.GetDirectoryName(checkpointPath)}: already holds {kind}; pass --resume to continue it or choose another --out");
+                throw new ArgumentException($"{runDir}: already holds {kind}; pass --resume to continue it or choose another --out");
             return null;
         }
         if (!File.Exists(checkpointPath))

@@ -8,8 +8,6 @@ using KneeOnnx.Training.Denoising;
 using KneeOnnx.Training.Export;
 using KneeOnnx.Training.Model;
 using KneeOnnx.Training.Precision;
-using KneeOnnx.Training.LibTorch;
-using KneeOnnx.Validation;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -24,7 +22,7 @@ public static class Trainer
     {
         string runDir = Path.GetFullPath(run.RunDirectory);
         string checkpointPath = Path.Combine(runDir, Checkpoint.FileName);
-        var resumed = RunFolder.ResumeOrRefuse(run, checkpointPath, "a checkpoint", Checkpoint.ReadState, state => state.Step);
+        var resumed = RunFolder.ResumeOrRefuse(run, runDir, checkpointPath, "a checkpoint", Checkpoint.ReadState, state => state.Step);
         var config = requested;
         if (resumed is not null)
         {
