@@ -24,8 +24,10 @@ CLASSIFIERS="--classifier models/kl-resnet18-224.kcls --side-classifier models/s
 if [ "$MODEL" != "$DEFAULT" ]; then
   mkdir -p "$MODEL/unet" && cp -r "$DEFAULT/vae_encoder" "$DEFAULT/vae_decoder" "$MODEL/"
 fi
-nice -n 10 "$KTRAIN" export --checkpoint "$RUN" --out "$MODEL/unet/model.onnx" --default-sampler "$SAMPLER" --default-steps "$STEPS" --default-guidance "$GUIDANCE" \
-  --weight-storage "${WEIGHTS:-float32}"
+# --autoencoder: the U-Net names the decoder of its own folder (../vae_decoder/model.onnx), so a candidate folder is
+# whole by itself and its U-Net file is valid unchanged in the default folder (docs/scripts/promote-candidate.sh).
+nice -n 10 "$KTRAIN" export --checkpoint "$RUN" --out "$MODEL/unet/model.onnx" --autoencoder "$MODEL" \
+  --default-sampler "$SAMPLER" --default-steps "$STEPS" --default-guidance "$GUIDANCE" --weight-storage "${WEIGHTS:-float32}"
 nice -n 10 "$KTRAIN" evaluate --model "$MODEL" --data "$DATA" --out "$EVAL" --per-grade 50 --sides L,R $CLASSIFIERS --denoise-check 16
 "$KTRAIN" card --model "$MODEL/unet/model.onnx" --run "$RUN" --machine "$MACHINE" --evaluation "$EVAL" \
   --evaluation-command "kneeonnx-train evaluate --model $MODEL --data $DATA --per-grade 50 --sides L,R $CLASSIFIERS --denoise-check 16 --out runs/eval-default" \

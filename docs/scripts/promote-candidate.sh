@@ -22,6 +22,10 @@ for part in vae_encoder vae_decoder; do
   cmp -s "$CANDIDATE/$part/model.onnx" "$DEFAULT/$part/model.onnx" \
     || fail "$CANDIDATE/$part/model.onnx differs from $DEFAULT/$part/model.onnx; export the candidate into $DEFAULT instead"
 done
+# The U-Net must name the decoder beside it (campaign-stop.sh exports candidates so since 2026-12-03), not another folder's.
+DECODER=$("$KGEN" info --model "$CANDIDATE" | sed -n 's/^  decoder: //p')
+[ "$DECODER" = "$(realpath "$CANDIDATE/vae_decoder/model.onnx")" ] \
+  || fail "$CANDIDATE/unet/model.onnx names the decoder $DECODER, not its own folder's; export it again with campaign-stop.sh"
 SHA=$(sha256sum "$CANDIDATE/unet/model.onnx" | cut -d' ' -f1)
 grep -q "\"modelSha256\": *\"$SHA\"" "$EVAL/report.json" || fail "$EVAL/report.json is not an evaluation of $CANDIDATE/unet/model.onnx (sha256 $SHA)"
 PRECISION=$(sed -n 's/.*"Precision": *"\([a-z0-9]*\)".*/\1/p' "$RUN/config.json" | head -1)
