@@ -16,8 +16,14 @@ public sealed class GenerateOptions : SamplingOptions
     [Option("sides", HelpText = "Side-conditioned models: L, R, L,R (--per-grade images of each) or any (default: the model picks). File names and manifest.csv's side column carry it; folders stay <grade>/.")]
     public string? Sides { get; set; }
 
-    [Option("per-grade", Default = 8, HelpText = "Images per grade (per side with --sides L,R).")]
-    public int PerGrade { get; set; }
+    [Option("per-grade", HelpText = "Images per grade (per side with --sides L,R): one count for every grade, or one per grade of --grades, e.g. 0,100,100,300,600 (default 8).")]
+    public string? PerGrade { get; set; }
+
+    [Option("fill-to", HelpText = "Instead of --per-grade: make what brings each grade of the --real set up to N images (real + generated; split over --sides), e.g. to balance a training set.")]
+    public int? FillTo { get; set; }
+
+    [Option("real", HelpText = "The real set --fill-to counts: a folder of <grade>/*.png (e.g. your train split).")]
+    public string? Real { get; set; }
 
     [Option("out", Required = true, HelpText = "Output folder.")]
     public string Out { get; set; } = "";
@@ -42,7 +48,11 @@ internal static class GenerateCommand
 {
     public static int Run(GenerateOptions o, TextWriter output)
     {
-        if (o.PerGrade < 1) throw new ArgumentException($"--per-grade must be at least 1, got {o.PerGrade}");
+        if (o.FillTo is not null && o.PerGrade is not null) throw new ArgumentException("--fill-to and --per-grade both say how many images to make; give one");
+        if (o.FillTo is not null && o.Real is null) throw new ArgumentException("--fill-to needs --real, the folder of <grade>/*.png it fills up");
+        if (o.Real is not null && o.FillTo is null) throw new ArgumentException("--real is only read by --fill-to");
+        if (o.FillTo is < 1) throw new ArgumentException($"--fill-to must be at least 1, got {o.FillTo}");
+        if (o.PerGrade is not null) GradeCounts.ParseList(o.PerGrade); // checked before the model is opened
         if (o.Batch < 1) throw new ArgumentException($"--batch must be at least 1, got {o.Batch}");
         if (o.Size is < 8 or > 4096) throw new ArgumentException($"--size must be in 8..4096, got {o.Size}");
         if (o.Sheet is not null && Directory.Exists(o.Sheet)) throw new ArgumentException($"{o.Sheet}: --sheet is a folder; give the PNG file name");
@@ -51,7 +61,7 @@ internal static class GenerateCommand
         var settings = o.ToSettings();
         o.ToRuntime(); // its options (--threads, --provider, ...) are checked before anything is created
         var (modelFiles, modelFolders) = o.ModelInputs();
-        Validation.OutputGuard.Folder(o.Out, "--out", modelFiles, modelFolders);
+        Validation.OutputGuard.Folder(o.Out, "--out", modelFiles, [.. modelFolders, new("--real", o.Real)]);
         if (o.Sheet is not null) Validation.OutputGuard.File(o.Sheet, "--sheet", modelFiles, Validation.FileKind.Png);
         if (o.Sheet is not null && !shard.IsWhole)
             throw new ArgumentException($"--sheet needs the whole run: shard {shard} holds only part of each grade (make the sheet with grid, or after the shards finish)");
@@ -63,7 +73,20 @@ internal static class GenerateCommand
         int[] grades = GradeList.Parse(o.Grades, info.GradeNames.Count);
         int[] sides = SideList.Parse(o.Sides, info);
         int outputSize = o.Size ?? info.OutputImageSize;
-        var plan = GenerationPlan.Build(grades, o.PerGrade, o.Seed, settings, shard, sides);
+        int[] counts;
+        if (o.FillTo is int total)
+        {
+            int[] real = GradeCounts.CountReal(o.Real!, grades);
+            counts = GradeCounts.FillTo(total, real, Math.Max(1, sides.Length));
+            output.WriteLine($"fill to {total} per grade: {o.Real} holds {string.Join(" / ", real)} (grades {string.Join(",", grades)}); making {string.Join(" / ", counts)}" + (sides.Length > 1 ? " per side" : ""));
+            if (counts.All(c => c == 0))
+            {
+                output.WriteLine($"done: nothing to make, every grade of {o.Real} already holds at least {total} images");
+                return 0;
+            }
+        }
+        else counts = o.PerGrade is null ? grades.Select(_ => 8).ToArray() : GradeCounts.Parse(o.PerGrade, grades);
+        var plan = GenerationPlan.Build(grades, counts, o.Seed, settings, shard, sides);
         // A folder another request wrote into is refused before anything is touched: its manifest must keep telling the truth.
         ManifestProvenance.RequireSame(o.Out, new ImageProvenance(o.Model ?? Path.GetFileName(model.Path), model.Sha256, model.DecoderSha256, outputSize,
             settings.Sampler, settings.Steps, settings.Eta, settings.Guidance, o.Seed, settings.EffectiveGuidanceInterval));
@@ -72,7 +95,7 @@ internal static class GenerateCommand
         AtomicFile.RemoveStaleTemporaries(o.Out, stem => stem == AtomicFile.StemOf(Manifest.FileName(shard)));
         // Only this shard's own temporaries: other shards may be writing into the same folders right now.
         var planned = plan.Select(p => AtomicFile.StemOf(Path.GetFileName(p.RelativePath))).ToHashSet();
-        foreach (int g in grades)
+        foreach (int g in grades.Where((_, k) => counts[k] > 0))
         {
             string dir = Path.Combine(o.Out, g.ToString());
             Directory.CreateDirectory(dir);

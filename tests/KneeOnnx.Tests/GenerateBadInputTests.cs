@@ -27,6 +27,16 @@ public class GenerateBadInputTests(TinyOnnxModel model) : IClassFixture<TinyOnnx
         { ["--grades", "-1"], "--grades '-1'" },
         { ["--per-grade", "0"], "--per-grade must be at least 1" },
         { ["--per-grade", "-3"], "--per-grade must be at least 1" },
+        { ["--per-grade", "x"], "--per-grade 'x' is not a whole number" },
+        { ["--per-grade", "2,-1,0,0,0"], "each count must be at least 0" },
+        { ["--per-grade", "0,0,0,0,0"], "one at least 1" },
+        { ["--per-grade", "1,2"], "--per-grade lists 2 counts for 5 grades" },
+        { ["--grades", "0,4", "--per-grade", "1,2,3"], "--per-grade lists 3 counts for 2 grades (0,4)" },
+        { ["--fill-to", "10"], "--fill-to needs --real" },
+        { ["--fill-to", "0", "--real", "/"], "--fill-to must be at least 1" },
+        { ["--fill-to", "10", "--per-grade", "3", "--real", "/"], "--fill-to and --per-grade" },
+        { ["--real", "/"], "--real is only read by --fill-to" },
+        { ["--fill-to", "10", "--real", "/kneeonnx-absent-folder"], "/kneeonnx-absent-folder: --real folder not found" },
         { ["--steps", "1001"], "--steps must be in 1..1000" },
         { ["--steps", "0"], "--steps must be in 1..1000" },
         { ["--batch", "0"], "--batch must be at least 1" },
@@ -62,6 +72,21 @@ public class GenerateBadInputTests(TinyOnnxModel model) : IClassFixture<TinyOnnx
         var bytes = File.ReadAllBytes(model.Path);
         File.WriteAllBytes(dir.Combine("truncated.onnx"), bytes[..(bytes.Length / 3)]);
         AssertRefused(Run("generate", "--model", dir.Combine("truncated.onnx"), "--out", outDir), "truncated.onnx: not a loadable ONNX model", outDir);
+    }
+
+    [Fact]
+    public void FillToRefusesARealSetWithoutAGradeFolderAndAnOutputInsideIt()
+    {
+        using var dir = new TempDirectory();
+        foreach (int g in new[] { 0, 1, 2, 4 }) Directory.CreateDirectory(dir.Combine("real", g.ToString()));
+        string outDir = dir.Combine("out");
+        AssertRefused(Run("generate", "--model", model.Path, "--provider", "cpu", "--fill-to", "3", "--real", dir.Combine("real"), "--out", outDir),
+            $"{dir.Combine("real", "3")}: --real has no folder for grade 3", outDir);
+        // Synthetic images written into the real set would be read as real by whatever trains on it next.
+        Directory.CreateDirectory(dir.Combine("real", "3"));
+        string inside = dir.Combine("real", "synthetic");
+        AssertRefused(Run("generate", "--model", model.Path, "--provider", "cpu", "--fill-to", "3", "--real", dir.Combine("real"), "--out", inside),
+            "is inside the command's input --real", inside);
     }
 
     [Fact]

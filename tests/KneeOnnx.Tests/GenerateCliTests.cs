@@ -65,6 +65,56 @@ public class GenerateCliTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
     }
 
     [Fact]
+    public void CountsPerGradeMakeExactlyThoseImagesEachTheSameFileAsInAnEvenRequest()
+    {
+        // Image i of a grade starts from noise of (seed, grade, i) alone: asking other grades for more or fewer images
+        // must not move it, or topping up one grade would silently change the images of another.
+        using var uneven = new TempDirectory();
+        using var even = new TempDirectory();
+        var (code, stdout, err) = Run(Generate(uneven.Path, "--grades", "0,2,4", "--per-grade", "2,0,3", "--batch", "4"));
+        Assert.True(code == 0, err);
+        Assert.Equal(0, Run(Generate(even.Path, "--grades", "0,2,4", "--per-grade", "3", "--batch", "4")).Code);
+        var made = Files(uneven.Path);
+        Assert.Equal(2, made.Keys.Count(k => k.StartsWith("0" + Path.DirectorySeparatorChar)));
+        Assert.Equal(3, made.Keys.Count(k => k.StartsWith("4" + Path.DirectorySeparatorChar)));
+        Assert.Equal(5, made.Count);
+        Assert.False(Directory.Exists(uneven.Combine("2")), "a grade asked for 0 images gets no folder");
+        var reference = Files(even.Path);
+        Assert.All(made, f => Assert.Equal(reference[f.Key], f.Value));
+        Assert.Equal(1 + 5, File.ReadAllLines(uneven.Combine("manifest.csv")).Length);
+    }
+
+    [Fact]
+    public void FillToTopsEachGradeOfTheRealSetUpToTheTotal()
+    {
+        using var dir = new TempDirectory();
+        int[] real = [5, 2, 0, 7, 1];
+        for (int g = 0; g < 5; g++)
+        {
+            Directory.CreateDirectory(dir.Combine("real", g.ToString()));
+            for (int i = 0; i < real[g]; i++) File.WriteAllBytes(dir.Combine("real", g.ToString(), $"{9000000 + i}L.PNG"), []);
+        }
+        File.WriteAllText(dir.Combine("real", "1", "notes.txt"), "not an image"); // the training loader ignores it, so must the count
+        var (code, stdout, err) = Run(Generate(dir.Combine("out"), "--fill-to", "4", "--real", dir.Combine("real")));
+        Assert.True(code == 0, err);
+        Assert.Contains("holds 5 / 2 / 0 / 7 / 1", stdout);
+        int[] made = Enumerable.Range(0, 5).Select(g => Directory.Exists(dir.Combine("out", g.ToString())) ? Directory.GetFiles(dir.Combine("out", g.ToString())).Length : 0).ToArray();
+        Assert.Equal([0, 2, 4, 0, 3], made);
+
+        var (again, stdoutAgain, _) = Run(Generate(dir.Combine("out2"), "--fill-to", "2", "--grades", "0,3", "--real", dir.Combine("real")));
+        Assert.Equal(0, again);
+        Assert.Contains("nothing to make", stdoutAgain);
+        Assert.False(Directory.Exists(dir.Combine("out2")));
+    }
+
+    [Theory]
+    [InlineData(5, new[] { 0, 4, 5, 6 }, 1, new[] { 5, 1, 0, 0 })]
+    [InlineData(5, new[] { 0, 4, 5, 6 }, 2, new[] { 3, 1, 0, 0 })] // 5 → 3 per side: rounded up, never short
+    [InlineData(2286, new[] { 2286, 1046, 1516, 757, 173 }, 2, new[] { 0, 620, 385, 765, 1057 })] // the train split balanced, L and R
+    public void FillToSplitsWhatIsMissingOverTheSides(int total, int[] realCounts, int sides, int[] expected) =>
+        Assert.Equal(expected, KneeOnnx.Output.GradeCounts.FillTo(total, realCounts, sides));
+
+    [Fact]
     public void SleepingThreadsMakeTheSameBytes()
     {
         // --no-spin changes how ONNX Runtime's idle threads wait, never what they compute.

@@ -15,14 +15,26 @@ public static class GenerationPlan
     public static IReadOnlyList<PlannedImage> Build(IReadOnlyList<int> grades, int perGrade, long seed, SamplerSettings settings, Shard shard, IReadOnlyList<int>? sides = null)
     {
         if (perGrade < 1) throw new ArgumentException($"--per-grade must be at least 1, got {perGrade}");
+        return Build(grades, grades.Select(_ => perGrade).ToArray(), seed, settings, shard, sides);
+    }
+
+    /// <param name="counts">images per grade and side, in the order of <paramref name="grades"/> (<see cref="GradeCounts"/>); 0 leaves a grade out.
+    /// Image i of a grade is the same file whatever the other grades' counts, so a request for more extends a folder.</param>
+    public static IReadOnlyList<PlannedImage> Build(IReadOnlyList<int> grades, IReadOnlyList<int> counts, long seed, SamplerSettings settings, Shard shard, IReadOnlyList<int>? sides = null)
+    {
+        if (counts.Count != grades.Count) throw new ArgumentException($"{counts.Count} counts for {grades.Count} grades");
+        if (counts.Any(c => c < 0)) throw new ArgumentException($"--per-grade counts must be at least 0, got {string.Join(",", counts)}");
         IReadOnlyList<int> perGradeSides = sides is { Count: > 0 } ? sides : [KneeSides.None];
         var items = new List<PlannedImage>();
         long position = 0;
-        foreach (int grade in grades)
+        for (int k = 0; k < grades.Count; k++)
+        {
+            int grade = grades[k];
             foreach (int side in perGradeSides)
-                for (long i = 0; i < perGrade; i++, position++)
+                for (long i = 0; i < counts[k]; i++, position++)
                     if (shard.Contains(position))
                         items.Add(new PlannedImage(grade, i, Path.Combine(grade.ToString(), FileName(grade, i, seed, settings, side)), side));
+        }
         return items;
     }
 
