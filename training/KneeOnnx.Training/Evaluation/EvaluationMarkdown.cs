@@ -56,15 +56,26 @@ public static class EvaluationMarkdown
 
     private static void FidTable(StringBuilder sb, EvaluationReport report)
     {
-        sb.AppendLine("| grade | FID-RN18 generated vs real | real-vs-real floor (train sample, same n) | ratio | n generated | n real |").AppendLine("|---|---|---|---|---|---|");
+        bool kid = report.KidRn18 is not null && report.KidFloor is not null;
+        sb.AppendLine("| grade | FID-RN18 generated vs real | real-vs-real floor (train sample, same n) | ratio | n generated | n real |"
+            + (kid ? " KID-RN18 ×10³ generated vs real (± s.d. over subsets) | KID ×10³ floor |" : ""))
+          .AppendLine("|---|---|---|---|---|---|" + (kid ? "---|---|" : ""));
         foreach (var (key, fid) in report.FidRn18)
         {
             double? floor = report.Floor[key];
             var counts = report.Counts[key];
-            sb.AppendLine($"| {Grade(key)} | {F(fid, 1)} | {F(floor, 1)} | {Ratio(fid, floor)} | {counts.Generated} | {counts.Real} |");
+            sb.AppendLine($"| {Grade(key)} | {F(fid, 1)} | {F(floor, 1)} | {Ratio(fid, floor)} | {counts.Generated} | {counts.Real} |"
+                + (kid ? $" {Kid(report.KidRn18!.GetValueOrDefault(key))} | {Kid(report.KidFloor!.GetValueOrDefault(key))} |" : ""));
         }
         sb.AppendLine();
+        if (kid)
+            sb.AppendLine("KID is the unbiased squared MMD of the same features with the kernel (x·y/512 + 1)³ (Bińkowski et al. 2018): unlike FID it does not grow as n shrinks, "
+                + "so its floor sits near 0 and generated sets of different sizes compare directly; the spread is over "
+                + $"{report.KidRn18!.Values.FirstOrDefault(v => v is not null)?.Subsets ?? KernelDistance.DefaultSubsets} random subsets of m = min(n generated, n real, 1000) from each set.").AppendLine();
     }
+
+    private static string Kid(KernelDistanceEstimate? k) =>
+        k is null ? "—" : $"{(k.Mean * 1e3).ToString("F2", Inv)} ± {(k.StandardDeviation * 1e3).ToString("F2", Inv)}";
 
     private static void Classifier(StringBuilder sb, EvaluationReport report)
     {

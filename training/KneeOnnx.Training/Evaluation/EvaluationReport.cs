@@ -25,6 +25,10 @@ public sealed record EvaluationReport
     public required IReadOnlyDictionary<string, double?> FidRn18 { get; init; }
     public required IReadOnlyDictionary<string, double?> Floor { get; init; }
     public required IReadOnlyDictionary<string, GradeCounts> Counts { get; init; }
+    /// <summary>KID-RN18 (unbiased MMD², <see cref="KernelDistance"/>) of generated vs real, and of the floor sample vs real;
+    /// absent from reports written before it existed.</summary>
+    public IReadOnlyDictionary<string, KernelDistanceEstimate?>? KidRn18 { get; init; }
+    public IReadOnlyDictionary<string, KernelDistanceEstimate?>? KidFloor { get; init; }
     public required IReadOnlyDictionary<string, GradeFidelity>? GradeFidelity { get; init; }
     public required double? Spearman { get; init; }
     public required double? KlIs { get; init; }

@@ -81,6 +81,8 @@ public static class Evaluator
         var fid = new Dictionary<string, double?>();
         var floor = new Dictionary<string, double?>();
         var counts = new Dictionary<string, GradeCounts>();
+        var kid = new Dictionary<string, KernelDistanceEstimate?>();
+        var kidFloor = new Dictionary<string, KernelDistanceEstimate?>();
         foreach (var key in EvaluationReport.GradeKeys)
         {
             bool Matches(int grade) => key == "all" || grade.ToString(CultureInfo.InvariantCulture) == key;
@@ -89,6 +91,8 @@ public static class Evaluator
             var fl = floorIndexes.Where(i => Matches(train.Grades[i])).Select(i => fTrain[i]).ToList();
             fid[key] = Fid(gen, rl);
             floor[key] = Fid(fl, rl);
+            kid[key] = KernelDistance.OverSubsets(gen, rl, request.Seed);
+            kidFloor[key] = KernelDistance.OverSubsets(fl, rl, request.Seed);
             counts[key] = new GradeCounts { Generated = gen.Count, Real = rl.Count, FloorSample = fl.Count };
         }
 
@@ -139,6 +143,8 @@ public static class Evaluator
             FidRn18 = fid,
             Floor = floor,
             Counts = counts,
+            KidRn18 = kid,
+            KidFloor = kidFloor,
             GradeFidelity = gradeFidelity,
             Spearman = spearman,
             KlIs = klIs,
