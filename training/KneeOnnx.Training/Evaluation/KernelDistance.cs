@@ -25,8 +25,7 @@ public static class KernelDistance
         var kxx = Gram(x, x);
         var kyy = Gram(y, y);
         var kxy = Gram(x, y);
-        return OffDiagonalMean(kxx, Enumerable.Range(0, x.Count).ToArray()) + OffDiagonalMean(kyy, Enumerable.Range(0, y.Count).ToArray())
-            - 2 * CrossMean(kxy, Enumerable.Range(0, x.Count).ToArray(), Enumerable.Range(0, y.Count).ToArray());
+        return Mmd2(kxx, kyy, kxy, Enumerable.Range(0, x.Count).ToArray(), Enumerable.Range(0, y.Count).ToArray());
     }
 
     /// <summary>The subset estimate; null when either set has fewer than two feature vectors.</summary>
@@ -46,7 +45,7 @@ public static class KernelDistance
         {
             int[] ix = Draw(x.Count, m, SplitMix64.For(seed, s, 0));
             int[] iy = Draw(y.Count, m, SplitMix64.For(seed, s, 1));
-            values[s] = OffDiagonalMean(kxx, ix) + OffDiagonalMean(kyy, iy) - 2 * CrossMean(kxy, ix, iy);
+            values[s] = Mmd2(kxx, kyy, kxy, ix, iy);
         }
         double mean = values.Average();
         double sd = subsets > 1 ? Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (subsets - 1)) : 0;
@@ -78,6 +77,10 @@ public static class KernelDistance
         });
         return k;
     }
+
+    /// <summary>The unbiased MMD² of the rows <paramref name="ix"/> of x and <paramref name="iy"/> of y, from the Gram matrices.</summary>
+    private static double Mmd2(double[,] kxx, double[,] kyy, double[,] kxy, int[] ix, int[] iy) =>
+        OffDiagonalMean(kxx, ix) + OffDiagonalMean(kyy, iy) - 2 * CrossMean(kxy, ix, iy);
 
     private static double OffDiagonalMean(double[,] k, int[] index)
     {
