@@ -16,7 +16,7 @@ public sealed record RuntimeOptions
 {
     public ProviderRequest Provider { get; init; } = ProviderRequest.Auto;
     public int DeviceId { get; init; }
-    /// <summary>Threads inside one operator; 0 lets ONNX Runtime use every core.</summary>
+    /// <summary>Threads inside one operator; 0 = every logical core this process may run on (<see cref="Validation.ThreadCount.Resolve"/>).</summary>
     public int IntraOpThreads { get; init; }
     public int InterOpThreads { get; init; } = 1;
     /// <summary>Graph rewrites (constant folding, Conv+activation fusion, layout changes); the default applies all of them.</summary>
@@ -101,7 +101,9 @@ public static class ProviderChoice
             GraphOptimizationLevel = request.GraphOptimization,
             EnableMemoryPattern = request.MemoryPattern,
             ExecutionMode = request.ParallelExecution ? ExecutionMode.ORT_PARALLEL : ExecutionMode.ORT_SEQUENTIAL,
-            IntraOpNumThreads = Math.Max(0, request.IntraOpThreads),
+            // Not 0: ONNX Runtime's own default on Linux is half the logical cores, which left one of this 2-core
+            // machine's cores idle and generated at 1.15 instead of 2.0 images/s.
+            IntraOpNumThreads = Validation.ThreadCount.Resolve(request.IntraOpThreads),
             InterOpNumThreads = Math.Max(1, request.InterOpThreads),
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
         };

@@ -51,4 +51,16 @@ public class ThreadOptionTests
         Assert.Equal(ThreadCount.Maximum, ThreadCount.Validate(ThreadCount.Maximum));
         Assert.Equal(ThreadCount.PerCore * Environment.ProcessorCount, ThreadCount.Maximum);
     }
+
+    [Fact]
+    public void ZeroGivesOnnxRuntimeEveryCoreNotItsOwnDefault()
+    {
+        // ONNX Runtime's own default (0) is half the logical cores on Linux: one thread on a 2-core machine.
+        var (options, provider, _) = KneeOnnx.Runtime.ProviderChoice.Create(new KneeOnnx.Runtime.RuntimeOptions { Provider = KneeOnnx.Runtime.ProviderRequest.Cpu });
+        using (options)
+        {
+            Assert.Equal("cpu", provider);
+            Assert.Equal(Environment.ProcessorCount, options.IntraOpNumThreads);
+        }
+    }
 }
