@@ -73,10 +73,48 @@ public class AugmentationBenefitTests(ITestOutputHelper log)
         double sd = Math.Sqrt(d.Sum(x => (x - d.Average()) * (x - d.Average())) / 2);
         Assert.Equal(d.Average() - 4.302653 * sd / Math.Sqrt(3), accuracy.Difference.Low, 3);
         Assert.Equal(4, report.Figures.Count);
-        Assert.Equal(3, report.ClassificationAccuracyScore.Runs);
-        Assert.InRange(report.ClassificationAccuracyScore.Mean, 0, 1);
+        Assert.Equal(3, report.ClassificationAccuracyScore!.Runs);
+        Assert.InRange(report.ClassificationAccuracyScore!.Mean, 0, 1);
         Assert.True(File.Exists(Path.Combine(dir.Path, "augment-seeds.md")));
         Assert.True(File.Exists(Path.Combine(dir.Path, "seed-8", "synthetic-only.kcls")));
+    }
+
+    /// <summary>
+    /// A second generated set judged against the first verdict's real-only arms: those are adopted, not trained again (a
+    /// retrained arm would log its epochs), only the new arm trains; a set without every grade gets no CAS; a baseline
+    /// trained with other settings is refused before anything is copied.
+    /// </summary>
+    [Fact]
+    public void BaselineRealOnlyArmsAreAdoptedAndAPartialSetGetsNoClassificationAccuracyScore()
+    {
+        using var dir = new TempDirectory();
+        var train = Knees([0, 1, 2, 3, 4], perGrade: 8, firstIndex: 0);
+        var val = Knees([0, 1, 2, 3, 4], perGrade: 4, firstIndex: 200);
+        var config = new ClassifierConfig { ImageSize = 32, Widths = [8, 16, 32], Epochs = 2, BatchSize = 8, LearningRate = 3e-3, Threads = 2, Seed = 7, Precision = "fp32" };
+        var first = SeededAugmentationBenefit.Run(config, 2, train, val, Knees([0, 1, 2, 3, 4], perGrade: 6, firstIndex: 500), null, dir.Combine("first"), new StringWriter(), new ClassifierRunOptions())!;
+
+        var output = new StringWriter();
+        var minority = Knees([3, 4], perGrade: 6, firstIndex: 600);
+        var second = SeededAugmentationBenefit.Run(config, 2, train, val, minority, null, dir.Combine("second"), output, new ClassifierRunOptions(), dir.Combine("first"))!;
+        log.WriteLine(output.ToString());
+
+        string text = output.ToString();
+        Assert.Equal(2, text.Split("finished earlier").Length - 1);            // both seeds' real-only arms adopted
+        Assert.Equal(2 * 2, text.Split('\n').Count(line => line.StartsWith("epoch "))); // 2 seeds × 2 epochs: the new arm only, no CAS
+        foreach (long seed in new long[] { 7, 8 })
+            Assert.Equal(File.ReadAllBytes(Path.Combine(dir.Path, "first", $"seed-{seed}", AugmentationBenefit.RealOnlyFile)),
+                         File.ReadAllBytes(Path.Combine(dir.Path, "second", $"seed-{seed}", AugmentationBenefit.RealOnlyFile)));
+        Assert.Equal([0, 0, 0, 6, 6], second.SyntheticPerGrade);
+        Assert.NotNull(first.ClassificationAccuracyScore);
+        Assert.Null(second.ClassificationAccuracyScore);
+        Assert.False(File.Exists(Path.Combine(dir.Path, "second", "seed-7", "synthetic-only.kcls")));
+        Assert.Contains("not measured", File.ReadAllText(Path.Combine(dir.Path, "second", "augment-seeds.md")));
+
+        var refused = Assert.Throws<ArgumentException>(() => SeededAugmentationBenefit.Run(config with { Epochs = 3 }, 2, train, val, minority, null, dir.Combine("third"),
+            new StringWriter(), new ClassifierRunOptions(), dir.Combine("first")));
+        Assert.Contains(Path.Combine("first", "seed-7", "augment-real-only.ckpt"), refused.Message);
+        Assert.Contains("other settings", refused.Message);
+        Assert.False(File.Exists(Path.Combine(dir.Path, "third", "seed-7", AugmentationBenefit.RealOnlyFile)));
     }
 
     [Fact]
@@ -103,6 +141,13 @@ public class AugmentationBenefitTests(ITestOutputHelper log)
         Assert.Contains("'fp16' is not one of fp32, bf16", err);
         Assert.Single(err.Trim().Split('\n'));
         Assert.False(Directory.Exists(dir.Combine("r3")));
+
+        (code, _, err) = InProcessCli.Train("augment-benefit", "--data", dir.Combine("data"), "--generated", dir.Combine("gen"), "--out", dir.Combine("r5"), "--size", "32",
+            "--baseline", dir.Combine("no-such-verdict"));
+        Assert.Equal(2, code);
+        Assert.Contains("no-such-verdict: --baseline folder not found", err);
+        Assert.Single(err.Trim().Split('\n'));
+        Assert.False(Directory.Exists(dir.Combine("r5")));
 
         // The asked precision reaches every classifier of the verdict (both arms say so).
         (code, var stdout, err) = InProcessCli.Train("augment-benefit", "--data", dir.Combine("data"), "--generated", dir.Combine("gen"), "--out", dir.Combine("r4"), "--size", "32",

@@ -27,8 +27,10 @@ public static class AugmentationBenefit
     /// <param name="run">null: train both arms now. Otherwise each arm keeps a checkpoint beside its classifier file in
     /// <paramref name="outDirectory"/> and continues it when present, stopping by <see cref="ClassifierRunOptions.StopBy"/>.</param>
     /// <returns>null when the time ran out before both arms finished (run the same again to continue).</returns>
+    /// <param name="baseline">a folder holding a finished real-only arm of the same settings, seed and data (an earlier
+    /// run's --out, or its seed-N folder) to adopt instead of training it again (see <see cref="BaselineArm"/>); needs <paramref name="run"/>.</param>
     public static AugmentationResult? Run(ClassifierConfig config, KneeDataset train, KneeDataset val, KneeDataset synthetic, int? perGrade, string outDirectory, TextWriter log,
-                                          ClassifierRunOptions? run)
+                                          ClassifierRunOptions? run, string? baseline = null)
     {
         config.Validate();
         if (perGrade is <= 0) throw new ArgumentException($"--per-grade must be at least 1, got {perGrade}");
@@ -48,7 +50,12 @@ public static class AugmentationBenefit
         log.WriteLine($"augment-benefit: {train.Count} real + {chosen.Length} synthetic ({string.Join(" ", added)}) at {config.ImageSize}²; "
             + $"both runs {budget.Epochs} × {steps} steps of batch {config.BatchSize}, seed {config.Seed}");
 
-        log.WriteLine("run 1/2: real train only");
+        if (baseline is not null)
+        {
+            if (run is null) throw new ArgumentException("a baseline is adopted as a finished checkpointed run: give run options");
+            BaselineArm.Adopt(baseline, outDirectory, budget, ClassifierCheckpoint.DataSha256(train, train.Grades, val, val.Grades));
+        }
+        log.WriteLine(baseline is null ? "run 1/2: real train only" : $"run 1/2: real train only, adopted from {baseline}");
         var realOnly = Arm(budget, train, val, Path.Combine(outDirectory, RealOnlyFile), log, run);
         if (realOnly is null) return null;
         log.WriteLine("run 2/2: real train + synthetic");

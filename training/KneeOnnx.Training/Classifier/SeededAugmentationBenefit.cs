@@ -20,8 +20,13 @@ public sealed record SeededAugmentationReport
     public required int StepsPerEpoch { get; init; }
     public required IReadOnlyList<int> SyntheticPerGrade { get; init; }
     public required IReadOnlyList<SeededFigure> Figures { get; init; }
-    /// <summary>Val accuracy of the classifier trained on the generated images alone (Ravuri and Vinyals 2019), per seed summary.</summary>
-    public required ArmSummary ClassificationAccuracyScore { get; init; }
+    /// <summary>
+    /// Val accuracy of the classifier trained on the generated images alone (Ravuri and Vinyals 2019), per seed summary;
+    /// null when the generated set lacks a grade (a classifier that never saw a grade says nothing about the images' grade information).
+    /// </summary>
+    public ArmSummary? ClassificationAccuracyScore { get; init; }
+    /// <summary>The folder the real-only arms were adopted from (null: trained by this run).</summary>
+    public string? Baseline { get; init; }
     public required double Seconds { get; init; }
 }
 
@@ -39,13 +44,16 @@ public static class SeededAugmentationBenefit
                                                string outDirectory, TextWriter log) =>
         Run(config, seeds, train, val, synthetic, perGrade, outDirectory, log, null)!;
 
-    /// <param name="run">as for <see cref="AugmentationBenefit.Run(ClassifierConfig, KneeDataset, KneeDataset, KneeDataset, int?, string, TextWriter, ClassifierRunOptions?)"/>:
+    /// <param name="run">as for <see cref="AugmentationBenefit.Run(ClassifierConfig, KneeDataset, KneeDataset, KneeDataset, int?, string, TextWriter, ClassifierRunOptions?, string?)"/>:
     /// every classifier keeps a checkpoint and the whole verdict continues where it stopped.</param>
+    /// <param name="baseline">an earlier seeded verdict's folder whose seed-N real-only arms are adopted (same settings and seeds).</param>
     /// <returns>null when the time ran out first.</returns>
     public static SeededAugmentationReport? Run(ClassifierConfig config, int seeds, KneeDataset train, KneeDataset val, KneeDataset synthetic, int? perGrade,
-                                                string outDirectory, TextWriter log, ClassifierRunOptions? run)
+                                                string outDirectory, TextWriter log, ClassifierRunOptions? run, string? baseline = null)
     {
         if (seeds < 2) throw new ArgumentException($"--seeds must be at least 2 for an interval, got {seeds}");
+        var chosen = AugmentationBenefit.Chosen(synthetic, perGrade);
+        var missing = Enumerable.Range(0, KlGrades.Count).Where(g => !chosen.Any(i => synthetic.Grades[i] == g)).ToArray();
         var timer = Stopwatch.StartNew();
         var pairs = new List<AugmentationResult>();
         var scores = new List<double>();
@@ -54,11 +62,16 @@ public static class SeededAugmentationBenefit
             long seed = config.Seed + k;
             string folder = Path.Combine(outDirectory, $"seed-{seed}");
             log.WriteLine($"seed {seed} ({k + 1}/{seeds})");
-            var result = AugmentationBenefit.Run(config with { Seed = seed }, train, val, synthetic, perGrade, folder, log, run);
+            var result = AugmentationBenefit.Run(config with { Seed = seed }, train, val, synthetic, perGrade, folder, log, run,
+                baseline is null ? null : Path.Combine(baseline, $"seed-{seed}"));
             if (result is null) return null;
             pairs.Add(result);
+            if (missing.Length > 0)
+            {
+                log.WriteLine($"  no classification accuracy score: the generated set has no KL{string.Join(", KL", missing)} images");
+                continue;
+            }
             log.WriteLine("  generated images only (classification accuracy score)");
-            var chosen = AugmentationBenefit.Chosen(synthetic, perGrade);
             var syntheticOnly = KneeDataset.FromMemory(config.ImageSize, chosen.Select(i => synthetic.Images[i]).ToArray(), chosen.Select(i => synthetic.Grades[i]).ToArray(), "synthetic");
             var cas = AugmentationBenefit.Arm(config with { Seed = seed, StepsPerEpoch = result.Steps / config.Epochs }, syntheticOnly, val, Path.Combine(folder, "synthetic-only.kcls"), log, run);
             if (cas is null) return null;
@@ -82,7 +95,8 @@ public static class SeededAugmentationBenefit
                 Figure("macro-F1", h => h.ValMacroF1 ?? double.NaN),
                 Figure("KL4 recall", h => h.ValRecall[^1]),
             ],
-            ClassificationAccuracyScore = ArmSummary.Of(scores),
+            ClassificationAccuracyScore = scores.Count > 0 ? ArmSummary.Of(scores) : null,
+            Baseline = baseline,
             Seconds = Math.Round(timer.Elapsed.TotalSeconds, 1),
         };
         ReportJson.Write(Path.Combine(outDirectory, "augment-seeds.json"), report);
@@ -90,8 +104,8 @@ public static class SeededAugmentationBenefit
         foreach (var f in report.Figures)
             log.WriteLine($"{f.Name}: real only {f.RealOnly.Mean:F3} ± {f.RealOnly.StandardDeviation:F3}, with synthetic {f.WithSynthetic.Mean:F3} ± {f.WithSynthetic.StandardDeviation:F3}; "
                 + $"paired Δ {f.Difference.Mean:+0.000;-0.000} [{f.Difference.Low:+0.000;-0.000}, {f.Difference.High:+0.000;-0.000}]{(f.Difference.ExcludesZero ? " (excludes 0)" : "")}");
-        log.WriteLine($"classification accuracy score {report.ClassificationAccuracyScore.Mean:F3} ± {report.ClassificationAccuracyScore.StandardDeviation:F3} "
-            + $"(real train: {report.Figures[0].RealOnly.Mean:F3}); {timer.Elapsed.TotalSeconds:F0}s; wrote {Path.Combine(outDirectory, "augment-seeds.json")}");
+        log.WriteLine((report.ClassificationAccuracyScore is { } score ? $"classification accuracy score {score.Mean:F3} ± {score.StandardDeviation:F3} (real train: {report.Figures[0].RealOnly.Mean:F3}); " : "")
+            + $"{timer.Elapsed.TotalSeconds:F0}s; wrote {Path.Combine(outDirectory, "augment-seeds.json")}");
         return report;
     }
 
@@ -107,8 +121,10 @@ public static class SeededAugmentationBenefit
         foreach (var f in r.Figures)
             sb.AppendLine($"| {f.Name} | {F(f.RealOnly.Mean)} ± {F(f.RealOnly.StandardDeviation)} | {F(f.WithSynthetic.Mean)} ± {F(f.WithSynthetic.StandardDeviation)} | {S(f.Difference.Mean)} | "
                 + $"[{S(f.Difference.Low)}, {S(f.Difference.High)}] | {(f.Difference.ExcludesZero ? (f.Difference.Mean > 0 ? "helps" : "hurts") : "no difference shown")} |");
-        sb.AppendLine().AppendLine($"Classification accuracy score (trained on generated images only, tested on real val): {F(r.ClassificationAccuracyScore.Mean)} ± "
-            + $"{F(r.ClassificationAccuracyScore.StandardDeviation)}, against {F(r.Figures[0].RealOnly.Mean)} for the same classifier trained on real images.");
+        if (r.Baseline is not null) sb.AppendLine().AppendLine($"The real-only arms were adopted from {r.Baseline} (same settings, seeds and images).");
+        sb.AppendLine().AppendLine(r.ClassificationAccuracyScore is { } cas
+            ? $"Classification accuracy score (trained on generated images only, tested on real val): {F(cas.Mean)} ± {F(cas.StandardDeviation)}, against {F(r.Figures[0].RealOnly.Mean)} for the same classifier trained on real images."
+            : "Classification accuracy score: not measured, the generated set does not hold every grade.");
         return sb.ToString();
     }
 }

@@ -47,6 +47,9 @@ public sealed class AugmentBenefitOptions : TorchOptions
     [Option("mirror-averaging", HelpText = "Every arm's classifier reads each val image and its left-right mirror and averages the two (as train-classifier --mirror-averaging).")]
     public bool MirrorAveraging { get; set; }
 
+    [Option("baseline", HelpText = "An earlier augment-benefit --out with the same settings and seeds: its finished real-only classifiers are reused instead of trained again (checked against this run's settings and images), so each further generated set costs one arm per seed.")]
+    public string? Baseline { get; set; }
+
     [Option("max-minutes", HelpText = "Stop, every classifier checkpointed in --out, before an epoch that would end after this many minutes; the same command again continues where it stopped.")]
     public double? MaxMinutes { get; set; }
 }
@@ -68,13 +71,14 @@ internal static class AugmentBenefitCommand
         if (o.Seeds is < 1 or > 100) throw new ArgumentException($"--seeds must be in 1..100, got {o.Seeds}");
         if (o.PerGrade is <= 0) throw new ArgumentException($"--per-grade must be at least 1, got {o.PerGrade}");
         KneeOnnx.Validation.OutputGuard.Folder(o.Out, "--out", [],
-            [new("--data", Path.Combine(o.Data, "train")), new("--data", Path.Combine(o.Data, "val")), new("--generated", o.Generated)]);
+            [new("--data", Path.Combine(o.Data, "train")), new("--data", Path.Combine(o.Data, "val")), new("--generated", o.Generated), new("--baseline", o.Baseline)]);
+        if (o.Baseline is not null && !Directory.Exists(o.Baseline)) throw new ArgumentException($"{o.Baseline}: --baseline folder not found");
         var synthetic = ImageSet.Load(o.Generated, config.ImageSize);
         var train = KneeDataset.Load(o.Data, "train", config.ImageSize);
         var val = KneeDataset.Load(o.Data, "val", config.ImageSize);
         bool finished = o.Seeds == 1
-            ? AugmentationBenefit.Run(config, train, val, synthetic, o.PerGrade, o.Out, output, run) is not null
-            : SeededAugmentationBenefit.Run(config, o.Seeds, train, val, synthetic, o.PerGrade, o.Out, output, run) is not null;
+            ? AugmentationBenefit.Run(config, train, val, synthetic, o.PerGrade, o.Out, output, run, o.Baseline) is not null
+            : SeededAugmentationBenefit.Run(config, o.Seeds, train, val, synthetic, o.PerGrade, o.Out, output, run, o.Baseline) is not null;
         if (!finished) output.WriteLine($"stopped before the verdict was complete; every classifier so far is checkpointed in {o.Out}: the same command again continues");
         return 0;
     }
