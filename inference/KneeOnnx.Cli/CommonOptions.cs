@@ -81,6 +81,9 @@ public abstract class SamplingOptions : ModelOptions
     [Option("guidance-interval", HelpText = "Guide only the steps whose noise level σ = √((1−ᾱ)/ᾱ) lies in (LOW, HIGH], e.g. 0.5,10 (HIGH may be inf); the others run the conditional model alone, once instead of twice (default: the model's own interval when it names one, else every step).")]
     public string? GuidanceInterval { get; set; }
 
+    [Option("spacing", HelpText = "Where the sampler's steps fall among the training timesteps: trailing (uniform in t, starting at pure noise) | karras (EDM's noise levels, most steps at low noise, where the texture forms) (default: the model's own when it names one, else trailing).")]
+    public string? Spacing { get; set; }
+
     [Option("seed", Default = 0L, HelpText = "Seed; image i of grade g always starts from the same noise.")]
     public long Seed { get; set; }
 
@@ -102,6 +105,7 @@ public abstract class SamplingOptions : ModelOptions
             Sampler = sampler, Steps = steps, Eta = Eta, Guidance = Generation.SamplerSettings.ChooseGuidance(Guidance, model), ClipDenoised = Generation.SamplerSettings.ParseClip(ClipX0),
             GuidanceInterval = Generation.SamplerSettings.ChooseGuidanceInterval(
                 GuidanceInterval is null ? null : Generation.GuidanceInterval.Parse(GuidanceInterval, "--guidance-interval"), model),
+            Spacing = Generation.SamplerSettings.ChooseSpacing(Spacing, model),
         }.ValidateAlone();
     }
 }

@@ -89,7 +89,7 @@ internal static class GenerateCommand
         var plan = GenerationPlan.Build(grades, counts, o.Seed, settings, shard, sides);
         // A folder another request wrote into is refused before anything is touched: its manifest must keep telling the truth.
         ManifestProvenance.RequireSame(o.Out, new ImageProvenance(o.Model ?? Path.GetFileName(model.Path), model.Sha256, model.DecoderSha256, outputSize,
-            settings.Sampler, settings.Steps, settings.Eta, settings.Guidance, o.Seed, settings.EffectiveGuidanceInterval));
+            settings.Sampler, settings.Steps, settings.Eta, settings.Guidance, o.Seed, settings.EffectiveGuidanceInterval, settings.Spacing));
 
         Directory.CreateDirectory(o.Out);
         AtomicFile.RemoveStaleTemporaries(o.Out, stem => stem == AtomicFile.StemOf(Manifest.FileName(shard)));
@@ -104,6 +104,7 @@ internal static class GenerateCommand
         var pending = plan.Where(p => !File.Exists(Path.Combine(o.Out, p.RelativePath))).ToList();
         string latent = model.Decoder is { } d ? $"; {info.Channels}×{info.ImageSize}² latents → {info.OutputImageSize}² by {Path.GetFileName(Path.GetDirectoryName(d.Path))}/{Path.GetFileName(d.Path)}, sha256 {d.Sha256[..12]}" : "";
         output.WriteLine($"model {Path.GetFileName(model.Path)} ({info.ImageSize}², sha256 {model.Sha256[..12]}{latent}); {settings.Sampler} {settings.Steps} steps"
+            + (settings.Spacing != KneeOnnx.Schedulers.TimestepSpacing.TrailingName ? $" ({settings.Spacing} spacing)" : "")
             + (settings.Guidance != 1 ? $", guidance {settings.Guidance}" : "") + (settings.EffectiveGuidanceInterval is { } gi ? $" at σ in ({gi}]" : "") + (sides.Length > 0 ? $"; sides {string.Join(",", sides.Select(KneeSides.Label))}" : "") + $"; shard {shard}: {plan.Count} images, {plan.Count - pending.Count} already present, {pending.Count} to make");
 
         string manifestPath = Path.Combine(o.Out, Manifest.FileName(shard));

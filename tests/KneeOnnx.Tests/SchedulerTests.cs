@@ -190,6 +190,63 @@ public class SchedulerTests
         Assert.True(ts.Zip(ts.Skip(1)).All(p => p.First > p.Second));
     }
 
+    [Theory]
+    [InlineData(false, 2)]
+    [InlineData(false, 3)]
+    [InlineData(false, 20)]
+    [InlineData(true, 20)]
+    [InlineData(true, 50)]
+    [InlineData(true, 300)]
+    [InlineData(false, 1000)]
+    public void KarrasSpacingStartsAtPureNoiseAndEndsAtTheSmallestTrainedNoise(bool zeroTerminalSnr, int steps)
+    {
+        var schedule = zeroTerminalSnr ? Schedule.WithZeroTerminalSnr() : Schedule;
+        var ts = TimestepSpacing.Karras(schedule, steps);
+        Assert.Equal(steps, ts.Length);
+        Assert.Equal(999, ts[0]);
+        Assert.Equal(0, ts[^1]);
+        Assert.True(ts.Zip(ts.Skip(1)).All(p => p.First > p.Second), string.Join(",", ts));
+        // Past the start, no call above EDM's σ_max = 80 (where rounding has not pushed calls up, i.e. all but a crowded end).
+        Assert.True(steps > 300 || schedule.NoiseToSignal(ts[1]) < 80 * 1.1, $"second call at σ {schedule.NoiseToSignal(ts[1])}");
+    }
+
+    [Fact]
+    public void KarrasSpacingOfThreeCallsIsPureNoiseTheLevelNearestSigmaMaxAndTheLowest()
+    {
+        // Three calls: t = 999, then σ_max and σ_min, the two ends of EDM's formula whatever ρ; the trained level nearest
+        // σ = 80 in log σ, found here by a plain scan.
+        int nearest = Enumerable.Range(0, 999).MinBy(t => Math.Abs(Math.Log(Schedule.NoiseToSignal(t)) - Math.Log(80)));
+        Assert.Equal([999, nearest, 0], TimestepSpacing.Karras(Schedule, 3));
+    }
+
+    [Fact]
+    public void KarrasSpacingFollowsTheProbabilityFlowToTheDataWhereTrailingStopsShort()
+    {
+        // With the exact noise of Gaussian data, the probability-flow ODE carries the start point of standard score z to
+        // x₀ = μ + s·z. DPM-Solver++-20 on trailing spacing makes its last jump onto x₀ from t = 49 (σ ≈ 0.18): that jump
+        // lands on the posterior mean, which shrinks every sample towards μ — the blur of too few low-noise steps. On Karras
+        // spacing the last jump starts at t = 0 (σ = 0.01) and the endpoint keeps most of the data's spread.
+        double abStart = Schedule.AlphaBarAt(999);
+        var scores = Enumerable.Range(0, 61).Select(i => -3 + i * 0.1).ToArray();
+        double EndpointError(string spacing)
+        {
+            var scheduler = SchedulerFactory.Create("dpm++2m", Schedule, 20, clipDenoised: false, spacing: spacing);
+            float[] x = scores.Select(z => (float)Data.OnFlow(abStart, z)).ToArray();
+            var eps = new float[x.Length];
+            for (int i = 0; i < scheduler.Timesteps.Count; i++)
+            {
+                Data.ExactNoise(Schedule.AlphaBarAt(scheduler.Timesteps[i]), x, eps);
+                scheduler.Step(i, eps, x, null);
+            }
+            return scores.Select((z, i) => Math.Abs(x[i] - (Data.Mean + Data.StdDev * z))).Max();
+        }
+        double karras = EndpointError(TimestepSpacing.KarrasName), trailing = EndpointError(TimestepSpacing.TrailingName);
+        Console.WriteLine($"DPM-Solver++-20 endpoint error: karras {karras:E2}, trailing {trailing:E2}");
+        // Measured 0.034 against 0.139 (data spread 0.25, start points out to 3 standard deviations).
+        Assert.True(karras < 0.05, $"karras endpoint error {karras}");
+        Assert.True(trailing > 3 * karras, $"trailing {trailing} against karras {karras}");
+    }
+
     [Fact]
     public void TrailingSpacingRoundsHalvesToEvenAsTheReferenceDoes()
     {

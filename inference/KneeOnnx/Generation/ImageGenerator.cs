@@ -80,7 +80,7 @@ public sealed class ImageGenerator : IDisposable
         SideCondition.Resolve(info, side);
         long stream = NoiseStream(grade, side, shareNoiseAcrossGrades);
         var noise = new BatchNoise(indexes.Select(i => GaussianStream.For(seed, stream, i)).ToArray(), area);
-        var scheduler = SchedulerFactory.Create(settings.Sampler, info.Schedule, settings.Steps, settings.Eta, settings.ClipFor(info), info.PredictionType);
+        var scheduler = SchedulerFactory.Create(settings.Sampler, info.Schedule, settings.Steps, settings.Eta, settings.ClipFor(info), info.PredictionType, settings.Spacing);
 
         var sample = new float[n * area];
         var eps = new float[n * area];

@@ -31,7 +31,12 @@ public sealed record SamplerSettings
     /// <summary>The noise levels guidance applies at: what was asked for, else the model's own interval, else every step (null).</summary>
     public static GuidanceInterval? ChooseGuidanceInterval(GuidanceInterval? interval, Runtime.ModelInfo? model) => interval ?? model?.DefaultGuidanceInterval;
 
+    /// <summary>The noise levels, from the model's own named spacing, if any, else trailing.</summary>
+    public static string ChooseSpacing(string? spacing, Runtime.ModelInfo? model) => spacing ?? model?.DefaultSpacing ?? TimestepSpacing.TrailingName;
+
     public int Steps { get; init; } = DefaultSteps;
+    /// <summary>Where the <see cref="Steps"/> model calls fall among the training timesteps (<see cref="TimestepSpacing.Names"/>).</summary>
+    public string Spacing { get; init; } = TimestepSpacing.TrailingName;
     public double Eta { get; init; }
     /// <summary>1 = plain conditional sampling; above 1 pushes harder towards the grade (needs a model with a null grade).</summary>
     public double Guidance { get; init; } = 1.0;
@@ -59,6 +64,7 @@ public sealed record SamplerSettings
     /// <summary>A short tag naming these settings in file names, so runs with different settings never collide.</summary>
     public string Tag =>
         Sampler.Replace("+", "p") + Steps.ToString(CultureInfo.InvariantCulture)
+        + (Spacing != TimestepSpacing.TrailingName ? "_" + Spacing : "")
         + (Eta != 0 ? "_eta" + Eta.ToString("0.###", CultureInfo.InvariantCulture) : "")
         + (Guidance != 1 ? "_w" + Guidance.ToString("0.###", CultureInfo.InvariantCulture) : "")
         + (EffectiveGuidanceInterval is { } interval ? "_gi" + interval.Tag : "")
@@ -80,6 +86,7 @@ public sealed record SamplerSettings
             throw new ArgumentException($"--sampler '{Sampler}' is not one of {string.Join(", ", SchedulerFactory.Names)}");
         if (!(Eta >= 0 && Eta <= 1)) throw new ArgumentException($"--eta must be in 0..1, got {Eta}");
         if (!(Guidance >= 0 && Guidance <= MaxGuidance)) throw new ArgumentException($"--guidance must be in 0..{MaxGuidance}, got {Guidance}");
+        ValidateSpacing();
         return this;
     }
 
@@ -93,8 +100,15 @@ public sealed record SamplerSettings
         if (!(Guidance >= 0 && Guidance <= MaxGuidance)) throw new ArgumentException($"--guidance must be in 0..{MaxGuidance}, got {Guidance}");
         if (Guidance != 1 && !model.SupportsGuidance)
             throw new ArgumentException($"--guidance {Guidance.ToString(CultureInfo.InvariantCulture)} needs a model trained with a null grade (label dropout); this one has none");
+        ValidateSpacing();
         if (ClipDenoised == true && !model.ClipSample)
             throw new ArgumentException($"--clip-x0 on: this model's samples have no [-1, 1] bound to clip to ({(model.IsLatent ? $"{model.Channels}×{model.ImageSize}² latents, " : "")}'{Runtime.ModelContract.Keys.ClipSample}' = false); use auto or off");
+    }
+
+    private void ValidateSpacing()
+    {
+        if (!TimestepSpacing.Names.Contains(Spacing))
+            throw new ArgumentException($"--spacing '{Spacing}' is not one of {string.Join(", ", TimestepSpacing.Names)}");
     }
 
     /// <summary>

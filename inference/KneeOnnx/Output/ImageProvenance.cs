@@ -9,7 +9,7 @@ namespace KneeOnnx.Output;
 /// </summary>
 /// <param name="ModelName">the --model as the user gave it, for the error line only.</param>
 public sealed record ImageProvenance(string ModelName, string ModelSha256, string? DecoderSha256, int ImageSize, string Sampler, int Steps, double Eta,
-                                     double Guidance, long Seed, Generation.GuidanceInterval? GuidanceInterval = null)
+                                     double Guidance, long Seed, Generation.GuidanceInterval? GuidanceInterval = null, string Spacing = Schedulers.TimestepSpacing.TrailingName)
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
@@ -37,6 +37,10 @@ public sealed record ImageProvenance(string ModelName, string ModelSha256, strin
             return $"written with sampler {sampler}, this run asks for {Sampler}";
         if (Field("steps") is { } steps && !SameNumber(steps, Steps))
             return $"written with {steps} steps, this run asks for {Steps.ToString(Inv)}";
+        // A manifest without the column used trailing spacing.
+        string spacing = Field(Manifest.SpacingColumn) is { Length: > 0 } sp ? sp : Schedulers.TimestepSpacing.TrailingName;
+        if (spacing != Spacing)
+            return $"written with {spacing} timestep spacing, this run asks for {Spacing}";
         if (Field("eta") is { } eta && !SameNumber(eta, Eta))
             return $"written with eta {eta}, this run asks for {Eta.ToString(Inv)}";
         if (Field("guidance") is { } guidance && !SameNumber(guidance, Guidance))

@@ -10,7 +10,8 @@ namespace KneeOnnx.Output;
 /// to reproduce it. Rewritten atomically after each batch, so it always lists exactly the files that exist. A
 /// side-conditioned request adds a <c>side</c> column (L, R or any) after <c>grade_name</c>; a latent model adds
 /// <c>decoder_sha256</c> after <c>model_sha256</c>, since the images depend on both files; guidance limited to some
-/// noise levels adds <c>guidance_interval</c> after <c>guidance</c>.
+/// noise levels adds <c>guidance_interval</c> after <c>guidance</c>; a timestep spacing other than trailing adds <c>spacing</c>
+/// after <c>steps</c>.
 /// </summary>
 public static class Manifest
 {
@@ -25,10 +26,14 @@ public static class Manifest
     /// <summary>"LOW,HIGH" where guidance was limited to those noise levels (<see cref="SamplerSettings.GuidanceInterval"/>); absent = every step.</summary>
     public const string GuidanceIntervalColumn = "guidance_interval";
 
-    /// <summary>The header of a manifest with or without the side, decoder and guidance-interval columns.</summary>
-    public static string HeaderFor(bool sides, bool decoder, bool guidanceInterval = false)
+    /// <summary>The timestep spacing where it is not trailing (<see cref="SamplerSettings.Spacing"/>); absent = trailing.</summary>
+    public const string SpacingColumn = "spacing";
+
+    /// <summary>The header of a manifest with or without the side, decoder, guidance-interval and spacing columns.</summary>
+    public static string HeaderFor(bool sides, bool decoder, bool guidanceInterval = false, bool spacing = false)
     {
         string header = sides ? SideHeader : Header;
+        if (spacing) header = header.Replace(",steps,", $",steps,{SpacingColumn},", StringComparison.Ordinal);
         if (guidanceInterval) header = header.Replace(",guidance,", $",guidance,{GuidanceIntervalColumn},", StringComparison.Ordinal);
         return decoder ? header.Replace(",model_sha256,", $",model_sha256,{DecoderColumn},", StringComparison.Ordinal) : header;
     }
@@ -39,14 +44,17 @@ public static class Manifest
     {
         var inv = CultureInfo.InvariantCulture;
         var interval = s.EffectiveGuidanceInterval;
-        var sb = new StringBuilder(HeaderFor(sides, decoderSha256 is not null, interval is not null)).Append('\n');
+        bool spacing = s.Spacing != Schedulers.TimestepSpacing.TrailingName;
+        var sb = new StringBuilder(HeaderFor(sides, decoderSha256 is not null, interval is not null, spacing)).Append('\n');
         foreach (var img in images)
         {
             var row = new List<string> { img.RelativePath.Replace('\\', '/'), img.Grade.ToString(inv), Quote(gradeNames[img.Grade]) };
             if (sides) row.Add(KneeSides.Label(img.Side));
             row.AddRange([
                 img.Index.ToString(inv), seed.ToString(inv), ImageGenerator.NoiseStream(img.Grade, img.Side).ToString(inv), s.Sampler,
-                s.Steps.ToString(inv), s.Eta.ToString(inv), s.Guidance.ToString(inv)]);
+                s.Steps.ToString(inv)]);
+            if (spacing) row.Add(s.Spacing);
+            row.AddRange([s.Eta.ToString(inv), s.Guidance.ToString(inv)]);
             if (interval is { } limited) row.Add(Quote(limited.ToString()));
             row.AddRange([outputSize.ToString(inv), modelSha256]);
             if (decoderSha256 is not null) row.Add(decoderSha256);

@@ -40,6 +40,8 @@ public static class ModelContract
         public const string DefaultGuidance = "kneeonnx.default_guidance";
         /// <summary>"LOW,HIGH": the noise levels σ at which the default guidance applies (<see cref="Generation.GuidanceInterval"/>; export --default-guidance-interval); absent = every step.</summary>
         public const string DefaultGuidanceInterval = "kneeonnx.default_guidance_interval";
+        /// <summary>Where the default sampler's calls fall among the timesteps (<see cref="Schedulers.TimestepSpacing.Names"/>; export --default-spacing); absent = trailing.</summary>
+        public const string DefaultSpacing = "kneeonnx.default_spacing";
         public const string Grades = "kneeonnx.grades";
         public const string Conditioning = "kneeonnx.conditioning";
         public const string NullGrade = "kneeonnx.null_grade";

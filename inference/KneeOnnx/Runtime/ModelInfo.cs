@@ -24,6 +24,8 @@ public sealed record ModelInfo
     public double? DefaultGuidance { get; init; }
     /// <summary>The noise levels the model's guidance was measured best at (<see cref="ModelContract.Keys.DefaultGuidanceInterval"/>); null = every step.</summary>
     public Generation.GuidanceInterval? DefaultGuidanceInterval { get; init; }
+    /// <summary>The timestep spacing measured best for this model (<see cref="ModelContract.Keys.DefaultSpacing"/>); null = trailing.</summary>
+    public string? DefaultSpacing { get; init; }
     public required IReadOnlyList<string> GradeNames { get; init; }
     public required string Conditioning { get; init; }
     /// <summary>Index of the learned "no grade" embedding, or -1 (no classifier-free guidance).</summary>
@@ -128,6 +130,10 @@ public sealed record ModelInfo
         var (defaultSampler, defaultSteps) = ParseDefaultSampler(path, meta, schedule.TrainTimesteps);
         double? defaultGuidance = ParseDefaultGuidance(path, meta, conditioning != "none" && nullGrade >= 0);
         var defaultInterval = ParseDefaultGuidanceInterval(path, meta);
+        string? defaultSpacing = meta.TryGetValue(ModelContract.Keys.DefaultSpacing, out var spacing)
+            ? Schedulers.TimestepSpacing.Names.Contains(spacing) ? spacing
+                : throw new InvalidModelException($"{path}: metadata '{ModelContract.Keys.DefaultSpacing}' = '{Shorten(spacing)}' is not one of {string.Join(", ", Schedulers.TimestepSpacing.Names)}")
+            : null;
         var (sideNames, nullSide) = ParseSides(path, meta, conditioning, nullGrade);
         var latent = LatentMetadata.Parse(path, meta, size, channels);
         return new ModelInfo
@@ -135,7 +141,7 @@ public sealed record ModelInfo
             ImageSize = size, Channels = channels, Schedule = schedule, PredictionType = prediction, GradeNames = names,
             Conditioning = conditioning, NullGrade = nullGrade, Metadata = new Dictionary<string, string>(meta),
             SideNames = sideNames, NullSide = nullSide, DefaultSampler = defaultSampler, DefaultSteps = defaultSteps, DefaultGuidance = defaultGuidance,
-            DefaultGuidanceInterval = defaultInterval,
+            DefaultGuidanceInterval = defaultInterval, DefaultSpacing = defaultSpacing,
             DecoderPath = latent.DecoderPath, DecoderSha256 = latent.DecoderSha256, OutputImageSize = latent.OutputImageSize, ClipSample = latent.ClipSample,
         };
     }

@@ -10,11 +10,18 @@ public static class SchedulerFactory
     /// <param name="clipDenoised">null = the sampler's own default: DDPM and DDIM clip x̂₀ to [-1, 1] (diffusers' defaults for pixel-space models), DPM-Solver++ does not (the reference algorithm).
     /// That default suits pixel models only; callers resolve it against the model first (<see cref="Generation.SamplerSettings.ClipFor"/>).</param>
     /// <param name="prediction">What the network outputs (<see cref="PredictionType"/>), from the model's metadata.</param>
-    public static IDiffusionScheduler Create(string name, NoiseSchedule schedule, int steps, double eta = 0, bool? clipDenoised = null, string prediction = PredictionType.Epsilon) => name switch
+    /// <param name="spacing">Where the <paramref name="steps"/> calls fall among the training timesteps (<see cref="TimestepSpacing.Names"/>).</param>
+    public static IDiffusionScheduler Create(string name, NoiseSchedule schedule, int steps, double eta = 0, bool? clipDenoised = null, string prediction = PredictionType.Epsilon,
+                                             string spacing = TimestepSpacing.TrailingName)
     {
-        "ddpm" => new DdpmScheduler(schedule, steps, clipDenoised ?? true, prediction),
-        "ddim" => new DdimScheduler(schedule, steps, eta, clipDenoised ?? true, prediction),
-        "dpm++2m" or "dpm" or "dpmsolver" => new DpmSolverMultistepScheduler(schedule, steps, clipDenoised ?? false, prediction),
-        _ => throw new ArgumentException($"--sampler '{name}' is not one of {string.Join(", ", Names)}"),
-    };
+        if (!Names.Contains(name) && name is not ("dpm" or "dpmsolver"))
+            throw new ArgumentException($"--sampler '{name}' is not one of {string.Join(", ", Names)}");
+        var timesteps = TimestepSpacing.For(spacing, schedule, steps);
+        return name switch
+        {
+            "ddpm" => new DdpmScheduler(schedule, timesteps, clipDenoised ?? true, prediction),
+            "ddim" => new DdimScheduler(schedule, timesteps, eta, clipDenoised ?? true, prediction),
+            _ => new DpmSolverMultistepScheduler(schedule, timesteps, clipDenoised ?? false, prediction),
+        };
+    }
 }

@@ -30,6 +30,9 @@ public sealed class EvaluateOptions : TorchOptions
     [Option("guidance-interval", HelpText = "With --model: guide only steps whose noise level σ = √((1−ᾱ)/ᾱ) lies in (LOW, HIGH], e.g. 0.5,10 (HIGH may be inf); the other steps run the conditional model alone (default: the model's own interval when it names one, else every step).")]
     public string? GuidanceInterval { get; set; }
 
+    [Option("spacing", HelpText = "With --model: where the sampler's steps fall among the training timesteps: trailing (uniform in t) | karras (EDM's σ spacing, most steps at low noise) (default: the model's own when it names one, else trailing).")]
+    public string? Spacing { get; set; }
+
     [Option("no-spin", HelpText = "With --model: let ONNX Runtime's idle threads sleep instead of spinning (kinder to training sharing the CPU).")]
     public bool NoSpin { get; set; }
 
@@ -87,6 +90,9 @@ public sealed class EvaluateOptions : TorchOptions
         if (Guidance is double w && !(w >= 0 && w <= SamplerSettings.MaxGuidance)) throw new ArgumentException($"--guidance must be in 0..{SamplerSettings.MaxGuidance}, got {w}");
         if (Model is null && Guidance is not null) throw new ArgumentException("--guidance chooses how --model generates; it cannot be used with --generated");
         if (Model is null && GuidanceInterval is not null) throw new ArgumentException("--guidance-interval chooses how --model generates; it cannot be used with --generated");
+        if (Model is null && Spacing is not null) throw new ArgumentException("--spacing chooses how --model generates; it cannot be used with --generated");
+        if (Spacing is not null && !KneeOnnx.Schedulers.TimestepSpacing.Names.Contains(Spacing))
+            throw new ArgumentException($"--spacing '{Spacing}' is not one of {string.Join(", ", KneeOnnx.Schedulers.TimestepSpacing.Names)}");
         var interval = GuidanceInterval is null ? (KneeOnnx.Generation.GuidanceInterval?)null : KneeOnnx.Generation.GuidanceInterval.Parse(GuidanceInterval, "--guidance-interval");
         if (Limit is < 1) throw new ArgumentException($"--limit must be at least 1, got {Limit}");
         if (Augment && AugmentEpochs < 1) throw new ArgumentException($"--augment-epochs must be at least 1, got {AugmentEpochs}");
@@ -97,7 +103,7 @@ public sealed class EvaluateOptions : TorchOptions
         KneeOnnx.Validation.OutputGuard.Folder(Out, "--out", [new("--model", Model), new("--classifier", Classifier), new("--side-classifier", SideClassifier)],
             [new(Real is null ? "--data" : "--real", real), new(Train is null ? "--data" : "--train", train), new("--generated", Generated)]);
         if (Sides is not null && Model is null) throw new ArgumentException("--sides chooses what --model generates; it cannot be used with --generated");
-        var generate = Model is null ? null : new Evaluation.GenerateRequest(Model, PerGrade, Sampler, Steps, GenSeed, Guidance: Guidance, Sides: Sides, AllowSpinning: !NoSpin, GuidanceInterval: interval);
+        var generate = Model is null ? null : new Evaluation.GenerateRequest(Model, PerGrade, Sampler, Steps, GenSeed, Guidance: Guidance, Sides: Sides, AllowSpinning: !NoSpin, GuidanceInterval: interval, Spacing: Spacing);
         return new(Generated ?? Path.Combine(Out, "generated"), real, train, Out, Limit, Seed, Classifier,
             Augment ? new Evaluation.AugmentRequest(AugmentEpochs, AugmentPerGrade) : null, generate,
             NoFeatureCache ? null : Evaluation.FeatureCache.DefaultDirectory(), SideClassifier, DenoiseCheck);

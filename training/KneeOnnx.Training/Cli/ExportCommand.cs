@@ -29,6 +29,9 @@ public sealed class ExportOptions : TorchOptions
     [Option("default-steps", HelpText = "The step count that goes with --default-sampler.")]
     public int? DefaultSteps { get; set; }
 
+    [Option("default-spacing", HelpText = "With --default-sampler: the timestep spacing (trailing | karras) that goes with it, from a measurement on val; absent = trailing.")]
+    public string? DefaultSpacing { get; set; }
+
     [Option("default-guidance", HelpText = "Write this classifier-free guidance scale into the model as the one every verb uses when no --guidance is given, from a measurement on val (needs a run with label dropout).")]
     public double? DefaultGuidance { get; set; }
 
@@ -58,6 +61,10 @@ internal static class ExportCommand
             throw new ArgumentException("--default-sampler and --default-steps go together: give both or neither");
         if (o.DefaultSampler is not null && !KneeOnnx.Schedulers.SchedulerFactory.Names.Contains(o.DefaultSampler))
             throw new ArgumentException($"--default-sampler '{o.DefaultSampler}' is not one of {string.Join(", ", KneeOnnx.Schedulers.SchedulerFactory.Names)}");
+        if (o.DefaultSpacing is not null && o.DefaultSampler is null)
+            throw new ArgumentException("--default-spacing goes with --default-sampler and --default-steps: give them together");
+        if (o.DefaultSpacing is not null && !KneeOnnx.Schedulers.TimestepSpacing.Names.Contains(o.DefaultSpacing))
+            throw new ArgumentException($"--default-spacing '{o.DefaultSpacing}' is not one of {string.Join(", ", KneeOnnx.Schedulers.TimestepSpacing.Names)}");
         if (o.DefaultGuidance is double w && !(w >= 0 && w <= Generation.SamplerSettings.MaxGuidance))
             throw new ArgumentException($"--default-guidance must be in 0..{Generation.SamplerSettings.MaxGuidance}, got {w}");
         var defaultInterval = o.DefaultGuidanceInterval is null ? (Generation.GuidanceInterval?)null
@@ -88,6 +95,7 @@ internal static class ExportCommand
         {
             OnnxExporter.SetMetadata(proto, ModelContract.Keys.DefaultSampler, o.DefaultSampler);
             OnnxExporter.SetMetadata(proto, ModelContract.Keys.DefaultSteps, o.DefaultSteps!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (o.DefaultSpacing is not null) OnnxExporter.SetMetadata(proto, ModelContract.Keys.DefaultSpacing, o.DefaultSpacing);
         }
         if (o.DefaultGuidance is double guidance)
         {
