@@ -46,6 +46,16 @@ public class ModelCardTests
         Assert.Contains("Memorisation audit", card);
         Assert.Contains("Chen P., Knee Osteoarthritis Severity Grading Dataset", card);
         Assert.Contains("Not a diagnostic tool", card);
+
+        // Evaluation folders do not outlive their machine: rendered again without it (new notes, say), the card keeps
+        // the evaluation of this same file word for word.
+        Directory.Delete(dir.Combine("eval"), recursive: true);
+        (code, var said, err) = InProcessCli.Train("card", "--model", onnx);
+        Assert.True(code == 0, err);
+        Assert.Contains("kept the Evaluation section", said);
+        string Evaluation(string text) => string.Concat(text.Split('\n').SkipWhile(l => l != "## Evaluation on val").TakeWhile((l, i) => i == 0 || !l.StartsWith("## ")).Select(l => l + "\n"));
+        Assert.Contains($"| all | {fidAll} |", Evaluation(card));
+        Assert.Equal(Evaluation(card), Evaluation(File.ReadAllText(dir.Combine("m.md"))));
     }
 
     /// <summary>
@@ -95,6 +105,7 @@ public class ModelCardTests
         File.WriteAllText(card, string.Join(newline, lines));
         Assert.Equal("## Training\n\n2 steps of batch 2.\n\n", ModelCardSections.KeptTraining(card, sha));
         Assert.Null(ModelCardSections.KeptTraining(card, new string('b', 64)));
+        Assert.Equal(last ? null : "## Evaluation on val\n\nfigures\n\n", ModelCardSections.KeptEvaluation(card, sha));
         File.WriteAllText(card, string.Join(newline, lines.Where(l => !l.StartsWith("## Training"))));
         Assert.Null(ModelCardSections.KeptTraining(card, sha));
     }

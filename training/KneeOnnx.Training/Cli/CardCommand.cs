@@ -89,6 +89,11 @@ internal static class CardCommand
             output.WriteLine($"warning: {card} had a Training section for another file (its SHA-256 is not {info.Sha256[..12]}…); the new card has none (give --run)");
         if (o.Evaluation is not null)
             sections.Append(EvaluationMarkdown.CardSection(EvaluationReport.Load(Path.Combine(o.Evaluation, EvaluationReport.FileName)), o.EvaluationCommand ?? "kneeonnx-train evaluate ..."));
+        else if (ModelCardSections.KeptEvaluation(card, info.Sha256) is { } keptEvaluation)
+        {
+            sections.Append(keptEvaluation);
+            output.WriteLine($"kept the Evaluation section of {card}: it describes this file (sha256 {info.Sha256[..12]}…) and no --evaluation was given");
+        }
         if (o.Bench is not null)
         {
             string benchPath = Path.Combine(o.Bench, BenchSummary.FileName);

@@ -21,7 +21,10 @@ public static class EvaluationMarkdown
 
     /// <summary>The model card's evaluation section.</summary>
     public static string CardSection(EvaluationReport report, string command) =>
-        $"## Evaluation on val\n\nReproduce: `{command}`.\n\n" + Body(report);
+        $"## {CardHeading}\n\nReproduce: `{command}`.\n\n" + Body(report);
+
+    /// <summary>The heading of <see cref="CardSection"/> in a model card.</summary>
+    public const string CardHeading = "Evaluation on val";
 
     /// <summary>Every measured figure: generation, FID per grade against its floor, the classifier's view, memorisation, augmentation.</summary>
     public static string Body(EvaluationReport report)

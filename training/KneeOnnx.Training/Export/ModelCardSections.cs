@@ -22,13 +22,18 @@ public static class ModelCardSections
     /// model file of <paramref name="modelSha256"/>; null when there is no card, it has no such section, or it
     /// describes another file (other weights, or the same weights with other metadata).
     /// </summary>
-    public static string? KeptTraining(string cardPath, string modelSha256)
+    public static string? KeptTraining(string cardPath, string modelSha256) => Kept(cardPath, modelSha256, "Training");
+
+    /// <summary>The Evaluation section of the card already there, on the terms of <see cref="KeptTraining"/>: evaluation folders do not outlive their machine either.</summary>
+    public static string? KeptEvaluation(string cardPath, string modelSha256) => Kept(cardPath, modelSha256, Evaluation.EvaluationMarkdown.CardHeading);
+
+    private static string? Kept(string cardPath, string modelSha256, string heading)
     {
         if (!File.Exists(cardPath)) return null;
         // A checkout may have turned the line ends into CRLF; the card is written with LF.
         string text = "\n" + string.Join("\n", File.ReadAllText(cardPath).ReplaceLineEndings("\n").Split('\n').Select(l => l.TrimEnd()));
         if (!text.Contains($"SHA-256 `{modelSha256}`", StringComparison.Ordinal)) return null;
-        int start = text.IndexOf("\n## Training\n", StringComparison.Ordinal);
+        int start = text.IndexOf($"\n## {heading}\n", StringComparison.Ordinal);
         if (start < 0) return null;
         int end = text.IndexOf("\n## ", start + 1, StringComparison.Ordinal);
         return (end < 0 ? text[(start + 1)..] : text[(start + 1)..(end + 1)]).TrimEnd() + "\n\n";
