@@ -105,7 +105,7 @@ public abstract class SamplingOptions : ModelOptions
             Sampler = sampler, Steps = steps, Eta = Eta, Guidance = Generation.SamplerSettings.ChooseGuidance(Guidance, model), ClipDenoised = Generation.SamplerSettings.ParseClip(ClipX0),
             GuidanceInterval = Generation.SamplerSettings.ChooseGuidanceInterval(
                 GuidanceInterval is null ? null : Generation.GuidanceInterval.Parse(GuidanceInterval, "--guidance-interval"), model),
-            Spacing = Generation.SamplerSettings.ChooseSpacing(Spacing, model),
+            Spacing = Generation.SamplerSettings.ChooseSpacing(Spacing, model, sampler),
         }.ValidateAlone();
     }
 }

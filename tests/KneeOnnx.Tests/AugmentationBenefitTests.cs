@@ -114,7 +114,12 @@ public class AugmentationBenefitTests(ITestOutputHelper log)
             new StringWriter(), new ClassifierRunOptions(), dir.Combine("first")));
         Assert.Contains(Path.Combine("first", "seed-7", "augment-real-only.ckpt"), refused.Message);
         Assert.Contains("other settings", refused.Message);
-        Assert.False(File.Exists(Path.Combine(dir.Path, "third", "seed-7", AugmentationBenefit.RealOnlyFile)));
+        Assert.False(Directory.Exists(dir.Combine("third")));
+        // Other val images: refused too, and for every seed before the first one trains.
+        refused = Assert.Throws<ArgumentException>(() => SeededAugmentationBenefit.Run(config, 2, train, Knees([0, 1, 2, 3, 4], perGrade: 4, firstIndex: 300), minority, null,
+            dir.Combine("fourth"), new StringWriter(), new ClassifierRunOptions(), dir.Combine("first")));
+        Assert.Contains("other train or val images", refused.Message);
+        Assert.False(Directory.Exists(dir.Combine("fourth")));
     }
 
     [Fact]

@@ -41,6 +41,8 @@ public class ModelDefaultSpacingTests(TinyOnnxModel model) : IClassFixture<TinyO
         Assert.DoesNotContain("spacing", trailing.Manifest[0]);
         // Other timesteps, other images: the spacing reaches the sampler, not only the names.
         Assert.NotEqual(karras.FirstImage, trailing.FirstImage);
+        // Another sampler runs on trailing spacing: the model's spacing was measured with its own sampler.
+        Assert.DoesNotContain("karras", Generate(path, dir.Combine("d"), "--sampler", "ddim", "--steps", "6").FirstName);
         // The same request again, asked for explicitly, is byte for byte the model's default.
         Assert.Equal(karras.FirstImage, Generate(model.Path, dir.Combine("k2"), "--sampler", "dpm++2m", "--steps", "6", "--spacing", "karras").FirstImage);
 
@@ -59,6 +61,11 @@ public class ModelDefaultSpacingTests(TinyOnnxModel model) : IClassFixture<TinyO
         Assert.Equal(KneeOnnx.Cli.KneeOnnxCli.BadInputExitCode, code);
         Assert.Contains("'kneeonnx.default_spacing' = 'log' is not one of trailing, karras", err);
         Assert.False(Directory.Exists(dir.Combine("a")));
+
+        string alone = model.WriteVariant("spacing-alone.onnx", m => TinyOnnxModel.SetMeta(m, ModelContract.Keys.DefaultSpacing, "karras"));
+        (code, _, err) = InProcessCli.Generate("generate", "--model", alone, "--out", dir.Combine("c"));
+        Assert.Equal(KneeOnnx.Cli.KneeOnnxCli.BadInputExitCode, code);
+        Assert.Contains("'kneeonnx.default_spacing' without 'kneeonnx.default_sampler'", err);
 
         (code, _, err) = InProcessCli.Generate("generate", "--model", model.Path, "--spacing", "uniform", "--out", dir.Combine("b"));
         Assert.Equal(KneeOnnx.Cli.KneeOnnxCli.BadInputExitCode, code);

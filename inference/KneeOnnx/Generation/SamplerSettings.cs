@@ -31,8 +31,12 @@ public sealed record SamplerSettings
     /// <summary>The noise levels guidance applies at: what was asked for, else the model's own interval, else every step (null).</summary>
     public static GuidanceInterval? ChooseGuidanceInterval(GuidanceInterval? interval, Runtime.ModelInfo? model) => interval ?? model?.DefaultGuidanceInterval;
 
-    /// <summary>The noise levels, from the model's own named spacing, if any, else trailing.</summary>
-    public static string ChooseSpacing(string? spacing, Runtime.ModelInfo? model) => spacing ?? model?.DefaultSpacing ?? TimestepSpacing.TrailingName;
+    /// <summary>
+    /// The timestep spacing a verb runs: what was asked for; else the model's own spacing when <paramref name="sampler"/>
+    /// is the model's own sampler (the spacing was measured with it, as its step count was), else trailing.
+    /// </summary>
+    public static string ChooseSpacing(string? spacing, Runtime.ModelInfo? model, string sampler) =>
+        spacing ?? (model?.DefaultSampler == sampler ? model.DefaultSpacing : null) ?? TimestepSpacing.TrailingName;
 
     public int Steps { get; init; } = DefaultSteps;
     /// <summary>Where the <see cref="Steps"/> model calls fall among the training timesteps (<see cref="TimestepSpacing.Names"/>).</summary>

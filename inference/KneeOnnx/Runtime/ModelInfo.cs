@@ -131,7 +131,8 @@ public sealed record ModelInfo
         double? defaultGuidance = ParseDefaultGuidance(path, meta, conditioning != "none" && nullGrade >= 0);
         var defaultInterval = ParseDefaultGuidanceInterval(path, meta);
         string? defaultSpacing = meta.TryGetValue(ModelContract.Keys.DefaultSpacing, out var spacing)
-            ? Schedulers.TimestepSpacing.Names.Contains(spacing) ? spacing
+            ? defaultSampler is null ? throw new InvalidModelException($"{path}: metadata has '{ModelContract.Keys.DefaultSpacing}' without '{ModelContract.Keys.DefaultSampler}'; the spacing belongs to the default sampler")
+            : Schedulers.TimestepSpacing.Names.Contains(spacing) ? spacing
                 : throw new InvalidModelException($"{path}: metadata '{ModelContract.Keys.DefaultSpacing}' = '{Shorten(spacing)}' is not one of {string.Join(", ", Schedulers.TimestepSpacing.Names)}")
             : null;
         var (sideNames, nullSide) = ParseSides(path, meta, conditioning, nullGrade);

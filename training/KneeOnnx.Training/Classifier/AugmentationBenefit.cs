@@ -45,17 +45,18 @@ public static class AugmentationBenefit
         var mixed = KneeDataset.FromMemory(config.ImageSize, mixedImages, mixedGrades, "train+synthetic");
         var added = new int[KlGrades.Count];
         foreach (int i in chosen) added[synthetic.Grades[i]]++;
-        int steps = config.StepsPerEpoch ?? Math.Max(1, train.Count / config.BatchSize);
-        var budget = config with { StepsPerEpoch = steps };
+        var budget = Budget(config, train);
+        int steps = budget.StepsPerEpoch!.Value;
         log.WriteLine($"augment-benefit: {train.Count} real + {chosen.Length} synthetic ({string.Join(" ", added)}) at {config.ImageSize}²; "
             + $"both runs {budget.Epochs} × {steps} steps of batch {config.BatchSize}, seed {config.Seed}");
 
+        bool adopted = false;
         if (baseline is not null)
         {
             if (run is null) throw new ArgumentException("a baseline is adopted as a finished checkpointed run: give run options");
-            BaselineArm.Adopt(baseline, outDirectory, budget, ClassifierCheckpoint.DataSha256(train, train.Grades, val, val.Grades));
+            adopted = BaselineArm.Adopt(baseline, outDirectory, budget, ClassifierCheckpoint.DataSha256(train, train.Grades, val, val.Grades));
         }
-        log.WriteLine(baseline is null ? "run 1/2: real train only" : $"run 1/2: real train only, adopted from {baseline}");
+        log.WriteLine(adopted ? $"run 1/2: real train only, adopted from {baseline}" : "run 1/2: real train only");
         var realOnly = Arm(budget, train, val, Path.Combine(outDirectory, RealOnlyFile), log, run);
         if (realOnly is null) return null;
         log.WriteLine("run 2/2: real train + synthetic");
@@ -84,6 +85,10 @@ public static class AugmentationBenefit
             + $"MAE {realOnly.ValMeanAbsoluteError:F3} → {augmented.ValMeanAbsoluteError:F3} ({timer.Elapsed.TotalSeconds:F0}s); wrote {Path.Combine(outDirectory, "augment.json")}");
         return new AugmentationResult(realOnly, augmented, added, steps * budget.Epochs, report);
     }
+
+    /// <summary>Both arms' budget: the real-only run's steps per epoch (one pass over the real train set unless set).</summary>
+    public static ClassifierConfig Budget(ClassifierConfig config, KneeDataset train) =>
+        config with { StepsPerEpoch = config.StepsPerEpoch ?? Math.Max(1, train.Count / config.BatchSize) };
 
     /// <summary>
     /// One classifier of the comparison: trained now, or (with <paramref name="run"/>) continued from its checkpoint

@@ -54,6 +54,17 @@ public static class SeededAugmentationBenefit
         if (seeds < 2) throw new ArgumentException($"--seeds must be at least 2 for an interval, got {seeds}");
         var chosen = AugmentationBenefit.Chosen(synthetic, perGrade);
         var missing = Enumerable.Range(0, KlGrades.Count).Where(g => !chosen.Any(i => synthetic.Grades[i] == g)).ToArray();
+        if (baseline is not null)
+        {
+            // Every seed's baseline before the first seed trains: a mismatch found at seed 3 would cost two seeds' arms.
+            string dataSha = ClassifierCheckpoint.DataSha256(train, train.Grades, val, val.Grades);
+            for (int k = 0; k < seeds; k++)
+            {
+                long seed = config.Seed + k;
+                if (!File.Exists(Path.ChangeExtension(Path.Combine(outDirectory, $"seed-{seed}", AugmentationBenefit.RealOnlyFile), ".ckpt")))
+                    BaselineArm.Check(Path.Combine(baseline, $"seed-{seed}"), AugmentationBenefit.Budget(config with { Seed = seed }, train), dataSha);
+            }
+        }
         var timer = Stopwatch.StartNew();
         var pairs = new List<AugmentationResult>();
         var scores = new List<double>();

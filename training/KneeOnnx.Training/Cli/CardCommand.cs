@@ -74,7 +74,9 @@ internal static class CardCommand
             : Path.GetFileName(o.Model);
         string guidance = meta.GetValueOrDefault(ModelContract.Keys.DefaultGuidance) is { } w && w != "1" ? w : "";
         string interval = guidance.Length > 0 && meta.GetValueOrDefault(ModelContract.Keys.DefaultGuidanceInterval) is { } gi ? gi : "";
-        string spacing = o.RecommendSampler is null && meta.GetValueOrDefault(ModelContract.Keys.DefaultSpacing) is { } sp ? sp : "";
+        // The model's spacing goes with its own sampler only (SamplerSettings.ChooseSpacing).
+        string spacing = (o.RecommendSampler is null || o.RecommendSampler == meta.GetValueOrDefault(ModelContract.Keys.DefaultSampler))
+            && meta.GetValueOrDefault(ModelContract.Keys.DefaultSpacing) is { } sp ? sp : "";
         var sections = new StringBuilder($"## Use\n\nRecommended sampler: {sampler}, {steps} steps{(spacing.Length > 0 ? $", {spacing} spacing" : "")}{(guidance.Length > 0 ? $", guidance {guidance}{(interval.Length > 0 ? $" at noise levels σ in ({interval}]" : "")} (the model's default)" : "")} "
             + $"(`kneeonnx-gen generate --model {modelArgument} --sampler {sampler} --steps {steps}{(spacing.Length > 0 ? $" --spacing {spacing}" : "")}{(guidance.Length > 0 ? $" --guidance {guidance}" : "")}{(interval.Length > 0 ? $" --guidance-interval {interval}" : "")} --out DIR`).\n\n");
         if (o.Run is not null)

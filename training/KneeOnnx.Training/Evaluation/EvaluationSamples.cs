@@ -10,7 +10,7 @@ namespace KneeOnnx.Training.Evaluation;
 /// <param name="AllowSpinning">false: ONNX Runtime's idle threads sleep (<see cref="RuntimeOptions.AllowSpinning"/>), for evaluating beside training.</param>
 /// <param name="Guidance">null: the model's own scale, else 1 (<see cref="SamplerSettings.ChooseGuidance"/>).</param>
 /// <param name="GuidanceInterval">null: the model's own interval, else every step (<see cref="SamplerSettings.ChooseGuidanceInterval"/>).</param>
-/// <param name="Spacing">null: the model's own timestep spacing, else trailing (<see cref="SamplerSettings.ChooseSpacing"/>).</param>
+/// <param name="Spacing">null: the model's own timestep spacing with its own sampler, else trailing (<see cref="SamplerSettings.ChooseSpacing"/>).</param>
 /// <param name="Sampler">null: the model's own sampler, else the global default (<see cref="SamplerSettings.Choose"/>); likewise <paramref name="Steps"/>.</param>
 public sealed record GenerateRequest(string Model, int PerGrade, string? Sampler = null, int? Steps = null, long Seed = 1, int Batch = 16, double? Guidance = null,
                                      string? Sides = null, bool AllowSpinning = true, GuidanceInterval? GuidanceInterval = null, string? Spacing = null);
@@ -33,7 +33,7 @@ public static class EvaluationSamples
         {
             Sampler = sampler, Steps = steps, Guidance = SamplerSettings.ChooseGuidance(request.Guidance, model.Info),
             GuidanceInterval = SamplerSettings.ChooseGuidanceInterval(request.GuidanceInterval, model.Info),
-            Spacing = SamplerSettings.ChooseSpacing(request.Spacing, model.Info),
+            Spacing = SamplerSettings.ChooseSpacing(request.Spacing, model.Info, sampler),
         };
         settings.Validate(model.Info);
         int[] sides = SideList.Parse(request.Sides, model.Info);
