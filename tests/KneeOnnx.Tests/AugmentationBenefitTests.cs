@@ -122,6 +122,23 @@ public class AugmentationBenefitTests(ITestOutputHelper log)
         Assert.False(Directory.Exists(dir.Combine("fourth")));
     }
 
+    /// <summary>generate --grades 3,4 writes only those grade folders; augment-benefit adds what is there (evaluate, which scores every grade, still refuses such a set).</summary>
+    [Fact]
+    public void CliTakesAGeneratedSetOfSomeGradesOnly()
+    {
+        using var dir = new TempDirectory();
+        SyntheticKnees.WriteDataset(dir.Combine("data"), perGrade: 2, side: 32);
+        SyntheticKnees.WriteDataset(dir.Combine("data"), perGrade: 2, side: 32, split: "val", firstIndex: 10);
+        SyntheticKnees.WriteDataset(dir.Combine("gen"), perGrade: 3, side: 32, split: "", firstIndex: 30);
+        foreach (string grade in new[] { "0", "1", "2" }) Directory.Delete(dir.Combine("gen", grade), recursive: true);
+
+        var (code, _, err) = InProcessCli.Train("augment-benefit", "--data", dir.Combine("data"), "--generated", dir.Combine("gen"), "--out", dir.Combine("r"), "--size", "32",
+            "--epochs", "1", "--batch", "4", "--precision", "fp32");
+        Assert.True(code == 0, err);
+        var written = JsonSerializer.Deserialize<AugmentationReport>(File.ReadAllText(dir.Combine("r", "augment.json")), ReportJson.Options)!;
+        Assert.Equal([0, 0, 0, 3, 3], written.SyntheticPerGrade);
+    }
+
     [Fact]
     public void CliRejectsAnEmptyGeneratedFolderAndABadCapInOneLine()
     {

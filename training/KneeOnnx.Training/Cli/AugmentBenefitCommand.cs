@@ -73,7 +73,8 @@ internal static class AugmentBenefitCommand
         KneeOnnx.Validation.OutputGuard.Folder(o.Out, "--out", [],
             [new("--data", Path.Combine(o.Data, "train")), new("--data", Path.Combine(o.Data, "val")), new("--generated", o.Generated), new("--baseline", o.Baseline)]);
         if (o.Baseline is not null && !Directory.Exists(o.Baseline)) throw new ArgumentException($"{o.Baseline}: --baseline folder not found");
-        var synthetic = ImageSet.Load(o.Generated, config.ImageSize);
+        // Generated images may be for some grades only (generate --grades 3,4): those grades are added, the others not.
+        var synthetic = ImageSet.Load(o.Generated, config.ImageSize, everyGrade: false);
         var train = KneeDataset.Load(o.Data, "train", config.ImageSize);
         var val = KneeDataset.Load(o.Data, "val", config.ImageSize);
         bool finished = o.Seeds == 1

@@ -86,8 +86,10 @@ public sealed class KneeDataset : ITrainingSet
         return counts;
     }
 
-    /// <summary>Loads <paramref name="root"/>/<paramref name="split"/>; every grade folder 0..4 must exist and hold PNGs.</summary>
-    public static KneeDataset Load(string root, string split, int imageSize, UnreadablePolicy policy = UnreadablePolicy.Fail, GrayImageReader? reader = null)
+    /// <summary>Loads <paramref name="root"/>/<paramref name="split"/>; every grade folder 0..4 must exist and hold PNGs
+    /// unless <paramref name="everyGrade"/> is false (a generated set asked for some grades only), when at least one must.</summary>
+    public static KneeDataset Load(string root, string split, int imageSize, UnreadablePolicy policy = UnreadablePolicy.Fail, GrayImageReader? reader = null,
+                                   bool everyGrade = true)
     {
         reader ??= new GrayImageReader();
         if (!System.IO.Directory.Exists(root))
@@ -102,16 +104,21 @@ public sealed class KneeDataset : ITrainingSet
         {
             string gradeDir = Path.Combine(splitDir, grade.ToString());
             if (!System.IO.Directory.Exists(gradeDir))
+            {
+                if (!everyGrade) continue;
                 throw new DatasetException($"{gradeDir}: grade folder missing (expected folders 0..{KlGrades.Count - 1} under {splitDir})");
+            }
             var files = System.IO.Directory.EnumerateFiles(gradeDir)
                 .Where(f => !Path.GetFileName(f).StartsWith('.'))
                 .ToList();
             var pngs = files.Where(f => f.EndsWith(".png", StringComparison.OrdinalIgnoreCase)).Order(StringComparer.Ordinal).ToList();
             ignored += files.Count - pngs.Count;
-            if (pngs.Count == 0)
+            if (pngs.Count == 0 && everyGrade)
                 throw new DatasetException($"{gradeDir}: no PNG images in grade folder");
             entries.AddRange(pngs.Select(p => (p, grade)));
         }
+        if (entries.Count == 0)
+            throw new DatasetException($"{splitDir}: no PNG images in any grade folder 0..{KlGrades.Count - 1}");
 
         var images = new float[entries.Count][];
         var hashes = new byte[entries.Count][];

@@ -48,10 +48,11 @@ public static class ImageSet
     /// <paramref name="viaSide"/> first when that is smaller, see <see cref="GrayImageReader"/>); optionally at most
     /// <paramref name="limit"/> per grade.
     /// </summary>
-    public static KneeDataset Load(string root, int side, int? limit = null, int? viaSide = null)
+    /// <param name="everyGrade">false: grades without a folder or without images are left out (a generated set made for some grades only).</param>
+    public static KneeDataset Load(string root, int side, int? limit = null, int? viaSide = null, bool everyGrade = true)
     {
         RejectNonPng(root);
-        var data = KneeDataset.Load(root, "", side, reader: viaSide is null ? null : new GrayImageReader(viaSide: viaSide));
+        var data = KneeDataset.Load(root, "", side, reader: viaSide is null ? null : new GrayImageReader(viaSide: viaSide), everyGrade: everyGrade);
         if (limit is not int n) return data;
         var keep = Enumerable.Range(0, data.Count).GroupBy(i => data.Grades[i]).SelectMany(g => g.Take(n)).Order().ToArray();
         return data.Subset(keep);
