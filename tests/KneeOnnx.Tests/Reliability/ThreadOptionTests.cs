@@ -17,6 +17,7 @@ public class ThreadOptionTests
         ("train", ["train-classifier", "--data", "{0}", "--out", "{0}/c.kcls"]),
         ("train", ["augment-benefit", "--data", "{0}", "--generated", "{0}/g", "--out", "{0}/o"]),
         ("train", ["bench", "--out", "{0}/o"]),
+        ("train", ["evaluate", "--generated", "{0}/g", "--data", "{0}", "--out", "{0}/o"]),
         ("gen", ["generate", "--model", "{0}/m.onnx", "--provider", "cpu", "--out", "{0}/o"]),
         ("gen", ["grid", "--model", "{0}/m.onnx", "--provider", "cpu", "--out", "{0}/g.png"]),
         ("gen", ["info", "--model", "{0}/m.onnx", "--provider", "cpu"]),

@@ -75,6 +75,9 @@ public sealed class EvaluateOptions : TorchOptions
     [Option("denoise-check", HelpText = "With --model: also noise N real val images per grade with known noise at t = 0.1T, 0.3T, … T−1, denoise each in one model call and report x̂₀ and ε̂ errors beside the average image's (seconds; no sampling).")]
     public int? DenoiseCheck { get; set; }
 
+    [Option("threads", Default = 0, HelpText = "CPU threads for generation, features and classifiers (0 = all cores; at most 4 × the logical cores); 1 leaves a core to training beside it.")]
+    public int Threads { get; set; }
+
     [Option("no-feature-cache", HelpText = "Do not keep ResNet-18 features of whole folders in ~/.cache/kneeonnx/features (or $XDG_CACHE_HOME).")]
     public bool NoFeatureCache { get; set; }
 
@@ -97,15 +100,27 @@ public sealed class EvaluateOptions : TorchOptions
         if (Limit is < 1) throw new ArgumentException($"--limit must be at least 1, got {Limit}");
         if (Augment && AugmentEpochs < 1) throw new ArgumentException($"--augment-epochs must be at least 1, got {AugmentEpochs}");
         if (AugmentPerGrade is < 1) throw new ArgumentException($"--augment-per-grade must be at least 1, got {AugmentPerGrade}");
+        KneeOnnx.Validation.ThreadCount.Validate(Threads);
         if (DenoiseCheck is < 1) throw new ArgumentException($"--denoise-check must be at least 1 image per grade, got {DenoiseCheck}");
         if (DenoiseCheck is not null && Model is null) throw new ArgumentException("--denoise-check runs the model on real images: it needs --model");
         // Reports and generated images go under --out: never into the real or training images, never beside the model or classifier read.
         KneeOnnx.Validation.OutputGuard.Folder(Out, "--out", [new("--model", Model), new("--classifier", Classifier), new("--side-classifier", SideClassifier)],
             [new(Real is null ? "--data" : "--real", real), new(Train is null ? "--data" : "--train", train), new("--generated", Generated)]);
         if (Sides is not null && Model is null) throw new ArgumentException("--sides chooses what --model generates; it cannot be used with --generated");
-        var generate = Model is null ? null : new Evaluation.GenerateRequest(Model, PerGrade, Sampler, Steps, GenSeed, Guidance: Guidance, Sides: Sides, AllowSpinning: !NoSpin, GuidanceInterval: interval, Spacing: Spacing);
+        var generate = Model is null ? null : new Evaluation.GenerateRequest(Model, PerGrade, Sampler, Steps, GenSeed, Guidance: Guidance, Sides: Sides, AllowSpinning: !NoSpin, GuidanceInterval: interval, Spacing: Spacing, Threads: Threads);
         return new(Generated ?? Path.Combine(Out, "generated"), real, train, Out, Limit, Seed, Classifier,
             Augment ? new Evaluation.AugmentRequest(AugmentEpochs, AugmentPerGrade) : null, generate,
             NoFeatureCache ? null : Evaluation.FeatureCache.DefaultDirectory(), SideClassifier, DenoiseCheck);
+    }
+}
+
+internal static class EvaluateCommand
+{
+    public static int Run(EvaluateOptions o, TextWriter output)
+    {
+        var request = o.ToRequest();
+        // The ResNet-18 features and the classifiers run in TorchSharp, the generation in ONNX Runtime: --threads bounds both.
+        LibTorch.TorchDevice.SetThreads(o.Threads);
+        return Evaluation.Evaluator.Run(request, output) is null ? 1 : 0;
     }
 }

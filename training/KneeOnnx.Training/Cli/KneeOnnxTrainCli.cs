@@ -57,7 +57,7 @@ public static class KneeOnnxTrainCli
                 (SampleOptions o) => SampleCommand.Run(o, output),
                 (ExportOptions o) => ExportCommand.Run(o, output),
                 (TrainClassifierOptions o) => TrainClassifierCommand.Run(o, output),
-                (EvaluateOptions o) => Evaluation.Evaluator.Run(o.ToRequest(), output) is null ? 1 : 0,
+                (EvaluateOptions o) => EvaluateCommand.Run(o, output),
                 (AugmentBenefitOptions o) => AugmentBenefitCommand.Run(o, output),
                 (BenchOptions o) => Bench.BenchmarkRunner.Run(o.ToRequest(), output) is null ? 1 : 0,
                 (CardOptions o) => CardCommand.Run(o, output),

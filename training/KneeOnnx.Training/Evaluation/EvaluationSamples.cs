@@ -11,9 +11,10 @@ namespace KneeOnnx.Training.Evaluation;
 /// <param name="Guidance">null: the model's own scale, else 1 (<see cref="SamplerSettings.ChooseGuidance"/>).</param>
 /// <param name="GuidanceInterval">null: the model's own interval, else every step (<see cref="SamplerSettings.ChooseGuidanceInterval"/>).</param>
 /// <param name="Spacing">null: the model's own timestep spacing with its own sampler, else trailing (<see cref="SamplerSettings.ChooseSpacing"/>).</param>
+/// <param name="Threads">ONNX Runtime's intra-op threads (0 = every core, <see cref="KneeOnnx.Validation.ThreadCount.Resolve"/>).</param>
 /// <param name="Sampler">null: the model's own sampler, else the global default (<see cref="SamplerSettings.Choose"/>); likewise <paramref name="Steps"/>.</param>
 public sealed record GenerateRequest(string Model, int PerGrade, string? Sampler = null, int? Steps = null, long Seed = 1, int Batch = 16, double? Guidance = null,
-                                     string? Sides = null, bool AllowSpinning = true, GuidanceInterval? GuidanceInterval = null, string? Spacing = null);
+                                     string? Sides = null, bool AllowSpinning = true, GuidanceInterval? GuidanceInterval = null, string? Spacing = null, int Threads = 0);
 
 /// <summary>
 /// Generates the evaluated set with the inference library (the same code, file names and determinism as
@@ -27,7 +28,7 @@ public static class EvaluationSamples
     public static (GenerationInfo Generation, string Folder) Generate(GenerateRequest request, string root, TextWriter log)
     {
         if (request.PerGrade < 2) throw new ArgumentException($"--per-grade must be at least 2 (FID needs two images), got {request.PerGrade}");
-        using var model = KneeModel.Open(request.Model, new RuntimeOptions { AllowSpinning = request.AllowSpinning });
+        using var model = KneeModel.Open(request.Model, new RuntimeOptions { AllowSpinning = request.AllowSpinning, IntraOpThreads = request.Threads });
         var (sampler, steps) = SamplerSettings.Choose(request.Sampler, request.Steps, model.Info);
         var settings = new SamplerSettings
         {
