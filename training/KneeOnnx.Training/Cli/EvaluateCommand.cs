@@ -75,7 +75,7 @@ public sealed class EvaluateOptions : TorchOptions
     [Option("denoise-check", HelpText = "With --model: also noise N real val images per grade with known noise at t = 0.1T, 0.3T, … T−1, denoise each in one model call and report x̂₀ and ε̂ errors beside the average image's (seconds; no sampling).")]
     public int? DenoiseCheck { get; set; }
 
-    [Option("threads", Default = 0, HelpText = "CPU threads for generation, features and classifiers (0 = all cores; at most 4 × the logical cores); 1 leaves a core to training beside it.")]
+    [Option("threads", Default = 0, HelpText = "CPU threads for generation, the denoising check, ResNet-18 features and classifiers, --augment's training included (0 = all cores; at most 4 × the logical cores); 1 leaves a core to training beside it.")]
     public int Threads { get; set; }
 
     [Option("no-feature-cache", HelpText = "Do not keep ResNet-18 features of whole folders in ~/.cache/kneeonnx/features (or $XDG_CACHE_HOME).")]
@@ -110,7 +110,7 @@ public sealed class EvaluateOptions : TorchOptions
         var generate = Model is null ? null : new Evaluation.GenerateRequest(Model, PerGrade, Sampler, Steps, GenSeed, Guidance: Guidance, Sides: Sides, AllowSpinning: !NoSpin, GuidanceInterval: interval, Spacing: Spacing, Threads: Threads);
         return new(Generated ?? Path.Combine(Out, "generated"), real, train, Out, Limit, Seed, Classifier,
             Augment ? new Evaluation.AugmentRequest(AugmentEpochs, AugmentPerGrade) : null, generate,
-            NoFeatureCache ? null : Evaluation.FeatureCache.DefaultDirectory(), SideClassifier, DenoiseCheck);
+            NoFeatureCache ? null : Evaluation.FeatureCache.DefaultDirectory(), SideClassifier, DenoiseCheck, Threads);
     }
 }
 

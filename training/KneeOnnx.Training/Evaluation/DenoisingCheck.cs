@@ -40,9 +40,10 @@ public static class DenoisingCheck
     public static readonly double[] Fractions = [0.1, 0.3, 0.5, 0.7, 0.9];
 
     /// <param name="realFolder">real images, &lt;grade&gt;/*.png (the val split), read at the size the model writes.</param>
-    public static DenoisingReport Run(string modelPath, string realFolder, int perGrade, long seed, TextWriter log)
+    /// <param name="runtime">the sessions' options (threads, spinning); the check runs on the CPU.</param>
+    public static DenoisingReport Run(string modelPath, string realFolder, int perGrade, long seed, TextWriter log, RuntimeOptions? runtime = null)
     {
-        using var model = KneeModel.Open(modelPath, new RuntimeOptions { Provider = ProviderRequest.Cpu });
+        using var model = KneeModel.Open(modelPath, runtime ?? new RuntimeOptions { Provider = ProviderRequest.Cpu });
         var info = model.Info;
         var val = ImageSet.Load(realFolder, info.OutputImageSize);
         int values = info.Channels * info.ImageSize * info.ImageSize;

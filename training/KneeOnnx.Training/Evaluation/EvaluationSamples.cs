@@ -14,7 +14,11 @@ namespace KneeOnnx.Training.Evaluation;
 /// <param name="Threads">ONNX Runtime's intra-op threads (0 = every core, <see cref="KneeOnnx.Validation.ThreadCount.Resolve"/>).</param>
 /// <param name="Sampler">null: the model's own sampler, else the global default (<see cref="SamplerSettings.Choose"/>); likewise <paramref name="Steps"/>.</param>
 public sealed record GenerateRequest(string Model, int PerGrade, string? Sampler = null, int? Steps = null, long Seed = 1, int Batch = 16, double? Guidance = null,
-                                     string? Sides = null, bool AllowSpinning = true, GuidanceInterval? GuidanceInterval = null, string? Spacing = null, int Threads = 0);
+                                     string? Sides = null, bool AllowSpinning = true, GuidanceInterval? GuidanceInterval = null, string? Spacing = null, int Threads = 0)
+{
+    /// <summary>How the model's ONNX Runtime sessions run: the generation's and the denoising check's alike.</summary>
+    public RuntimeOptions Runtime => new() { AllowSpinning = AllowSpinning, IntraOpThreads = Threads };
+}
 
 /// <summary>
 /// Generates the evaluated set with the inference library (the same code, file names and determinism as
@@ -28,7 +32,7 @@ public static class EvaluationSamples
     public static (GenerationInfo Generation, string Folder) Generate(GenerateRequest request, string root, TextWriter log)
     {
         if (request.PerGrade < 2) throw new ArgumentException($"--per-grade must be at least 2 (FID needs two images), got {request.PerGrade}");
-        using var model = KneeModel.Open(request.Model, new RuntimeOptions { AllowSpinning = request.AllowSpinning, IntraOpThreads = request.Threads });
+        using var model = KneeModel.Open(request.Model, request.Runtime);
         var (sampler, steps) = SamplerSettings.Choose(request.Sampler, request.Steps, model.Info);
         var settings = new SamplerSettings
         {

@@ -10,7 +10,7 @@ namespace KneeOnnx.Training.Evaluation;
 /// <summary>What to compare: a generated set, the real set it should resemble (val) and the training set (floor, memorisation).</summary>
 public sealed record EvaluationRequest(string Generated, string Real, string Train, string OutDirectory, int? Limit = null, long Seed = 0, string? Classifier = null,
                                        AugmentRequest? Augment = null, GenerateRequest? GenerateFrom = null, string? FeatureCacheDirectory = null,
-                                       string? SideClassifier = null, int? DenoisingPerGrade = null)
+                                       string? SideClassifier = null, int? DenoisingPerGrade = null, int Threads = 0)
 {
     /// <summary>
     /// At most this many generated images per grade: --limit, and with --model the count asked for (a folder may hold
@@ -49,7 +49,7 @@ public static class Evaluator
             if (Directory.Exists(folder)) ImageSet.RejectNonPng(folder);
         // Seconds, and it refuses a latent model without its encoder: before the minutes of generation.
         var denoising = request.DenoisingPerGrade is int perGrade && request.GenerateFrom is { } from
-            ? DenoisingCheck.Run(from.Model, request.Real, perGrade, request.Seed, log) : null;
+            ? DenoisingCheck.Run(from.Model, request.Real, perGrade, request.Seed, log, from.Runtime with { Provider = KneeOnnx.Runtime.ProviderRequest.Cpu }) : null;
         GenerationInfo? generation = null;
         if (request.GenerateFrom is not null)
         {
@@ -64,7 +64,7 @@ public static class Evaluator
         var train = ImageSet.Load(request.Train, side);
         log.WriteLine($"evaluate at {side}²: generated {generated.Count}, real {real.Count}, train {train.Count} images");
 
-        using var featurizer = new ResNet18Features();
+        using var featurizer = new ResNet18Features(threads: request.Threads);
         float[][] Features(KneeDataset set, string name) => FeatureCache.GetOrCompute(request.FeatureCacheDirectory, set, side, () =>
         {
             var sw = Stopwatch.StartNew();
@@ -209,14 +209,14 @@ public static class Evaluator
     /// <summary>Two classifier runs of equal budget (see <see cref="Classifier.AugmentationBenefit"/>), at the reference classifier's size and widths when one is given.</summary>
     private static Classifier.AugmentationReport AugmentationMeasure(EvaluationRequest request, TextWriter log)
     {
-        var config = new Classifier.ClassifierConfig { Epochs = request.Augment!.Epochs, Seed = request.Seed + 1 };
+        var config = new Classifier.ClassifierConfig { Epochs = request.Augment!.Epochs, Seed = request.Seed + 1, Threads = request.Threads };
         if (request.Classifier is not null)
         {
             var (header, net) = Classifier.ClassifierFile.Load(request.Classifier);
             net.Dispose();
             config = Classifier.ClassifierConfig.ForBackbone(header.Backbone) with
             {
-                Epochs = config.Epochs, Seed = config.Seed, ImageSize = header.ImageSize, Widths = header.Widths, MirrorAveraging = header.MirrorAveraging,
+                Epochs = config.Epochs, Seed = config.Seed, Threads = config.Threads, ImageSize = header.ImageSize, Widths = header.Widths, MirrorAveraging = header.MirrorAveraging,
             };
         }
         config.Validate();

@@ -23,13 +23,14 @@ public sealed class ResNet18Features : IDisposable
     private readonly float[] _input = new float[3 * InputSide * InputSide];
     private readonly RunOptions _runOptions = new();
 
-    public ResNet18Features(string? modelDirectory = null)
+    /// <param name="threads">ONNX Runtime's intra-op threads (0 = every core).</param>
+    public ResNet18Features(string? modelDirectory = null, int threads = 0)
     {
         modelDirectory ??= Path.Combine(AppContext.BaseDirectory, "DnnImageModels");
         string prep = Path.Combine(modelDirectory, "ResNetPreprocess.onnx"), net = Path.Combine(modelDirectory, "ResNet18.onnx");
         foreach (var f in new[] { prep, net })
             if (!File.Exists(f)) throw new FileNotFoundException($"{f}: ResNet-18 feature model not found (restored from the NuGet package Microsoft.ML.DnnImageFeaturizer.ResNet18)", f);
-        var options = new SessionOptions { IntraOpNumThreads = Environment.ProcessorCount, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
+        using var options = new SessionOptions { IntraOpNumThreads = KneeOnnx.Validation.ThreadCount.Resolve(threads), LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
         _preprocess = new InferenceSession(prep, options);
         _network = new InferenceSession(net, options);
     }
