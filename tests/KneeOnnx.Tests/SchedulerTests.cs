@@ -211,6 +211,22 @@ public class SchedulerTests
     }
 
     [Fact]
+    public void KarrasSpacingOnAScheduleBelowSigmaMaxStartsItsLadderAtTheTopLevel()
+    {
+        // T = 200 with the linear betas tops out at σ ≈ 2.6 (< 80): EDM's ladder then runs σ_{T−1} → σ_0, and three calls
+        // are its two ends and its ρ = 7 middle, ((σ_max^{1/7} + σ_min^{1/7}) / 2)^7 — not T−1 and T−2, one call wasted.
+        var schedule = NoiseSchedule.Linear(200, 1e-4, 0.02);
+        double top = schedule.NoiseToSignal(199), bottom = schedule.NoiseToSignal(0);
+        Assert.True(top < 80, $"σ at the top {top}");
+        double middle = Math.Pow((Math.Pow(top, 1 / 7.0) + Math.Pow(bottom, 1 / 7.0)) / 2, 7);
+        int nearest = Enumerable.Range(0, 200).MinBy(t => Math.Abs(Math.Log(schedule.NoiseToSignal(t)) - Math.Log(middle)));
+        Assert.InRange(nearest, 1, 197);
+        Assert.Equal([199, nearest, 0], TimestepSpacing.Karras(schedule, 3));
+        var ten = TimestepSpacing.Karras(schedule, 10);
+        Assert.True(ten[1] < 198, string.Join(",", ten));
+    }
+
+    [Fact]
     public void KarrasSpacingOfThreeCallsIsPureNoiseTheLevelNearestSigmaMaxAndTheLowest()
     {
         // Three calls: t = 999, then σ_max and σ_min, the two ends of EDM's formula whatever ρ; the trained level nearest

@@ -40,6 +40,8 @@ public static class TimestepSpacing
     /// nearest log σ. The first call stays at t = T−1, the level the start noise is drawn at (pure noise under a
     /// zero-terminal-SNR schedule), and the rest run from min(σ_max, σ_{T−2}) down to σ_0, so the last step onto x₀
     /// starts from the smallest trained noise level instead of trailing spacing's T/S (σ ≈ 0.17 at 20 calls on v5).
+    /// Where σ_{T−1} itself is finite and at most σ_max (a short or gentle schedule), the ladder starts there, so the
+    /// second call is not spent at T−2, a hair below the first.
     /// Where rounding makes two calls share a timestep, the later ones move down, keeping the list strictly decreasing.
     /// </summary>
     public static int[] Karras(Diffusion.NoiseSchedule schedule, int steps)
@@ -50,11 +52,13 @@ public static class TimestepSpacing
         var ts = new int[steps];
         ts[0] = T - 1;
         if (steps == 1) return ts;
-        var logSigma = new double[T - 1];
-        for (int t = 0; t < T - 1; t++) logSigma[t] = Math.Log(schedule.NoiseToSignal(t));
+        double top = schedule.NoiseToSignal(T - 1);
+        bool topOnLadder = double.IsFinite(top) && top <= KarrasSigmaMax;
+        var logSigma = new double[topOnLadder ? T : T - 1];
+        for (int t = 0; t < logSigma.Length; t++) logSigma[t] = Math.Log(schedule.NoiseToSignal(t));
         double sigmaMin = Math.Exp(logSigma[0]), sigmaMax = Math.Min(KarrasSigmaMax, Math.Exp(logSigma[^1]));
         double hi = Math.Pow(sigmaMax, 1 / KarrasRho), lo = Math.Pow(sigmaMin, 1 / KarrasRho);
-        int n = steps - 1;
+        int n = topOnLadder ? steps : steps - 1, first = steps - n;
         for (int i = 0; i < n; i++)
         {
             double target = Math.Log(Math.Pow(hi + (n == 1 ? 1.0 : i / (double)(n - 1)) * (lo - hi), KarrasRho));
@@ -65,7 +69,7 @@ public static class TimestepSpacing
                 index = above == 0 ? 0 : above >= logSigma.Length ? logSigma.Length - 1
                     : target - logSigma[above - 1] <= logSigma[above] - target ? above - 1 : above;
             }
-            ts[i + 1] = index;
+            ts[first + i] = index;
         }
         // Strictly decreasing and ending at or above 0: push collisions down, then lift from the end where that ran below 0.
         for (int i = 1; i < steps; i++) ts[i] = Math.Min(ts[i], ts[i - 1] - 1);
