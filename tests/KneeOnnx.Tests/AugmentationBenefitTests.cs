@@ -91,7 +91,8 @@ public class AugmentationBenefitTests(ITestOutputHelper log)
         var train = Knees([0, 1, 2, 3, 4], perGrade: 8, firstIndex: 0);
         var val = Knees([0, 1, 2, 3, 4], perGrade: 4, firstIndex: 200);
         var config = new ClassifierConfig { ImageSize = 32, Widths = [8, 16, 32], Epochs = 2, BatchSize = 8, LearningRate = 3e-3, Threads = 2, Seed = 7, Precision = "fp32" };
-        var first = SeededAugmentationBenefit.Run(config, 2, train, val, Knees([0, 1, 2, 3, 4], perGrade: 6, firstIndex: 500), null, dir.Combine("first"), new StringWriter(), new ClassifierRunOptions())!;
+        var everyGrade = Knees([0, 1, 2, 3, 4], perGrade: 6, firstIndex: 500);
+        var first = SeededAugmentationBenefit.Run(config, 2, train, val, everyGrade, null, dir.Combine("first"), new StringWriter(), new ClassifierRunOptions())!;
 
         var output = new StringWriter();
         var minority = Knees([3, 4], perGrade: 6, firstIndex: 600);
@@ -109,6 +110,16 @@ public class AugmentationBenefitTests(ITestOutputHelper log)
         Assert.Null(second.ClassificationAccuracyScore);
         Assert.False(File.Exists(Path.Combine(dir.Path, "second", "seed-7", "synthetic-only.kcls")));
         Assert.Contains("not measured", File.ReadAllText(Path.Combine(dir.Path, "second", "augment-seeds.md")));
+        Assert.Empty(first.AdoptedRealOnly);
+        Assert.Equal([7L, 8L], second.AdoptedRealOnly.Keys.Order());
+        Assert.Equal(Path.GetFullPath(dir.Combine("first", "seed-8")), second.AdoptedRealOnly[8]);
+        // Run again without --baseline: nothing trains, and the report still says where its real-only arms came from.
+        var again = SeededAugmentationBenefit.Run(config, 2, train, val, minority, null, dir.Combine("second"), new StringWriter(), new ClassifierRunOptions())!;
+        Assert.Equal(2, again.AdoptedRealOnly.Count);
+        Assert.Contains($"were adopted from {Path.GetFullPath(dir.Combine("first"))}", File.ReadAllText(Path.Combine(dir.Path, "second", "augment-seeds.md")));
+        // A folder that trained its own real-only arm does not claim an adoption when --baseline is added afterwards.
+        var own = SeededAugmentationBenefit.Run(config, 2, train, val, everyGrade, null, dir.Combine("first"), new StringWriter(), new ClassifierRunOptions(), dir.Combine("second"))!;
+        Assert.Empty(own.AdoptedRealOnly);
 
         var refused = Assert.Throws<ArgumentException>(() => SeededAugmentationBenefit.Run(config with { Epochs = 3 }, 2, train, val, minority, null, dir.Combine("third"),
             new StringWriter(), new ClassifierRunOptions(), dir.Combine("first")));
@@ -120,6 +131,11 @@ public class AugmentationBenefitTests(ITestOutputHelper log)
             dir.Combine("fourth"), new StringWriter(), new ClassifierRunOptions(), dir.Combine("first")));
         Assert.Contains("other train or val images", refused.Message);
         Assert.False(Directory.Exists(dir.Combine("fourth")));
+        // One seed: refused before its --out exists, as the seeded verdict is.
+        refused = Assert.Throws<ArgumentException>(() => AugmentationBenefit.Run(config with { Epochs = 3 }, train, val, minority, null, dir.Combine("fifth"),
+            new StringWriter(), new ClassifierRunOptions(), dir.Combine("first", "seed-7")));
+        Assert.Contains("other settings", refused.Message);
+        Assert.False(Directory.Exists(dir.Combine("fifth")));
     }
 
     /// <summary>generate --grades 3,4 writes only those grade folders; augment-benefit adds what is there (evaluate, which scores every grade, still refuses such a set).</summary>

@@ -17,6 +17,9 @@ public sealed record AugmentationReport
     public required ClassifierScores RealOnly { get; init; }
     public required ClassifierScores WithSynthetic { get; init; }
     public required ClassifierScores Delta { get; init; }
+    /// <summary>The baseline folder the real-only arm was copied from (by this run or an earlier one of the same --out); null: trained here.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? RealOnlyAdoptedFrom { get; init; }
     public required double Seconds { get; init; }
 }
 

@@ -27,10 +27,13 @@ public static class BaselineArm
             throw new ArgumentException($"{checkpoint}: --baseline's real-only run stopped after {state.EpochsDone} of {config.Epochs} epochs; finish it first (run its own command again)");
     }
 
+    /// <summary>Names the adopted arm's source beside it, so a report written by a later run of the same folder still says so.</summary>
+    public const string MarkerFile = "augment-real-only.adopted-from";
+
     /// <summary>
     /// Copies the checked baseline's real-only classifier and checkpoint into <paramref name="outFolder"/>, the
     /// checkpoint last (its presence is what makes the arm finished); false, copying nothing, where the folder already
-    /// holds a real-only run of its own (it is continued instead).
+    /// holds a real-only run (its own, or one adopted earlier: <see cref="AdoptedFrom"/> tells which).
     /// </summary>
     public static bool Adopt(string baselineFolder, string outFolder, ClassifierConfig config, string dataSha256)
     {
@@ -39,13 +42,24 @@ public static class BaselineArm
         Check(baselineFolder, config, dataSha256);
         var (file, checkpoint) = Files(baselineFolder);
         Directory.CreateDirectory(outFolder);
-        foreach (var (from, to) in new[] { (file, targetFile), (checkpoint, targetCheckpoint) })
-            AtomicFile.Write(to, stream =>
-            {
-                using var source = File.OpenRead(from);
-                source.CopyTo(stream);
-            });
+        AtomicFile.Write(targetFile, stream => Copy(file, stream));
+        // Before the checkpoint: an adoption stopped between the two is copied again by the next run, marker included.
+        AtomicFile.WriteAllText(Path.Combine(outFolder, MarkerFile), Path.GetFullPath(baselineFolder) + "\n");
+        AtomicFile.Write(targetCheckpoint, stream => Copy(checkpoint, stream));
         return true;
+    }
+
+    /// <summary>The folder <paramref name="outFolder"/>'s finished real-only arm was adopted from; null where it was trained there.</summary>
+    public static string? AdoptedFrom(string outFolder)
+    {
+        string marker = Path.Combine(outFolder, MarkerFile);
+        return File.Exists(marker) && File.Exists(Files(outFolder).Checkpoint) ? File.ReadAllText(marker).Trim() : null;
+    }
+
+    private static void Copy(string from, Stream to)
+    {
+        using var source = File.OpenRead(from);
+        source.CopyTo(to);
     }
 
     private static (string File, string Checkpoint) Files(string folder)

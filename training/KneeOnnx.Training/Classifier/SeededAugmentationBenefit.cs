@@ -25,8 +25,8 @@ public sealed record SeededAugmentationReport
     /// null when the generated set lacks a grade (a classifier that never saw a grade says nothing about the images' grade information).
     /// </summary>
     public ArmSummary? ClassificationAccuracyScore { get; init; }
-    /// <summary>The folder the real-only arms were adopted from (null: trained by this run).</summary>
-    public string? Baseline { get; init; }
+    /// <summary>Where each seed's real-only arm was adopted from, by seed (empty: every one trained in this --out).</summary>
+    public IReadOnlyDictionary<long, string> AdoptedRealOnly { get; init; } = new Dictionary<long, string>();
     public required double Seconds { get; init; }
 }
 
@@ -107,7 +107,8 @@ public static class SeededAugmentationBenefit
                 Figure("KL4 recall", h => h.ValRecall[^1]),
             ],
             ClassificationAccuracyScore = scores.Count > 0 ? ArmSummary.Of(scores) : null,
-            Baseline = baseline,
+            AdoptedRealOnly = pairs.Select((p, k) => (Seed: config.Seed + k, From: p.Report.RealOnlyAdoptedFrom))
+                .Where(a => a.From is not null).ToDictionary(a => a.Seed, a => a.From!),
             Seconds = Math.Round(timer.Elapsed.TotalSeconds, 1),
         };
         ReportJson.Write(Path.Combine(outDirectory, "augment-seeds.json"), report);
@@ -132,7 +133,9 @@ public static class SeededAugmentationBenefit
         foreach (var f in r.Figures)
             sb.AppendLine($"| {f.Name} | {F(f.RealOnly.Mean)} ± {F(f.RealOnly.StandardDeviation)} | {F(f.WithSynthetic.Mean)} ± {F(f.WithSynthetic.StandardDeviation)} | {S(f.Difference.Mean)} | "
                 + $"[{S(f.Difference.Low)}, {S(f.Difference.High)}] | {(f.Difference.ExcludesZero ? (f.Difference.Mean > 0 ? "helps" : "hurts") : "no difference shown")} |");
-        if (r.Baseline is not null) sb.AppendLine().AppendLine($"The real-only arms were adopted from {r.Baseline} (same settings, seeds and images).");
+        if (r.AdoptedRealOnly.Count > 0)
+            sb.AppendLine().AppendLine((r.AdoptedRealOnly.Count == r.Seeds.Count ? "The real-only arms were adopted" : $"The real-only arms of seeds {string.Join(", ", r.AdoptedRealOnly.Keys)} were adopted")
+                + $" from {string.Join(", ", r.AdoptedRealOnly.Values.Select(Path.GetDirectoryName).Distinct())} (same settings, seeds and images).");
         sb.AppendLine().AppendLine(r.ClassificationAccuracyScore is { } cas
             ? $"Classification accuracy score (trained on generated images only, tested on real val): {F(cas.Mean)} ± {F(cas.StandardDeviation)}, against {F(r.Figures[0].RealOnly.Mean)} for the same classifier trained on real images."
             : "Classification accuracy score: not measured, the generated set does not hold every grade.");
