@@ -47,6 +47,16 @@ public class ModelCardTests
         Assert.Contains("Chen P., Knee Osteoarthritis Severity Grading Dataset", card);
         Assert.Contains("Not a diagnostic tool", card);
 
+        // The evaluation of this file is refused for another (the same weights with one more metadata entry).
+        var proto = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(onnx));
+        proto.MetadataProps.Add(new Onnx.StringStringEntryProto { Key = "kneeonnx.test_marker", Value = "other" });
+        File.WriteAllBytes(dir.Combine("other.onnx"), proto.ToByteArray());
+        (code, _, err) = InProcessCli.Train("card", "--model", dir.Combine("other.onnx"), "--evaluation", dir.Combine("eval"));
+        Assert.Equal(2, code);
+        Assert.Contains("evaluated another model", err);
+        Assert.Single(err.Trim().Split('\n'));
+        Assert.False(File.Exists(dir.Combine("other.md")));
+
         // Evaluation folders do not outlive their machine: rendered again without it (new notes, say), the card keeps
         // the evaluation of this same file word for word.
         Directory.Delete(dir.Combine("eval"), recursive: true);
@@ -56,6 +66,12 @@ public class ModelCardTests
         string Evaluation(string text) => string.Concat(text.Split('\n').SkipWhile(l => l != "## Evaluation on val").TakeWhile((l, i) => i == 0 || !l.StartsWith("## ")).Select(l => l + "\n"));
         Assert.Contains($"| all | {fidAll} |", Evaluation(card));
         Assert.Equal(Evaluation(card), Evaluation(File.ReadAllText(dir.Combine("m.md"))));
+        // ...and only of this file: under the same name, other bytes lose it, and the user is told.
+        File.Copy(dir.Combine("other.onnx"), onnx, overwrite: true);
+        (code, said, err) = InProcessCli.Train("card", "--model", onnx);
+        Assert.True(code == 0, err);
+        Assert.Contains("had an Evaluation section for another file", said);
+        Assert.DoesNotContain("## Evaluation on val", File.ReadAllText(dir.Combine("m.md")));
     }
 
     /// <summary>
@@ -91,21 +107,24 @@ public class ModelCardTests
         Assert.DoesNotContain("## Training", File.ReadAllText(dir.Combine("m.md")));
     }
 
-    /// <summary>The section is found in a card whose lines end in CRLF (a Windows checkout), last in the file or not.</summary>
+    /// <summary>The kept sections are found in a card whose lines end in CRLF (a Windows checkout), last in the file or not.</summary>
     [Theory]
-    [InlineData("\r\n", true)]
-    [InlineData("\n", false)]
-    public void TheKeptTrainingSectionSurvivesCrlfAndTheEndOfTheFile(string newline, bool last)
+    [InlineData("\r\n", "Training")]
+    [InlineData("\r\n", "Evaluation on val")]
+    [InlineData("\n", "Speed")]
+    public void TheKeptSectionsSurviveCrlfAndTheEndOfTheFile(string newline, string lastSection)
     {
         using var dir = new TempDirectory();
         string sha = new string('a', 64);
-        var lines = new List<string> { "# m — KneeOnnx model card", "", $"| file | `m.onnx`, 1.0 MB, SHA-256 `{sha}` |", "", "## Training", "", "2 steps of batch 2.", "" };
-        if (!last) lines.AddRange(["## Evaluation on val", "", "figures", ""]);
+        string[][] sections = [["## Training", "", "2 steps of batch 2.", ""], ["## Evaluation on val", "", "figures", ""], ["## Speed", "", "fast", ""]];
+        var lines = new List<string> { "# m — KneeOnnx model card", "", $"| file | `m.onnx`, 1.0 MB, SHA-256 `{sha}` |", "" };
+        lines.AddRange(sections.OrderBy(s => s[0] == "## " + lastSection ? 1 : 0).SelectMany(s => s)); // stable: the named one moves last
         string card = dir.Combine("m.md");
         File.WriteAllText(card, string.Join(newline, lines));
         Assert.Equal("## Training\n\n2 steps of batch 2.\n\n", ModelCardSections.KeptTraining(card, sha));
         Assert.Null(ModelCardSections.KeptTraining(card, new string('b', 64)));
-        Assert.Equal(last ? null : "## Evaluation on val\n\nfigures\n\n", ModelCardSections.KeptEvaluation(card, sha));
+        Assert.Equal("## Evaluation on val\n\nfigures\n\n", ModelCardSections.KeptEvaluation(card, sha));
+        Assert.Null(ModelCardSections.KeptEvaluation(card, new string('b', 64)));
         File.WriteAllText(card, string.Join(newline, lines.Where(l => !l.StartsWith("## Training"))));
         Assert.Null(ModelCardSections.KeptTraining(card, sha));
     }

@@ -90,12 +90,21 @@ internal static class CardCommand
         else if (ModelCardSections.HasTraining(card))
             output.WriteLine($"warning: {card} had a Training section for another file (its SHA-256 is not {info.Sha256[..12]}…); the new card has none (give --run)");
         if (o.Evaluation is not null)
-            sections.Append(EvaluationMarkdown.CardSection(EvaluationReport.Load(Path.Combine(o.Evaluation, EvaluationReport.FileName)), o.EvaluationCommand ?? "kneeonnx-train evaluate ..."));
+        {
+            string reportPath = Path.Combine(o.Evaluation, EvaluationReport.FileName);
+            var report = EvaluationReport.Load(reportPath);
+            // A report of images generated here names its model; one scored from a folder (--generated) cannot be checked.
+            if (report.Generation is { } generation && generation.ModelSha256 != info.Sha256)
+                throw new ArgumentException($"{reportPath}: evaluated another model (sha256 {generation.ModelSha256}), not {o.Model}");
+            sections.Append(EvaluationMarkdown.CardSection(report, o.EvaluationCommand ?? "kneeonnx-train evaluate ..."));
+        }
         else if (ModelCardSections.KeptEvaluation(card, info.Sha256) is { } keptEvaluation)
         {
             sections.Append(keptEvaluation);
             output.WriteLine($"kept the Evaluation section of {card}: it describes this file (sha256 {info.Sha256[..12]}…) and no --evaluation was given");
         }
+        else if (ModelCardSections.HasEvaluation(card))
+            output.WriteLine($"warning: {card} had an Evaluation section for another file (its SHA-256 is not {info.Sha256[..12]}…); the new card has none (give --evaluation)");
         if (o.Bench is not null)
         {
             string benchPath = Path.Combine(o.Bench, BenchSummary.FileName);

@@ -14,8 +14,13 @@ public static class ModelCardSections
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     /// <summary>Whether the card at <paramref name="cardPath"/> has a Training section, whatever file it describes.</summary>
-    public static bool HasTraining(string cardPath) =>
-        File.Exists(cardPath) && File.ReadLines(cardPath).Any(l => l.TrimEnd() == "## Training");
+    public static bool HasTraining(string cardPath) => HasSection(cardPath, "Training");
+
+    /// <summary>Whether the card already at <paramref name="cardPath"/> has an Evaluation section, for whichever file.</summary>
+    public static bool HasEvaluation(string cardPath) => HasSection(cardPath, Evaluation.EvaluationMarkdown.CardHeading);
+
+    private static bool HasSection(string cardPath, string heading) =>
+        File.Exists(cardPath) && File.ReadLines(cardPath).Any(l => l.TrimEnd() == $"## {heading}");
 
     /// <summary>
     /// The Training section of the card already at <paramref name="cardPath"/>, when that card was written for the
