@@ -66,6 +66,17 @@ public class ModelCardTests
         string Evaluation(string text) => string.Concat(text.Split('\n').SkipWhile(l => l != "## Evaluation on val").TakeWhile((l, i) => i == 0 || !l.StartsWith("## ")).Select(l => l + "\n"));
         Assert.Contains($"| all | {fidAll} |", Evaluation(card));
         Assert.Equal(Evaluation(card), Evaluation(File.ReadAllText(dir.Combine("m.md"))));
+        // Notes without a heading get one, so a second render keeps the evaluation without swallowing them.
+        File.WriteAllText(dir.Combine("notes.md"), "Our reading: the figures are early.\n");
+        for (int render = 0; render < 2; render++)
+        {
+            (code, said, err) = InProcessCli.Train("card", "--model", onnx, "--notes", dir.Combine("notes.md"));
+            Assert.True(code == 0, err);
+        }
+        string noted = File.ReadAllText(dir.Combine("m.md"));
+        Assert.Single(noted.Split("Our reading").Skip(1));
+        Assert.DoesNotContain("Our reading", Evaluation(noted));
+        Assert.Equal(Evaluation(card), Evaluation(noted));
         // ...and only of this file: under the same name, other bytes lose it, and the user is told.
         File.Copy(dir.Combine("other.onnx"), onnx, overwrite: true);
         (code, said, err) = InProcessCli.Train("card", "--model", onnx);

@@ -41,6 +41,8 @@ public sealed class CardOptions
 
 internal static class CardCommand
 {
+    private const string NotesHeading = "## Notes\n\n";
+
     public static int Run(CardOptions o, TextWriter output)
     {
         if (o.RecommendSteps < 1) throw new ArgumentException($"--recommend-steps must be at least 1, got {o.RecommendSteps}");
@@ -115,7 +117,11 @@ internal static class CardCommand
         }
         if (o.Notes is not null)
         {
-            sections.Append(File.ReadAllText(o.Notes).TrimEnd()).Append("\n\n");
+            string notes = File.ReadAllText(o.Notes).ReplaceLineEndings("\n").Trim();
+            // Notes without a heading of their own would read as the end of the section before them, and a later
+            // render that keeps that section would carry them twice.
+            if (!notes.StartsWith("## ", StringComparison.Ordinal)) sections.Append(NotesHeading);
+            sections.Append(notes).Append("\n\n");
         }
         ModelCard.Write(o.Model, proto, parameters, info.Sha256, parity, sections.ToString());
         output.WriteLine($"wrote {ModelCard.PathFor(o.Model)} ({info.Model.Preset}, {parameters.ToString("N0", CultureInfo.InvariantCulture)} parameters)");
