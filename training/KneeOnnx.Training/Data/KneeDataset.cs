@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using KneeOnnx.Imaging;
+using KneeOnnx.Training.LibTorch;
 
 namespace KneeOnnx.Training.Data;
 
@@ -131,7 +132,7 @@ public sealed class KneeDataset : ITrainingSet
                 throw new DatasetException(special.Message + " (--skip-unreadable leaves such files out)", special);
             failures[i] = special;
         }
-        Parallel.For(0, entries.Count, i =>
+        Parallel.For(0, entries.Count, HostParallelism.Options, i =>
         {
             if (failures.ContainsKey(i)) return;
             try

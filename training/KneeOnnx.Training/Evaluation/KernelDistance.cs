@@ -1,4 +1,5 @@
 using KneeOnnx.Randomness;
+using KneeOnnx.Training.LibTorch;
 
 namespace KneeOnnx.Training.Evaluation;
 
@@ -63,7 +64,7 @@ public static class KernelDistance
     {
         int d = a[0].Length;
         var k = new double[a.Count, b.Count];
-        Parallel.For(0, a.Count, i =>
+        Parallel.For(0, a.Count, HostParallelism.Options, i =>
         {
             float[] ai = a[i];
             for (int j = 0; j < b.Count; j++)

@@ -1,3 +1,5 @@
+using KneeOnnx.Training.LibTorch;
+
 namespace KneeOnnx.Training.Evaluation;
 
 /// <summary>
@@ -10,7 +12,7 @@ public static class Memorisation
     public static (int Index, double Distance)[] Nearest(IReadOnlyList<float[]> queries, IReadOnlyList<float[]> references)
     {
         var result = new (int, double)[queries.Count];
-        Parallel.For(0, queries.Count, q =>
+        Parallel.For(0, queries.Count, HostParallelism.Options, q =>
         {
             var query = queries[q];
             double best = double.PositiveInfinity;

@@ -29,6 +29,11 @@ public static class TorchDevice
         if (!Choices.Contains(choice)) throw new ArgumentException($"--device '{choice}' is not one of {string.Join(", ", Choices)}");
     }
 
-    /// <summary>0 = all cores; the range is <see cref="ThreadCount"/>'s, shared by every verb of both CLIs.</summary>
-    public static void SetThreads(int threads) => set_num_threads(ThreadCount.Resolve(threads));
+    /// <summary>0 = all cores; the range is <see cref="ThreadCount"/>'s, shared by every verb of both CLIs. Caps the
+    /// process's own parallel loops too (<see cref="HostParallelism"/>), so --threads bounds the whole verb.</summary>
+    public static void SetThreads(int threads)
+    {
+        set_num_threads(ThreadCount.Resolve(threads));
+        HostParallelism.Limit(threads);
+    }
 }
