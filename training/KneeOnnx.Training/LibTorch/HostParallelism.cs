@@ -9,10 +9,8 @@ namespace KneeOnnx.Training.LibTorch;
 /// </summary>
 public static class HostParallelism
 {
+    // -1 = no cap (the .NET default).
     private static volatile int maxDegree = -1;
-
-    /// <summary>Logical cores the loops may use; -1 = no cap (the .NET default).</summary>
-    public static int MaxDegree => maxDegree;
 
     /// <summary>0 = no cap; otherwise at most that many loop bodies at once (the range is <see cref="ThreadCount"/>'s).</summary>
     public static void Limit(int threads) => maxDegree = ThreadCount.Validate(threads) == 0 ? -1 : threads;
