@@ -77,12 +77,14 @@ public class ExportParityTests(ITestOutputHelper log)
     /// <summary>
     /// The whole reverse process through the library's one sampling loop, run twice: with ONNX Runtime on the exported
     /// file and with TorchSharp on the checkpoint's network (two independent implementations of the network, the same
-    /// scheduler, noise and loop). DDPM over all T = 1000 steps, and DPM-Solver++ with guidance (its second-order
-    /// history and the null-grade branch), must end at the same images.
+    /// scheduler, noise and loop). DDPM over all T = 1000 steps, and DPM-Solver++ with guidance (its second- and
+    /// third-order history, the SDE variant's fresh noise, and the null-grade branch), must end at the same images.
     /// </summary>
     [Theory]
     [InlineData("ddpm", 1000, 1.0)]
     [InlineData("dpm++2m", 20, 2.5)]
+    [InlineData("dpm++3m", 20, 2.5)]
+    [InlineData("dpm++2m-sde", 20, 2.5)]
     public void WholeSamplingRunMatchesTorchSharp(string sampler, int steps, double guidance)
     {
         using var dir = new TempDirectory();

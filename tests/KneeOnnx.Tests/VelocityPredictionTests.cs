@@ -57,6 +57,8 @@ public class VelocityPredictionTests
     [InlineData("ddpm")]
     [InlineData("ddim")]
     [InlineData("dpm++2m")]
+    [InlineData("dpm++3m")]
+    [InlineData("dpm++2m-sde")]
     public void OneVelocityStepFromPureNoiseLandsOnTheDataMean(string sampler)
     {
         // At ᾱ = 0, x_T holds no signal, so E[x₀ | x_T] is the data mean whatever x_T is — a point ε-prediction cannot reach.
@@ -72,6 +74,8 @@ public class VelocityPredictionTests
     [InlineData("ddpm")]
     [InlineData("ddim")]
     [InlineData("dpm++2m")]
+    [InlineData("dpm++3m")]
+    [InlineData("dpm++2m-sde")]
     public void OneVelocityStepOnTheLinearScheduleLandsOnThePosteriorMean(string sampler)
     {
         var s = SchedulerFactory.Create(sampler, NoiseSchedule.Default, 1, clipDenoised: false, prediction: PredictionType.Velocity);

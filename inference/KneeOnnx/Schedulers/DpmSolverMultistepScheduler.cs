@@ -5,8 +5,14 @@ namespace KneeOnnx.Schedulers;
 /// <summary>
 /// DPM-Solver++(2M) (Lu et al. 2022, Algorithm 2) on the data prediction x̂₀, with λ = log(α/σ), α = √ᾱ, σ = √(1−ᾱ).
 /// The first step and the final step (onto x₀, where σ = 0) are first order, as in diffusers' lower_order_final.
-/// Deterministic. x̂₀ is not clipped by default: the reference algorithm integrates the unclipped ODE, and clipping the
-/// multistep history extrapolates saturated estimates into the next step.
+/// x̂₀ is not clipped by default: the reference algorithm integrates the unclipped ODE, and clipping the multistep
+/// history extrapolates saturated estimates into the next step.
+/// <para>Deterministic, or with <c>stochastic</c> the SDE variant (SDE-DPM-Solver++(2M), Lu et al. 2022 §5; diffusers'
+/// <c>sde-dpmsolver++</c>, midpoint): the same x̂₀ history, e^{-2h} where the ODE has e^{-h}, and fresh noise of
+/// standard deviation σ_t√(1 − e^{-2h}). Its first-order step is exactly DDPM's posterior step, so it keeps the spread
+/// that ancestral sampling keeps while the x̂₀ extrapolation lets it take fewer, longer steps.</para>
+/// <para>With <c>order</c> 3, DPM-Solver++(3M) (Lu et al. 2022, Appendix B; diffusers' solver_order = 3): from the third
+/// step on, the last three x̂₀ estimate the first and second λ-derivatives. The second step is second order (Taylor form).</para>
 /// </summary>
 public sealed class DpmSolverMultistepScheduler : IDiffusionScheduler
 {
@@ -14,26 +20,36 @@ public sealed class DpmSolverMultistepScheduler : IDiffusionScheduler
     private readonly int[] _timesteps;
     private readonly bool _clip;
     private readonly string _prediction;
-    private float[] _previousX0 = [];
-    private float[] _currentX0 = [];
-    private double _previousLambda;
+    private readonly bool _stochastic;
+    private readonly int _order;
+    // x̂₀ of this step, the one before and the one before that (m0, m1, m2 in the paper), and λ of the last two.
+    private float[] _currentX0 = [], _previousX0 = [], _olderX0 = [];
+    private double _previousLambda, _olderLambda;
     private int _expectedIndex;
 
-    public DpmSolverMultistepScheduler(NoiseSchedule schedule, int steps, bool clipDenoised = false, string prediction = PredictionType.Epsilon)
-        : this(schedule, TimestepSpacing.Trailing(schedule.TrainTimesteps, steps), clipDenoised, prediction) { }
+    public const string OdeName = "dpm++2m", SdeName = "dpm++2m-sde", ThirdOrderName = "dpm++3m";
 
-    public DpmSolverMultistepScheduler(NoiseSchedule schedule, IReadOnlyList<int> timesteps, bool clipDenoised = false, string prediction = PredictionType.Epsilon)
+    public DpmSolverMultistepScheduler(NoiseSchedule schedule, int steps, bool clipDenoised = false, string prediction = PredictionType.Epsilon, bool stochastic = false,
+                                       int order = 2)
+        : this(schedule, TimestepSpacing.Trailing(schedule.TrainTimesteps, steps), clipDenoised, prediction, stochastic, order) { }
+
+    public DpmSolverMultistepScheduler(NoiseSchedule schedule, IReadOnlyList<int> timesteps, bool clipDenoised = false, string prediction = PredictionType.Epsilon,
+                                       bool stochastic = false, int order = 2)
     {
+        if (order is not (2 or 3)) throw new ArgumentOutOfRangeException(nameof(order), $"DPM-Solver++ order must be 2 or 3, got {order}");
+        if (stochastic && order != 2) throw new ArgumentException("the SDE variant of DPM-Solver++ is second order only", nameof(stochastic));
         PredictionType.RequireCompatible(prediction, schedule);
         _prediction = prediction;
         _schedule = schedule;
         _timesteps = TimestepSpacing.Validated(schedule.TrainTimesteps, timesteps);
         _clip = clipDenoised;
+        _stochastic = stochastic;
+        _order = order;
     }
 
-    public string Name => "dpm++2m";
+    public string Name => _stochastic ? SdeName : _order == 3 ? ThirdOrderName : OdeName;
     public IReadOnlyList<int> Timesteps => _timesteps;
-    public bool IsStochastic => false;
+    public bool IsStochastic => _stochastic;
 
     public void Step(int index, ReadOnlySpan<float> modelOutput, Span<float> sample, Func<float[]>? freshNoise)
     {
@@ -42,8 +58,7 @@ public sealed class DpmSolverMultistepScheduler : IDiffusionScheduler
         if (index == 0) _expectedIndex = 0;
         if (index != _expectedIndex)
             throw new InvalidOperationException($"DPM-Solver++ steps must run in order from 0; got step {index} after {_expectedIndex - 1}");
-        bool hasHistory = index > 0 && _previousX0.Length == sample.Length;
-        if (index > 0 && !hasHistory)
+        if (index > 0 && _previousX0.Length != sample.Length)
             throw new InvalidOperationException("DPM-Solver++: the batch changed size within one trajectory");
         if (_currentX0.Length != sample.Length) _currentX0 = new float[sample.Length];
 
@@ -60,23 +75,64 @@ public sealed class DpmSolverMultistepScheduler : IDiffusionScheduler
         for (int i = 0; i < sample.Length; i++)
             _currentX0[i] = estimate.Denoised(sample[i], modelOutput[i], _clip);
 
-        float keep = (float)(sigmaT / sigmaS);
-        float d0Weight = (float)(-alphaT * (expMinusH - 1));
-        if (hasHistory && prev >= 0)
+        // Higher orders need earlier estimates and a finite step; the final step onto x₀ (h = ∞) is first order.
+        int order = prev < 0 ? 1 : Math.Min(_order, index + 1);
+        if (order == 3) ThirdOrderStep(sample, lambdaS, alphaT, sigmaT, sigmaS, expMinusH);
+        else LowerOrderStep(order, sample, lambdaS, alphaT, sigmaT, sigmaS, expMinusH, freshNoise);
+
+        (_olderX0, _previousX0, _currentX0) = (_previousX0, _currentX0, _olderX0);
+        (_olderLambda, _previousLambda) = (_previousLambda, lambdaS);
+        _expectedIndex = index + 1;
+    }
+
+    /// <summary>First order, or DPM-Solver++(2M)'s midpoint step; the SDE variant adds its noise to either.</summary>
+    private void LowerOrderStep(int order, Span<float> sample, double lambdaS, double alphaT, double sigmaT, double sigmaS, double expMinusH, Func<float[]>? freshNoise)
+    {
+        // The SDE's decay over the step is e^{-2h} where the ODE's is e^{-h}; the difference in variance is refilled with noise.
+        double decay = _stochastic ? expMinusH * expMinusH : expMinusH;
+        float keep = (float)(sigmaT / sigmaS * (_stochastic ? expMinusH : 1));
+        float d0Weight = (float)(-alphaT * (decay - 1));
+        double noiseStd = _stochastic ? sigmaT * Math.Sqrt(Math.Max(0, 1 - decay)) : 0;
+        float[]? z = noiseStd > 0 ? (freshNoise ?? throw new ArgumentNullException(nameof(freshNoise), $"{SdeName} needs fresh noise"))() : null;
+        float zWeight = (float)noiseStd;
+        if (order >= 2)
         {
             double h = Math.Log(alphaT / sigmaT) - lambdaS;
             double r0 = (lambdaS - _previousLambda) / h;
-            float d1Weight = (float)(-0.5 * alphaT * (expMinusH - 1) / r0);
+            float d1Weight = (float)(-0.5 * alphaT * (decay - 1) / r0);
             for (int i = 0; i < sample.Length; i++)
-                sample[i] = keep * sample[i] + d0Weight * _currentX0[i] + d1Weight * (_currentX0[i] - _previousX0[i]);
+                sample[i] = keep * sample[i] + d0Weight * _currentX0[i] + d1Weight * (_currentX0[i] - _previousX0[i]) + (z is null ? 0 : zWeight * z[i]);
         }
         else
         {
             for (int i = 0; i < sample.Length; i++)
-                sample[i] = keep * sample[i] + d0Weight * _currentX0[i];
+                sample[i] = keep * sample[i] + d0Weight * _currentX0[i] + (z is null ? 0 : zWeight * z[i]);
         }
-        (_previousX0, _currentX0) = (_currentX0, _previousX0);
-        _previousLambda = lambdaS;
-        _expectedIndex = index + 1;
+    }
+
+    /// <summary>
+    /// DPM-Solver++(3M): from divided differences of m0, m1, m2, D1 = h·x̂₀′ and D2 = h²·x̂₀″/2 at λ_s (exact for an x̂₀
+    /// quadratic in λ), and the exact integral of that Taylor polynomial against e^λ:
+    /// x_t = (σ_t/σ_s) x − α_t(e^{-h} − 1) D0 + α_t((e^{-h} − 1)/h + 1) D1 + α_t(1 − 2(e^{-h} − 1 + h)/h²) D2.
+    /// The reference code (Lu et al.'s and diffusers') weights D2 by α_t(½ − (e^{-h} − 1 + h)/h²), half of this: its
+    /// step is not exact for a quadratic x̂₀ (SchedulerTests checks this one against the closed form).
+    /// </summary>
+    private void ThirdOrderStep(Span<float> sample, double lambdaS, double alphaT, double sigmaT, double sigmaS, double expMinusH)
+    {
+        double h = Math.Log(alphaT / sigmaT) - lambdaS;
+        double r0 = (lambdaS - _previousLambda) / h, r1 = (_previousLambda - _olderLambda) / h;
+        // λ of a zero-terminal-SNR start is −∞, so r1 (and then 1/r1, r0/(r0+r1), 1/(r0+r1)) may be ∞ (0): the step is
+        // then the second-order Taylor step on m0, m1 alone.
+        double inv0 = 1 / r0, inv1 = 1 / r1, share = double.IsInfinity(r1) ? 0 : r0 / (r0 + r1), inv01 = 1 / (r0 + r1);
+        double em1 = expMinusH - 1;
+        float keep = (float)(sigmaT / sigmaS);
+        float w0 = (float)(-alphaT * em1), w1 = (float)(alphaT * (em1 / h + 1)), w2 = (float)(alphaT * (1 - 2 * (em1 + h) / (h * h)));
+        for (int i = 0; i < sample.Length; i++)
+        {
+            double m0 = _currentX0[i], m1 = _previousX0[i], m2 = _olderX0[i];
+            double d10 = inv0 * (m0 - m1), d11 = inv1 * (m1 - m2);
+            double d1 = d10 + share * (d10 - d11), d2 = inv01 * (d10 - d11);
+            sample[i] = (float)(keep * sample[i] + w0 * m0 + w1 * d1 + w2 * d2);
+        }
     }
 }

@@ -5,9 +5,9 @@ namespace KneeOnnx.Schedulers;
 /// <summary>Sampler names as the CLI and the manifest spell them.</summary>
 public static class SchedulerFactory
 {
-    public static readonly IReadOnlyList<string> Names = ["ddpm", "ddim", "dpm++2m"];
+    public static readonly IReadOnlyList<string> Names = ["ddpm", "ddim", DpmSolverMultistepScheduler.OdeName, DpmSolverMultistepScheduler.SdeName, DpmSolverMultistepScheduler.ThirdOrderName];
 
-    /// <param name="clipDenoised">null = the sampler's own default: DDPM and DDIM clip x̂₀ to [-1, 1] (diffusers' defaults for pixel-space models), DPM-Solver++ does not (the reference algorithm).
+    /// <param name="clipDenoised">null = the sampler's own default: DDPM and DDIM clip x̂₀ to [-1, 1] (diffusers' defaults for pixel-space models), DPM-Solver++ (either variant) does not (the reference algorithm).
     /// That default suits pixel models only; callers resolve it against the model first (<see cref="Generation.SamplerSettings.ClipFor"/>).</param>
     /// <param name="prediction">What the network outputs (<see cref="PredictionType"/>), from the model's metadata.</param>
     /// <param name="spacing">Where the <paramref name="steps"/> calls fall among the training timesteps (<see cref="TimestepSpacing.Names"/>).</param>
@@ -21,6 +21,8 @@ public static class SchedulerFactory
         {
             "ddpm" => new DdpmScheduler(schedule, timesteps, clipDenoised ?? true, prediction),
             "ddim" => new DdimScheduler(schedule, timesteps, eta, clipDenoised ?? true, prediction),
+            DpmSolverMultistepScheduler.SdeName => new DpmSolverMultistepScheduler(schedule, timesteps, clipDenoised ?? false, prediction, stochastic: true),
+            DpmSolverMultistepScheduler.ThirdOrderName => new DpmSolverMultistepScheduler(schedule, timesteps, clipDenoised ?? false, prediction, order: 3),
             _ => new DpmSolverMultistepScheduler(schedule, timesteps, clipDenoised ?? false, prediction),
         };
     }
