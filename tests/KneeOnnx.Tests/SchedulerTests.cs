@@ -135,19 +135,7 @@ public class SchedulerTests
         // With the exact ε at every one of the T steps, the chain's output must have the data's mean and spread.
         // (Strided runs do not: fixed-small variance leaves out the x̂₀ uncertainty of long jumps — 100 steps give a
         // spread ≈ 11% too narrow on these data — so only the full chain has a sharp closed-form answer.)
-        const int n = 20_000;
-        var rng = new Random(7);
-        float[] Gaussian() => GaussianData.StandardNormals(rng, n);
-        var ddpm = new DdpmScheduler(Schedule, steps);
-        float[] x = Gaussian();
-        var eps = new float[n];
-        for (int i = 0; i < ddpm.Timesteps.Count; i++)
-        {
-            Data.ExactNoise(Schedule.AlphaBarAt(ddpm.Timesteps[i]), x, eps);
-            ddpm.Step(i, eps, x, Gaussian);
-        }
-        double mean = x.Average(v => (double)v);
-        double std = Math.Sqrt(x.Sum(v => (v - mean) * (v - mean)) / (n - 1));
+        var (mean, std) = Data.SampleThrough(new DdpmScheduler(Schedule, steps), Schedule, 20_000, 7);
         Console.WriteLine($"DDPM-{steps}: mean {mean:F4} (data {Data.Mean}), std {std:F4} (data {Data.StdDev})");
         Assert.InRange(mean, Data.Mean - meanTolerance, Data.Mean + meanTolerance);
         Assert.InRange(std / Data.StdDev, 1 - relativeStdTolerance, 1 + relativeStdTolerance);
@@ -336,22 +324,6 @@ public class SchedulerTests
         Assert.Equal(Math.Sqrt(betaTilde), x[0], 5);
     }
 
-    /// <summary>Mean and standard deviation of n samples drawn with the exact ε at every step of <paramref name="scheduler"/>.</summary>
-    private static (double Mean, double Std) SampleWithExactNoise(IDiffusionScheduler scheduler, int n, int seed)
-    {
-        var rng = new Random(seed);
-        float[] Gaussian() => GaussianData.StandardNormals(rng, n);
-        float[] x = Gaussian();
-        var eps = new float[n];
-        for (int i = 0; i < scheduler.Timesteps.Count; i++)
-        {
-            Data.ExactNoise(Schedule.AlphaBarAt(scheduler.Timesteps[i]), x, eps);
-            scheduler.Step(i, eps, x, Gaussian);
-        }
-        double mean = x.Average(v => (double)v);
-        return (mean, Math.Sqrt(x.Sum(v => (v - mean) * (v - mean)) / (n - 1)));
-    }
-
     [Fact]
     public void SdeDpmSolverFirstStepIsTheDdpmPosteriorStep()
     {
@@ -380,8 +352,8 @@ public class SchedulerTests
         // narrow on these data (17 % at 50 steps, 6 % at 200); the SDE solver's second-order x̂₀ term must recover most of
         // that spread (measured: −20 % at 20 steps, within 3 % from 50 on) and always be nearer the data than DDPM.
         const int n = 40_000;
-        var (ddpmMean, ddpmStd) = SampleWithExactNoise(new DdpmScheduler(Schedule, steps, clipDenoised: false), n, 11);
-        var (sdeMean, sdeStd) = SampleWithExactNoise(new DpmSolverMultistepScheduler(Schedule, steps, stochastic: true), n, 11);
+        var (ddpmMean, ddpmStd) = Data.SampleThrough(new DdpmScheduler(Schedule, steps, clipDenoised: false), Schedule, n, 11);
+        var (sdeMean, sdeStd) = Data.SampleThrough(new DpmSolverMultistepScheduler(Schedule, steps, stochastic: true), Schedule, n, 11);
         Console.WriteLine($"{steps} steps: DDPM mean {ddpmMean:F4} std {ddpmStd:F4}; SDE-DPM-Solver++(2M) mean {sdeMean:F4} std {sdeStd:F4} (data {Data.Mean}, {Data.StdDev})");
         Assert.InRange(sdeMean, Data.Mean - 0.005, Data.Mean + 0.005);
         Assert.InRange(sdeStd / Data.StdDev, 1 - relativeStdTolerance, 1 + relativeStdTolerance);

@@ -133,19 +133,8 @@ public class VelocityPredictionTests
     [Fact]
     public void AncestralDdpmWithVelocitySamplesTheDataFromZeroSnr()
     {
-        const int n = 20_000;
-        var rng = new Random(12);
-        float[] Gaussian() => GaussianData.StandardNormals(rng, n);
         var ddpm = new DdpmScheduler(ZeroSnr, 1000, clipDenoised: false, prediction: PredictionType.Velocity);
-        float[] x = Gaussian();
-        var v = new float[n];
-        for (int i = 0; i < ddpm.Timesteps.Count; i++)
-        {
-            Data.ExactVelocity(ZeroSnr.AlphaBarAt(ddpm.Timesteps[i]), x, v);
-            ddpm.Step(i, v, x, Gaussian);
-        }
-        double mean = x.Average(value => (double)value);
-        double std = Math.Sqrt(x.Sum(value => (value - mean) * (value - mean)) / (n - 1));
+        var (mean, std) = Data.SampleThrough(ddpm, ZeroSnr, 20_000, 12, velocity: true);
         var (exactMean, exactStd) = ChainOutput(ZeroSnr);
         Console.WriteLine($"DDPM-1000-v from zero SNR: mean {mean:F4}, std {std:F4}; the chain's exact law N({exactMean:F4}, {exactStd:F4}²); data N({Data.Mean}, {Data.StdDev}²)");
         // The sampler runs the chain exactly (Monte-Carlo error of the std ≈ 0.5 %) …

@@ -24,6 +24,28 @@ public sealed record GaussianData(double Mean, double StdDev)
         return z;
     }
 
+    /// <summary>
+    /// Mean and standard deviation of n samples that <paramref name="scheduler"/> draws from standard normal start noise
+    /// when every call gets this distribution's exact network output (ε or v, as <paramref name="velocity"/> says).
+    /// </summary>
+    public (double Mean, double Std) SampleThrough(KneeOnnx.Schedulers.IDiffusionScheduler scheduler, KneeOnnx.Diffusion.NoiseSchedule schedule, int n, int seed,
+                                                   bool velocity = false)
+    {
+        var rng = new Random(seed);
+        float[] Gaussian() => StandardNormals(rng, n);
+        float[] x = Gaussian();
+        var output = new float[n];
+        for (int i = 0; i < scheduler.Timesteps.Count; i++)
+        {
+            double alphaBar = schedule.AlphaBarAt(scheduler.Timesteps[i]);
+            if (velocity) ExactVelocity(alphaBar, x, output);
+            else ExactNoise(alphaBar, x, output);
+            scheduler.Step(i, output, x, Gaussian);
+        }
+        double mean = x.Average(v => (double)v);
+        return (mean, Math.Sqrt(x.Sum(v => (v - mean) * (v - mean)) / (n - 1)));
+    }
+
     /// <summary>The exact v-prediction E[v | x_t] = √ᾱ·E[ε | x_t] − √(1−ᾱ)·E[x₀ | x_t], from the two closed forms.</summary>
     public void ExactVelocity(double alphaBar, ReadOnlySpan<float> x, Span<float> velocity)
     {
