@@ -103,7 +103,8 @@ public static class ProviderChoice
             ExecutionMode = request.ParallelExecution ? ExecutionMode.ORT_PARALLEL : ExecutionMode.ORT_SEQUENTIAL,
             // Not 0: ONNX Runtime's own default on Linux is half the logical cores, which left one of this 2-core
             // machine's cores idle and generated at 1.15 instead of 2.0 images/s.
-            IntraOpNumThreads = Validation.ThreadCount.Resolve(request.IntraOpThreads),
+            // The CLIs refuse a bad --threads before they get here; a library caller set RuntimeOptions.IntraOpThreads.
+            IntraOpNumThreads = Validation.ThreadCount.Resolve(request.IntraOpThreads, $"{nameof(RuntimeOptions)}.{nameof(RuntimeOptions.IntraOpThreads)}"),
             InterOpNumThreads = Math.Max(1, request.InterOpThreads),
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
         };

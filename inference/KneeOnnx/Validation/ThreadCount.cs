@@ -20,5 +20,6 @@ public static class ThreadCount
     }
 
     /// <summary>0 → the number of logical cores.</summary>
-    public static int Resolve(int threads) => Validate(threads) == 0 ? Environment.ProcessorCount : threads;
+    /// <param name="option">What the caller calls the count, for the refusal: a CLI's option, or a library property.</param>
+    public static int Resolve(int threads, string option = "--threads") => Validate(threads, option) == 0 ? Environment.ProcessorCount : threads;
 }

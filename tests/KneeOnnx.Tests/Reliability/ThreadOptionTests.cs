@@ -53,6 +53,18 @@ public class ThreadOptionTests
         Assert.Equal(ThreadCount.PerCore * Environment.ProcessorCount, ThreadCount.Maximum);
     }
 
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(int.MaxValue)]
+    public void ALibraryCallersThreadCountIsRefusedInItsOwnTerms(int threads)
+    {
+        // Not in CLI wording: a library caller never typed --threads.
+        var e = Assert.Throws<ArgumentException>(() => KneeOnnx.Runtime.ProviderChoice.Create(
+            new KneeOnnx.Runtime.RuntimeOptions { Provider = KneeOnnx.Runtime.ProviderRequest.Cpu, IntraOpThreads = threads }));
+        Assert.StartsWith("RuntimeOptions.IntraOpThreads must be 0 (all cores)", e.Message);
+        Assert.Contains(threads.ToString(System.Globalization.CultureInfo.InvariantCulture), e.Message);
+    }
+
     [Fact]
     public void ZeroGivesOnnxRuntimeEveryCoreNotItsOwnDefault()
     {
