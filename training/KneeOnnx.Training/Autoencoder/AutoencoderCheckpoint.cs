@@ -19,21 +19,26 @@ public sealed record AutoencoderState
 }
 
 /// <summary>
-/// One file holding everything an autoencoder run needs to continue exactly: header (JSON), autoencoder, discriminator
-/// and both optimisers; written atomically with the length + SHA-256 footer the U-Net's checkpoints carry, verified on
+/// One file holding everything an autoencoder run needs to continue exactly: header (JSON), autoencoder, its weight
+/// average when the run keeps one (format 2; <see cref="AutoencoderTrainConfig.EmaDecay"/> &gt; 0), discriminator and both
+/// optimisers; written atomically with the length + SHA-256 footer the U-Net's checkpoints carry, verified on
 /// every read. Random streams derive from (seed, step), so no generator state is stored.
 /// </summary>
 public static class AutoencoderCheckpoint
 {
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2;
+    /// <summary>Format 1 is format 2 without the weight average.</summary>
+    private static readonly int[] ReadableVersions = [1, FormatVersion];
     public const string FileName = "autoencoder.ckpt";
     private static readonly byte[] Magic = "KNEEAECK"u8.ToArray();
 
     public static string Locate(string runDirOrFile) =>
         Directory.Exists(runDirOrFile) ? Path.Combine(runDirOrFile, FileName) : runDirOrFile;
 
-    public static void Write(string path, AutoencoderState state, KneeAutoencoder model, PatchDiscriminator critic, optim.Optimizer modelOptimizer, optim.Optimizer criticOptimizer)
+    public static void Write(string path, AutoencoderState state, KneeAutoencoder model, KneeAutoencoder? average, PatchDiscriminator critic, optim.Optimizer modelOptimizer, optim.Optimizer criticOptimizer)
     {
+        if ((average is not null) != HasAverage(state))
+            throw new ArgumentException($"the run's --ema-decay is {state.Train.EmaDecay} but a weight average was {(average is null ? "not " : "")}given");
         AtomicFile.Write(path, file =>
         {
             using var stream = new HashingStream(file);
@@ -44,6 +49,7 @@ public static class AutoencoderCheckpoint
                 writer.Write(header.Length);
                 writer.Write(header);
                 model.save(writer);
+                average?.save(writer);
                 critic.save(writer);
                 ((TorchSharp.Modules.OptimizerHelper)modelOptimizer).save_state_dict(writer);
                 ((TorchSharp.Modules.OptimizerHelper)criticOptimizer).save_state_dict(writer);
@@ -59,8 +65,14 @@ public static class AutoencoderCheckpoint
         return ReadHeader(reader, path);
     }
 
-    /// <summary>The trained autoencoder alone, built from the checkpoint's own configuration.</summary>
-    public static (AutoencoderState State, KneeAutoencoder Model) LoadModel(string path)
+    /// <summary>Whether the checkpoint holds a weight average after the live weights.</summary>
+    public static bool HasAverage(AutoencoderState state) => state.Train.EmaDecay > 0;
+
+    /// <summary>
+    /// The trained autoencoder alone, built from the checkpoint's own configuration: its weight average when the run
+    /// keeps one and <paramref name="live"/> is false (what the export writes), else the live weights.
+    /// </summary>
+    public static (AutoencoderState State, KneeAutoencoder Model) LoadModel(string path, bool live = false)
     {
         using var reader = Open(path);
         var state = ReadHeader(reader, path);
@@ -68,6 +80,8 @@ public static class AutoencoderCheckpoint
         try
         {
             model.load(reader, strict: true);
+            // The average has the live network's layout, so loading it again over the same module replaces every weight.
+            if (!live && HasAverage(state)) model.load(reader, strict: true);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -78,22 +92,28 @@ public static class AutoencoderCheckpoint
         return (state, model);
     }
 
-    public static AutoencoderState Restore(string path, KneeAutoencoder model, PatchDiscriminator critic, optim.Optimizer modelOptimizer, optim.Optimizer criticOptimizer)
+    /// <summary>Restores every part; returns the state and whether <paramref name="average"/> was filled from the file (a run that starts its average on resume has none yet).</summary>
+    public static (AutoencoderState State, bool AverageRestored) Restore(string path, KneeAutoencoder model, KneeAutoencoder? average, PatchDiscriminator critic, optim.Optimizer modelOptimizer, optim.Optimizer criticOptimizer)
     {
         using var reader = Open(path);
         var state = ReadHeader(reader, path);
         try
         {
             model.load(reader, strict: true);
+            if (HasAverage(state))
+            {
+                if (average is null) throw new InvalidDataException($"{path}: the checkpoint holds a weight average but none was given to restore it into");
+                average.load(reader, strict: true);
+            }
             critic.load(reader, strict: true);
             ((TorchSharp.Modules.OptimizerHelper)modelOptimizer).load_state_dict(reader);
             ((TorchSharp.Modules.OptimizerHelper)criticOptimizer).load_state_dict(reader);
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
+        catch (Exception e) when (e is not (OutOfMemoryException or InvalidDataException))
         {
             throw new InvalidDataException($"{path}: truncated or corrupt autoencoder checkpoint ({e.Message.Split('\n')[0]})", e);
         }
-        return state;
+        return (state, HasAverage(state));
     }
 
     private static BinaryReader Open(string path) => CheckpointFooter.OpenVerified(path, "autoencoder checkpoint");
@@ -108,8 +128,10 @@ public static class AutoencoderCheckpoint
             if (length <= 0 || length > 1 << 20) throw new InvalidDataException($"{path}: corrupt autoencoder checkpoint header");
             var state = JsonSerializer.Deserialize<AutoencoderState>(reader.ReadBytes(length), Checkpoint.Json)
                 ?? throw new InvalidDataException($"{path}: empty autoencoder checkpoint header");
-            if (state.FormatVersion != FormatVersion)
-                throw new InvalidDataException($"{path}: autoencoder checkpoint format {state.FormatVersion} is not supported (expected {FormatVersion})");
+            if (!ReadableVersions.Contains(state.FormatVersion))
+                throw new InvalidDataException($"{path}: autoencoder checkpoint format {state.FormatVersion} is not supported (expected {string.Join(" or ", ReadableVersions)})");
+            if (state.FormatVersion < 2 && HasAverage(state))
+                throw new InvalidDataException($"{path}: a format-{state.FormatVersion} autoencoder checkpoint cannot hold a weight average");
             return state;
         }
         catch (Exception e) when (e is EndOfStreamException or JsonException or ArgumentException or InvalidOperationException)

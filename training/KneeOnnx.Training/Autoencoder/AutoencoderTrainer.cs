@@ -4,6 +4,7 @@ using KneeOnnx.IO;
 using KneeOnnx.Runtime;
 using KneeOnnx.Training.Backbones;
 using KneeOnnx.Training.Data;
+using KneeOnnx.Training.Denoising;
 using KneeOnnx.Training.Precision;
 using KneeOnnx.Training.Runs;
 using TorchSharp;
@@ -21,7 +22,7 @@ public static class AutoencoderTrainer
         string runDir = Path.GetFullPath(run.RunDirectory);
         string checkpointPath = Path.Combine(runDir, AutoencoderCheckpoint.FileName);
         var resumed = RunFolder.ResumeOrRefuse(run, runDir, checkpointPath, "an autoencoder checkpoint", AutoencoderCheckpoint.ReadState, state => state.Step);
-        var config = resumed is null ? requested : resumed.Train with { Steps = run.StepsOverride ?? resumed.Train.Steps };
+        var config = resumed is null ? requested : resumed.Train with { Steps = run.StepsOverride ?? resumed.Train.Steps, EmaDecay = ResumedDecay(resumed.Train.EmaDecay, requested.EmaDecay) };
         var init = resumed is null && config.InitFrom is not null ? AutoencoderFiles.Open(config.InitFrom, "--init-from") : null;
         if (init is not null)
             config = config with
@@ -55,16 +56,27 @@ public static class AutoencoderTrainer
         if (config.FreezeEncoder)
             foreach (var p in model.Encoder.parameters()) p.requires_grad_(false);
         var trained = model.parameters().Where(p => p.requires_grad).ToArray();
+        // The average covers what trains: a frozen encoder is copied once and never averaged, so it stays bit for bit.
+        using var average = config.EmaDecay > 0 ? new KneeAutoencoder(modelConfig) : null;
+        average?.to(device);
+        var ema = average is null ? null
+            : config.FreezeEncoder ? new ExponentialMovingAverage(model.Decoder, average.Decoder, config.EmaDecay)
+            : new ExponentialMovingAverage(model, average, config.EmaDecay);
         using var modelOptimizer = optim.Adam(trained, lr: config.LearningRate, beta1: 0.5, beta2: 0.9);
         using var criticOptimizer = optim.Adam(critic.parameters(), lr: config.LearningRate, beta1: 0.5, beta2: 0.9);
         long step = 0;
         double previousElapsed = 0;
         if (resumed is not null)
         {
-            AutoencoderCheckpoint.Restore(checkpointPath, model, critic, modelOptimizer, criticOptimizer);
+            var (_, averageRestored) = AutoencoderCheckpoint.Restore(checkpointPath, model, average, critic, modelOptimizer, criticOptimizer);
             step = resumed.Step;
             previousElapsed = resumed.ElapsedSeconds;
             output.WriteLine($"resumed from {checkpointPath} at step {step}");
+            if (average is not null && !averageRestored)
+            {
+                StartAverage(model, average);
+                output.WriteLine($"weight average (decay {config.EmaDecay}) starts from the step-{step} weights");
+            }
         }
         else if (init is not null)
         {
@@ -80,9 +92,11 @@ public static class AutoencoderTrainer
                 ? $"initialised the encoder from {init.Folder}; a new decoder (widths {string.Join(",", modelConfig.DecoderLevelWidths)}, {modelConfig.DecoderBlocks} blocks per level) starts from scratch; the critic and optimiser start afresh"
                 : $"initialised from {init.Folder} (decoder sha256 {init.DecoderSha256[..16]}…); the critic and optimiser start afresh");
         }
+        if (resumed is null && average is not null) StartAverage(model, average);
         output.WriteLine($"model: {modelConfig.Preset} at {modelConfig.ImageSize}² → {modelConfig.LatentChannels}×{modelConfig.LatentSize}² latents (f = {modelConfig.Factor}), "
             + $"{model.ParameterCount:N0} parameters + critic {critic.parameters().Sum(p => p.numel()):N0}; {config.Steps} steps of {config.BatchSize} crops of {config.Crop}², "
-            + $"adversarial from step {config.AdversarialStart}" + (config.FreezeEncoder ? $"; encoder frozen (sha256 {config.FrozenEncoderSha256?[..16]}…), decoder trained" : ""));
+            + $"adversarial from step {config.AdversarialStart}" + (config.FreezeEncoder ? $"; encoder frozen (sha256 {config.FrozenEncoderSha256?[..16]}…), decoder trained" : "")
+            + (average is null ? "" : $"; weight average of decay {config.EmaDecay} exported"));
         WriteRunConfig(runDir, config, modelConfig, data, device.type.ToString(), get_num_threads());
 
         bool bf16 = precision == TrainingPrecision.Bf16;
@@ -114,7 +128,7 @@ public static class AutoencoderTrainer
                 last = trainingStep.Run(batches, s, checkLoss);
                 return last.Reconstruction(config.PerceptualWeight);
             },
-            afterUpdate: null,
+            afterUpdate: ema is null ? null : ema.Update,
             afterReport: s =>
             {
                 if (s % Math.Max(1, run.LogEvery) == 0)
@@ -124,9 +138,30 @@ public static class AutoencoderTrainer
             save: s =>
             {
                 var state = new AutoencoderState { Step = s, ElapsedSeconds = loop.ElapsedSeconds, DatasetSha256 = data.Sha256, Train = config, Model = modelConfig };
-                AutoencoderCheckpoint.Write(checkpointPath, state, model, critic, modelOptimizer, criticOptimizer);
+                AutoencoderCheckpoint.Write(checkpointPath, state, model, average, critic, modelOptimizer, criticOptimizer);
                 LossCurvePlot.Write(Path.Combine(runDir, LossCurvePlot.FileName), lossLog.Rows, $"{modelConfig.Preset}: L1 + perceptual");
             });
+    }
+
+    /// <summary>
+    /// A resumed run keeps its average's decay; --ema-decay may start an average in a run that has none (from the
+    /// resumed weights), but not change one that exists.
+    /// </summary>
+    private static double ResumedDecay(double kept, double requested)
+    {
+        if (kept > 0 && requested > 0 && requested != kept)
+            throw new ArgumentException($"--ema-decay {requested}: the run already averages its weights with decay {kept}; resume it without --ema-decay or with {kept}");
+        return kept > 0 ? kept : requested;
+    }
+
+    private static void StartAverage(KneeAutoencoder model, KneeAutoencoder average)
+    {
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        var live = model.state_dict();
+        foreach (var (name, target) in average.state_dict()) target.copy_(live[name]);
+        average.eval();
+        foreach (var p in average.parameters()) p.requires_grad_(false);
     }
 
     private static void WriteRunConfig(string runDir, AutoencoderTrainConfig config, AutoencoderConfig model, KneeDataset data, string device, int threads)

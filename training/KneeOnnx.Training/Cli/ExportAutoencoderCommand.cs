@@ -30,6 +30,9 @@ public sealed class ExportAutoencoderOptions : TorchOptions
     [Option("tolerance", Default = 1e-4, HelpText = "Largest accepted |ONNX − TorchSharp| in the self-check.")]
     public double Tolerance { get; set; }
 
+    [Option("live-weights", HelpText = "Export the run's live weights even where it keeps a weight average (--ema-decay), which is exported otherwise.")]
+    public bool LiveWeights { get; set; }
+
     [Option("weight-storage", Default = WeightStorageNames.Float32, HelpText = "float32 | float16 for the parts written (a frozen encoder is copied as it is): float16 halves a file; compute stays float32. The self-check then compares with the rounded weights, and what rounding changed is reported and written into the part.")]
     public string WeightStorage { get; set; } = WeightStorageNames.Float32;
 }
@@ -50,7 +53,8 @@ internal static class ExportAutoencoderCommand
         string data = o.Data ?? state.Train.Data;
 
         torch.set_num_threads(Environment.ProcessorCount);
-        var (_, model) = AutoencoderCheckpoint.LoadModel(path);
+        bool averaged = !o.LiveWeights && AutoencoderCheckpoint.HasAverage(state);
+        var (_, model) = AutoencoderCheckpoint.LoadModel(path, live: !averaged);
         using var _ = model;
         var frozen = state.Train.FreezeEncoder ? FrozenEncoder.Open(state, model, o.Data) : null;
         float scale;
@@ -75,9 +79,9 @@ internal static class ExportAutoencoderCommand
             scale = LatentScale.Measure(model, images, o.ScaleImages, torch.CPU);
             weights = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
             output.WriteLine($"latent scale factor {scale.ToString("G6", CultureInfo.InvariantCulture)} (1/σ of the means of {Math.Min(o.ScaleImages, images.Count)} train images of {images.Directory})");
-            parts.Add(AutoencoderExporter.Encoder(model, state, scale, weights, storage));
+            parts.Add(AutoencoderExporter.Encoder(model, state, scale, weights, storage, averaged));
         }
-        parts.Add(AutoencoderExporter.Decoder(model, state, scale, weights, storage));
+        parts.Add(AutoencoderExporter.Decoder(model, state, scale, weights, storage, averaged));
         foreach (var exported in parts)
         {
             if (!(exported.SelfCheckMaxAbsDiff <= o.Tolerance))
@@ -89,7 +93,8 @@ internal static class ExportAutoencoderCommand
             output.WriteLine($"wrote {file} ({bytes.Length / 1e6:F1} MB, sha256 {Convert.ToHexStringLower(SHA256.HashData(bytes))[..16]}…); self-check max |ONNX − TorchSharp| = {exported.SelfCheckMaxAbsDiff:E2}"
                 + (exported.RoundingMaxAbsDiff is double r ? $"; weights stored as float16: max |file − unrounded weights' output| = {r:E2}" : ""));
         }
-        output.WriteLine($"  {state.Model.Preset}, step {state.Step}: {state.Model.ImageSize}² ↔ {state.Model.LatentChannels}×{state.Model.LatentSize}² (f = {state.Model.Factor})");
+        output.WriteLine($"  {state.Model.Preset}, step {state.Step}: {state.Model.ImageSize}² ↔ {state.Model.LatentChannels}×{state.Model.LatentSize}² (f = {state.Model.Factor}); "
+            + (averaged ? $"the run's weight average (decay {state.Train.EmaDecay.ToString("R", CultureInfo.InvariantCulture)})" : "live weights"));
         return 0;
     }
 }

@@ -50,6 +50,9 @@ public sealed class TrainAutoencoderOptions : TorchOptions
     [Option("adversarial-weight", HelpText = "Factor on the adaptive adversarial weight (default 0.5).")]
     public double? AdversarialWeight { get; set; }
 
+    [Option("ema-decay", HelpText = "Keep an exponential moving average of the trained weights with this decay (e.g. 0.999) and export it instead of the live weights (default 0: none).")]
+    public double? EmaDecay { get; set; }
+
     [Option("precision", HelpText = "fp32 | bf16 (default: bf16 where the CPU has AVX-512 BF16 or AMX, else fp32).")]
     public string? Precision { get; set; }
 
@@ -100,7 +103,7 @@ public sealed class TrainAutoencoderOptions : TorchOptions
             Data = Data ?? "", Preset = Preset ?? d.Preset, ImageSize = ImageSize, LatentChannels = LatentChannels, Crop = Crop ?? d.Crop,
             Steps = Steps ?? d.Steps, BatchSize = Batch ?? d.BatchSize, LearningRate = LearningRate ?? d.LearningRate, WarmupSteps = Warmup ?? d.WarmupSteps,
             PerceptualWeight = PerceptualWeight ?? d.PerceptualWeight, KlWeight = KlWeight ?? d.KlWeight, AdversarialStart = AdversarialStart ?? d.AdversarialStart,
-            AdversarialWeight = AdversarialWeight ?? d.AdversarialWeight, Precision = Precision, Seed = Seed ?? d.Seed,
+            AdversarialWeight = AdversarialWeight ?? d.AdversarialWeight, EmaDecay = EmaDecay ?? d.EmaDecay, Precision = Precision, Seed = Seed ?? d.Seed,
             CheckpointEvery = CheckpointEvery ?? d.CheckpointEvery, SkipUnreadable = SkipUnreadable, InitFrom = InitFrom, FreezeEncoder = FreezeEncoder,
             DecoderWidths = DecoderWidths is null ? null : ParseWidths(DecoderWidths), DecoderBlocks = DecoderBlocks,
         };

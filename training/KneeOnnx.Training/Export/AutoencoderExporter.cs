@@ -22,7 +22,8 @@ public static class AutoencoderExporter
     /// on the self-check input (the self-check itself compares with the rounded network).</param>
     public sealed record Part(string Name, ModelProto Proto, double SelfCheckMaxAbsDiff, double? RoundingMaxAbsDiff = null);
 
-    public static Part Encoder(KneeAutoencoder model, AutoencoderState state, float scale, string weightsSha256, WeightStorage storage = WeightStorage.Float32)
+    /// <param name="averaged">whether <paramref name="model"/> holds the run's weight average (recorded in the part).</param>
+    public static Part Encoder(KneeAutoencoder model, AutoencoderState state, float scale, string weightsSha256, WeightStorage storage = WeightStorage.Float32, bool averaged = false)
     {
         var c = model.Config;
         var g = new OnnxGraphBuilder(model, storage);
@@ -30,11 +31,11 @@ public static class AutoencoderExporter
         g.Graph.Input.Add(OnnxExporter.Value(AutoencoderContract.ImageName, TensorProto.Types.DataType.Float, ["N", 1, "H", "W"]));
         string result = AutoencoderEmitter.EmitEncoder(g, model.Encoder, AutoencoderContract.ImageName, scale);
         Output(g, result, AutoencoderContract.LatentName, ["N", c.LatentChannels, "h", "w"]);
-        var proto = Wrap(g.Graph, state, AutoencoderContract.EncoderPart, scale, weightsSha256, "Knee radiograph encoder: image [-1,1] → latent (posterior mean × scale).", storage);
+        var proto = Wrap(g.Graph, state, AutoencoderContract.EncoderPart, scale, weightsSha256, "Knee radiograph encoder: image [-1,1] → latent (posterior mean × scale).", storage, averaged);
         return Checked(AutoencoderContract.EncoderPart, proto, model.Encoder, storage, AutoencoderContract.ImageName, [2, 1, c.ImageSize, c.ImageSize], x => model.Encode(x).Mean * scale);
     }
 
-    public static Part Decoder(KneeAutoencoder model, AutoencoderState state, float scale, string weightsSha256, WeightStorage storage = WeightStorage.Float32)
+    public static Part Decoder(KneeAutoencoder model, AutoencoderState state, float scale, string weightsSha256, WeightStorage storage = WeightStorage.Float32, bool averaged = false)
     {
         var c = model.Config;
         var g = new OnnxGraphBuilder(model, storage);
@@ -42,7 +43,7 @@ public static class AutoencoderExporter
         g.Graph.Input.Add(OnnxExporter.Value(AutoencoderContract.LatentName, TensorProto.Types.DataType.Float, ["N", c.LatentChannels, "h", "w"]));
         string result = AutoencoderEmitter.EmitDecoder(g, model.Decoder, AutoencoderContract.LatentName, scale);
         Output(g, result, AutoencoderContract.ImageName, ["N", 1, "H", "W"]);
-        var proto = Wrap(g.Graph, state, AutoencoderContract.DecoderPart, scale, weightsSha256, "Knee radiograph decoder: latent (scaled) → image in [-1,1].", storage);
+        var proto = Wrap(g.Graph, state, AutoencoderContract.DecoderPart, scale, weightsSha256, "Knee radiograph decoder: latent (scaled) → image in [-1,1].", storage, averaged);
         return Checked(AutoencoderContract.DecoderPart, proto, model.Decoder, storage, AutoencoderContract.LatentName, [2, c.LatentChannels, c.LatentSize, c.LatentSize],
             z => model.Decoder.forward(z / scale).clamp(-1, 1));
     }
@@ -73,7 +74,7 @@ public static class AutoencoderExporter
         g.Graph.Output.Add(OnnxExporter.Value(name, TensorProto.Types.DataType.Float, dims));
     }
 
-    private static ModelProto Wrap(GraphProto graph, AutoencoderState state, string part, float scale, string weightsSha256, string doc, WeightStorage storage)
+    private static ModelProto Wrap(GraphProto graph, AutoencoderState state, string part, float scale, string weightsSha256, string doc, WeightStorage storage, bool averaged)
     {
         var proto = new ModelProto
         {
@@ -103,6 +104,7 @@ public static class AutoencoderExporter
             (ModelContract.Keys.ExportTime, DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", inv)),
             (ModelContract.Keys.ExporterVersion, OnnxExporter.ExporterVersion),
             (ModelContract.Keys.WeightStorage, WeightStorageNames.Name(storage)),
+            (AutoencoderContract.Keys.Weights, averaged ? $"average (decay {state.Train.EmaDecay.ToString("R", inv)})" : "live"),
         ];
         foreach (var (key, value) in metadata) proto.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
         return proto;
