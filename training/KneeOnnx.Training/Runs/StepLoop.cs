@@ -46,6 +46,9 @@ internal sealed class StepLoop
         long startStep = step, lastSaved = step, windowStep = step;
         double windowStart = 0, rate = 0, smoothed = double.NaN;
         bool completed = false;
+        // Where the CPU goes, once early (the fast first minutes) and then every few minutes: see ProcessHealth.
+        var health = new ProcessHealth();
+        var nextHealth = TimeSpan.FromMinutes(1);
         void Save()
         {
             LossLog.Flush();
@@ -93,6 +96,11 @@ internal sealed class StepLoop
             var eta = rate > 0 ? TimeSpan.FromSeconds((TotalSteps - step) * BatchSize / rate) : TimeSpan.Zero;
             Progress.Report(step, TotalSteps, smoothed, lr, rate, eta);
             afterReport?.Invoke(step);
+            if (wall.Elapsed >= nextHealth)
+            {
+                Progress.Message(health.Line());
+                nextHealth = wall.Elapsed + TimeSpan.FromMinutes(5);
+            }
             if (step % CheckpointEvery == 0 || step == TotalSteps) Save();
         }
         if (lastSaved != step || !File.Exists(CheckpointPath)) Save();
