@@ -120,10 +120,10 @@ public class AutoencoderWeightAverageTests(ITestOutputHelper log)
     /// <summary>
     /// From the command line: --ema-decay given on resume starts an average in a run that had none; another decay for a
     /// run that has one is refused in one line; export-autoencoder writes the average (and says so in the part's metadata)
-    /// unless --live-weights, and the kept encoder file stays byte for byte either way.
+    /// unless --raw, and the kept encoder file stays byte for byte either way.
     /// </summary>
     [Fact]
-    public void ResumeStartsAnAverageAndTheExportWritesItUnlessLiveWeightsAreAsked()
+    public void ResumeStartsAnAverageAndTheExportWritesItUnlessRawWeightsAreAsked()
     {
         using var dir = new TempDirectory();
         string data = SyntheticKnees.WriteDataset(dir.Combine("data"), 3, side: 32);
@@ -151,12 +151,12 @@ public class AutoencoderWeightAverageTests(ITestOutputHelper log)
         string averagedFolder = dir.Combine("averaged"), liveFolder = dir.Combine("live");
         var exportAveraged = InProcessCli.Train("export-autoencoder", "--checkpoint", run, "--out", averagedFolder);
         Assert.True(exportAveraged.Code == 0, exportAveraged.Err);
-        Assert.Contains("weight average (decay 0.9)", exportAveraged.Out);
-        var exportLive = InProcessCli.Train("export-autoencoder", "--checkpoint", run, "--out", liveFolder, "--live-weights");
+        Assert.Contains("ema, decay 0.9", exportAveraged.Out);
+        var exportLive = InProcessCli.Train("export-autoencoder", "--checkpoint", run, "--out", liveFolder, "--raw");
         Assert.True(exportLive.Code == 0, exportLive.Err);
 
         var before = AutoencoderFiles.Open(original);
-        foreach (var (folder, weights) in new[] { (averagedFolder, "average (decay 0.9)"), (liveFolder, "live") })
+        foreach (var (folder, weights) in new[] { (averagedFolder, "ema"), (liveFolder, "raw") })
         {
             var files = AutoencoderFiles.Open(folder); // a pair with the kept encoder
             Assert.Equal(File.ReadAllBytes(before.EncoderPath), File.ReadAllBytes(files.EncoderPath));
@@ -182,5 +182,30 @@ public class AutoencoderWeightAverageTests(ITestOutputHelper log)
             Assert.True(fromAverage.Zip(reference).Max(p => Math.Abs(p.First - p.Second)) < 1e-4);
             Assert.True(fromAverage.Zip(fromLive).Max(p => Math.Abs(p.First - p.Second)) > 1e-3, "the averaged and live decoders compute the same image");
         }
+    }
+
+    /// <summary>
+    /// Without a frozen encoder both parts are exported from the chosen weights: the raw and the averaged exports of one
+    /// checkpoint are two autoencoders, so an encoder of one beside the decoder of the other is refused as not a pair.
+    /// </summary>
+    [Fact]
+    public void RawAndAveragedExportsOfOneRunDoNotPair()
+    {
+        using var dir = new TempDirectory();
+        string data = SyntheticKnees.WriteDataset(dir.Combine("data"), 3, side: 32);
+        string run = dir.Combine("run");
+        var trained = InProcessCli.Train("train-autoencoder", "--data", data, "--out", run, "--preset", AutoencoderPresets.Tiny, "--crop", "32",
+            "--steps", "4", "--batch", "4", "--lr", "2e-3", "--warmup", "1", "--ema-decay", "0.5", "--threads", "2");
+        Assert.True(trained.Code == 0, trained.Err);
+        string averaged = dir.Combine("ema"), raw = dir.Combine("raw");
+        Assert.Equal(0, InProcessCli.Train("export-autoencoder", "--checkpoint", run, "--out", averaged, "--scale-images", "16").Code);
+        Assert.Equal(0, InProcessCli.Train("export-autoencoder", "--checkpoint", run, "--out", raw, "--scale-images", "16", "--raw").Code);
+        var a = AutoencoderFiles.Open(averaged);
+        var r = AutoencoderFiles.Open(raw);
+        Assert.NotEqual(a.PairSha256, r.PairSha256);
+        Assert.NotEqual(File.ReadAllBytes(a.EncoderPath), File.ReadAllBytes(r.EncoderPath));
+        File.Copy(r.DecoderPath, a.DecoderPath, overwrite: true);
+        var e = Assert.Throws<ArgumentException>(() => AutoencoderFiles.Open(averaged));
+        Assert.Contains("are not a pair", e.Message);
     }
 }

@@ -10,6 +10,12 @@ namespace KneeOnnx.Tests;
 /// <summary>filter-generated keeps what a grade classifier reads as the asked grade, and drops a model's misses.</summary>
 public class GradeFilterTests(ITestOutputHelper log)
 {
+    private static int KeptWithoutManifestRow(string folder)
+    {
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "filter.json")));
+        return report.RootElement.GetProperty("kept_without_manifest_row").GetInt32();
+    }
+
     /// <summary>A hand-made table: argmax must be the asked grade (a tie is not), and the threshold applies to its probability.</summary>
     [Fact]
     public void KeepsExactlyTheRowsReadAsTheirGradeAboveTheThreshold()
@@ -34,7 +40,7 @@ public class GradeFilterTests(ITestOutputHelper log)
     /// <summary>
     /// A "generated" set where the KL4 folder holds 8 real-looking KL4 knees and 8 KL0 knees (a model's misses): a
     /// classifier trained on the synthetic grades must drop most misses and keep most good ones; the kept files are the
-    /// originals byte for byte, the manifest keeps their rows only, filter.json counts what was written, and a folder that
+    /// originals byte for byte, the manifests (two shards) keep their rows only, filter.json counts what was written, and a folder that
     /// already holds files is refused in one line without being touched.
     /// </summary>
     [Fact]
@@ -57,18 +63,20 @@ public class GradeFilterTests(ITestOutputHelper log)
         log.WriteLine($"classifier val accuracy {best.ValAccuracy:F2}");
 
         string generated = dir.Combine("gen");
-        var manifest = new List<string> { "file,grade,seed" };
+        // Two shards, as generate --shard writes them, with a quoted field holding a comma.
+        var shards = new[] { new List<string> { "file,grade_name,seed" }, new List<string> { "file,grade_name,seed" } };
         void Add(int askedGrade, int looksLike, int index)
         {
             string relative = $"{askedGrade}/kl{askedGrade}_{index:D4}.png";
             Directory.CreateDirectory(Path.Combine(generated, askedGrade.ToString()));
             SyntheticKnees.WritePng(Path.Combine(generated, relative), SyntheticKnees.Pixels(looksLike, 500 + index, 32), 32);
-            manifest.Add($"{relative},{askedGrade},{index}");
+            shards[index % 2].Add($"{relative},\"KL-{askedGrade}, asked\",{index}");
         }
         for (int i = 0; i < 8; i++) Add(4, 4, i);
         for (int i = 8; i < 16; i++) Add(4, 0, i); // the misses
         for (int i = 16; i < 24; i++) Add(0, 0, i);
-        File.WriteAllLines(Path.Combine(generated, "manifest.csv"), manifest);
+        File.WriteAllLines(Path.Combine(generated, "manifest.shard-1-of-2.csv"), shards[0]);
+        File.WriteAllLines(Path.Combine(generated, "manifest.shard-2-of-2.csv"), shards[1]);
 
         string kept = dir.Combine("kept");
         var run = InProcessCli.Train("filter-generated", "--generated", generated, "--classifier", classifier, "--out", kept);
@@ -82,9 +90,16 @@ public class GradeFilterTests(ITestOutputHelper log)
         Assert.True(goodKL4 >= 6 && goodKL0 >= 6, $"kept only {goodKL4} of 8 KL4 and {goodKL0} of 8 KL0 knees");
         foreach (var f in files)
             Assert.Equal(File.ReadAllBytes(Path.Combine(generated, f)), File.ReadAllBytes(Path.Combine(kept, f)));
-        var rows = File.ReadAllLines(Path.Combine(kept, "manifest.csv"));
-        Assert.Equal("file,grade,seed", rows[0]);
-        Assert.Equal(files, rows.Skip(1).Select(r => r.Split(',')[0]).Order().ToList());
+        var rows = new[] { "manifest.shard-1-of-2.csv", "manifest.shard-2-of-2.csv" }.SelectMany(name =>
+        {
+            var lines = File.ReadAllLines(Path.Combine(kept, name));
+            Assert.Equal("file,grade_name,seed", lines[0]);
+            return lines.Skip(1);
+        }).ToList();
+        Assert.Equal(files, rows.Select(r => r.Split(',')[0]).Order().ToList());
+        Assert.All(rows, r => Assert.Contains(", asked\"", r));
+        Assert.Equal(0, KeptWithoutManifestRow(kept));
+        Assert.Empty(Directory.EnumerateDirectories(dir.Path, "kept.partial-*"));
         using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(kept, "filter.json")));
         Assert.Equal(24, report.RootElement.GetProperty("asked").GetInt32());
         Assert.Equal(files.Count, report.RootElement.GetProperty("kept").GetInt32());

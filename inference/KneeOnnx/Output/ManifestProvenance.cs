@@ -27,7 +27,7 @@ public static class ManifestProvenance
     }
 
     /// <summary>manifest.csv or manifest.shard-k-of-N.csv (<see cref="Manifest.FileName"/>).</summary>
-    private static bool IsManifestName(string path)
+    public static bool IsManifestName(string path)
     {
         string name = Path.GetFileName(path);
         return name == "manifest.csv" || (name.StartsWith("manifest.shard-", StringComparison.Ordinal) && name.Contains("-of-", StringComparison.Ordinal));

@@ -29,7 +29,7 @@ public static class AutoencoderContract
         public const string AutoencoderConfig = "kneeonnx.autoencoder_config";
         /// <summary>SHA-256 of the trained weights both parts were exported from: a pair shares it.</summary>
         public const string AutoencoderSha256 = "kneeonnx.autoencoder_sha256";
-        /// <summary>Which of the run's weights a part holds: "live", or "average (decay D)" for the run's exponential moving average.</summary>
-        public const string Weights = "kneeonnx.weights";
+        /// <summary>Which of the run's weights a part holds, as for U-Nets: "ema" (the run's moving average, --ema-decay) or "raw".</summary>
+        public const string Weights = ModelContract.Keys.Weights;
     }
 }

@@ -39,6 +39,8 @@ public static class AutoencoderCheckpoint
     {
         if ((average is not null) != HasAverage(state))
             throw new ArgumentException($"the run's --ema-decay is {state.Train.EmaDecay} but a weight average was {(average is null ? "not " : "")}given");
+        // Format 1 where there is no average, so builds from before the average can still resume such a run.
+        state = state with { FormatVersion = average is null ? 1 : FormatVersion };
         AtomicFile.Write(path, file =>
         {
             using var stream = new HashingStream(file);

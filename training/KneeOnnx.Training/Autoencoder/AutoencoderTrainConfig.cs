@@ -22,7 +22,7 @@ public sealed record AutoencoderTrainConfig
     public double AdversarialWeight { get; init; } = 0.5;
     public double GradientClip { get; init; } = 1.0;
     /// <summary>
-    /// Decay of an exponential moving average of the trained weights, which the export then writes (0 = none, the live
+    /// Decay of an exponential moving average of the trained weights, which the export then writes (0 = none, the raw
     /// weights). A decoder trained against a critic oscillates around its optimum; the average sits nearer to it, as
     /// Stable Diffusion's ft-EMA decoder and averaged GAN generators (Yazıcı et al. 2019) show.
     /// </summary>

@@ -30,8 +30,8 @@ public sealed class ExportAutoencoderOptions : TorchOptions
     [Option("tolerance", Default = 1e-4, HelpText = "Largest accepted |ONNX − TorchSharp| in the self-check.")]
     public double Tolerance { get; set; }
 
-    [Option("live-weights", HelpText = "Export the run's live weights even where it keeps a weight average (--ema-decay), which is exported otherwise.")]
-    public bool LiveWeights { get; set; }
+    [Option("raw", HelpText = "Export the run's raw weights even where it keeps a moving average of them (--ema-decay), which is exported otherwise.")]
+    public bool Raw { get; set; }
 
     [Option("weight-storage", Default = WeightStorageNames.Float32, HelpText = "float32 | float16 for the parts written (a frozen encoder is copied as it is): float16 halves a file; compute stays float32. The self-check then compares with the rounded weights, and what rounding changed is reported and written into the part.")]
     public string WeightStorage { get; set; } = WeightStorageNames.Float32;
@@ -53,7 +53,7 @@ internal static class ExportAutoencoderCommand
         string data = o.Data ?? state.Train.Data;
 
         torch.set_num_threads(Environment.ProcessorCount);
-        bool averaged = !o.LiveWeights && AutoencoderCheckpoint.HasAverage(state);
+        bool averaged = !o.Raw && AutoencoderCheckpoint.HasAverage(state);
         var (_, model) = AutoencoderCheckpoint.LoadModel(path, live: !averaged);
         using var _ = model;
         var frozen = state.Train.FreezeEncoder ? FrozenEncoder.Open(state, model, o.Data) : null;
@@ -78,6 +78,8 @@ internal static class ExportAutoencoderCommand
             var images = KneeDataset.Load(data, "train", state.Model.ImageSize);
             scale = LatentScale.Measure(model, images, o.ScaleImages, torch.CPU);
             weights = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
+            // The raw and the averaged weights of one checkpoint are two autoencoders: their parts must not pair.
+            if (averaged) weights = Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(weights + "+ema")));
             output.WriteLine($"latent scale factor {scale.ToString("G6", CultureInfo.InvariantCulture)} (1/σ of the means of {Math.Min(o.ScaleImages, images.Count)} train images of {images.Directory})");
             parts.Add(AutoencoderExporter.Encoder(model, state, scale, weights, storage, averaged));
         }
@@ -94,7 +96,7 @@ internal static class ExportAutoencoderCommand
                 + (exported.RoundingMaxAbsDiff is double r ? $"; weights stored as float16: max |file − unrounded weights' output| = {r:E2}" : ""));
         }
         output.WriteLine($"  {state.Model.Preset}, step {state.Step}: {state.Model.ImageSize}² ↔ {state.Model.LatentChannels}×{state.Model.LatentSize}² (f = {state.Model.Factor}); "
-            + (averaged ? $"the run's weight average (decay {state.Train.EmaDecay.ToString("R", CultureInfo.InvariantCulture)})" : "live weights"));
+            + (averaged ? $"the run's moving average of its weights (ema, decay {state.Train.EmaDecay.ToString("R", CultureInfo.InvariantCulture)})" : "raw weights"));
         return 0;
     }
 }

@@ -29,7 +29,6 @@ public sealed class FilterGeneratedOptions : TorchOptions
 internal static class FilterGeneratedCommand
 {
     public const string ReportFile = "filter.json";
-    private const string ManifestFile = "manifest.csv";
 
     public static int Run(FilterGeneratedOptions o, TextWriter output)
     {
@@ -48,24 +47,12 @@ internal static class FilterGeneratedCommand
         var counts = GradeFilter.Counts(images.Grades, kept);
 
         string root = Path.GetFullPath(o.Generated);
-        var keptNames = new HashSet<string>(StringComparer.Ordinal);
-        Directory.CreateDirectory(o.Out);
-        foreach (int i in kept)
-        {
-            string relative = Path.GetRelativePath(root, images.Files[i]);
-            string target = Path.Combine(o.Out, relative);
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(images.Files[i], target);
-            keptNames.Add(relative.Replace('\\', '/'));
-        }
-        string manifest = Path.Combine(root, ManifestFile);
-        if (File.Exists(manifest))
-        {
-            // The manifest's rows of the kept images: seeds, sampler and model hashes travel with them.
-            var lines = File.ReadAllLines(manifest);
-            var rows = lines.Skip(1).Where(line => keptNames.Contains(line.Split(',')[0]));
-            AtomicFile.WriteAllText(Path.Combine(o.Out, ManifestFile), string.Join("\n", lines.Take(1).Concat(rows)) + "\n");
-        }
+        var keptNames = kept.Select(i => Path.GetRelativePath(root, images.Files[i]).Replace('\\', '/')).ToHashSet(StringComparer.Ordinal);
+        // Every manifest (sharded generate writes manifest.shard-k-of-N.csv) is read before anything is written.
+        var manifests = Directory.EnumerateFiles(root, "manifest*.csv").Where(KneeOnnx.Output.ManifestProvenance.IsManifestName)
+            .Order(StringComparer.Ordinal).Select(path => (Name: Path.GetFileName(path), Rows: KeptRows(path, keptNames))).ToList();
+        int withoutRow = keptNames.Count(name => !manifests.Any(m => m.Rows.Names.Contains(name)));
+
         var report = new
         {
             generated = root,
@@ -77,15 +64,64 @@ internal static class FilterGeneratedCommand
             asked = counts.Sum(c => c.Asked),
             kept = kept.Length,
             per_grade = counts.Select(c => new { grade = c.Grade, asked = c.Asked, kept = c.Kept }),
+            manifests = manifests.Select(m => m.Name),
+            kept_without_manifest_row = withoutRow,
         };
-        AtomicFile.WriteAllText(Path.Combine(o.Out, ReportFile), JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
+
+        // Built in a sibling folder and renamed into place, so a failure never leaves a plausible half-set at --out.
+        string final = Path.GetFullPath(o.Out);
+        string staging = final.TrimEnd(Path.DirectorySeparatorChar) + $".partial-{Environment.ProcessId}";
+        if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        try
+        {
+            Directory.CreateDirectory(staging);
+            foreach (var name in keptNames)
+            {
+                string target = Path.Combine(staging, name);
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Copy(Path.Combine(root, name), target);
+            }
+            foreach (var (name, rows) in manifests.Where(m => m.Rows.Lines.Count > 0))
+                File.WriteAllText(Path.Combine(staging, name), string.Join("\n", rows.Lines) + "\n");
+            File.WriteAllText(Path.Combine(staging, ReportFile), JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
+            if (Directory.Exists(final)) Directory.Delete(final); // checked empty above
+            Directory.Move(staging, final);
+        }
+        catch
+        {
+            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+            throw;
+        }
         var inv = CultureInfo.InvariantCulture;
         output.WriteLine(string.Format(inv, "kept {0} of {1} images ({2:P0}) read as their grade by {3}{4}", kept.Length, images.Count,
             images.Count == 0 ? 0 : (double)kept.Length / images.Count, Path.GetFileName(o.Classifier),
             o.MinProbability > 0 ? string.Format(inv, " at probability ≥ {0}", o.MinProbability) : ""));
         foreach (var c in counts)
             output.WriteLine(string.Format(inv, "  KL{0}: {1} of {2}", c.Grade, c.Kept, c.Asked));
+        if (withoutRow > 0)
+            output.WriteLine($"warning: {withoutRow} kept images have no row in {(manifests.Count == 0 ? "a manifest (there is none)" : string.Join(", ", manifests.Select(m => m.Name)))}: their seeds and model are not recorded");
         output.WriteLine($"wrote {Path.GetFullPath(o.Out)}");
         return 0;
+    }
+
+    /// <summary>The header and the rows of <paramref name="path"/> whose file column names a kept image.</summary>
+    private static (List<string> Lines, HashSet<string> Names) KeptRows(string path, IReadOnlySet<string> kept)
+    {
+        var lines = File.ReadAllLines(path);
+        if (lines.Length == 0) return ([], []);
+        int column = KneeOnnx.Output.CsvFields.Split(lines[0]).IndexOf("file");
+        if (column < 0) throw new ArgumentException($"{path}: not a KneeOnnx manifest (its header has no file column)");
+        var result = new List<string> { lines[0] };
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var line in lines.Skip(1))
+        {
+            var fields = KneeOnnx.Output.CsvFields.Split(line);
+            if (fields.Count > column && kept.Contains(fields[column]))
+            {
+                result.Add(line);
+                names.Add(fields[column]);
+            }
+        }
+        return (result, names);
     }
 }

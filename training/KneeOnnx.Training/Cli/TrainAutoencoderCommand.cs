@@ -50,7 +50,7 @@ public sealed class TrainAutoencoderOptions : TorchOptions
     [Option("adversarial-weight", HelpText = "Factor on the adaptive adversarial weight (default 0.5).")]
     public double? AdversarialWeight { get; set; }
 
-    [Option("ema-decay", HelpText = "Keep an exponential moving average of the trained weights with this decay (e.g. 0.999) and export it instead of the live weights (default 0: none).")]
+    [Option("ema-decay", HelpText = "Keep an exponential moving average of the trained weights with this decay (e.g. 0.999) and export it instead of the raw weights (default 0: none).")]
     public double? EmaDecay { get; set; }
 
     [Option("precision", HelpText = "fp32 | bf16 (default: bf16 where the CPU has AVX-512 BF16 or AMX, else fp32).")]

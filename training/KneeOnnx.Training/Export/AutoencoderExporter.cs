@@ -104,7 +104,7 @@ public static class AutoencoderExporter
             (ModelContract.Keys.ExportTime, DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", inv)),
             (ModelContract.Keys.ExporterVersion, OnnxExporter.ExporterVersion),
             (ModelContract.Keys.WeightStorage, WeightStorageNames.Name(storage)),
-            (AutoencoderContract.Keys.Weights, averaged ? $"average (decay {state.Train.EmaDecay.ToString("R", inv)})" : "live"),
+            (AutoencoderContract.Keys.Weights, averaged ? "ema" : "raw"),
         ];
         foreach (var (key, value) in metadata) proto.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
         return proto;
