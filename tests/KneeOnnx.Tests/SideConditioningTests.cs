@@ -374,6 +374,29 @@ public class SideConditioningTests(TinySidedModel sided) : IClassFixture<TinySid
     }
 
     [Fact]
+    public void GuidedSampleFromACheckpointMatchesGuidedGenerateFromItsExport()
+    {
+        // A guided DDPM-1000 reference is sampled from a checkpoint on a GPU (docs/samplers.md); it must be the
+        // guidance kneeonnx-gen applies, which is ONNX Runtime's independent implementation of the guided batch.
+        using var dir = new TempDirectory();
+        string[] common = ["--grades", "3", "--per-grade", "1", "--sides", "L", "--steps", "3", "--seed", "2", "--guidance", "3"];
+        var sample = InProcessCli.Train(["sample", "--checkpoint", sided.Checkpoint, "--out", dir.Combine("torch"), "--device", "cpu", .. common]);
+        Assert.True(sample.Code == 0, sample.Err);
+        Assert.Contains("guidance 3", sample.Out);
+        var generate = InProcessCli.Generate(["generate", "--model", sided.Path, "--provider", "cpu", "--out", dir.Combine("ort"), .. common]);
+        Assert.True(generate.Code == 0, generate.Err);
+        var unguided = InProcessCli.Train(["sample", "--checkpoint", sided.Checkpoint, "--out", dir.Combine("plain"), "--device", "cpu", .. common[..^2]]);
+        Assert.True(unguided.Code == 0, unguided.Err);
+        string name = Path.GetFileName(Assert.Single(Directory.GetFiles(dir.Combine("ort", "3"), "*.png")));
+        Assert.Contains("_w3", name);
+        var reader = new Imaging.GrayImageReader();
+        float[] a = reader.ReadScaled(dir.Combine("torch", "3", name), 32), b = reader.ReadScaled(dir.Combine("ort", "3", name), 32);
+        Assert.True(a.Zip(b, (p, q) => Math.Abs(p - q)).Max() <= 1.01f / 127.5f, "guided sample and guided generate disagree by more than one gray level");
+        float[] plain = reader.ReadScaled(Assert.Single(Directory.GetFiles(dir.Combine("plain", "3"), "*.png")), 32);
+        Assert.True(a.Zip(plain, (p, q) => Math.Abs(p - q)).Max() > 2f / 127.5f, "--guidance 3 left the sample as it was unguided");
+    }
+
+    [Fact]
     public void SidesOnAGradeOnlyModelAreRefused()
     {
         using var dir = new TempDirectory();

@@ -36,6 +36,9 @@ public sealed class SampleOptions : TorchOptions
     [Option("spacing", Default = KneeOnnx.Schedulers.TimestepSpacing.TrailingName, HelpText = "trailing | karras: where the steps fall among the training timesteps.")]
     public string Spacing { get; set; } = KneeOnnx.Schedulers.TimestepSpacing.TrailingName;
 
+    [Option("guidance", HelpText = "Classifier-free guidance scale (1 = none, the default; needs a checkpoint trained with label dropout), as kneeonnx-gen's --guidance.")]
+    public double? Guidance { get; set; }
+
     [Option("seed", Default = 0L, HelpText = "Seed; image i of grade g always starts from the same noise.")]
     public long Seed { get; set; }
 
@@ -59,7 +62,7 @@ internal static class SampleCommand
         if (o.PerGrade <= 0) throw new ArgumentException($"--per-grade must be at least 1, got {o.PerGrade}");
         if (o.Batch <= 0) throw new ArgumentException($"--batch must be at least 1, got {o.Batch}");
         if (o.Steps is < 1) throw new ArgumentException($"--steps must be at least 1, got {o.Steps}");
-        new SamplerSettings { Sampler = o.Sampler, Spacing = o.Spacing }.ValidateAlone();
+        new SamplerSettings { Sampler = o.Sampler, Spacing = o.Spacing, Guidance = o.Guidance ?? 1 }.ValidateAlone();
         KneeOnnx.Validation.ThreadCount.Validate(o.Threads);
         TorchDevice.ValidateChoice(o.Device);
         int[] grades = GradeList.Parse(o.Grades, KlGrades.Count);
@@ -73,10 +76,14 @@ internal static class SampleCommand
         using var _ = model;
         model.to(device);
         using var predictor = new TorchNoisePredictor(model, TorchNoisePredictor.InfoFor(state, path), device);
-        var settings = new SamplerSettings { Sampler = o.Sampler, Spacing = o.Spacing, Steps = o.Steps ?? Math.Min(SamplerSettings.DefaultSteps, predictor.Info.Schedule.TrainTimesteps) };
+        var settings = new SamplerSettings
+        {
+            Sampler = o.Sampler, Spacing = o.Spacing, Steps = o.Steps ?? Math.Min(SamplerSettings.DefaultSteps, predictor.Info.Schedule.TrainTimesteps),
+            Guidance = SamplerSettings.ChooseGuidance(o.Guidance, null),
+        };
         settings.Validate(predictor.Info);
         var plan = GenerationPlan.Build(grades, o.PerGrade, o.Seed, settings, Shard.Whole, SideList.Parse(o.Sides, predictor.Info));
-        output.WriteLine($"sampling {o.PerGrade} per grade with {settings.Sampler}-{settings.Steps} from {path} ({state.Model.Preset}, step {state.Step}, {(o.Raw ? "raw" : "EMA")} weights)");
+        output.WriteLine($"sampling {o.PerGrade} per grade with {settings.Sampler}-{settings.Steps}{(settings.Guidance != 1 ? $", guidance {settings.Guidance.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "")} from {path} ({state.Model.Preset}, step {state.Step}, {(o.Raw ? "raw" : "EMA")} weights)");
 
         foreach (int g in grades) Directory.CreateDirectory(Path.Combine(o.Out, g.ToString()));
         var timer = Stopwatch.StartNew();
