@@ -77,7 +77,7 @@ public sealed class TrainAutoencoderOptions : TorchOptions
     [Option("resume", HelpText = "Continue the run in --out from its checkpoint, exactly where it stopped.")]
     public bool Resume { get; set; }
 
-    [Option("max-minutes", HelpText = "Stop cleanly with a checkpoint after this many minutes (resume later).")]
+    [Option("max-minutes", HelpText = "Stop cleanly with a checkpoint this many minutes after the command started, loading and encoding included (resume later).")]
     public double? MaxMinutes { get; set; }
 
     [Option("stop-at-step", HelpText = "Stop cleanly with a checkpoint when the run reaches this step (the learning-rate schedule still follows --steps): equal-step pilots, or a stop on a step boundary.")]

@@ -106,7 +106,7 @@ public sealed class TrainOptions : TorchOptions
     [Option("checkpoint-every", HelpText = "Steps between checkpoints (default 250).")]
     public int? CheckpointEvery { get; set; }
 
-    [Option("max-minutes", HelpText = "Stop cleanly with a checkpoint after this many minutes (resume later).")]
+    [Option("max-minutes", HelpText = "Stop cleanly with a checkpoint this many minutes after the command started, loading and encoding included (resume later).")]
     public double? MaxMinutes { get; set; }
 
     [Option("latent-cache", HelpText = "Folder for the encoded train latents of a latent model, one file per encoder and data set (default: $XDG_CACHE_HOME/kneeonnx/latents, else ~/.cache/kneeonnx/latents).")]

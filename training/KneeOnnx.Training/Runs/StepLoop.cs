@@ -60,7 +60,7 @@ internal sealed class StepLoop
         {
             if (step >= TotalSteps) { completed = true; break; }
             if (step >= Options.StopAtStep || Options.Cancellation.IsCancellationRequested) break;
-            if (Options.MaxMinutes is double max && wall.Elapsed.TotalMinutes >= max) break;
+            if (Options.MaxMinutes is double max && (DateTime.UtcNow - Options.StartedUtc).TotalMinutes >= max) break;
 
             double lr = setLearningRate(step);
             double loss;

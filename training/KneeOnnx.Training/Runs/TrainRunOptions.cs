@@ -23,8 +23,14 @@ public sealed record TrainRunOptions
     /// and checkpoint are fp32 either way, so a campaign that moves machines may switch.
     /// </summary>
     public string? PrecisionOverride { get; init; }
-    /// <summary>Stop cleanly (with a checkpoint) once this much wall time has passed; for fixed-length sessions.</summary>
+    /// <summary>
+    /// Stop cleanly (with a checkpoint) once this much wall time has passed since <see cref="StartedUtc"/>; for
+    /// fixed-length sessions, so the loading before the first step (a latent run encodes the whole train split first:
+    /// 273 s on 16 cores) counts too.
+    /// </summary>
     public double? MaxMinutes { get; init; }
+    /// <summary>When the command started: the CLI builds these options before it loads anything.</summary>
+    public DateTime StartedUtc { get; init; } = DateTime.UtcNow;
     /// <summary>Stop cleanly (with a checkpoint) before running this step: a pre-emption at a known point.</summary>
     public long? StopAtStep { get; init; }
     public CancellationToken Cancellation { get; init; }
