@@ -84,8 +84,8 @@ public class OnnxImportTests
         // Its card tells both parts apart: the run's own steps and wall time, and the steps it inherited.
         var carded = InProcessCli.Train("card", "--model", tunedOnnx, "--run", dir.Combine("tuned"));
         Assert.True(carded.Code == 0, carded.Err);
-        Assert.Contains($"{3 + tunedState.Step} steps of batch 2 in all: {tunedState.Step} in this run (", File.ReadAllText(Path.ChangeExtension(tunedOnnx, ".md")));
-        Assert.Contains("continuing a model of 3 steps (`--init-from`)", File.ReadAllText(Path.ChangeExtension(tunedOnnx, ".md")));
+        Assert.Contains($"{3 + tunedState.Step} steps in all: {tunedState.Step} of batch 2 in this run (", File.ReadAllText(Path.ChangeExtension(tunedOnnx, ".md")));
+        Assert.Contains("continuing a model of 3 steps (`--init-from`;", File.ReadAllText(Path.ChangeExtension(tunedOnnx, ".md")));
     }
 
     [Fact]

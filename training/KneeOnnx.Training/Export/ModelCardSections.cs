@@ -81,7 +81,7 @@ public static class ModelCardSections
         bool guidance = t["LabelDropout"]!.GetValue<double>() > 0;
         var sb = new StringBuilder("## Training\n\n");
         string history = inherited > 0
-            ? $"{steps} steps of batch {t["BatchSize"]} in all: {runSteps} in this run ({hours:F1} h of training wall time), continuing a model of {inherited} steps (`--init-from`);"
+            ? $"{steps} steps in all: {runSteps} of batch {t["BatchSize"]} in this run ({hours:F1} h of training wall time), continuing a model of {inherited} steps (`--init-from`; its batch size is its own card's);"
             : $"{steps} steps of batch {t["BatchSize"]} ({hours:F1} h of training wall time)";
         sb.AppendLine($"{history} on {config["dataset"]!["images"]} images of `{Path.GetFileName(Path.GetDirectoryName(config["dataset"]!["directory"]!.GetValue<string>()) ?? "")}/train` "
             + $"(per grade {string.Join(" / ", config["dataset"]!["perGrade"]!.AsArray())}), {config["device"]} with {config["threads"]} threads{(machine is null ? "" : $" ({machine})")}. "
