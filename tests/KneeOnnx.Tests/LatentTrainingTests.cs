@@ -54,6 +54,41 @@ public class LatentTrainingTests(ITestOutputHelper log)
         Assert.Equal(data.Grades, set.Grades);
     }
 
+    /// <summary>
+    /// The TorchSharp encoding a GPU run uses reproduces ONNX Runtime's latents of the same exported encoder (a second
+    /// implementation of the same graph), and is cached in a file of its own, so neither path reads the other's bytes.
+    /// </summary>
+    [Fact]
+    public void TorchSharpEncodingMatchesOnnxRuntimeAndIsCachedApart()
+    {
+        using var dir = new TempDirectory();
+        var data = KneeDataset.Load(SyntheticKnees.WriteDataset(dir.Combine("data"), 2, side: 32), "train", 32);
+        var files = AutoencoderFiles.Open(TinyAutoencoder.Export(dir.Combine("run"), dir.Combine("ae"), seed: 4));
+        string cache = dir.Combine("cache");
+        var ort = LatentTrainingSet.Encode(data, files, cache, new StringWriter());
+        var torchLog = new StringWriter();
+        var torch = LatentTrainingSet.Encode(data, files, cache, torchLog, torchDevice: TorchSharp.torch.CPU);
+        Assert.Contains("with TorchSharp on CPU", torchLog.ToString());
+        Assert.Equal(2, Directory.GetFiles(cache).Length);
+        var again = new StringWriter();
+        LatentTrainingSet.Encode(data, files, cache, again, torchDevice: TorchSharp.torch.CPU);
+        Assert.Contains("from the cache", again.ToString());
+
+        double worst = 0, scale = 0;
+        var a = new float[4 * 8 * 8];
+        var b = new float[4 * 8 * 8];
+        for (int i = 0; i < data.Count; i++)
+            foreach (bool mirrored in new[] { false, true })
+            {
+                ort.CopySample(i, mirrored, a);
+                torch.CopySample(i, mirrored, b);
+                for (int k = 0; k < a.Length; k++) { worst = Math.Max(worst, Math.Abs(a[k] - b[k])); scale = Math.Max(scale, Math.Abs(a[k])); }
+            }
+        log.WriteLine($"largest |ORT − TorchSharp| {worst:E2} over latents up to {scale:F3}");
+        Assert.True(scale > 0.1, "the fixture's latents are all near zero: the comparison would prove nothing");
+        Assert.True(worst < 1e-4, $"TorchSharp's latents differ from ONNX Runtime's by {worst:E2}");
+    }
+
     /// <summary>A latent U-Net trains on the latents, exports with its decoder's path and hash, and resumes exactly.</summary>
     [Fact]
     public void LatentModelTrainsExportsWithItsDecoderAndResumesExactly()

@@ -123,7 +123,8 @@ public static class Trainer
         WriteRunConfig(runDir, config, modelConfig, data, device.type.ToString(), get_num_threads());
 
         using var objective = new NoiseObjective(schedule, config.MinSnrGamma, device, config.PredictionType);
-        ITrainingSet samples = autoencoder is null ? data : LatentTrainingSet.Encode(data, autoencoder, run.LatentCache, output, run.Threads);
+        ITrainingSet samples = autoencoder is null ? data : LatentTrainingSet.Encode(data, autoencoder, run.LatentCache, output, run.Threads,
+            torchDevice: device.type == DeviceType.CUDA ? device : null);
         var batches = new BatchBuilder(samples, sampler, config, modelConfig.NullGrade, modelConfig.SideConditioned);
         using var lossLog = new LossLog(runDir, step);
         var progress = new ProgressLine(output, run.Interactive, Math.Max(1, run.LogEvery));
