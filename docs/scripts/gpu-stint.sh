@@ -1,49 +1,61 @@
 #!/bin/bash
-# One GPU session's training stint for the default model (docs/training.md, "GPU stints"), run on the lent machine as
-# the last job of ../shared/gpu's recipe, after the chunks (runtime, training CLI with DnnImageModels/, the train split
-# at 128², models/kneeonnx-default as models.tar) are parked:
-#   bash .gpu/scripts/take.sh N && bash .gpu/scripts/gpu-stint.sh MINUTES
-# It trains the U-Net (continued from the shipped file) and the decoder (behind the frozen encoder, with its weight
-# average) side by side on the one GPU, stops both itself MINUTES after its start, exports both with float16 weights
-# (the U-Net twice: beside the new decoder and beside the shipped one) and leaves the exports and logs under $OUT.
-# The U-Net's checkpoint is brought back afterwards in 15 MB pieces, four per job:
-#   cp /tmp/kgpu/ck/checkpoint.ckpt.part.0[0-3] $OUT/   (after: split -b 15000000 -d -a 2 /tmp/kgpu/unet/checkpoint.ckpt /tmp/kgpu/ck/checkpoint.ckpt.part.)
-# Lessons of 2026-12-04 (H200): --max-minutes now counts from the command's start, the train split's encoding included
-# (273 s on 16 CPU cores with ONNX Runtime); end the trainers well before the job's own limit, or the runner kills them
-# before their SIGTERM checkpoint is written; never `pkill -f` a pattern that the job's own command line contains.
+# One GPU session's stint for the default model (docs/training.md, "GPU stints"), run on the lent machine as the last
+# job of ../shared/gpu's recipe, after the chunks (runtime, training CLI, the train split at 128², models/kneeonnx-default
+# as models.tar) are parked:
+#   bash .gpu/scripts/take.sh N && bash docs/scripts/gpu-stint.sh TRAIN_END_S SAMPLE_END_S
+# It continues the shipped U-Net (its latent train split encoded on the GPU), stops it TRAIN_END_S seconds after the
+# job's start, exports it with float16 weights beside the shipped autoencoder and brings that file back at once; then it
+# loads the exported weights back (a run stopped before its first step, so the EMA weights are the file's, bit for bit)
+# and draws issue 22's sampler sets from them (val's 100 per grade: 50 L + 50 R, guidance 2, seed 1), DDPM-1000 among
+# them, until SAMPLE_END_S. Every set comes back as a tar for `kneeonnx-train evaluate --generated` at home.
+# Lessons (2026-12-04, H200): the trainer must end well before the job's own limit, or the runner kills it before its
+# SIGTERM checkpoint; never `pkill -f` a pattern that the job's own command line contains; at most 64 MiB comes back.
 set -u
-MINUTES=${1:?usage: gpu-stint.sh MINUTES}
+TRAIN_END=${1:?usage: gpu-stint.sh TRAIN_END_S SAMPLE_END_S}; SAMPLE_END=${2:?usage: gpu-stint.sh TRAIN_END_S SAMPLE_END_S}
 K=/tmp/kgpu; T0=$(date +%s)
 el() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
+left() { echo $(( $1 - ($(date +%s) - T0) )); }
 bash .gpu/scripts/unpack.sh || { echo "unpack failed"; exit 3; }
 tar -xf $K/pay/models.tar -C $K
 . .gpu/scripts/env.sh
-mkdir -p $K/logs; cp -r $K/models/kneeonnx-default $K/ae
+mkdir -p $K/logs $K/new
+cp -r $K/kneeonnx-default $K/ae && cp -r $K/ae/vae_encoder $K/ae/vae_decoder $K/new/
 el "unpacked; $(nvidia-smi --query-gpu=name,memory.used --format=csv,noheader); $(nproc) cores"
+
+minutes=$(awk -v s="$(left "$TRAIN_END")" 'BEGIN { printf "%.2f", s / 60 }')
 ktrain train --init-from $K/ae/unet/model.onnx --autoencoder $K/ae --data $K/data --out $K/unet --device cuda --precision fp32 \
-  --batch 256 --lr 1e-4 --warmup 200 --steps 6000 --min-snr-gamma 5 --seed 4 --max-minutes "$MINUTES" --latent-cache $K/cache \
+  --batch 512 --lr 1e-4 --warmup 200 --steps 4000 --min-snr-gamma 5 --seed 5 --max-minutes "$minutes" --latent-cache $K/cache \
   --log-every 100 --checkpoint-every 1000 > $K/logs/unet.log 2>&1 &
 PU=$!
-ktrain train-autoencoder --init-from $K/ae --freeze-encoder --data $K/data --out $K/dec --device cuda --precision fp32 \
-  --crop 128 --batch 16 --lr 5e-5 --warmup 100 --adversarial-start 0 --ema-decay 0.999 --steps 6000 --seed 3 \
-  --max-minutes "$MINUTES" --log-every 200 --checkpoint-every 2000 > $K/logs/dec.log 2>&1 &
-PD=$!
-while kill -0 $PU 2>/dev/null || kill -0 $PD 2>/dev/null; do
-  sleep 15
-  el "$(nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv,noheader) | unet: $(tail -n 1 $K/logs/unet.log) | decoder: $(tail -n 1 $K/logs/dec.log)"
-done
-wait $PU; RU=$?; wait $PD; RD=$?
-el "trainers ended: U-Net $RU, decoder $RD"
-mkdir -p $K/oldpair && cp -r $K/ae/vae_encoder $K/ae/vae_decoder $K/oldpair/
+while kill -0 $PU 2>/dev/null; do sleep 15; el "$(nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv,noheader) | $(tail -n 1 $K/logs/unet.log)"; done
+wait $PU; RU=$?
+el "trainer ended: $RU"
 EX="--default-sampler dpm++3m --default-steps 20 --default-guidance 2 --weight-storage float16"
-[ $RD = 0 ] && { ktrain export-autoencoder --checkpoint $K/dec --out $K/final --weight-storage float16 > $K/logs/export-dec.log 2>&1
-  [ $RU = 0 ] && ktrain export --checkpoint $K/unet --out $K/final/unet/model.onnx --autoencoder $K/final $EX > $K/logs/export-unet-new.log 2>&1; } &
-[ $RU = 0 ] && ktrain export --checkpoint $K/unet --out $K/oldpair/unet/model.onnx --autoencoder $K/oldpair $EX > $K/logs/export-unet-old.log 2>&1
-wait
-for r in unet dec; do cp $K/$r/config.json $K/logs/$r-config.json; cp $K/$r/loss.csv $K/logs/$r-loss.csv; done 2>/dev/null
-sha256sum $K/*/*/model.onnx $K/unet/checkpoint.ckpt > $K/logs/sha256.txt 2>/dev/null
+ktrain export --checkpoint $K/unet --out $K/new/unet/model.onnx --autoencoder $K/new $EX > $K/logs/export.log 2>&1
+el "export: $? $(tail -n 1 $K/logs/export.log)"
+(cd $K/new/unet && split -b 15000000 -d model.onnx "$OUT/unet_model.onnx.part.")
+cp $K/unet/config.json $K/logs/unet-config.json; cp $K/unet/loss.csv $K/logs/unet-loss.csv
+
+# The exported weights back in a checkpoint: a run on ten images that stops before its first step.
+mkdir -p $K/tiny/train && for g in 0 1 2 3 4; do mkdir -p $K/tiny/train/$g && ls $K/data/train/$g | head -2 | xargs -I{} cp $K/data/train/$g/{} $K/tiny/train/$g/; done
+ktrain train --init-from $K/new/unet/model.onnx --autoencoder $K/new --data $K/tiny --out $K/carrier --device cuda --max-minutes 0.001 \
+  --latent-cache $K/cache > $K/logs/carrier.log 2>&1
+CK=$K/carrier; [ -f $K/carrier/checkpoint.ckpt ] || CK=$K/unet
+el "carrier: $(tail -n 1 $K/logs/carrier.log); sampling from $CK"
+printf '. %s/.gpu/scripts/env.sh\nktrain "$@"\n' "$PWD" > $K/kt.sh   # ktrain as a command, for timeout
+draw() { # name sampler steps [grades]: one batch per grade and side, so DDPM-1000 runs as one process per grade
+  timeout "$(left "$SAMPLE_END")" bash $K/kt.sh sample --checkpoint $CK --sampler $2 --steps $3 --guidance 2 --sides L,R \
+    --per-grade 50 --seed 1 --batch 50 --grades "${4:-all}" --device cuda --out $K/sets/$1${4:+-g$4} > $K/logs/sample-$1${4:-}.log 2>&1
+  el "$1 ${4:-}: $? $(tail -n 1 $K/logs/sample-$1${4:-}.log)"
+}
+PS=""; for g in 0 1 2 3 4; do draw ddpm1000 ddpm 1000 $g & PS="$PS $!"; done
+for s in dpmpp3m20:dpm++3m:20 dpmpp3m30:dpm++3m:30 ddim50:ddim:50 ddpm50:ddpm:50 dpmpp2m10:dpm++2m:10 dpmpp2m20:dpm++2m:20 dpmpp2m25:dpm++2m:25; do
+  IFS=: read -r n sa st <<< "$s"; draw "$n" "$sa" "$st"
+done
+wait $PS
+mkdir -p $K/sets/ddpm1000 && for g in 0 1 2 3 4; do d=$K/sets/ddpm1000-g$g; [ -d $d/$g ] && mv $d/$g $K/sets/ddpm1000/ && mv $d/manifest.csv $K/sets/ddpm1000/manifest-g$g.csv; rm -rf $d; done
+(cd $K/sets && for d in */; do echo "$d $(find $d -name '*.png' | wc -l) images"; done)
+sha256sum $K/*/unet/model.onnx $K/*/checkpoint.ckpt > $K/logs/sha256.txt 2>/dev/null
 tar -C $K -czf $OUT/logs.tgz logs
-cd $K && for f in oldpair/unet/model.onnx final/unet/model.onnx final/vae_decoder/model.onnx; do
-  [ -f $f ] && split -b 15000000 -d $f "$OUT/$(echo $f | tr / _).part."; done
-mkdir -p $K/ck && split -b 15000000 -d -a 2 $K/unet/checkpoint.ckpt $K/ck/checkpoint.ckpt.part.
+(cd $K/sets && tar -cf - */ | split -b 15000000 -d - "$OUT/sets.tar.part.")
 ls -la $OUT; el "done"
