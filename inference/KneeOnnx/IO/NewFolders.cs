@@ -3,11 +3,13 @@ namespace KneeOnnx.IO;
 /// <summary>
 /// Remembers which of a command's output paths did not exist before it ran, so a command that fails can take back
 /// the folders it created without writing anything into them (an empty run or report folder is a leftover that
-/// makes the next attempt look like a resume). Only folders that hold no file at any depth are removed.
+/// makes the next attempt look like a resume). Only folders that hold no file at any depth are removed, and only on the
+/// way to the command's own outputs: commands run side by side under a parent folder that neither found (one process
+/// per grade on a GPU box) each created part of it, and one that fails must not take back another's empty grade folders.
 /// </summary>
 public sealed class NewFolders
 {
-    private readonly List<string> _roots = [];
+    private readonly List<(string Root, string Output)> _created = [];
 
     /// <summary>
     /// Runs a command that names its output paths once it knows them (before it creates any); when it fails (a
@@ -38,27 +40,35 @@ public sealed class NewFolders
             {
                 continue; // a malformed path: the command refuses it before creating anything
             }
-            if (missing is not null) folders._roots.Add(missing);
+            if (missing is not null) folders._created.Add((missing, Path.GetFullPath(output)));
         }
         return folders;
     }
 
-    /// <summary>Removes each remembered folder that now exists but holds only empty folders. Never throws.</summary>
+    /// <summary>
+    /// Removes each output that now exists but holds only empty folders, then each created ancestor of it, nearest first,
+    /// while that ancestor is empty. Never throws.
+    /// </summary>
     public void RemoveEmpty()
     {
-        foreach (var root in _roots)
-            RemoveIfEmpty(root);
+        foreach (var (root, output) in _created)
+        {
+            if (!RemoveIfEmpty(output) && Path.Exists(output)) continue;
+            for (string? dir = Path.GetDirectoryName(output); dir is not null && dir.Length >= root.Length; dir = Path.GetDirectoryName(dir))
+                if (!RemoveIfEmpty(dir, descend: false) && Path.Exists(dir)) break;
+        }
     }
 
     /// <summary>Depth first, one empty folder at a time (never a recursive delete: a file that appears meanwhile stays).</summary>
-    private static bool RemoveIfEmpty(string dir)
+    private static bool RemoveIfEmpty(string dir, bool descend = true)
     {
         try
         {
             if (!Directory.Exists(dir) || new DirectoryInfo(dir).LinkTarget is not null) return false;
             bool empty = true;
-            foreach (var sub in Directory.GetDirectories(dir))
-                empty &= RemoveIfEmpty(sub);
+            if (descend)
+                foreach (var sub in Directory.GetDirectories(dir))
+                    empty &= RemoveIfEmpty(sub);
             if (!empty || Directory.EnumerateFileSystemEntries(dir).Any()) return false;
             Directory.Delete(dir, recursive: false);
             return true;
