@@ -15,12 +15,23 @@ public static class KneeOnnxCli
     public static int Run(string[] args, TextWriter output, TextWriter error) =>
         NewFolders.TakenBackOnFailure(beforeRunning => Dispatch(args, output, error, beforeRunning));
 
-    private static IEnumerable<string?> OutputsOf(object? options) => options switch
+    /// <summary>
+    /// The paths a failed command may take back while empty. Shards of one request share their --out (each started
+    /// where none existed yet), so a shard that fails must not take it back: the other shards' grade folders in it may
+    /// still be empty.
+    /// </summary>
+    internal static IEnumerable<string?> OutputsOf(object? options, Func<string, string?> env) => options switch
     {
-        GenerateOptions o => [o.Out, o.Sheet],
+        GenerateOptions o => IsSharded(o, env) ? [o.Sheet] : [o.Out, o.Sheet],
         GridOptions o => [o.Out],
         _ => [],
     };
+
+    private static bool IsSharded(GenerateOptions o, Func<string, string?> env)
+    {
+        try { return !KneeOnnx.Output.Shard.Resolve(o.Shard, o.ShardCount, env).IsWhole; }
+        catch (ArgumentException) { return false; } // refused before anything is written
+    }
 
     private static int Dispatch(string[] args, TextWriter output, TextWriter error, Action<IEnumerable<string?>> beforeRunning)
     {
@@ -33,7 +44,7 @@ public static class KneeOnnxCli
         try
         {
             parsed = parser.ParseArguments<GenerateOptions, GridOptions, InfoOptions>(args);
-            beforeRunning(OutputsOf(parsed.Value));
+            beforeRunning(OutputsOf(parsed.Value, Environment.GetEnvironmentVariable));
             if (parsed.Tag == ParserResultType.Parsed) CommandLineSupport.OptionStrings.Check(parsed.Value);
             return parsed.MapResult(
                 (GenerateOptions o) => GenerateCommand.Run(o, output),

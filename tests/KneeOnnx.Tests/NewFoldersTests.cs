@@ -51,3 +51,28 @@ public class NewFoldersTests
         Assert.True(File.Exists(Path.Combine(output, "0", "x.png")));
     }
 }
+
+/// <summary>Which paths kneeonnx-gen may take back when it fails.</summary>
+public class GenerateOutputsTakenBackTests
+{
+    private static readonly Func<string, string?> NoEnvironment = _ => null;
+
+    [Fact]
+    public void AWholeRequestMayTakeBackItsOutputFolder()
+    {
+        var o = new KneeOnnx.Cli.GenerateOptions { Out = "gen", Sheet = "sheet.png" };
+        Assert.Equal(["gen", "sheet.png"], KneeOnnx.Cli.KneeOnnxCli.OutputsOf(o, NoEnvironment));
+    }
+
+    /// <summary>Shards share --out; one that fails leaves it, whether its part came from --shard or a Slurm array.</summary>
+    [Fact]
+    public void AShardNeverTakesBackTheOutputFolderItShares()
+    {
+        var explicitShard = new KneeOnnx.Cli.GenerateOptions { Out = "gen", Shard = "1/4" };
+        Assert.DoesNotContain("gen", KneeOnnx.Cli.KneeOnnxCli.OutputsOf(explicitShard, NoEnvironment));
+        var slurm = new Dictionary<string, string> { ["SLURM_ARRAY_TASK_ID"] = "2", ["SLURM_ARRAY_TASK_COUNT"] = "4" };
+        var arrayTask = new KneeOnnx.Cli.GenerateOptions { Out = "gen" };
+        Assert.DoesNotContain("gen", KneeOnnx.Cli.KneeOnnxCli.OutputsOf(arrayTask, k => slurm.GetValueOrDefault(k)));
+        Assert.Contains("gen", KneeOnnx.Cli.KneeOnnxCli.OutputsOf(new KneeOnnx.Cli.GenerateOptions { Out = "gen", Shard = "0/1" }, NoEnvironment));
+    }
+}
