@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using KneeOnnx.Tests.Fixtures;
 using KneeOnnx.Training.Classifier;
@@ -75,8 +76,14 @@ public class AugmentationBenefitTests(ITestOutputHelper log)
         Assert.Equal(4, report.Figures.Count);
         Assert.Equal(3, report.ClassificationAccuracyScore!.Runs);
         Assert.InRange(report.ClassificationAccuracyScore!.Mean, 0, 1);
-        Assert.True(File.Exists(Path.Combine(dir.Path, "augment-seeds.md")));
         Assert.True(File.Exists(Path.Combine(dir.Path, "seed-8", "synthetic-only.kcls")));
+        // Each seed's row is that seed's own augment.json, and its CAS the generated-only classifier's file.
+        Assert.Equal(report.Seeds, report.PerSeed.Select(r => r.Seed));
+        Assert.Equal(mixed, report.PerSeed.Select(r => r.WithSynthetic.Accuracy));
+        var cas8 = ClassifierFile.ReadHeader(Path.Combine(dir.Path, "seed-8", "synthetic-only.kcls"));
+        Assert.Equal(Math.Round(cas8.ValAccuracy, 4), report.PerSeed[1].GeneratedOnlyAccuracy);
+        string markdown = File.ReadAllText(Path.Combine(dir.Path, "augment-seeds.md"));
+        Assert.Contains($"| 8 | {perSeed[1].RealOnly.Accuracy.ToString("F3", CultureInfo.InvariantCulture)}, ", markdown);
     }
 
     /// <summary>
@@ -120,6 +127,19 @@ public class AugmentationBenefitTests(ITestOutputHelper log)
         // A folder that trained its own real-only arm does not claim an adoption when --baseline is added afterwards.
         var own = SeededAugmentationBenefit.Run(config, 2, train, val, everyGrade, null, dir.Combine("first"), new StringWriter(), new ClassifierRunOptions(), dir.Combine("second"))!;
         Assert.Empty(own.AdoptedRealOnly);
+
+        // More seeds than the baseline holds: its seeds are lent, the third trains its real-only arm here.
+        output = new StringWriter();
+        var grown = SeededAugmentationBenefit.Run(config, 3, train, val, minority, null, dir.Combine("grown"), output, new ClassifierRunOptions(), dir.Combine("first"))!;
+        Assert.Equal([7L, 8L], grown.AdoptedRealOnly.Keys.Order());
+        Assert.Contains("seed 9 (3/3): not in --baseline", output.ToString());
+        Assert.Equal(3 * 2 + 2, output.ToString().Split('\n').Count(line => line.StartsWith("epoch "))); // three new arms + seed 9's real-only arm
+        Assert.Equal(3, grown.PerSeed.Count);
+        // A baseline holding none of the seeds asked is a mistake, not a request to train everything.
+        var none = Assert.Throws<ArgumentException>(() => SeededAugmentationBenefit.Run(config with { Seed = 20 }, 2, train, val, minority, null, dir.Combine("none"),
+            new StringWriter(), new ClassifierRunOptions(), dir.Combine("first")));
+        Assert.Contains("holds none of seeds 20–21", none.Message);
+        Assert.False(Directory.Exists(dir.Combine("none")));
 
         var refused = Assert.Throws<ArgumentException>(() => SeededAugmentationBenefit.Run(config with { Epochs = 3 }, 2, train, val, minority, null, dir.Combine("third"),
             new StringWriter(), new ClassifierRunOptions(), dir.Combine("first")));

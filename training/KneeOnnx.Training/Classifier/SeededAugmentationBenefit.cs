@@ -10,6 +10,9 @@ namespace KneeOnnx.Training.Classifier;
 /// <summary>One figure of the verdict: both arms over seeds and their paired difference.</summary>
 public sealed record SeededFigure(string Name, ArmSummary RealOnly, ArmSummary WithSynthetic, PairedDifference Difference);
 
+/// <summary>One seed's pair (and its generated-only classifier's val accuracy, when measured), as the seed's own augment.json has them.</summary>
+public sealed record SeedRow(long Seed, ClassifierScores RealOnly, ClassifierScores WithSynthetic, double? GeneratedOnlyAccuracy);
+
 /// <summary>augment-seeds.json: the augmentation verdict over several seeds, and the classification accuracy score.</summary>
 public sealed record SeededAugmentationReport
 {
@@ -20,6 +23,8 @@ public sealed record SeededAugmentationReport
     public required int StepsPerEpoch { get; init; }
     public required IReadOnlyList<int> SyntheticPerGrade { get; init; }
     public required IReadOnlyList<SeededFigure> Figures { get; init; }
+    /// <summary>Each seed's figures, so a reader sees which seeds carry the mean and the spread.</summary>
+    public IReadOnlyList<SeedRow> PerSeed { get; init; } = [];
     /// <summary>
     /// Val accuracy of the classifier trained on the generated images alone (Ravuri and Vinyals 2019), per seed summary;
     /// null when the generated set lacks a grade (a classifier that never saw a grade says nothing about the images' grade information).
@@ -46,7 +51,7 @@ public static class SeededAugmentationBenefit
 
     /// <param name="run">as for <see cref="AugmentationBenefit.Run(ClassifierConfig, KneeDataset, KneeDataset, KneeDataset, int?, string, TextWriter, ClassifierRunOptions?, string?)"/>:
     /// every classifier keeps a checkpoint and the whole verdict continues where it stopped.</param>
-    /// <param name="baseline">an earlier seeded verdict's folder whose seed-N real-only arms are adopted (same settings and seeds).</param>
+    /// <param name="baseline">an earlier seeded verdict's folder whose seed-N real-only arms are adopted (same settings; seeds it has no folder of train here).</param>
     /// <returns>null when the time ran out first.</returns>
     public static SeededAugmentationReport? Run(ClassifierConfig config, int seeds, KneeDataset train, KneeDataset val, KneeDataset synthetic, int? perGrade,
                                                 string outDirectory, TextWriter log, ClassifierRunOptions? run, string? baseline = null)
@@ -54,32 +59,37 @@ public static class SeededAugmentationBenefit
         if (seeds < 2) throw new ArgumentException($"--seeds must be at least 2 for an interval, got {seeds}");
         var chosen = AugmentationBenefit.Chosen(synthetic, perGrade);
         var missing = Enumerable.Range(0, KlGrades.Count).Where(g => !chosen.Any(i => synthetic.Grades[i] == g)).ToArray();
+        // A baseline with fewer seeds than asked lends the seeds it has; the others train their real-only arm here, so
+        // a verdict grows by seeds without paying again for the ones already trained.
+        string? BaselineOf(long seed) => baseline is not null && Directory.Exists(Path.Combine(baseline, $"seed-{seed}")) ? Path.Combine(baseline, $"seed-{seed}") : null;
         if (baseline is not null)
         {
+            var lent = Enumerable.Range(0, seeds).Select(k => config.Seed + k).Where(s => BaselineOf(s) is not null).ToArray();
+            if (lent.Length == 0)
+                throw new ArgumentException($"{baseline}: --baseline holds none of seeds {config.Seed}–{config.Seed + seeds - 1} (no seed-N folder; expected an earlier augment-benefit --out with the same --seed)");
             // Every seed's baseline before the first seed trains: a mismatch found at seed 3 would cost two seeds' arms.
             string dataSha = ClassifierCheckpoint.DataSha256(train, train.Grades, val, val.Grades);
-            for (int k = 0; k < seeds; k++)
-            {
-                long seed = config.Seed + k;
+            foreach (long seed in lent)
                 if (!File.Exists(Path.ChangeExtension(Path.Combine(outDirectory, $"seed-{seed}", AugmentationBenefit.RealOnlyFile), ".ckpt")))
-                    BaselineArm.Check(Path.Combine(baseline, $"seed-{seed}"), AugmentationBenefit.Budget(config with { Seed = seed }, train), dataSha);
-            }
+                    BaselineArm.Check(BaselineOf(seed)!, AugmentationBenefit.Budget(config with { Seed = seed }, train), dataSha);
         }
         var timer = Stopwatch.StartNew();
         var pairs = new List<AugmentationResult>();
         var scores = new List<double>();
+        var rows = new List<SeedRow>();
         for (int k = 0; k < seeds; k++)
         {
             long seed = config.Seed + k;
             string folder = Path.Combine(outDirectory, $"seed-{seed}");
-            log.WriteLine($"seed {seed} ({k + 1}/{seeds})");
-            var result = AugmentationBenefit.Run(config with { Seed = seed }, train, val, synthetic, perGrade, folder, log, run,
-                baseline is null ? null : Path.Combine(baseline, $"seed-{seed}"));
+            string? lender = BaselineOf(seed);
+            log.WriteLine($"seed {seed} ({k + 1}/{seeds}){(baseline is not null && lender is null ? ": not in --baseline, its real-only arm trains here" : "")}");
+            var result = AugmentationBenefit.Run(config with { Seed = seed }, train, val, synthetic, perGrade, folder, log, run, lender);
             if (result is null) return null;
             pairs.Add(result);
             if (missing.Length > 0)
             {
                 log.WriteLine($"  no classification accuracy score: the generated set has no KL{string.Join(", KL", missing)} images");
+                rows.Add(new SeedRow(seed, result.Report.RealOnly, result.Report.WithSynthetic, null));
                 continue;
             }
             log.WriteLine("  generated images only (classification accuracy score)");
@@ -87,6 +97,7 @@ public static class SeededAugmentationBenefit
             var cas = AugmentationBenefit.Arm(config with { Seed = seed, StepsPerEpoch = result.Steps / config.Epochs }, syntheticOnly, val, Path.Combine(folder, "synthetic-only.kcls"), log, run);
             if (cas is null) return null;
             scores.Add(cas.ValAccuracy);
+            rows.Add(new SeedRow(seed, result.Report.RealOnly, result.Report.WithSynthetic, Math.Round(cas.ValAccuracy, 4)));
         }
         SeededFigure Figure(string name, Func<ClassifierHeader, double> of)
         {
@@ -106,6 +117,7 @@ public static class SeededAugmentationBenefit
                 Figure("macro-F1", h => h.ValMacroF1 ?? double.NaN),
                 Figure("KL4 recall", h => h.ValRecall[^1]),
             ],
+            PerSeed = rows,
             ClassificationAccuracyScore = scores.Count > 0 ? ArmSummary.Of(scores) : null,
             AdoptedRealOnly = pairs.Select((p, k) => (Seed: config.Seed + k, From: p.Report.RealOnlyAdoptedFrom))
                 .Where(a => a.From is not null).ToDictionary(a => a.Seed, a => a.From!),
@@ -133,6 +145,12 @@ public static class SeededAugmentationBenefit
         foreach (var f in r.Figures)
             sb.AppendLine($"| {f.Name} | {F(f.RealOnly.Mean)} ± {F(f.RealOnly.StandardDeviation)} | {F(f.WithSynthetic.Mean)} ± {F(f.WithSynthetic.StandardDeviation)} | {S(f.Difference.Mean)} | "
                 + $"[{S(f.Difference.Low)}, {S(f.Difference.High)}] | {(f.Difference.ExcludesZero ? (f.Difference.Mean > 0 ? "helps" : "hurts") : "no difference shown")} |");
+        sb.AppendLine().AppendLine("Per seed (val accuracy, quadratic κ; recall KL0 / 1 / 2 / 3 / 4 of the kept epoch):").AppendLine();
+        sb.AppendLine("| seed | real train only | + generated | Δ accuracy | generated only (CAS) |").AppendLine("|---|---|---|---|---|");
+        string Scores(ClassifierScores c) => $"{F(c.Accuracy)}, {F(c.QuadraticKappa)}; {string.Join(" / ", c.Recall.Select(x => x is double v ? v.ToString("F2", inv) : "–"))}";
+        foreach (var row in r.PerSeed)
+            sb.AppendLine($"| {row.Seed} | {Scores(row.RealOnly)} | {Scores(row.WithSynthetic)} | {S(row.WithSynthetic.Accuracy - row.RealOnly.Accuracy)} | "
+                + $"{(row.GeneratedOnlyAccuracy is double g ? F(g) : "–")} |");
         if (r.AdoptedRealOnly.Count > 0)
             sb.AppendLine().AppendLine((r.AdoptedRealOnly.Count == r.Seeds.Count ? "The real-only arms were adopted" : $"The real-only arms of seeds {string.Join(", ", r.AdoptedRealOnly.Keys)} were adopted")
                 + $" from {string.Join(", ", r.AdoptedRealOnly.Values.Select(Path.GetDirectoryName).Distinct())} (same settings, seeds and images).");

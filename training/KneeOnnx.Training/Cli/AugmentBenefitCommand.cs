@@ -47,7 +47,7 @@ public sealed class AugmentBenefitOptions : TorchOptions
     [Option("mirror-averaging", HelpText = "Every arm's classifier reads each val image and its left-right mirror and averages the two (as train-classifier --mirror-averaging).")]
     public bool MirrorAveraging { get; set; }
 
-    [Option("baseline", HelpText = "An earlier augment-benefit --out with the same settings and seeds: its finished real-only classifiers are reused instead of trained again (checked against this run's settings and images), so each further generated set costs one arm per seed.")]
+    [Option("baseline", HelpText = "An earlier augment-benefit --out with the same settings: the finished real-only classifiers of the seeds it holds are reused instead of trained again (checked against this run's settings and images), so each further generated set costs one arm per seed; seeds it lacks train their real-only arm here.")]
     public string? Baseline { get; set; }
 
     [Option("max-minutes", HelpText = "Stop, every classifier checkpointed in --out, before an epoch that would end after this many minutes; the same command again continues where it stopped.")]
