@@ -1,5 +1,6 @@
 using CommandLine;
 using KneeOnnx.Runtime;
+using KneeOnnx.Schedulers;
 
 namespace KneeOnnx.Cli;
 
@@ -66,7 +67,7 @@ public abstract class ModelOptions
 /// <summary>Options of verbs that sample.</summary>
 public abstract class SamplingOptions : ModelOptions
 {
-    [Option("sampler", HelpText = "ddpm | ddim | dpm++2m | dpm++2m-sde (default: the model's own, measured on val, when it names one; else ddpm).")]
+    [Option("sampler", HelpText = SchedulerFactory.NameList + " (default: the model's own, measured on val, when it names one; else ddpm).")]
     public string? Sampler { get; set; }
 
     [Option("steps", HelpText = "Model calls per image (1..T; default: the model's own count for its sampler, else 50).")]

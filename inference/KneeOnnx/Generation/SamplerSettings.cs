@@ -8,7 +8,7 @@ public sealed record SamplerSettings
 {
     /// <summary>The one default of every verb that samples (generate, grid, sample, evaluate) and of the README:
     /// DDPM at 50 steps measured best per model call on the shipped model (docs/samplers.md).</summary>
-    public const string DefaultSampler = "ddpm";
+    public const string DefaultSampler = SchedulerFactory.DdpmName;
     public const int DefaultSteps = 50;
     /// <summary>The largest guidance scale accepted anywhere (CLI, metadata): far past where images stop being knees.</summary>
     public const double MaxGuidance = 50;

@@ -29,7 +29,7 @@ public sealed class DdimScheduler : IDiffusionScheduler
         _clip = clipDenoised;
     }
 
-    public string Name => "ddim";
+    public string Name => SchedulerFactory.DdimName;
     public IReadOnlyList<int> Timesteps => _timesteps;
     public bool IsStochastic => _eta > 0;
 

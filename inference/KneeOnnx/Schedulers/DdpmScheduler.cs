@@ -26,7 +26,7 @@ public sealed class DdpmScheduler : IDiffusionScheduler
         _prediction = prediction;
     }
 
-    public string Name => "ddpm";
+    public string Name => SchedulerFactory.DdpmName;
     public IReadOnlyList<int> Timesteps => _timesteps;
     public bool IsStochastic => true;
 

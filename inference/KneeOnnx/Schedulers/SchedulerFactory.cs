@@ -5,7 +5,13 @@ namespace KneeOnnx.Schedulers;
 /// <summary>Sampler names as the CLI and the manifest spell them.</summary>
 public static class SchedulerFactory
 {
-    public static readonly IReadOnlyList<string> Names = ["ddpm", "ddim", DpmSolverMultistepScheduler.OdeName, DpmSolverMultistepScheduler.SdeName, DpmSolverMultistepScheduler.ThirdOrderName];
+    public const string DdpmName = "ddpm", DdimName = "ddim";
+
+    /// <summary>Every name, as help texts list them (a constant, so option attributes can carry it).</summary>
+    public const string NameList = DdpmName + " | " + DdimName + " | " + DpmSolverMultistepScheduler.OdeName + " | " + DpmSolverMultistepScheduler.ThirdOrderName
+        + " | " + DpmSolverMultistepScheduler.SdeName;
+
+    public static readonly IReadOnlyList<string> Names = NameList.Split(" | ");
 
     /// <param name="clipDenoised">null = the sampler's own default: DDPM and DDIM clip x̂₀ to [-1, 1] (diffusers' defaults for pixel-space models), DPM-Solver++ (either variant) does not (the reference algorithm).
     /// That default suits pixel models only; callers resolve it against the model first (<see cref="Generation.SamplerSettings.ClipFor"/>).</param>
@@ -19,8 +25,8 @@ public static class SchedulerFactory
         var timesteps = TimestepSpacing.For(spacing, schedule, steps);
         return name switch
         {
-            "ddpm" => new DdpmScheduler(schedule, timesteps, clipDenoised ?? true, prediction),
-            "ddim" => new DdimScheduler(schedule, timesteps, eta, clipDenoised ?? true, prediction),
+            DdpmName => new DdpmScheduler(schedule, timesteps, clipDenoised ?? true, prediction),
+            DdimName => new DdimScheduler(schedule, timesteps, eta, clipDenoised ?? true, prediction),
             DpmSolverMultistepScheduler.SdeName => new DpmSolverMultistepScheduler(schedule, timesteps, clipDenoised ?? false, prediction, stochastic: true),
             DpmSolverMultistepScheduler.ThirdOrderName => new DpmSolverMultistepScheduler(schedule, timesteps, clipDenoised ?? false, prediction, order: 3),
             _ => new DpmSolverMultistepScheduler(schedule, timesteps, clipDenoised ?? false, prediction),

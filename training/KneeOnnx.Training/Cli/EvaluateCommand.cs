@@ -15,7 +15,7 @@ public sealed class EvaluateOptions : TorchOptions
     [Option("per-grade", Default = 100, HelpText = "With --model: images generated per grade.")]
     public int PerGrade { get; set; }
 
-    [Option("sampler", HelpText = "With --model: ddpm | ddim | dpm++2m | dpm++2m-sde (default: the model's own sampler, else ddpm).")]
+    [Option("sampler", HelpText = "With --model: " + KneeOnnx.Schedulers.SchedulerFactory.NameList + " (default: the model's own sampler, else ddpm).")]
     public string? Sampler { get; set; }
 
     [Option("steps", HelpText = "With --model: denoising steps (default: the model's own count for its sampler, else 50).")]

@@ -23,7 +23,7 @@ public sealed class ExportOptions : TorchOptions
     [Option("preset", HelpText = "Fail unless the checkpoint is of this preset (a guard for scripts).")]
     public string? Preset { get; set; }
 
-    [Option("default-sampler", HelpText = "Write this sampler (ddpm | ddim | dpm++2m | dpm++2m-sde) into the model as the one every verb uses when none is asked for; give it with --default-steps, from a measurement on val (docs/samplers.md).")]
+    [Option("default-sampler", HelpText = "Write this sampler (" + KneeOnnx.Schedulers.SchedulerFactory.NameList + ") into the model as the one every verb uses when none is asked for; give it with --default-steps, from a measurement on val (docs/samplers.md).")]
     public string? DefaultSampler { get; set; }
 
     [Option("default-steps", HelpText = "The step count that goes with --default-sampler.")]

@@ -27,7 +27,7 @@ public sealed class SampleOptions : TorchOptions
     [Option("out", Required = true, HelpText = "Output folder; images go to OUT/<grade>/.")]
     public string Out { get; set; } = "";
 
-    [Option("sampler", Default = SamplerSettings.DefaultSampler, HelpText = "ddpm | ddim | dpm++2m | dpm++2m-sde.")]
+    [Option("sampler", Default = SamplerSettings.DefaultSampler, HelpText = KneeOnnx.Schedulers.SchedulerFactory.NameList + ".")]
     public string Sampler { get; set; } = SamplerSettings.DefaultSampler;
 
     [Option("steps", HelpText = "Model calls per image (1..T; default 50, or T if the model has fewer timesteps).")]
