@@ -1,7 +1,8 @@
 #!/bin/bash
 # One GPU session's stint for the default model (docs/training.md, "GPU stints") in two jobs, so that the 600-s limit
 # of one job goes to training and the device time left after it to issue 22's sampler sets:
-#   job A, the last of ../shared/gpu's chunk jobs:  bash .gpu/scripts/take.sh N && bash docs/scripts/gpu-stint.sh train END_S
+#   chunks: bash docs/scripts/gpu-pack.sh 128 (models/ out of the index first: ../shared/gpu/README.md, "Making room")
+#   job A, the last of the chunk jobs:  bash .gpu/scripts/take.sh N && bash docs/scripts/gpu-stint.sh train END_S
 #   job B, called at once after A returns (the machine goes back after 30 s idle; /tmp/kgpu lives as long as it does),
 #   carrying only .gpu/scripts, with timeout_s = the device time left:  bash docs/scripts/gpu-stint.sh sets END_S
 # train: continues the shipped U-Net (its latent train split encoded on the GPU), stops it END_S seconds after the job's

@@ -1,0 +1,13 @@
+#!/bin/bash
+# Packs a GPU session's chunks for docs/scripts/gpu-stint.sh: ../shared/gpu/pack.sh (runtime, training CLI, the train
+# split at SIDE²) plus models/kneeonnx-default as models.tar, which the stint continues. Run from the project root with
+# models/ out of the index (../shared/gpu/README.md, "Making room"):  bash docs/scripts/gpu-pack.sh 128
+set -euo pipefail
+shared=$(cd "$(dirname "$0")/../../../shared/gpu" && pwd)
+line='tar -C .gpu/pay -cf .gpu/all.tar dotnet.tar.xz app.tar.xz data.tar'
+grep -qxF "$line" "$shared/pack.sh" || { echo "$shared/pack.sh changed: no line '$line' to add models.tar to"; exit 2; }
+grep -q '^here=' "$shared/pack.sh" || { echo "$shared/pack.sh changed: no here= line"; exit 2; }
+script=$(mktemp); trap 'rm -f "$script"' EXIT
+sed -e "s#^here=.*#here=$shared; root=\$(pwd)#" \
+    -e "s#^$line\$#tar -C models -cf .gpu/pay/models.tar kneeonnx-default\n$line models.tar#" "$shared/pack.sh" > "$script"
+bash "$script" "$@"
