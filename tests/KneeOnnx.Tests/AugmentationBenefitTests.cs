@@ -88,6 +88,44 @@ public class AugmentationBenefitTests(ITestOutputHelper log)
     }
 
     /// <summary>
+    /// A verdict stopped by its time limit and continued later reports what it cost in all, not only its last part: the
+    /// first invocation trains seed 7's real-only classifier and stops; the second trains the rest. Each classifier's
+    /// time is the one its checkpoint recorded when it was trained (read back here), and the whole cannot exceed the two
+    /// invocations' measured wall time.
+    /// </summary>
+    [Fact]
+    public void AContinuedVerdictCountsTheTrainingTimeOfEveryInvocation()
+    {
+        using var dir = new TempDirectory();
+        var train = Knees([0, 1, 2, 3, 4], perGrade: 8, firstIndex: 0);
+        var val = Knees([0, 1, 2, 3, 4], perGrade: 4, firstIndex: 200);
+        var synthetic = Knees([0, 1, 2, 3, 4], perGrade: 6, firstIndex: 500);
+        var config = new ClassifierConfig { ImageSize = 32, Widths = [8, 16, 32], Epochs = 1, BatchSize = 8, LearningRate = 3e-3, Threads = 2, Seed = 7, Precision = "fp32" };
+        string Ckpt(long seed, string file) => Path.ChangeExtension(Path.Combine(dir.Path, $"seed-{seed}", file), ".ckpt");
+
+        var wall = System.Diagnostics.Stopwatch.StartNew();
+        var stopped = SeededAugmentationBenefit.Run(config, 2, train, val, synthetic, null, dir.Path, new StringWriter(), new ClassifierRunOptions { StopBy = DateTime.UtcNow });
+        double firstWall = wall.Elapsed.TotalSeconds;
+        Assert.Null(stopped);
+        Assert.False(File.Exists(Ckpt(7, AugmentationBenefit.AugmentedFile))); // only the first classifier ran
+        double firstClassifier = ClassifierCheckpoint.ReadState(Ckpt(7, AugmentationBenefit.RealOnlyFile)).Seconds;
+        Assert.InRange(firstClassifier, 0.01, firstWall + 0.1);
+
+        wall.Restart();
+        var report = SeededAugmentationBenefit.Run(config, 2, train, val, synthetic, null, dir.Path, new StringWriter(), new ClassifierRunOptions())!;
+        double secondWall = wall.Elapsed.TotalSeconds;
+
+        var seed7 = JsonSerializer.Deserialize<AugmentationReport>(File.ReadAllText(Path.Combine(dir.Path, "seed-7", "augment.json")), ReportJson.Options)!;
+        Assert.Equal(firstClassifier + ClassifierCheckpoint.ReadState(Ckpt(7, AugmentationBenefit.AugmentedFile)).Seconds, seed7.TrainingSeconds, 1);
+        double all = new[] { 7L, 8L }.Sum(s => new[] { AugmentationBenefit.RealOnlyFile, AugmentationBenefit.AugmentedFile, "synthetic-only.kcls" }
+            .Sum(f => ClassifierCheckpoint.ReadState(Ckpt(s, f)).Seconds));
+        Assert.Equal(all, report.TrainingSeconds, 1);
+        Assert.InRange(report.TrainingSeconds, firstClassifier, firstWall + secondWall + 0.5);
+        Assert.InRange(report.Seconds, 0, secondWall + 0.1); // the last invocation's own wall time
+        Assert.Contains("min for the 6 classifiers on their own clocks", File.ReadAllText(Path.Combine(dir.Path, "augment-seeds.md")));
+    }
+
+    /// <summary>
     /// A second generated set judged against the first verdict's real-only arms: those are adopted, not trained again (a
     /// retrained arm would log its epochs), only the new arm trains; a set without every grade gets no CAS; a baseline
     /// trained with other settings is refused before anything is copied.

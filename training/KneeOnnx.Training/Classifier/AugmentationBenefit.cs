@@ -10,6 +10,9 @@ namespace KneeOnnx.Training.Classifier;
 /// <summary>The two classifiers' val figures: real train only, and real train plus synthetic images.</summary>
 public sealed record AugmentationResult(ClassifierHeader RealOnly, ClassifierHeader Augmented, int[] SyntheticPerGrade, int Steps, AugmentationReport Report);
 
+/// <summary>A finished classifier of a comparison and its training time over every invocation (an adopted arm: its lender's).</summary>
+public sealed record TrainedArm(ClassifierHeader Best, double Seconds);
+
 /// <summary>
 /// Does adding generated images help a KL classifier? Trains the reference classifier twice with the same seed and the
 /// same number of optimiser steps (the budget is the real-only run's), once on real train and once on real train plus
@@ -62,11 +65,12 @@ public static class AugmentationBenefit
         string? adoptedFrom = BaselineArm.AdoptedFrom(outDirectory);
         log.WriteLine(adopted ? $"run 1/2: real train only, adopted from {baseline}"
             : adoptedFrom is not null ? $"run 1/2: real train only, adopted earlier from {adoptedFrom}" : "run 1/2: real train only");
-        var realOnly = Arm(budget, train, val, Path.Combine(outDirectory, RealOnlyFile), log, run);
-        if (realOnly is null) return null;
+        var realArm = Arm(budget, train, val, Path.Combine(outDirectory, RealOnlyFile), log, run);
+        if (realArm is null) return null;
         log.WriteLine("run 2/2: real train + synthetic");
-        var augmented = Arm(budget, mixed, val, Path.Combine(outDirectory, AugmentedFile), log, run);
-        if (augmented is null) return null;
+        var augmentedArm = Arm(budget, mixed, val, Path.Combine(outDirectory, AugmentedFile), log, run);
+        if (augmentedArm is null) return null;
+        var (realOnly, augmented) = (realArm.Best, augmentedArm.Best);
 
         var report = new AugmentationReport
         {
@@ -84,11 +88,12 @@ public static class AugmentationBenefit
             Delta = ClassifierScores.Difference(augmented, realOnly),
             RealOnlyAdoptedFrom = adoptedFrom,
             Seconds = Math.Round(timer.Elapsed.TotalSeconds, 1),
+            TrainingSeconds = Math.Round(realArm.Seconds + augmentedArm.Seconds, 1),
         };
         ReportJson.Write(Path.Combine(outDirectory, "augment.json"), report);
         AtomicFile.WriteAllText(Path.Combine(outDirectory, "augment.md"), Markdown(report, realOnly, augmented));
         log.WriteLine($"val accuracy {realOnly.ValAccuracy:F3} → {augmented.ValAccuracy:F3}, κ {realOnly.ValQuadraticKappa:F3} → {augmented.ValQuadraticKappa:F3}, "
-            + $"MAE {realOnly.ValMeanAbsoluteError:F3} → {augmented.ValMeanAbsoluteError:F3} ({timer.Elapsed.TotalSeconds:F0}s); wrote {Path.Combine(outDirectory, "augment.json")}");
+            + $"MAE {realOnly.ValMeanAbsoluteError:F3} → {augmented.ValMeanAbsoluteError:F3} ({timer.Elapsed.TotalSeconds:F0}s here, {report.TrainingSeconds:F0}s of training in all); wrote {Path.Combine(outDirectory, "augment.json")}");
         return new AugmentationResult(realOnly, augmented, added, steps * budget.Epochs, report);
     }
 
@@ -100,11 +105,11 @@ public static class AugmentationBenefit
     /// One classifier of the comparison: trained now, or (with <paramref name="run"/>) continued from its checkpoint
     /// FILE.ckpt; null when stopped unfinished.
     /// </summary>
-    internal static ClassifierHeader? Arm(ClassifierConfig config, KneeDataset train, KneeDataset val, string file, TextWriter log, ClassifierRunOptions? run)
+    internal static TrainedArm? Arm(ClassifierConfig config, KneeDataset train, KneeDataset val, string file, TextWriter log, ClassifierRunOptions? run)
     {
-        if (run is null) return ClassifierTrainer.Train(config, train, val, file, log);
-        var outcome = ClassifierTrainer.Run(config, train, val, file, log, run with { Checkpoint = Path.ChangeExtension(file, ".ckpt"), Resume = true });
-        return outcome.Completed ? outcome.Best : null;
+        var outcome = ClassifierTrainer.Run(config, train, val, file, log,
+            run is null ? new ClassifierRunOptions() : run with { Checkpoint = Path.ChangeExtension(file, ".ckpt"), Resume = true });
+        return outcome.Completed ? new TrainedArm(outcome.Best!, outcome.Seconds) : null;
     }
 
     /// <summary>The generated images a run adds: the first <paramref name="perGrade"/> of each grade (all when null).</summary>

@@ -20,7 +20,11 @@ public sealed record AugmentationReport
     /// <summary>The baseline folder the real-only arm was copied from (by this run or an earlier one of the same --out); null: trained here.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? RealOnlyAdoptedFrom { get; init; }
+    /// <summary>Wall time of this invocation only: a verdict continued after --max-minutes reports the last part here.</summary>
     public required double Seconds { get; init; }
+    /// <summary>Both classifiers' training time on their own clocks, over every invocation that trained them (an adopted
+    /// real-only arm counts the time it took where it was trained): what the comparison costs on this machine.</summary>
+    public required double TrainingSeconds { get; init; }
 }
 
 /// <summary>One classifier's val figures rounded to 4 decimals; a recall is null for a grade val has no image of.

@@ -30,8 +30,9 @@ public sealed class EpochClock
     public TimeSpan? Last { get; set; }
 }
 
-/// <summary>What a classifier run ended with: the best epoch so far, and whether all epochs were run.</summary>
-public sealed record ClassifierOutcome(ClassifierHeader? Best, bool Completed, int EpochsDone, TimeSpan? EpochTime);
+/// <summary>What a classifier run ended with: the best epoch so far, whether all epochs were run, and its training time
+/// (<paramref name="Seconds"/>: every invocation's, as the checkpoint has counted them, not only this one's).</summary>
+public sealed record ClassifierOutcome(ClassifierHeader? Best, bool Completed, int EpochsDone, TimeSpan? EpochTime, double Seconds);
 
 /// <summary>The JSON part of a classifier checkpoint.</summary>
 public sealed record ClassifierRunState

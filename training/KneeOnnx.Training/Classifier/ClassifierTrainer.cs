@@ -110,14 +110,14 @@ public static class ClassifierTrainer
             if (resumed.EpochsDone >= config.Epochs)
             {
                 log.WriteLine($"{checkpoint}: finished earlier ({resumed.EpochsDone} epochs); kept epoch {resumed.Best?.Epoch}");
-                return new ClassifierOutcome(resumed.Best, true, resumed.EpochsDone, resumed.EpochSeconds is double s ? TimeSpan.FromSeconds(s) : null);
+                return new ClassifierOutcome(resumed.Best, true, resumed.EpochsDone, resumed.EpochSeconds is double s ? TimeSpan.FromSeconds(s) : null, resumed.Seconds);
             }
         }
         TimeSpan? epochTime = resumed?.EpochSeconds is double known ? TimeSpan.FromSeconds(known) : options.Clock.Last;
         if (options.StopBy is DateTime stopBy && epochTime is TimeSpan expected && DateTime.UtcNow + expected > stopBy)
         {
             log.WriteLine($"not started: an epoch takes about {expected.TotalMinutes:F1} min, more than the time left");
-            return new ClassifierOutcome(resumed?.Best, false, resumed?.EpochsDone ?? 0, epochTime);
+            return new ClassifierOutcome(resumed?.Best, false, resumed?.EpochsDone ?? 0, epochTime, resumed?.Seconds ?? 0);
         }
 
         TorchDevice.SetThreads(config.Threads);
@@ -208,10 +208,10 @@ public static class ClassifierTrainer
             if (epoch < config.Epochs && options.StopBy is DateTime deadline && DateTime.UtcNow + epochTime.Value > deadline)
             {
                 log.WriteLine($"stopped after epoch {epoch}/{config.Epochs}: the next would end after the time allowed" + (checkpoint is null ? "" : $"; continue with --resume from {checkpoint}"));
-                return new ClassifierOutcome(best, false, epoch, epochTime);
+                return new ClassifierOutcome(best, false, epoch, epochTime, Math.Round(before + timer.Elapsed.TotalSeconds, 1));
             }
         }
-        return new ClassifierOutcome(best, true, config.Epochs, epochTime);
+        return new ClassifierOutcome(best, true, config.Epochs, epochTime, Math.Round(before + timer.Elapsed.TotalSeconds, 1));
     }
 
     /// <summary>Most likely class of each image (eval mode, no gradients, batches of 128).</summary>
