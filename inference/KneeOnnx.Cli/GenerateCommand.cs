@@ -42,6 +42,9 @@ public sealed class GenerateOptions : SamplingOptions
 
     [Option("shard-count", HelpText = "N for a Kubernetes indexed Job (JOB_COMPLETION_INDEX gives k).")]
     public int? ShardCount { get; set; }
+
+    [Option("max-minutes", HelpText = "Stop before a batch that would end after this many minutes (judged by the last batch); the same command again makes the rest.")]
+    public double? MaxMinutes { get; set; }
 }
 
 internal static class GenerateCommand
@@ -57,6 +60,7 @@ internal static class GenerateCommand
         if (o.Size is < 8 or > 4096) throw new ArgumentException($"--size must be in 8..4096, got {o.Size}");
         if (o.Sheet is not null && Directory.Exists(o.Sheet)) throw new ArgumentException($"{o.Sheet}: --sheet is a folder; give the PNG file name");
         if (o.SheetColumns < 1) throw new ArgumentException($"--sheet-columns must be at least 1, got {o.SheetColumns}");
+        DateTime? stopBy = Validation.TimeLimit.StopBy(o.MaxMinutes, DateTime.UtcNow);
         var shard = Output.Shard.Resolve(o.Shard, o.ShardCount, Environment.GetEnvironmentVariable);
         var settings = o.ToSettings();
         o.ToRuntime(); // its options (--threads, --provider, ...) are checked before anything is created
@@ -116,7 +120,7 @@ internal static class GenerateCommand
         var lastManifest = Stopwatch.StartNew();
         bool manifestWritten = false;
         int done = 0;
-        generator.WritePlanned(pending, o.Seed, settings, o.Out, o.Batch, outputSize, count =>
+        int made = generator.WritePlanned(pending, o.Seed, settings, o.Out, o.Batch, outputSize, count =>
             {
                 done = count;
                 double rate = done / timer.Elapsed.TotalSeconds;
@@ -129,8 +133,14 @@ internal static class GenerateCommand
                     WriteManifest();
                     lastManifest.Restart();
                 }
-            }, new ThrottledProgressWriter(output, TimeSpan.FromSeconds(5)));
+            }, new ThrottledProgressWriter(output, TimeSpan.FromSeconds(5)), stopBy);
         WriteManifest();
+        if (made < pending.Count)
+        {
+            output.WriteLine($"stopped by --max-minutes: {made} of {pending.Count} new images made in {timer.Elapsed.TotalSeconds:F1}s, the next batch would end later; "
+                + $"the same command again makes the other {pending.Count - made}" + (o.Sheet is not null ? " (and the --sheet)" : "") + $"; {manifestPath} lists the images made so far");
+            return 0;
+        }
         if (o.Sheet is not null)
         {
             var reader = new GrayImageReader();

@@ -30,7 +30,7 @@ public class EvaluatorTests
     {
         using var dir = new TempDirectory();
         var (gen, real, train) = Sets(dir);
-        var report = Evaluator.Run(new EvaluationRequest(gen, real, train, dir.Combine("report")), new StringWriter());
+        var report = Evaluator.Run(new EvaluationRequest(gen, real, train, dir.Combine("report")), new StringWriter())!;
         Assert.Equal(["0", "1", "2", "3", "4", "all"], report.FidRn18.Keys);
         Assert.All(report.FidRn18.Values, v => Assert.NotNull(v));
         Assert.All(report.Floor.Values, v => Assert.NotNull(v));
@@ -60,7 +60,7 @@ public class EvaluatorTests
     {
         using var dir = new TempDirectory();
         var (_, real, train) = Sets(dir);
-        var report = Evaluator.Run(new EvaluationRequest(real, real, train, dir.Combine("report")), new StringWriter());
+        var report = Evaluator.Run(new EvaluationRequest(real, real, train, dir.Combine("report")), new StringWriter())!;
         foreach (var key in EvaluationReport.GradeKeys)
         {
             Assert.Equal(0.0, report.FidRn18[key]!.Value, 3);
@@ -78,7 +78,7 @@ public class EvaluatorTests
         string classifier = dir.Combine("cls.bin");
         ClassifierTrainer.Train(new ClassifierConfig { ImageSize = 40, Widths = [8, 16, 32], Epochs = 30, BatchSize = 10, LearningRate = 3e-3, Threads = 2 },
             trainSet, valSet, classifier, new StringWriter());
-        var report = Evaluator.Run(new EvaluationRequest(gen, real, train, dir.Combine("report"), Classifier: classifier, Augment: new AugmentRequest(Epochs: 2)), new StringWriter());
+        var report = Evaluator.Run(new EvaluationRequest(gen, real, train, dir.Combine("report"), Classifier: classifier, Augment: new AugmentRequest(Epochs: 2)), new StringWriter())!;
         var augment = report.AugmentBenefit!;
         Assert.Equal(40, augment.ImageSide); // the reference classifier's size, not the default
         Assert.Equal([3, 3, 4, 3, 3], augment.SyntheticPerGrade);
@@ -186,17 +186,17 @@ public class EvaluatorTests
         var (gen, real, train) = Sets(dir);
         string cache = dir.Combine("cache");
         var first = new StringWriter();
-        var a = Evaluator.Run(new EvaluationRequest(gen, real, train, dir.Combine("r1"), FeatureCacheDirectory: cache), first);
+        var a = Evaluator.Run(new EvaluationRequest(gen, real, train, dir.Combine("r1"), FeatureCacheDirectory: cache), first)!;
         Assert.DoesNotContain("from the cache", first.ToString());
         var second = new StringWriter();
-        var b = Evaluator.Run(new EvaluationRequest(gen, real, train, dir.Combine("r2"), FeatureCacheDirectory: cache), second);
+        var b = Evaluator.Run(new EvaluationRequest(gen, real, train, dir.Combine("r2"), FeatureCacheDirectory: cache), second)!;
         Assert.Equal(3, System.Text.RegularExpressions.Regex.Matches(second.ToString(), "from the cache").Count); // generated, real, train
         Assert.Equal(a.FidRn18, b.FidRn18);
         Assert.Equal(a.Floor, b.Floor);
 
         foreach (var file in Directory.GetFiles(cache)) File.WriteAllBytes(file, File.ReadAllBytes(file)[..100]);
         var third = new StringWriter();
-        var c = Evaluator.Run(new EvaluationRequest(gen, real, train, dir.Combine("r3"), FeatureCacheDirectory: cache), third);
+        var c = Evaluator.Run(new EvaluationRequest(gen, real, train, dir.Combine("r3"), FeatureCacheDirectory: cache), third)!;
         Assert.DoesNotContain("from the cache", third.ToString());
         Assert.Equal(a.FidRn18, c.FidRn18);
     }

@@ -28,7 +28,7 @@ public class ModelCardTests
         SyntheticKnees.WriteDataset(dir.Combine("data"), perGrade: 3, side: 40, split: "val", firstIndex: 50);
         SyntheticKnees.WriteDataset(dir.Combine("data"), perGrade: 4, side: 40, split: "train");
         var report = Evaluator.Run(new EvaluationRequest(dir.Combine("eval", "generated"), dir.Combine("data", "val"), dir.Combine("data", "train"), dir.Combine("eval"),
-            GenerateFrom: new GenerateRequest(onnx, PerGrade: 2, Sampler: "ddim", Steps: 2)), new StringWriter());
+            GenerateFrom: new GenerateRequest(onnx, PerGrade: 2, Sampler: "ddim", Steps: 2)), new StringWriter())!;
 
         var (code, _, err) = InProcessCli.Train("card", "--model", onnx, "--run", run, "--evaluation", dir.Combine("eval"), "--evaluation-command", "kneeonnx-train evaluate --model m.onnx");
         Assert.True(code == 0, err);

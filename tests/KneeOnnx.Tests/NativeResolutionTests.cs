@@ -65,7 +65,7 @@ public class NativeResolutionTests
         string first = Directory.GetFiles(Path.Combine(generated, "0"), "*.png")[0];
         Assert.Equal((224, 224), new GrayImageReader().ReadSize(first));
 
-        var report = Evaluator.Run(new EvaluationRequest(generated, Path.Combine(data, "val"), Path.Combine(data, "train"), dir.Combine("report")), TextWriter.Null);
+        var report = Evaluator.Run(new EvaluationRequest(generated, Path.Combine(data, "val"), Path.Combine(data, "train"), dir.Combine("report")), TextWriter.Null)!;
         Assert.Equal(224, report.ImageSide);
         Assert.Equal(10, report.Counts["all"].Generated);
         Assert.NotNull(report.Floor["all"]);

@@ -112,15 +112,23 @@ public sealed class ImageGenerator : IDisposable
     /// under <paramref name="outDir"/>; <paramref name="afterBatch"/> gets the running count after every batch and
     /// <paramref name="progress"/> hears of every denoising step.
     /// </summary>
-    public void WritePlanned(IReadOnlyList<PlannedImage> images, long seed, SamplerSettings settings, string outDir, int batch,
-                             int? outputSize = null, Action<int>? afterBatch = null, IProgress<GenerationProgress>? progress = null)
+    /// <param name="stopBy">stop before a batch that would end after this time, judged by the last batch's time per
+    /// image (the first batch always runs): a long run (DDPM-1000 on a CPU) ends between batches instead of losing one
+    /// to a kill, and the same request again makes the rest.</param>
+    /// <returns>how many images were written: fewer than <paramref name="images"/> only when <paramref name="stopBy"/> stopped it.</returns>
+    public int WritePlanned(IReadOnlyList<PlannedImage> images, long seed, SamplerSettings settings, string outDir, int batch,
+                            int? outputSize = null, Action<int>? afterBatch = null, IProgress<GenerationProgress>? progress = null, DateTime? stopBy = null)
     {
         if (batch < 1) throw new ArgumentException($"--batch must be at least 1, got {batch}");
         int done = 0, area = ValuesPerImage, side = ImageSize;
+        double? secondsPerImage = null;
         var timer = Stopwatch.StartNew();
         foreach (var group in images.GroupBy(p => (p.Grade, p.Side)))
             foreach (var chunk in group.Chunk(batch))
             {
+                if (stopBy is DateTime deadline && secondsPerImage is double perImage && DateTime.UtcNow.AddSeconds(perImage * chunk.Length) > deadline)
+                    return done;
+                var batchTimer = Stopwatch.StartNew();
                 int before = done;
                 var stepReporter = progress is null ? null
                     : new InlineProgress<int>(step => progress.Report(new GenerationProgress(before, images.Count, chunk.Length, step, settings.Steps, timer.Elapsed)));
@@ -128,8 +136,10 @@ public sealed class ImageGenerator : IDisposable
                 for (int i = 0; i < chunk.Length; i++)
                     GrayPngWriter.Write(Path.Combine(outDir, chunk[i].RelativePath), pixels.AsSpan(i * area, area), side, outputSize);
                 done += chunk.Length;
+                secondsPerImage = batchTimer.Elapsed.TotalSeconds / chunk.Length;
                 afterBatch?.Invoke(done);
             }
+        return done;
     }
 
     public void Dispose()

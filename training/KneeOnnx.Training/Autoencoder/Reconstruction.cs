@@ -85,7 +85,7 @@ public static class Reconstruction
         log.WriteLine($"reconstructed {chosen.Length} val images at {side}²: mean PSNR {psnr:F2} dB; scoring them against val");
 
         var evaluation = Evaluator.Run(new EvaluationRequest(folder, Path.Combine(dataRoot, "val"), Path.Combine(dataRoot, "train"), outDirectory, limit,
-            FeatureCacheDirectory: FeatureCache.DefaultDirectory(), Threads: threads), log);
+            FeatureCacheDirectory: FeatureCache.DefaultDirectory(), Threads: threads), log)!; // no GenerateFrom: never stopped
         double? fid = evaluation.FidRn18["all"], floor = evaluation.Floor["all"];
         var report = new ReconstructionReport
         {

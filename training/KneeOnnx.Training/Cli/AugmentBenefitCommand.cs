@@ -61,9 +61,7 @@ internal static class AugmentBenefitCommand
         // Every classifier keeps a checkpoint in --out: the same command again continues a stopped verdict (hours at 224²).
         var run = new ClassifierRunOptions
         {
-            StopBy = o.MaxMinutes is double minutes
-                ? minutes > 0 && double.IsFinite(minutes) ? DateTime.UtcNow.AddMinutes(minutes) : throw new ArgumentException($"--max-minutes must be a positive number of minutes, got {minutes}")
-                : null,
+            StopBy = KneeOnnx.Validation.TimeLimit.StopBy(o.MaxMinutes, DateTime.UtcNow),
         };
         var defaults = ClassifierConfig.ForBackbone(o.Backbone);
         var config = defaults with { ImageSize = o.Size ?? defaults.ImageSize, Epochs = o.Epochs, BatchSize = o.Batch, Seed = o.Seed, Threads = o.Threads, Precision = o.Precision, MirrorAveraging = o.MirrorAveraging };

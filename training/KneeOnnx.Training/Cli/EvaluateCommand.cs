@@ -33,6 +33,9 @@ public sealed class EvaluateOptions : TorchOptions
     [Option("spacing", HelpText = "With --model: where the sampler's steps fall among the training timesteps: trailing (uniform in t) | karras (EDM's σ spacing, most steps at low noise) (default: the model's own when it names one, else trailing).")]
     public string? Spacing { get; set; }
 
+    [Option("max-minutes", HelpText = "With --model: stop the generation before a batch that would end after this many minutes (a DDPM-1000 set on a CPU spans sessions); the same command again makes the rest, then evaluates.")]
+    public double? MaxMinutes { get; set; }
+
     [Option("no-spin", HelpText = "With --model: let ONNX Runtime's idle threads sleep instead of spinning (kinder to training sharing the CPU).")]
     public bool NoSpin { get; set; }
 
@@ -107,7 +110,10 @@ public sealed class EvaluateOptions : TorchOptions
         KneeOnnx.Validation.OutputGuard.Folder(Out, "--out", [new("--model", Model), new("--classifier", Classifier), new("--side-classifier", SideClassifier)],
             [new(Real is null ? "--data" : "--real", real), new(Train is null ? "--data" : "--train", train), new("--generated", Generated)]);
         if (Sides is not null && Model is null) throw new ArgumentException("--sides chooses what --model generates; it cannot be used with --generated");
-        var generate = Model is null ? null : new Evaluation.GenerateRequest(Model, PerGrade, Sampler, Steps, GenSeed, Guidance: Guidance, Sides: Sides, AllowSpinning: !NoSpin, GuidanceInterval: interval, Spacing: Spacing, Threads: Threads);
+        if (MaxMinutes is not null && Model is null) throw new ArgumentException("--max-minutes limits how long --model generates; it cannot be used with --generated");
+        var stopBy = KneeOnnx.Validation.TimeLimit.StopBy(MaxMinutes, DateTime.UtcNow);
+        var generate = Model is null ? null : new Evaluation.GenerateRequest(Model, PerGrade, Sampler, Steps, GenSeed, Guidance: Guidance, Sides: Sides, AllowSpinning: !NoSpin, GuidanceInterval: interval, Spacing: Spacing, Threads: Threads,
+            StopBy: stopBy);
         return new(Generated ?? Path.Combine(Out, "generated"), real, train, Out, Limit, Seed, Classifier,
             Augment ? new Evaluation.AugmentRequest(AugmentEpochs, AugmentPerGrade) : null, generate,
             NoFeatureCache ? null : Evaluation.FeatureCache.DefaultDirectory(), SideClassifier, DenoiseCheck, Threads);
@@ -121,6 +127,8 @@ internal static class EvaluateCommand
         var request = o.ToRequest();
         // The ResNet-18 features and the classifiers run in TorchSharp, the generation in ONNX Runtime: --threads bounds both.
         LibTorch.TorchDevice.SetThreads(o.Threads);
-        return Evaluation.Evaluator.Run(request, output) is null ? 1 : 0;
+        // Stopped by --max-minutes is a planned end, as for the training verbs: exit 0, the log says what is left.
+        Evaluation.Evaluator.Run(request, output);
+        return 0;
     }
 }

@@ -60,9 +60,7 @@ internal static class TrainClassifierCommand
 {
     public static int Run(TrainClassifierOptions o, TextWriter output)
     {
-        DateTime? stopBy = o.MaxMinutes is double minutes
-            ? minutes > 0 && double.IsFinite(minutes) ? DateTime.UtcNow.AddMinutes(minutes) : throw new ArgumentException($"--max-minutes must be a positive number of minutes, got {minutes}")
-            : null;
+        DateTime? stopBy = KneeOnnx.Validation.TimeLimit.StopBy(o.MaxMinutes, DateTime.UtcNow);
         var defaults = ClassifierConfig.ForBackbone(o.Backbone);
         var config = defaults with
         {

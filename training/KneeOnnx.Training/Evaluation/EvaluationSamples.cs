@@ -13,8 +13,11 @@ namespace KneeOnnx.Training.Evaluation;
 /// <param name="Spacing">null: the model's own timestep spacing with its own sampler, else trailing (<see cref="SamplerSettings.ChooseSpacing"/>).</param>
 /// <param name="Threads">ONNX Runtime's intra-op threads (0 = every core, <see cref="KneeOnnx.Validation.ThreadCount.Resolve"/>).</param>
 /// <param name="Sampler">null: the model's own sampler, else the global default (<see cref="SamplerSettings.Choose"/>); likewise <paramref name="Steps"/>.</param>
+/// <param name="StopBy">stop the generation before a batch that would end after this time (the images made are kept; the
+/// same request again makes the rest); null: no limit.</param>
 public sealed record GenerateRequest(string Model, int PerGrade, string? Sampler = null, int? Steps = null, long Seed = 1, int Batch = 16, double? Guidance = null,
-                                     string? Sides = null, bool AllowSpinning = true, GuidanceInterval? GuidanceInterval = null, string? Spacing = null, int Threads = 0)
+                                     string? Sides = null, bool AllowSpinning = true, GuidanceInterval? GuidanceInterval = null, string? Spacing = null, int Threads = 0,
+                                     DateTime? StopBy = null)
 {
     /// <summary>How the model's ONNX Runtime sessions run: the generation's and the denoising check's alike.</summary>
     public RuntimeOptions Runtime => new() { AllowSpinning = AllowSpinning, IntraOpThreads = Threads };
@@ -28,8 +31,9 @@ public sealed record GenerateRequest(string Model, int PerGrade, string? Sampler
 /// </summary>
 public static class EvaluationSamples
 {
-    /// <returns>what was generated, and the folder holding exactly this request's images (under <paramref name="root"/>).</returns>
-    public static (GenerationInfo Generation, string Folder) Generate(GenerateRequest request, string root, TextWriter log)
+    /// <returns>what was generated, and the folder holding exactly this request's images (under <paramref name="root"/>);
+    /// null when <see cref="GenerateRequest.StopBy"/> stopped it before the set was whole.</returns>
+    public static (GenerationInfo Generation, string Folder)? Generate(GenerateRequest request, string root, TextWriter log)
     {
         if (request.PerGrade < 2) throw new ArgumentException($"--per-grade must be at least 2 (FID needs two images), got {request.PerGrade}");
         using var model = KneeModel.Open(request.Model, request.Runtime);
@@ -51,9 +55,10 @@ public static class EvaluationSamples
         var timer = Stopwatch.StartNew();
         using var generator = new ImageGenerator(model);
         foreach (int g in grades) Directory.CreateDirectory(Path.Combine(outDir, g.ToString()));
+        int made;
         try
         {
-            generator.WritePlanned(pending, request.Seed, settings, outDir, request.Batch, progress: new ThrottledProgressWriter(log, TimeSpan.FromSeconds(10)));
+            made = generator.WritePlanned(pending, request.Seed, settings, outDir, request.Batch, progress: new ThrottledProgressWriter(log, TimeSpan.FromSeconds(10)), stopBy: request.StopBy);
         }
         catch (Exception e) when (OutOfMemory.Is(e))
         {
@@ -61,6 +66,12 @@ public static class EvaluationSamples
                 "generate the set with kneeonnx-gen generate --batch B (smaller) and pass --generated; images written so far are kept"), e);
         }
         double seconds = timer.Elapsed.TotalSeconds;
+        if (made < pending.Count)
+        {
+            log.WriteLine($"stopped by --max-minutes: {made} of {pending.Count} images made in {seconds:F0}s ({plan.Count - pending.Count + made} of {plan.Count} in {outDir}); "
+                + "no report yet: the same command again makes the rest and then evaluates");
+            return null;
+        }
         if (pending.Count > 0) log.WriteLine($"  {pending.Count} images in {seconds:F0}s ({pending.Count / seconds:F2} images/s)");
         var generation = new GenerationInfo
         {

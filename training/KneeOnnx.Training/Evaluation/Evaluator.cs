@@ -31,7 +31,8 @@ public sealed record AugmentRequest(int Epochs = 10, int? PerGrade = null);
 /// </summary>
 public static class Evaluator
 {
-    public static EvaluationReport Run(EvaluationRequest request, TextWriter log)
+    /// <returns>the report; null only when the generation of <see cref="EvaluationRequest.GenerateFrom"/> was stopped by its time limit.</returns>
+    public static EvaluationReport? Run(EvaluationRequest request, TextWriter log)
     {
         var timer = Stopwatch.StartNew();
         if (File.Exists(request.OutDirectory)) throw new ArgumentException($"{request.OutDirectory}: --out is a file, not a folder");
@@ -55,7 +56,8 @@ public static class Evaluator
         {
             foreach (var folder in new[] { request.Real, request.Train })
                 if (!Directory.Exists(folder)) throw new DatasetException($"{folder}: folder not found");
-            (generation, string generatedFolder) = EvaluationSamples.Generate(request.GenerateFrom, request.Generated, log);
+            if (EvaluationSamples.Generate(request.GenerateFrom, request.Generated, log) is not { } made) return null;
+            (generation, string generatedFolder) = made;
             request = request with { Generated = generatedFolder };
         }
         int side = ImageSet.CommonSide(request.Generated);
