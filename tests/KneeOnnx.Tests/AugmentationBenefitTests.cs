@@ -23,6 +23,11 @@ public class AugmentationBenefitTests(ITestOutputHelper log)
         return KneeDataset.FromMemory(side, images.ToArray(), labels.ToArray());
     }
 
+    /// <summary>The seeded verdicts' small setting: 8 train, 4 val and 6 generated knees per grade, a tiny CNN from seed 7.</summary>
+    private static (KneeDataset Train, KneeDataset Val, KneeDataset Synthetic, ClassifierConfig Config) SmallVerdict(int epochs) =>
+        (Knees([0, 1, 2, 3, 4], perGrade: 8, firstIndex: 0), Knees([0, 1, 2, 3, 4], perGrade: 4, firstIndex: 200), Knees([0, 1, 2, 3, 4], perGrade: 6, firstIndex: 500),
+         new ClassifierConfig { ImageSize = 32, Widths = [8, 16, 32], Epochs = epochs, BatchSize = 8, LearningRate = 3e-3, Threads = 2, Seed = 7, Precision = "fp32" });
+
     [Fact]
     public void SyntheticImagesOfAGradeMissingFromTrainTeachTheClassifierThatGradeAtTheSameBudget()
     {
@@ -55,10 +60,7 @@ public class AugmentationBenefitTests(ITestOutputHelper log)
     public void SeededVerdictSummarisesThePerSeedRunsAndScoresGeneratedOnlyTraining()
     {
         using var dir = new TempDirectory();
-        var train = Knees([0, 1, 2, 3, 4], perGrade: 8, firstIndex: 0);
-        var val = Knees([0, 1, 2, 3, 4], perGrade: 4, firstIndex: 200);
-        var synthetic = Knees([0, 1, 2, 3, 4], perGrade: 6, firstIndex: 500);
-        var config = new ClassifierConfig { ImageSize = 32, Widths = [8, 16, 32], Epochs = 2, BatchSize = 8, LearningRate = 3e-3, Threads = 2, Seed = 7, Precision = "fp32" };
+        var (train, val, synthetic, config) = SmallVerdict(epochs: 2);
         var output = new StringWriter();
         var report = SeededAugmentationBenefit.Run(config, 3, train, val, synthetic, perGrade: null, dir.Path, output);
         log.WriteLine(output.ToString());
@@ -97,10 +99,7 @@ public class AugmentationBenefitTests(ITestOutputHelper log)
     public void AContinuedVerdictCountsTheTrainingTimeOfEveryInvocation()
     {
         using var dir = new TempDirectory();
-        var train = Knees([0, 1, 2, 3, 4], perGrade: 8, firstIndex: 0);
-        var val = Knees([0, 1, 2, 3, 4], perGrade: 4, firstIndex: 200);
-        var synthetic = Knees([0, 1, 2, 3, 4], perGrade: 6, firstIndex: 500);
-        var config = new ClassifierConfig { ImageSize = 32, Widths = [8, 16, 32], Epochs = 1, BatchSize = 8, LearningRate = 3e-3, Threads = 2, Seed = 7, Precision = "fp32" };
+        var (train, val, synthetic, config) = SmallVerdict(epochs: 1);
         string Ckpt(long seed, string file) => Path.ChangeExtension(Path.Combine(dir.Path, $"seed-{seed}", file), ".ckpt");
 
         var wall = System.Diagnostics.Stopwatch.StartNew();
@@ -134,10 +133,7 @@ public class AugmentationBenefitTests(ITestOutputHelper log)
     public void BaselineRealOnlyArmsAreAdoptedAndAPartialSetGetsNoClassificationAccuracyScore()
     {
         using var dir = new TempDirectory();
-        var train = Knees([0, 1, 2, 3, 4], perGrade: 8, firstIndex: 0);
-        var val = Knees([0, 1, 2, 3, 4], perGrade: 4, firstIndex: 200);
-        var config = new ClassifierConfig { ImageSize = 32, Widths = [8, 16, 32], Epochs = 2, BatchSize = 8, LearningRate = 3e-3, Threads = 2, Seed = 7, Precision = "fp32" };
-        var everyGrade = Knees([0, 1, 2, 3, 4], perGrade: 6, firstIndex: 500);
+        var (train, val, everyGrade, config) = SmallVerdict(epochs: 2);
         var first = SeededAugmentationBenefit.Run(config, 2, train, val, everyGrade, null, dir.Combine("first"), new StringWriter(), new ClassifierRunOptions())!;
 
         var output = new StringWriter();

@@ -13,8 +13,7 @@ namespace KneeOnnx.Tests;
 /// </summary>
 public class CrashConsistencyTests(TinyOnnxModel model, ITestOutputHelper log) : IClassFixture<TinyOnnxModel>
 {
-    private static Dictionary<string, byte[]> Pngs(string dir) =>
-        Directory.GetFiles(dir, "*.png", SearchOption.AllDirectories).ToDictionary(f => Path.GetRelativePath(dir, f), File.ReadAllBytes);
+    private static Dictionary<string, byte[]> Pngs(string dir) => PngFiles.Under(dir);
 
     [Fact]
     public void GenerateKilledTenTimesEndsExactlyLikeAnUninterruptedRun()

@@ -12,8 +12,7 @@ public class GenerateCliTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
     private string[] Generate(string outDir, params string[] extra) =>
         ["generate", "--model", model.Path, "--provider", "cpu", "--steps", "4", "--seed", "9", "--out", outDir, .. extra];
 
-    private static Dictionary<string, byte[]> Files(string dir) =>
-        Directory.GetFiles(dir, "*.png", SearchOption.AllDirectories).ToDictionary(f => Path.GetRelativePath(dir, f), File.ReadAllBytes);
+    private static Dictionary<string, byte[]> Files(string dir) => PngFiles.Under(dir);
 
     [Fact]
     public void WritesTheImageFolderLayoutAndAManifest()

@@ -18,8 +18,7 @@ public class LatentCliTests(TinyLatentModel latent) : IClassFixture<TinyLatentMo
     private string[] Generate(string model, string outDir, params string[] extra) =>
         ["generate", "--model", model, "--provider", "cpu", "--sampler", "ddim", "--steps", "4", "--seed", "5", "--out", outDir, .. extra];
 
-    private static Dictionary<string, byte[]> Files(string dir) =>
-        Directory.GetFiles(dir, "*.png", SearchOption.AllDirectories).ToDictionary(f => Path.GetRelativePath(dir, f), File.ReadAllBytes);
+    private static Dictionary<string, byte[]> Files(string dir) => PngFiles.Under(dir);
 
     [Fact]
     public void GenerateFromTheFolderWritesTheDecodedLatentsAtTheDecodersSize()
