@@ -57,19 +57,7 @@ internal static class ExportCommand
         if (!(o.Tolerance > 0 && double.IsFinite(o.Tolerance))) throw new ArgumentException($"--tolerance must be positive, got {o.Tolerance}");
         if (o.Preset is not null && !Model.Presets.Names.Contains(o.Preset))
             throw new ArgumentException($"--preset '{o.Preset}' is not one of {string.Join(", ", Model.Presets.Names)}");
-        if ((o.DefaultSampler is null) != (o.DefaultSteps is null))
-            throw new ArgumentException("--default-sampler and --default-steps go together: give both or neither");
-        if (o.DefaultSampler is not null && !KneeOnnx.Schedulers.SchedulerFactory.Names.Contains(o.DefaultSampler))
-            throw new ArgumentException($"--default-sampler '{o.DefaultSampler}' is not one of {string.Join(", ", KneeOnnx.Schedulers.SchedulerFactory.Names)}");
-        if (o.DefaultSpacing is not null && o.DefaultSampler is null)
-            throw new ArgumentException("--default-spacing goes with --default-sampler and --default-steps: give them together");
-        if (o.DefaultSpacing is not null && !KneeOnnx.Schedulers.TimestepSpacing.Names.Contains(o.DefaultSpacing))
-            throw new ArgumentException($"--default-spacing '{o.DefaultSpacing}' is not one of {string.Join(", ", KneeOnnx.Schedulers.TimestepSpacing.Names)}");
-        if (o.DefaultGuidance is double w && !(w >= 0 && w <= Generation.SamplerSettings.MaxGuidance))
-            throw new ArgumentException($"--default-guidance must be in 0..{Generation.SamplerSettings.MaxGuidance}, got {w}");
-        var defaultInterval = o.DefaultGuidanceInterval is null ? (Generation.GuidanceInterval?)null
-            : o.DefaultGuidance is null or 1 ? throw new ArgumentException("--default-guidance-interval says where --default-guidance applies: give a --default-guidance other than 1 with it")
-            : Generation.GuidanceInterval.Parse(o.DefaultGuidanceInterval, "--default-guidance-interval");
+        var defaults = SamplingDefaults.Parse(o.DefaultSampler, o.DefaultSteps, o.DefaultSpacing, o.DefaultGuidance, o.DefaultGuidanceInterval);
         string path = Runs.Checkpoint.Locate(o.Checkpoint);
         string card = ModelCard.PathFor(o.Out);
         if (Validation.RealPath.Same(Validation.RealPath.Of(card), Validation.RealPath.Of(o.Out)))
@@ -88,22 +76,9 @@ internal static class ExportCommand
         var (_, model) = Runs.Checkpoint.LoadModel(path, o.Raw);
         using var _ = model;
         torch.set_num_threads(Environment.ProcessorCount);
-        if (o.DefaultSteps is int defaultSteps && (defaultSteps < 1 || defaultSteps > state.Train.TrainTimesteps))
-            throw new ArgumentException($"--default-steps must be in 1..{state.Train.TrainTimesteps} (the model's T), got {defaultSteps}");
+        defaults.CheckFor(path, state.Train.TrainTimesteps, state.Model.IsConditional && state.Model.HasNullGrade);
         var proto = OnnxExporter.Build(model, state, o.Raw ? "raw" : "ema", storage);
-        if (o.DefaultSampler is not null)
-        {
-            OnnxExporter.SetMetadata(proto, ModelContract.Keys.DefaultSampler, o.DefaultSampler);
-            OnnxExporter.SetMetadata(proto, ModelContract.Keys.DefaultSteps, o.DefaultSteps!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            if (o.DefaultSpacing is not null) OnnxExporter.SetMetadata(proto, ModelContract.Keys.DefaultSpacing, o.DefaultSpacing);
-        }
-        if (o.DefaultGuidance is double guidance)
-        {
-            if (guidance != 1 && !(state.Model.IsConditional && state.Model.HasNullGrade))
-                throw new ArgumentException($"--default-guidance {guidance.ToString(System.Globalization.CultureInfo.InvariantCulture)}: {path} has no null grade (trained without label dropout), so the model cannot be guided");
-            OnnxExporter.SetMetadata(proto, ModelContract.Keys.DefaultGuidance, guidance.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
-            if (defaultInterval is { } interval) OnnxExporter.SetMetadata(proto, ModelContract.Keys.DefaultGuidanceInterval, interval.ToString());
-        }
+        defaults.WriteInto(proto);
         LatentExport.AddDecoder(proto, train, o.Out);
         ExportSelfCheck.Result? rounding = null;
         if (storage == WeightStorage.Float16)

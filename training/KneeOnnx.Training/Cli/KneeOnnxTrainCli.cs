@@ -27,6 +27,7 @@ public static class KneeOnnxTrainCli
         EvaluateAutoencoderOptions o => [o.Out],
         SampleOptions o => [o.Out],
         ExportOptions o => [o.Out],
+        SetDefaultsOptions o => [o.Out],
         EvaluateOptions o => [o.Out],
         TrainClassifierOptions o => [o.Out],
         AugmentBenefitOptions o => [o.Out],
@@ -45,7 +46,7 @@ public static class KneeOnnxTrainCli
         });
         try
         {
-            var parsed = parser.ParseArguments<TrainOptions, TrainAutoencoderOptions, ExportAutoencoderOptions, EvaluateAutoencoderOptions, SampleOptions, ExportOptions, EvaluateOptions, TrainClassifierOptions, AugmentBenefitOptions, FilterGeneratedOptions, BenchOptions, BenchGenerateOptions, CardOptions>(args);
+            var parsed = parser.ParseArguments<TrainOptions, TrainAutoencoderOptions, ExportAutoencoderOptions, EvaluateAutoencoderOptions, SampleOptions, ExportOptions, SetDefaultsOptions, EvaluateOptions, TrainClassifierOptions, AugmentBenefitOptions, FilterGeneratedOptions, BenchOptions, BenchGenerateOptions, CardOptions>(args);
             beforeRunning(OutputsOf(parsed.Value));
             if (parsed.Tag == ParserResultType.Parsed) CommandLineSupport.OptionStrings.Check(parsed.Value);
             if (parsed.Value is TorchOptions torchOptions)
@@ -57,6 +58,7 @@ public static class KneeOnnxTrainCli
                 (EvaluateAutoencoderOptions o) => EvaluateAutoencoderCommand.Run(o, output),
                 (SampleOptions o) => SampleCommand.Run(o, output),
                 (ExportOptions o) => ExportCommand.Run(o, output),
+                (SetDefaultsOptions o) => SetDefaultsCommand.Run(o, output),
                 (TrainClassifierOptions o) => TrainClassifierCommand.Run(o, output),
                 (EvaluateOptions o) => EvaluateCommand.Run(o, output),
                 (AugmentBenefitOptions o) => AugmentBenefitCommand.Run(o, output),
