@@ -24,34 +24,36 @@ public static class CliProcess
         var lines = new List<string>();
         bool killed = false;
         var errors = new System.Text.StringBuilder();
-        process.OutputDataReceived += (_, e) =>
+        process.Start();
+        if (killAfterLines is 0)
         {
-            if (e.Data is null) return;
-            lock (lines)
+            killed = true;
+            process.Kill(entireProcessTree: true);
+        }
+        // Dedicated reader threads, not the thread pool's output events: with the other tests' processes blocking pool
+        // threads, an event could arrive seconds after its line, and the "kill after line k" would land many steps later.
+        var readOutput = new Thread(() =>
+        {
+            while (process.StandardOutput.ReadLine() is string line)
             {
-                lines.Add(e.Data);
+                lines.Add(line);
                 if (!killed && killAfterLines is int k && lines.Count >= k)
                 {
                     killed = true;
                     try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
                 }
             }
-        };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (errors) errors.AppendLine(e.Data); };
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        if (killAfterLines is 0)
-        {
-            killed = true;
-            process.Kill(entireProcessTree: true);
-        }
+        }) { IsBackground = true };
+        var readErrors = new Thread(() => errors.Append(process.StandardError.ReadToEnd())) { IsBackground = true };
+        readOutput.Start();
+        readErrors.Start();
         if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
         {
             process.Kill(entireProcessTree: true);
             throw new TimeoutException($"{program} {string.Join(' ', args)} did not finish in 5 minutes");
         }
-        process.WaitForExit();
-        lock (lines) return new Outcome(process.ExitCode, killed, lines.ToList(), errors.ToString());
+        readOutput.Join();
+        readErrors.Join();
+        return new Outcome(process.ExitCode, killed, lines, errors.ToString());
     }
 }

@@ -8,7 +8,9 @@ using KneeOnnx.Training.Reports;
 namespace KneeOnnx.Training.Classifier;
 
 /// <summary>The two classifiers' val figures: real train only, and real train plus synthetic images.</summary>
-public sealed record AugmentationResult(ClassifierHeader RealOnly, ClassifierHeader Augmented, int[] SyntheticPerGrade, int Steps, AugmentationReport Report);
+/// <param name="TrainingSeconds">both arms' training time on their own clocks, unrounded (the report's is rounded), so
+/// that sums over seeds round once.</param>
+public sealed record AugmentationResult(ClassifierHeader RealOnly, ClassifierHeader Augmented, int[] SyntheticPerGrade, int Steps, AugmentationReport Report, double TrainingSeconds);
 
 /// <summary>A finished classifier of a comparison and its training time over every invocation (an adopted arm: its lender's).</summary>
 public sealed record TrainedArm(ClassifierHeader Best, double Seconds);
@@ -94,7 +96,7 @@ public static class AugmentationBenefit
         AtomicFile.WriteAllText(Path.Combine(outDirectory, "augment.md"), Markdown(report, realOnly, augmented));
         log.WriteLine($"val accuracy {realOnly.ValAccuracy:F3} → {augmented.ValAccuracy:F3}, κ {realOnly.ValQuadraticKappa:F3} → {augmented.ValQuadraticKappa:F3}, "
             + $"MAE {realOnly.ValMeanAbsoluteError:F3} → {augmented.ValMeanAbsoluteError:F3} ({timer.Elapsed.TotalSeconds:F0}s here, {report.TrainingSeconds:F0}s of training in all); wrote {Path.Combine(outDirectory, "augment.json")}");
-        return new AugmentationResult(realOnly, augmented, added, steps * budget.Epochs, report);
+        return new AugmentationResult(realOnly, augmented, added, steps * budget.Epochs, report, realArm.Seconds + augmentedArm.Seconds);
     }
 
     /// <summary>Both arms' budget: the real-only run's steps per epoch (one pass over the real train set unless set).</summary>

@@ -141,6 +141,9 @@ public static class ClassifierTrainer
         var labels = new long[config.BatchSize];
         ClassifierHeader? best = resumed?.Best;
         double before = resumed?.Seconds ?? 0;
+        // One reading per epoch for the checkpoint and the outcome alike: the time a later invocation reads back is the
+        // time this one reported.
+        double seconds = before;
         var timer = Stopwatch.StartNew();
         for (int epoch = (resumed?.EpochsDone ?? 0) + 1; epoch <= config.Epochs; epoch++)
         {
@@ -199,19 +202,20 @@ public static class ClassifierTrainer
             }
             epochTime = epochTimer.Elapsed;
             options.Clock.Last = epochTime;
+            seconds = Math.Round(before + timer.Elapsed.TotalSeconds, 3);
             if (checkpoint is not null)
                 ClassifierCheckpoint.Write(checkpoint, new ClassifierRunState
                 {
-                    Config = configKey, DataSha256 = dataSha, EpochsDone = epoch, Best = best, Seconds = Math.Round(before + timer.Elapsed.TotalSeconds, 1),
+                    Config = configKey, DataSha256 = dataSha, EpochsDone = epoch, Best = best, Seconds = seconds,
                     EpochSeconds = Math.Round(epochTime.Value.TotalSeconds, 1),
                 }, net, optimizer);
             if (epoch < config.Epochs && options.StopBy is DateTime deadline && DateTime.UtcNow + epochTime.Value > deadline)
             {
                 log.WriteLine($"stopped after epoch {epoch}/{config.Epochs}: the next would end after the time allowed" + (checkpoint is null ? "" : $"; continue with --resume from {checkpoint}"));
-                return new ClassifierOutcome(best, false, epoch, epochTime, Math.Round(before + timer.Elapsed.TotalSeconds, 1));
+                return new ClassifierOutcome(best, false, epoch, epochTime, seconds);
             }
         }
-        return new ClassifierOutcome(best, true, config.Epochs, epochTime, Math.Round(before + timer.Elapsed.TotalSeconds, 1));
+        return new ClassifierOutcome(best, true, config.Epochs, epochTime, seconds);
     }
 
     /// <summary>Most likely class of each image (eval mode, no gradients, batches of 128).</summary>

@@ -93,7 +93,7 @@ public static class SeededAugmentationBenefit
             var result = AugmentationBenefit.Run(config with { Seed = seed }, train, val, synthetic, perGrade, folder, log, run, lender);
             if (result is null) return null;
             pairs.Add(result);
-            trainingSeconds += result.Report.TrainingSeconds;
+            trainingSeconds += result.TrainingSeconds;
             if (missing.Length > 0)
             {
                 log.WriteLine($"  no classification accuracy score: the generated set has no KL{string.Join(", KL", missing)} images");
