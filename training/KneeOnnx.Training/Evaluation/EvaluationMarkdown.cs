@@ -36,6 +36,7 @@ public static class EvaluationMarkdown
         sb.AppendLine($"Analysis at {report.ImageSide}²: real images brought down to the generated images' size, then both up to 224² the same way for ImageNet ResNet-18 features; "
             + $"{report.Seconds.ToString("F1", Inv)} s.").AppendLine();
         FidTable(sb, report);
+        ManifoldTable(sb, report);
         Classifier(sb, report);
         var m = report.Memorisation;
         sb.AppendLine($"Memorisation audit: {m.FlaggedByPixels} generated images closer in pixels to a training image than the 1st percentile of real images' nearest-training distances "
@@ -75,6 +76,25 @@ public static class EvaluationMarkdown
             sb.AppendLine("KID is the unbiased squared MMD of the same features with the kernel (x·y/512 + 1)³ (Bińkowski et al. 2018): unlike FID it does not grow as n shrinks, "
                 + "so its floor sits near 0 and generated sets of different sizes compare directly; the spread is over "
                 + $"{report.KidRn18!.Values.FirstOrDefault(v => v is not null)?.Subsets ?? KernelDistance.DefaultSubsets} random subsets of m = min(n generated, n real, 1000) from each set.").AppendLine();
+    }
+
+    private static void ManifoldTable(StringBuilder sb, EvaluationReport report)
+    {
+        if (report.Manifold is not { } manifold || report.ManifoldFloor is not { } floor) return;
+        int k = manifold.Values.FirstOrDefault(v => v is not null)?.K ?? ManifoldMeasures.DefaultK;
+        sb.AppendLine("| grade | precision | recall | density | coverage | the floor's train sample: precision / recall / density / coverage |")
+          .AppendLine("|---|---|---|---|---|---|");
+        foreach (var (key, m) in manifold)
+        {
+            var f = floor.GetValueOrDefault(key);
+            sb.AppendLine($"| {Grade(key)} | {F(m?.Precision, 3)} | {F(m?.Recall, 3)} | {F(m?.Density, 3)} | {F(m?.Coverage, 3)} | "
+                + (f is null ? "–" : $"{F(f.Precision, 3)} / {F(f.Recall, 3)} / {F(f.Density, 3)} / {F(f.Coverage, 3)}") + " |");
+        }
+        sb.AppendLine().AppendLine($"Fidelity and diversity apart, in the same features (k = {k} nearest neighbours): precision is the share of generated images "
+            + "inside the real images' manifold, recall the share of real images inside the generated images' manifold (Kynkäänniemi et al. 2019); "
+            + "density (1 when both come from one distribution) and coverage, the share of real images with a generated image among their neighbours, "
+            + "are Naeem et al. 2020's versions that outliers cannot inflate. Low recall or coverage beside a floor that is higher: "
+            + "the generated images miss part of what real knees of that grade look like.").AppendLine();
     }
 
     private static string Kid(KernelDistanceEstimate? k) =>

@@ -29,6 +29,10 @@ public sealed record EvaluationReport
     /// absent from reports written before it existed.</summary>
     public IReadOnlyDictionary<string, KernelDistanceEstimate?>? KidRn18 { get; init; }
     public IReadOnlyDictionary<string, KernelDistanceEstimate?>? KidFloor { get; init; }
+    /// <summary>Precision, recall, density and coverage per grade key (absent from reports written before they were measured).</summary>
+    public IReadOnlyDictionary<string, ManifoldEstimate?>? Manifold { get; init; }
+    /// <summary>The same four for the floor's real train sample: what a real set of that size scores.</summary>
+    public IReadOnlyDictionary<string, ManifoldEstimate?>? ManifoldFloor { get; init; }
     public required IReadOnlyDictionary<string, GradeFidelity>? GradeFidelity { get; init; }
     public required double? Spearman { get; init; }
     public required double? KlIs { get; init; }

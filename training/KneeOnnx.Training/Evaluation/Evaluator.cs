@@ -85,6 +85,8 @@ public static class Evaluator
         var counts = new Dictionary<string, GradeCounts>();
         var kid = new Dictionary<string, KernelDistanceEstimate?>();
         var kidFloor = new Dictionary<string, KernelDistanceEstimate?>();
+        var manifold = new Dictionary<string, ManifoldEstimate?>();
+        var manifoldFloor = new Dictionary<string, ManifoldEstimate?>();
         foreach (var key in EvaluationReport.GradeKeys)
         {
             bool Matches(int grade) => key == "all" || grade.ToString(CultureInfo.InvariantCulture) == key;
@@ -95,6 +97,8 @@ public static class Evaluator
             floor[key] = Fid(fl, rl);
             kid[key] = KernelDistance.OverSubsets(gen, rl, request.Seed);
             kidFloor[key] = KernelDistance.OverSubsets(fl, rl, request.Seed);
+            manifold[key] = Round(ManifoldMeasures.Of(rl, gen));
+            manifoldFloor[key] = Round(ManifoldMeasures.Of(rl, fl));
             counts[key] = new GradeCounts { Generated = gen.Count, Real = rl.Count, FloorSample = fl.Count };
         }
 
@@ -147,6 +151,8 @@ public static class Evaluator
             Counts = counts,
             KidRn18 = kid,
             KidFloor = kidFloor,
+            Manifold = manifold,
+            ManifoldFloor = manifoldFloor,
             GradeFidelity = gradeFidelity,
             Spearman = spearman,
             KlIs = klIs,
@@ -226,6 +232,9 @@ public static class Evaluator
             ImageSet.Load(request.Generated, config.ImageSize, request.GeneratedLimit), request.Augment.PerGrade, Path.Combine(request.OutDirectory, "augment"), log);
         return result.Report;
     }
+
+    private static ManifoldEstimate? Round(ManifoldEstimate? m) =>
+        m is null ? null : m with { Precision = Math.Round(m.Precision, 4), Recall = Math.Round(m.Recall, 4), Density = Math.Round(m.Density, 4), Coverage = Math.Round(m.Coverage, 4) };
 
     private static List<float[]> Select(float[][] features, IReadOnlyList<int> grades, Func<int, bool> matches) =>
         features.Where((_, i) => matches(grades[i])).ToList();
