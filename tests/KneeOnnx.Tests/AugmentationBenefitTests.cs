@@ -210,6 +210,26 @@ public class AugmentationBenefitTests(ITestOutputHelper log)
         Assert.Equal([0, 0, 0, 3, 3], written.SyntheticPerGrade);
     }
 
+    /// <summary>A user with a smaller data set: half of each grade's real train images (3 of 6, 2 of 3 rounded up from
+    /// 1.5) train the real-only arm, and the report counts those, not the folder's.</summary>
+    [Fact]
+    public void CliJudgesTheBenefitForAShareOfTheRealTrainImages()
+    {
+        using var dir = new TempDirectory();
+        SyntheticKnees.WriteDataset(dir.Combine("data"), perGrade: 6, side: 32);
+        foreach (var extra in Directory.GetFiles(dir.Combine("data", "train", "4")).Order().Skip(3)) File.Delete(extra);
+        SyntheticKnees.WriteDataset(dir.Combine("data"), perGrade: 2, side: 32, split: "val", firstIndex: 10);
+        SyntheticKnees.WriteDataset(dir.Combine("gen"), perGrade: 2, side: 32, split: "", firstIndex: 30);
+
+        var (code, output, err) = InProcessCli.Train("augment-benefit", "--data", dir.Combine("data"), "--generated", dir.Combine("gen"), "--out", dir.Combine("r"), "--size", "32",
+            "--epochs", "1", "--batch", "4", "--precision", "fp32", "--real-fraction", "0.5");
+        Assert.True(code == 0, err);
+        Assert.Contains("real train: 14 images kept (0.5 of each grade: 3 / 3 / 3 / 3 / 2)", output);
+        var written = JsonSerializer.Deserialize<AugmentationReport>(File.ReadAllText(dir.Combine("r", "augment.json")), ReportJson.Options)!;
+        Assert.Equal(14, written.RealTrainImages);
+        Assert.Equal(3, written.StepsPerEpoch); // 14 images in whole batches of 4
+    }
+
     [Fact]
     public void CliRejectsAnEmptyGeneratedFolderAndABadCapInOneLine()
     {
@@ -234,6 +254,15 @@ public class AugmentationBenefitTests(ITestOutputHelper log)
         Assert.Contains("'fp16' is not one of fp32, bf16", err);
         Assert.Single(err.Trim().Split('\n'));
         Assert.False(Directory.Exists(dir.Combine("r3")));
+
+        foreach (var fraction in new[] { "0", "1.5", "-0.2" })
+        {
+            (code, _, err) = InProcessCli.Train("augment-benefit", "--data", dir.Combine("data"), "--generated", dir.Combine("gen"), "--out", dir.Combine("r4"), "--size", "32", "--real-fraction", fraction);
+            Assert.Equal(2, code);
+            Assert.Contains($"--real-fraction must be in (0, 1], got {fraction}", err);
+            Assert.Single(err.Trim().Split('\n'));
+            Assert.False(Directory.Exists(dir.Combine("r4")));
+        }
 
         (code, _, err) = InProcessCli.Train("augment-benefit", "--data", dir.Combine("data"), "--generated", dir.Combine("gen"), "--out", dir.Combine("r5"), "--size", "32",
             "--baseline", dir.Combine("no-such-verdict"));

@@ -50,6 +50,9 @@ public sealed class AugmentBenefitOptions : TorchOptions
     [Option("baseline", HelpText = "An earlier augment-benefit --out with the same settings: the finished real-only classifiers of the seeds it holds are reused instead of trained again (checked against this run's settings and images), so each further generated set costs one arm per seed; seeds it lacks train their real-only arm here.")]
     public string? Baseline { get; set; }
 
+    [Option("real-fraction", HelpText = "Keep this share of every grade's real train images (0 < F ≤ 1; the same images for every seed and run): the verdict for a user whose own data set is that much smaller. Default: all.")]
+    public double? RealFraction { get; set; }
+
     [Option("max-minutes", HelpText = "Stop, every classifier checkpointed in --out, before an epoch that would end after this many minutes; the same command again continues where it stopped.")]
     public double? MaxMinutes { get; set; }
 }
@@ -68,12 +71,18 @@ internal static class AugmentBenefitCommand
         config.Validate();
         if (o.Seeds is < 1 or > 100) throw new ArgumentException($"--seeds must be in 1..100, got {o.Seeds}");
         if (o.PerGrade is <= 0) throw new ArgumentException($"--per-grade must be at least 1, got {o.PerGrade}");
+        if (o.RealFraction is double f && !(f > 0 && f <= 1)) throw new ArgumentException($"--real-fraction must be in (0, 1], got {f}");
         KneeOnnx.Validation.OutputGuard.Folder(o.Out, "--out", [],
             [new("--data", Path.Combine(o.Data, "train")), new("--data", Path.Combine(o.Data, "val")), new("--generated", o.Generated), new("--baseline", o.Baseline)]);
         if (o.Baseline is not null && !Directory.Exists(o.Baseline)) throw new ArgumentException($"{o.Baseline}: --baseline folder not found");
         // Generated images may be for some grades only (generate --grades 3,4): those grades are added, the others not.
         var synthetic = ImageSet.Load(o.Generated, config.ImageSize, everyGrade: false);
         var train = KneeDataset.Load(o.Data, "train", config.ImageSize);
+        if (o.RealFraction is double fraction)
+        {
+            train = train.Subset(StratifiedSubset.Indexes(train.Grades, fraction));
+            output.WriteLine($"real train: {train.Count} images kept ({fraction:0.###} of each grade: {string.Join(" / ", train.CountPerGrade())})");
+        }
         var val = KneeDataset.Load(o.Data, "val", config.ImageSize);
         bool finished = o.Seeds == 1
             ? AugmentationBenefit.Run(config, train, val, synthetic, o.PerGrade, o.Out, output, run, o.Baseline) is not null
