@@ -227,6 +227,8 @@ public class AugmentationBenefitTests(ITestOutputHelper log)
         Assert.Contains("real train: 14 images kept (0.5 of each grade: 3 / 3 / 3 / 3 / 2)", output);
         var written = JsonSerializer.Deserialize<AugmentationReport>(File.ReadAllText(dir.Combine("r", "augment.json")), ReportJson.Options)!;
         Assert.Equal(14, written.RealTrainImages);
+        Assert.Equal([3, 3, 3, 3, 2], written.RealPerGrade); // half of 6 per grade, and half of KL4's 3 rounded up
+        Assert.Contains("| real train (14: 3 / 3 / 3 / 3 / 2) |", File.ReadAllText(dir.Combine("r", "augment.md")));
         Assert.Equal(3, written.StepsPerEpoch); // 14 images in whole batches of 4
     }
 

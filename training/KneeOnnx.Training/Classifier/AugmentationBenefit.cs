@@ -79,6 +79,7 @@ public static class AugmentationBenefit
             SyntheticDirectory = synthetic.Directory,
             SyntheticPerGrade = added,
             RealTrainImages = train.Count,
+            RealPerGrade = train.CountPerGrade(),
             ValImages = val.Count,
             ImageSide = config.ImageSize,
             Epochs = budget.Epochs,
@@ -126,7 +127,7 @@ public static class AugmentationBenefit
         sb.AppendLine($"Reference KL classifier at {report.ImageSide}², seed {report.Seed}, the same budget for both runs: {report.Epochs} epochs × {report.StepsPerEpoch} steps of batch {report.Batch}. "
             + $"Synthetic images added per grade: {string.Join(" / ", report.SyntheticPerGrade)}. Figures on val ({report.ValImages} images), best epoch by quadratic κ.").AppendLine();
         sb.AppendLine("| training data | val accuracy | quadratic κ | MAE | recall KL0 / 1 / 2 / 3 / 4 |").AppendLine("|---|---|---|---|---|");
-        sb.AppendLine($"| real train ({report.RealTrainImages}) | {real.ValAccuracy.ToString("F3", inv)} | {real.ValQuadraticKappa.ToString("F3", inv)} | {real.ValMeanAbsoluteError.ToString("F3", inv)} | {Recall(real)} |");
+        sb.AppendLine($"| real train ({report.RealTrainImages}: {string.Join(" / ", report.RealPerGrade)}) | {real.ValAccuracy.ToString("F3", inv)} | {real.ValQuadraticKappa.ToString("F3", inv)} | {real.ValMeanAbsoluteError.ToString("F3", inv)} | {Recall(real)} |");
         sb.AppendLine($"| real + synthetic | {mixed.ValAccuracy.ToString("F3", inv)} | {mixed.ValQuadraticKappa.ToString("F3", inv)} | {mixed.ValMeanAbsoluteError.ToString("F3", inv)} | {Recall(mixed)} |");
         if (report.RealOnlyAdoptedFrom is not null) sb.AppendLine().AppendLine($"The real-only run was adopted from {report.RealOnlyAdoptedFrom} (same settings, seed and images).");
         sb.AppendLine().AppendLine("Each run keeps its epoch with the best val κ and reports val figures, as the reference classifier does: optimistic for both, and equally so. "

@@ -8,6 +8,8 @@ public sealed record AugmentationReport
     public required string SyntheticDirectory { get; init; }
     public required IReadOnlyList<int> SyntheticPerGrade { get; init; }
     public required int RealTrainImages { get; init; }
+    /// <summary>The real train images per grade the run used: with --real-fraction, the kept share (a verdict for a small data set reads differently).</summary>
+    public IReadOnlyList<int> RealPerGrade { get; init; } = [];
     public required int ValImages { get; init; }
     public required int ImageSide { get; init; }
     public required int Epochs { get; init; }

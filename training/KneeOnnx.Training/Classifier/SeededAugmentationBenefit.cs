@@ -22,6 +22,8 @@ public sealed record SeededAugmentationReport
     public required int Epochs { get; init; }
     public required int StepsPerEpoch { get; init; }
     public required IReadOnlyList<int> SyntheticPerGrade { get; init; }
+    /// <summary>The real train images per grade every arm drew from (the kept share with --real-fraction).</summary>
+    public IReadOnlyList<int> RealPerGrade { get; init; } = [];
     public required IReadOnlyList<SeededFigure> Figures { get; init; }
     /// <summary>Each seed's figures, so a reader sees which seeds carry the mean and the spread.</summary>
     public IReadOnlyList<SeedRow> PerSeed { get; init; } = [];
@@ -121,6 +123,7 @@ public static class SeededAugmentationBenefit
         {
             Seeds = Enumerable.Range(0, seeds).Select(k => config.Seed + k).ToArray(), Backbone = config.Backbone, ImageSide = config.ImageSize,
             Epochs = first.Epochs, StepsPerEpoch = first.StepsPerEpoch, SyntheticPerGrade = first.SyntheticPerGrade,
+            RealPerGrade = train.CountPerGrade(),
             Figures =
             [
                 Figure("accuracy", h => h.ValAccuracy),
@@ -152,7 +155,8 @@ public static class SeededAugmentationBenefit
         string S(double v) => v.ToString("+0.000;-0.000;0.000", inv);
         var sb = new StringBuilder("# Augmentation benefit over seeds\n\n");
         sb.AppendLine($"Classifier {r.Backbone} at {r.ImageSide}², seeds {string.Join(", ", r.Seeds)}; each seed trains both arms with that seed and the same budget "
-            + $"({r.Epochs} epochs × {r.StepsPerEpoch} steps). Generated images added per grade: {string.Join(" / ", r.SyntheticPerGrade)}. Val figures, best epoch by quadratic κ.").AppendLine();
+            + $"({r.Epochs} epochs × {r.StepsPerEpoch} steps). Real train images per grade: {string.Join(" / ", r.RealPerGrade)} ({r.RealPerGrade.Sum()}); "
+            + $"generated images added per grade: {string.Join(" / ", r.SyntheticPerGrade)}. Val figures, best epoch by quadratic κ.").AppendLine();
         sb.AppendLine("| figure | real train only | + generated | paired Δ (with − without) | 95 % interval | verdict |").AppendLine("|---|---|---|---|---|---|");
         foreach (var f in r.Figures)
             sb.AppendLine($"| {f.Name} | {F(f.RealOnly.Mean)} ± {F(f.RealOnly.StandardDeviation)} | {F(f.WithSynthetic.Mean)} ± {F(f.WithSynthetic.StandardDeviation)} | {S(f.Difference.Mean)} | "
