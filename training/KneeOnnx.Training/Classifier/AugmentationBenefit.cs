@@ -25,6 +25,8 @@ public static class AugmentationBenefit
 {
     public const string RealOnlyFile = "augment-real-only.kcls";
     public const string AugmentedFile = "augment-with-synthetic.kcls";
+    /// <summary>The seeded verdict's classifier trained on the generated images alone (its val accuracy is the CAS).</summary>
+    public const string GeneratedOnlyFile = "synthetic-only.kcls";
 
     public static AugmentationResult Run(ClassifierConfig config, KneeDataset train, KneeDataset val, KneeDataset synthetic, int? perGrade, string outDirectory, TextWriter log) =>
         Run(config, train, val, synthetic, perGrade, outDirectory, log, null)!;

@@ -105,7 +105,7 @@ public static class SeededAugmentationBenefit
             }
             log.WriteLine("  generated images only (classification accuracy score)");
             var syntheticOnly = KneeDataset.FromMemory(config.ImageSize, chosen.Select(i => synthetic.Images[i]).ToArray(), chosen.Select(i => synthetic.Grades[i]).ToArray(), "synthetic");
-            var cas = AugmentationBenefit.Arm(config with { Seed = seed, StepsPerEpoch = result.Steps / config.Epochs }, syntheticOnly, val, Path.Combine(folder, "synthetic-only.kcls"), log, run);
+            var cas = AugmentationBenefit.Arm(config with { Seed = seed, StepsPerEpoch = result.Steps / config.Epochs }, syntheticOnly, val, Path.Combine(folder, AugmentationBenefit.GeneratedOnlyFile), log, run);
             if (cas is null) return null;
             trainingSeconds += cas.Seconds;
             scores.Add(cas.Best.ValAccuracy);

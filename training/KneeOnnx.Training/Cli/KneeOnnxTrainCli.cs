@@ -31,6 +31,7 @@ public static class KneeOnnxTrainCli
         EvaluateOptions o => [o.Out],
         TrainClassifierOptions o => [o.Out],
         AugmentBenefitOptions o => [o.Out],
+        AugmentCompareOptions o => [o.Out],
         FilterGeneratedOptions o => [o.Out],
         BenchOptions o => [o.Out],
         _ => [],
@@ -46,7 +47,7 @@ public static class KneeOnnxTrainCli
         });
         try
         {
-            var parsed = parser.ParseArguments<TrainOptions, TrainAutoencoderOptions, ExportAutoencoderOptions, EvaluateAutoencoderOptions, SampleOptions, ExportOptions, SetDefaultsOptions, EvaluateOptions, TrainClassifierOptions, AugmentBenefitOptions, FilterGeneratedOptions, BenchOptions, BenchGenerateOptions, CardOptions>(args);
+            var parsed = parser.ParseArguments<TrainOptions, TrainAutoencoderOptions, ExportAutoencoderOptions, EvaluateAutoencoderOptions, SampleOptions, ExportOptions, SetDefaultsOptions, EvaluateOptions, TrainClassifierOptions, AugmentBenefitOptions, AugmentCompareOptions, FilterGeneratedOptions, BenchOptions, BenchGenerateOptions, CardOptions>(args);
             beforeRunning(OutputsOf(parsed.Value));
             if (parsed.Tag == ParserResultType.Parsed) CommandLineSupport.OptionStrings.Check(parsed.Value);
             if (parsed.Value is TorchOptions torchOptions)
@@ -62,6 +63,7 @@ public static class KneeOnnxTrainCli
                 (TrainClassifierOptions o) => TrainClassifierCommand.Run(o, output),
                 (EvaluateOptions o) => EvaluateCommand.Run(o, output),
                 (AugmentBenefitOptions o) => AugmentBenefitCommand.Run(o, output),
+                (AugmentCompareOptions o) => AugmentCompareCommand.Run(o, output),
                 (FilterGeneratedOptions o) => FilterGeneratedCommand.Run(o, output),
                 (BenchOptions o) => Bench.BenchmarkRunner.Run(o.ToRequest(), output) is null ? 1 : 0,
                 (CardOptions o) => CardCommand.Run(o, output),
