@@ -145,6 +145,9 @@ public static class ClassifierTrainer
         // time this one reported.
         double seconds = before;
         var timer = Stopwatch.StartNew();
+        // Verdicts run for hours beside other work: where the CPU went, after the first minute and then every five (see ProcessHealth).
+        var health = new Runs.ProcessHealth();
+        var nextHealth = TimeSpan.FromMinutes(1);
         for (int epoch = (resumed?.EpochsDone ?? 0) + 1; epoch <= config.Epochs; epoch++)
         {
             var epochTimer = Stopwatch.StartNew();
@@ -189,6 +192,11 @@ public static class ClassifierTrainer
             bool improved = best is null || (bySide ? metrics.Accuracy > best.ValAccuracy : metrics.QuadraticKappa > best.ValQuadraticKappa);
             log.WriteLine($"epoch {epoch}/{config.Epochs}: train loss {lossSum / stepsPerEpoch:F3}; val accuracy {metrics.Accuracy:F3}, κ {metrics.QuadraticKappa:F3}, MAE {metrics.MeanAbsoluteError:F3}"
                 + $"{(stored is null ? "" : " (float16 weights)")} ({before + timer.Elapsed.TotalSeconds:F0}s){(improved ? " *" : "")}");
+            if (timer.Elapsed >= nextHealth)
+            {
+                log.WriteLine(health.Line());
+                nextHealth = timer.Elapsed + TimeSpan.FromMinutes(5);
+            }
             if (improved)
             {
                 best = new ClassifierHeader
