@@ -317,13 +317,21 @@ public class AugmentationBenefitTests(ITestOutputHelper log)
         Check("accuracy", h => h.ValAccuracy, AugmentationBenefit.AugmentedFile);
         Check("quadratic κ", h => h.ValQuadraticKappa, AugmentationBenefit.AugmentedFile);
         Check("KL4 recall", h => h.ValRecall[4], AugmentationBenefit.AugmentedFile);
-        Check("CAS (generated only)", h => h.ValAccuracy, AugmentationBenefit.GeneratedOnlyFile);
+        Check(AugmentationComparison.CasFigure, h => h.ValAccuracy, AugmentationBenefit.GeneratedOnlyFile);
         // The real-only column is the one classifier both verdicts share.
         Assert.Equal((Header("second", 7, AugmentationBenefit.RealOnlyFile).ValAccuracy + Header("second", 8, AugmentationBenefit.RealOnlyFile).ValAccuracy) / 2,
             report.Figures[0].RealOnly.Mean, 10);
         var written = JsonSerializer.Deserialize<AugmentationComparisonReport>(File.ReadAllText(dir.Combine("cmp", "augment-compare.json")), ReportJson.Options)!;
         Assert.Equal(report.Figures.Count, written.Figures.Count);
         Assert.Contains("| accuracy |", File.ReadAllText(dir.Combine("cmp", "augment-compare.md")));
+
+        // A generated-only classifier still training (its checkpoint short of its epochs, here gone) is no CAS yet.
+        CopyFolder(dir.Combine("second"), dir.Combine("partial"));
+        File.Delete(Path.ChangeExtension(dir.Combine("partial", "seed-8", AugmentationBenefit.GeneratedOnlyFile), ".ckpt"));
+        var partial = AugmentationComparison.Run(dir.Combine("first"), dir.Combine("partial"), dir.Combine("cmp1"), new StringWriter());
+        Assert.DoesNotContain(partial.Figures, f => f.Name == AugmentationComparison.CasFigure);
+        Assert.Equal(4, partial.Figures.Count);
+        Assert.Contains("CAS not compared", File.ReadAllText(dir.Combine("cmp1", "augment-compare.md")));
 
         // A verdict whose seed-8 real-only classifier is another one: the pairing is broken, and the error names that file.
         CopyFolder(dir.Combine("second"), dir.Combine("other"));

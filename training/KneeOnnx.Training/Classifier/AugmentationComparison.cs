@@ -41,6 +41,7 @@ public sealed record AugmentationComparisonReport
 public static class AugmentationComparison
 {
     private static readonly string[] FigureNames = ["accuracy", "quadratic κ", "macro-F1", "KL4 recall"];
+    public const string CasFigure = "CAS (generated only)";
 
     public static AugmentationComparisonReport Run(string first, string second, string outDirectory, TextWriter log)
     {
@@ -83,7 +84,7 @@ public static class AugmentationComparison
         {
             var x = rows.Select(r => r.FirstGeneratedOnly!.Value).ToArray();
             var y = rows.Select(r => r.SecondGeneratedOnly!.Value).ToArray();
-            figures.Add(new ComparedFigure("CAS (generated only)", ArmSummary.Of(rows.Select(r => r.RealOnly[0]).ToArray()), ArmSummary.Of(x), ArmSummary.Of(y), PairedDifference.Of(x, y)));
+            figures.Add(new ComparedFigure(CasFigure, ArmSummary.Of(rows.Select(r => r.RealOnly[0]).ToArray()), ArmSummary.Of(x), ArmSummary.Of(y), PairedDifference.Of(x, y)));
         }
 
         var report = new AugmentationComparisonReport
@@ -112,10 +113,7 @@ public static class AugmentationComparison
         {
             if (!long.TryParse(Path.GetFileName(folder)["seed-".Length..], NumberStyles.Integer, CultureInfo.InvariantCulture, out long seed)) continue;
             string checkpoint = Path.ChangeExtension(Path.Combine(folder, AugmentationBenefit.AugmentedFile), ".ckpt");
-            if (!File.Exists(checkpoint) || !File.Exists(Path.Combine(folder, AugmentationBenefit.RealOnlyFile)) || !File.Exists(Path.Combine(folder, "augment.json"))) continue;
-            var state = ClassifierCheckpoint.ReadState(checkpoint);
-            var config = JsonSerializer.Deserialize<ClassifierConfig>(state.Config);
-            if (config is not null && state.EpochsDone >= config.Epochs) seeds[seed] = folder;
+            if (Finished(checkpoint) && File.Exists(Path.Combine(folder, AugmentationBenefit.RealOnlyFile)) && File.Exists(Path.Combine(folder, "augment.json"))) seeds[seed] = folder;
         }
         if (seeds.Count == 0)
             throw new ArgumentException($"{verdict}: {option} holds no finished seed-N verdict (expected the --out of augment-benefit --seeds 2 or more)");
@@ -135,10 +133,18 @@ public static class AugmentationComparison
 
     private static double[] Figures(ClassifierHeader h) => [h.ValAccuracy, h.ValQuadraticKappa, h.ValMacroF1 ?? double.NaN, h.ValRecall[^1]];
 
+    /// <summary>The generated-only classifier's val accuracy once it has trained all its epochs (its file holds the best epoch so far before that); else null.</summary>
     private static double? GeneratedOnly(string folder)
     {
         string file = Path.Combine(folder, AugmentationBenefit.GeneratedOnlyFile);
-        return File.Exists(file) ? ClassifierFile.ReadHeader(file).ValAccuracy : null;
+        return File.Exists(file) && Finished(Path.ChangeExtension(file, ".ckpt")) ? ClassifierFile.ReadHeader(file).ValAccuracy : null;
+    }
+
+    private static bool Finished(string checkpoint)
+    {
+        if (!File.Exists(checkpoint)) return false;
+        var state = ClassifierCheckpoint.ReadState(checkpoint);
+        return JsonSerializer.Deserialize<ClassifierConfig>(state.Config) is { } config && state.EpochsDone >= config.Epochs;
     }
 
     private static byte[] Sha256(string path)
@@ -163,7 +169,9 @@ public static class AugmentationComparison
         foreach (var f in r.Figures)
             sb.AppendLine($"| {f.Name} | {F(f.RealOnly.Mean)} ± {F(f.RealOnly.StandardDeviation)} | {F(f.First.Mean)} ± {F(f.First.StandardDeviation)} | {F(f.Second.Mean)} ± {F(f.Second.StandardDeviation)} | "
                 + $"{S(f.Difference.Mean)} | [{S(f.Difference.Low)}, {S(f.Difference.High)}] | {(f.Difference.ExcludesZero ? (f.Difference.Mean > 0 ? "second better" : "first better") : "no difference shown")} |");
-        sb.AppendLine().AppendLine("The CAS row trains on the generated images alone; its first column is the real-only accuracy for scale.").AppendLine();
+        sb.AppendLine().AppendLine(r.Figures.Any(f => f.Name == CasFigure)
+            ? "The CAS row trains on the generated images alone; its first column is the real-only accuracy for scale."
+            : "CAS not compared: not every seed of both verdicts has a finished generated-only classifier.").AppendLine();
         sb.AppendLine("Per seed (accuracy, quadratic κ):").AppendLine();
         sb.AppendLine("| seed | real train only | + first set | + second set | Δ κ (second − first) |").AppendLine("|---|---|---|---|---|");
         foreach (var s in r.PerSeed)
