@@ -40,6 +40,9 @@ public sealed class TrainOptions : TorchOptions
     [Option("batch", HelpText = "Images per step (default 16).")]
     public int? Batch { get; set; }
 
+    [Option("micro-batch", HelpText = "Images per forward/backward pass: each step's --batch is split into pieces this large and their gradients added, the same gradient in less memory (default: the whole batch). May change on --resume.")]
+    public int? MicroBatch { get; set; }
+
     [Option("seed", HelpText = "Seed for initialisation, batches and noise (default 1).")]
     public long? Seed { get; set; }
 
@@ -238,6 +241,8 @@ internal static class TrainCommand
             throw new ArgumentException($"--stop-at-step must be at least 1, got {stopAt}");
         if (o.MaxMinutes is double minutes && !(minutes > 0 && double.IsFinite(minutes)))
             throw new ArgumentException($"--max-minutes must be a positive number of minutes, got {minutes}");
+        if (o.MicroBatch is int micro && micro < 1)
+            throw new ArgumentException($"--micro-batch must be at least 1 image, got {micro}");
         if (o.LogEvery < 1) throw new ArgumentException($"--log-every must be at least 1, got {o.LogEvery}");
         ThreadCount.Validate(o.Threads);
         TorchDevice.ValidateChoice(o.Device);
@@ -262,6 +267,7 @@ internal static class TrainCommand
             PrecisionOverride = o.Resume ? o.Precision : null,
             LatentCache = o.LatentCache ?? Autoencoder.LatentTrainingSet.DefaultCacheDirectory(),
             Cancellation = stop.Token,
+            MicroBatch = o.MicroBatch ?? 0,
         });
         return stop.Requested && !result.Completed ? InterruptedExitCode : 0;
     }

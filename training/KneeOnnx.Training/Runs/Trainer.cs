@@ -119,7 +119,8 @@ public static class Trainer
             }
             ema.CopyFromLive();
         }
-        output.WriteLine($"model: {modelConfig.Preset} preset at {(modelConfig.Channels > 1 ? $"{modelConfig.Channels}×" : "")}{modelConfig.ImageSize}², {modelConfig.Conditioning} conditioning{(modelConfig.SideConditioned ? " + side" : "")}, {live.ParameterCount:N0} parameters; {config.Steps} steps of batch {config.BatchSize}");
+        output.WriteLine($"model: {modelConfig.Preset} preset at {(modelConfig.Channels > 1 ? $"{modelConfig.Channels}×" : "")}{modelConfig.ImageSize}², {modelConfig.Conditioning} conditioning{(modelConfig.SideConditioned ? " + side" : "")}, {live.ParameterCount:N0} parameters; {config.Steps} steps of batch {config.BatchSize}"
+            + (run.MicroBatch > 0 && run.MicroBatch < config.BatchSize ? $", in pieces of {run.MicroBatch}" : ""));
         WriteRunConfig(runDir, config, modelConfig, data, device.type.ToString(), get_num_threads());
 
         using var objective = new NoiseObjective(schedule, config.MinSnrGamma, device, config.PredictionType);
@@ -129,7 +130,7 @@ public static class Trainer
         using var lossLog = new LossLog(runDir, step);
         var progress = new ProgressLine(output, run.Interactive, Math.Max(1, run.LogEvery));
         using var bf16 = precision == TrainingPrecision.Bf16 ? new BFloat16Compute(live, new UNet(modelConfig).to(device)) : null;
-        var trainingStep = new TrainingStep(live, objective, optimizer, live.parameters().ToArray(), config.GradientClip, device, bf16);
+        var trainingStep = new TrainingStep(live, objective, optimizer, live.parameters().ToArray(), config.GradientClip, device, bf16, microBatch: run.MicroBatch);
 
         var loop = new StepLoop
         {

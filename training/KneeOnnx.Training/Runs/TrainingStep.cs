@@ -19,35 +19,55 @@ namespace KneeOnnx.Training.Runs;
 /// channels-last (NHWC strides, same NCHW shape), which oneDNN's convolutions then keep through the network: a lever
 /// the bench measures (<c>bench --training-channels-last</c>), not a training option.</remarks>
 public sealed class TrainingStep(UNet model, NoiseObjective objective, optim.Optimizer optimizer, IReadOnlyList<Parameter> parameters, double gradientClip, Device device,
-    BFloat16Compute? bf16 = null, bool channelsLast = false)
+    BFloat16Compute? bf16 = null, bool channelsLast = false, int microBatch = 0)
 {
     /// <summary>Runs step <paramref name="step"/> of <paramref name="batches"/>; <paramref name="checkLoss"/> sees the loss before it is applied and may throw to refuse it.</summary>
+    /// <remarks>
+    /// With a <c>microBatch</c> smaller than the batch, the batch (its images, labels, timesteps and noise drawn whole, so
+    /// the data are the same bytes) goes through forward and backward in pieces of that many images, each piece's loss
+    /// weighted by its share of the batch: the gradients add up to the whole batch's mean-loss gradient (the U-Net has no
+    /// batch-coupled layer: GroupNorm is per image), while only one piece's activations are held at a time. That is how a
+    /// 2-core machine runs the GPU stints' batch of 512 (docs/training.md).
+    /// </remarks>
     public float Run(BatchBuilder batches, long step, Action<float> checkLoss)
     {
         using var stepScope = NewDisposeScope();
-        Tensor lossTensor;
-        using (NewDisposeScope())
-        {
-            var (images, grades, sides, timesteps, noiseSeed) = batches.Build(step);
-            using var generator = new Generator((ulong)noiseSeed);
-            var noise = randn(images.shape, generator: generator).to(device);
-            var t = timesteps.to(device);
-            var clean = images.to(device);
-            var noisy = objective.AddNoise(clean, noise, t);
-            var net = bf16 is null ? model : (UNet)bf16.PullWeights(training: true);
-            net.train();
-            var input = bf16 is null ? noisy : noisy.to_type(ScalarType.BFloat16);
-            if (channelsLast) input = input.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
-            var predicted = net.forward(input, t, grades.to(device), sides?.to(device)).to_type(ScalarType.Float32);
-            lossTensor = objective.Loss(predicted, objective.Target(clean, noise, t), t).MoveToOuterDisposeScope();
-        }
-        float loss = lossTensor.item<float>();
-        checkLoss(loss);
+        var (images, grades, sides, timesteps, noiseSeed) = batches.Build(step);
+        using var generator = new Generator((ulong)noiseSeed);
+        var noise = randn(images.shape, generator: generator).to(device);
+        long batch = images.shape[0];
+        long piece = microBatch <= 0 ? batch : Math.Min(microBatch, batch);
+        var net = bf16 is null ? model : (UNet)bf16.PullWeights(training: true);
+        net.train();
         optimizer.zero_grad();
-        lossTensor.backward();
-        bf16?.PushGradients();
+        double loss = 0;
+        for (long start = 0; start < batch; start += piece)
+        {
+            using var pieceScope = NewDisposeScope();
+            long length = Math.Min(piece, batch - start);
+            Tensor pieceLoss;
+            using (NewDisposeScope())
+            {
+                var clean = images.narrow(0, start, length).to(device);
+                var t = timesteps.narrow(0, start, length).to(device);
+                var pieceNoise = noise.narrow(0, start, length);
+                var noisy = objective.AddNoise(clean, pieceNoise, t);
+                var input = bf16 is null ? noisy : noisy.to_type(ScalarType.BFloat16);
+                if (channelsLast) input = input.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+                var predicted = net.forward(input, t, grades.narrow(0, start, length).to(device), sides?.narrow(0, start, length).to(device)).to_type(ScalarType.Float32);
+                pieceLoss = objective.Loss(predicted, objective.Target(clean, pieceNoise, t), t);
+                if (length != batch) pieceLoss = pieceLoss * ((double)length / batch);
+                pieceLoss = pieceLoss.MoveToOuterDisposeScope();
+            }
+            loss += pieceLoss.item<float>();
+            // A refused loss must not be applied; with one piece it is refused before any backward, as it always was.
+            if (length == batch) checkLoss((float)loss);
+            pieceLoss.backward();
+            bf16?.PushGradients();
+        }
+        if (piece != batch) checkLoss((float)loss);
         nn.utils.clip_grad_norm_(parameters, gradientClip);
         optimizer.step();
-        return loss;
+        return (float)loss;
     }
 }
