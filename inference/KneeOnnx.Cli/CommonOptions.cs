@@ -85,6 +85,12 @@ public abstract class SamplingOptions : ModelOptions
     [Option("spacing", HelpText = "Where the sampler's steps fall among the training timesteps: trailing (uniform in t, starting at pure noise) | karras (EDM's noise levels, most steps at low noise, where the texture forms) (default: the model's own when it names one, else trailing).")]
     public string? Spacing { get; set; }
 
+    [Option("guide-model", HelpText = "Autoguidance: a weaker model of the same kind (smaller, or trained for less; same schedule, grades, sides and latent space) whose prediction each step moves away from (Karras et al. 2024); needs --autoguidance.")]
+    public string? GuideModel { get; set; }
+
+    [Option("autoguidance", HelpText = "Autoguidance weight w: ε_guide + w·(ε_model − ε_guide) at every step (1 = off); needs --guide-model.")]
+    public double? AutoGuidance { get; set; }
+
     [Option("seed", Default = 0L, HelpText = "Seed; image i of grade g always starts from the same noise.")]
     public long Seed { get; set; }
 
@@ -100,6 +106,8 @@ public abstract class SamplingOptions : ModelOptions
     /// </summary>
     public Generation.SamplerSettings ToSettings(Runtime.ModelInfo? model = null, string? forceSampler = null)
     {
+        if (AutoGuidance is not null && GuideModel is null) throw new ArgumentException("--autoguidance needs --guide-model, the weaker model it guides away from");
+        if (GuideModel is not null && AutoGuidance is null) throw new ArgumentException($"--guide-model {GuideModel} needs --autoguidance W, the weight (e.g. 2)");
         var (sampler, steps) = Generation.SamplerSettings.Choose(forceSampler ?? Sampler, Steps, model);
         return new Generation.SamplerSettings
         {
@@ -107,6 +115,33 @@ public abstract class SamplingOptions : ModelOptions
             GuidanceInterval = Generation.SamplerSettings.ChooseGuidanceInterval(
                 GuidanceInterval is null ? null : Generation.GuidanceInterval.Parse(GuidanceInterval, "--guidance-interval"), model),
             Spacing = Generation.SamplerSettings.ChooseSpacing(Spacing, model, sampler),
+            AutoGuidance = AutoGuidance ?? 1,
         }.ValidateAlone();
+    }
+
+    /// <summary>The --guide-model opened as the model is (same provider and threads) and checked against it, or null.</summary>
+    public KneeModel? OpenGuide(KneeModel model)
+    {
+        if (GuideModel is null) return null;
+        var guide = KneeModel.Open(GuideModel, ToRuntime());
+        try
+        {
+            GuideModelPairing.Check(model.Path, model.Info, model.Decoder?.Info, guide.Path, guide.Info, guide.Decoder?.Info);
+            return guide;
+        }
+        catch
+        {
+            guide.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The model's inputs as output guards see them, the guide model's file with them.</summary>
+    public (Validation.OutputGuard.Input[] Files, Validation.OutputGuard.Input[] Folders) SamplingInputs()
+    {
+        var (files, folders) = ModelInputs();
+        if (GuideModel is null) return (files, folders);
+        var guide = new Validation.OutputGuard.Input("--guide-model", KneeModel.Locate(GuideModel));
+        return ([.. files, guide], Directory.Exists(GuideModel) ? [.. folders, new("--guide-model", GuideModel)] : folders);
     }
 }

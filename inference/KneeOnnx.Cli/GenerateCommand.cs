@@ -64,13 +64,14 @@ internal static class GenerateCommand
         var shard = Output.Shard.Resolve(o.Shard, o.ShardCount, Environment.GetEnvironmentVariable);
         var settings = o.ToSettings();
         o.ToRuntime(); // its options (--threads, --provider, ...) are checked before anything is created
-        var (modelFiles, modelFolders) = o.ModelInputs();
+        var (modelFiles, modelFolders) = o.SamplingInputs();
         Validation.OutputGuard.Folder(o.Out, "--out", modelFiles, [.. modelFolders, new("--real", o.Real)]);
         if (o.Sheet is not null) Validation.OutputGuard.File(o.Sheet, "--sheet", modelFiles, Validation.FileKind.Png);
         if (o.Sheet is not null && !shard.IsWhole)
             throw new ArgumentException($"--sheet needs the whole run: shard {shard} holds only part of each grade (make the sheet with grid, or after the shards finish)");
 
         using var model = o.OpenModel(output);
+        using var guide = o.OpenGuide(model);
         var info = model.Info;
         settings = o.ToSettings(info);
         settings.Validate(info);
@@ -93,7 +94,7 @@ internal static class GenerateCommand
         var plan = GenerationPlan.Build(grades, counts, o.Seed, settings, shard, sides);
         // A folder another request wrote into is refused before anything is touched: its manifest must keep telling the truth.
         ManifestProvenance.RequireSame(o.Out, new ImageProvenance(o.Model ?? Path.GetFileName(model.Path), model.Sha256, model.DecoderSha256, outputSize,
-            settings.Sampler, settings.Steps, settings.Eta, settings.Guidance, o.Seed, settings.EffectiveGuidanceInterval, settings.Spacing));
+            settings.Sampler, settings.Steps, settings.Eta, settings.Guidance, o.Seed, settings.EffectiveGuidanceInterval, settings.Spacing, settings.AutoGuidance, guide?.Sha256));
 
         Directory.CreateDirectory(o.Out);
         AtomicFile.RemoveStaleTemporaries(o.Out, stem => stem == AtomicFile.StemOf(Manifest.FileName(shard)));
@@ -109,13 +110,14 @@ internal static class GenerateCommand
         string latent = model.Decoder is { } d ? $"; {info.Channels}×{info.ImageSize}² latents → {info.OutputImageSize}² by {Path.GetFileName(Path.GetDirectoryName(d.Path))}/{Path.GetFileName(d.Path)}, sha256 {d.Sha256[..12]}" : "";
         output.WriteLine($"model {Path.GetFileName(model.Path)} ({info.ImageSize}², sha256 {model.Sha256[..12]}{latent}); {settings.Sampler} {settings.Steps} steps"
             + (settings.Spacing != KneeOnnx.Schedulers.TimestepSpacing.TrailingName ? $" ({settings.Spacing} spacing)" : "")
-            + (settings.Guidance != 1 ? $", guidance {settings.Guidance}" : "") + (settings.EffectiveGuidanceInterval is { } gi ? $" at σ in ({gi}]" : "") + (sides.Length > 0 ? $"; sides {string.Join(",", sides.Select(KneeSides.Label))}" : "") + $"; shard {shard}: {plan.Count} images, {plan.Count - pending.Count} already present, {pending.Count} to make");
+            + (settings.Guidance != 1 ? $", guidance {settings.Guidance}" : "") + (settings.EffectiveGuidanceInterval is { } gi ? $" at σ in ({gi}]" : "")
+            + (guide is not null ? $", autoguidance {settings.AutoGuidance} by {Path.GetFileName(guide.Path)} (sha256 {guide.Sha256[..12]}, {guide.Info.Metadata.GetValueOrDefault(Runtime.ModelContract.Keys.Preset, "?")})" : "") + (sides.Length > 0 ? $"; sides {string.Join(",", sides.Select(KneeSides.Label))}" : "") + $"; shard {shard}: {plan.Count} images, {plan.Count - pending.Count} already present, {pending.Count} to make");
 
         string manifestPath = Path.Combine(o.Out, Manifest.FileName(shard));
         void WriteManifest() => Manifest.Write(manifestPath, plan.Where(p => File.Exists(Path.Combine(o.Out, p.RelativePath))),
-            info.GradeNames, o.Seed, settings, outputSize, model.Sha256, model.Provider, sides: info.IsSideConditioned, decoderSha256: model.DecoderSha256);
+            info.GradeNames, o.Seed, settings, outputSize, model.Sha256, model.Provider, sides: info.IsSideConditioned, decoderSha256: model.DecoderSha256, guideSha256: guide?.Sha256);
 
-        using var generator = new ImageGenerator(model);
+        using var generator = new ImageGenerator(model, guide);
         var timer = Stopwatch.StartNew();
         var lastManifest = Stopwatch.StartNew();
         bool manifestWritten = false;

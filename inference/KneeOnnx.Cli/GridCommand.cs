@@ -37,9 +37,10 @@ internal static class GridCommand
         if (Directory.Exists(o.Out)) throw new ArgumentException($"{o.Out}: --out is a folder; give the PNG file name");
         var settings = Settings(o, null);
         o.ToRuntime(); // its options (--threads, --provider, ...) are checked before anything is created
-        Validation.OutputGuard.File(o.Out, "--out", o.ModelInputs().Files, Validation.FileKind.Png);
+        Validation.OutputGuard.File(o.Out, "--out", o.SamplingInputs().Files, Validation.FileKind.Png);
 
         using var model = o.OpenModel(output);
+        using var guide = o.OpenGuide(model);
         settings = Settings(o, model.Info);
         settings.Validate(model.Info);
         int[] grades = GradeList.Parse(o.Grades, model.Info.GradeNames.Count);
@@ -48,7 +49,7 @@ internal static class GridCommand
         string? folder = Path.GetDirectoryName(Path.GetFullPath(o.Out));
         if (folder is not null) Directory.CreateDirectory(folder);
 
-        using var generator = new ImageGenerator(model);
+        using var generator = new ImageGenerator(model, guide);
         var timer = Stopwatch.StartNew();
         var rows = new List<IReadOnlyList<float[]>>();
         int area = generator.ValuesPerImage, total = rowKeys.Length * o.PerGrade, done = 0;

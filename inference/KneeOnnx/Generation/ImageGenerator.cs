@@ -23,16 +23,24 @@ public sealed class ImageGenerator : IDisposable
     private readonly bool _ownsPredictor;
     private readonly IImageDecoder _decoder;
     private readonly bool _ownsDecoder;
+    private readonly INoisePredictor? _guide;
+    private readonly bool _ownsGuide;
 
     /// <summary>Generates with ONNX Runtime on <paramref name="model"/>, decoding a latent model's samples with its decoder.</summary>
-    public ImageGenerator(KneeModel model)
-        : this(new NoiseEstimator(model), ownsPredictor: true, model.Decoder is null ? null : new LatentDecoder(model), ownsDecoder: true) { }
+    /// <param name="guide">a weaker model of the same kind for autoguidance (<see cref="SamplerSettings.AutoGuidance"/>), checked by <see cref="GuideModelPairing"/>; its decoder is not used.</param>
+    public ImageGenerator(KneeModel model, KneeModel? guide = null)
+        : this(new NoiseEstimator(Paired(model, guide)), ownsPredictor: true, model.Decoder is null ? null : new LatentDecoder(model), ownsDecoder: true,
+               guide is null ? null : new NoiseEstimator(guide), ownsGuide: true) { }
 
     /// <param name="decoder">turns the denoised samples into images; null = <see cref="PixelPassThrough"/>, which refuses a latent model.</param>
     /// <param name="ownsDecoder">dispose <paramref name="decoder"/> with the generator (the default pass-through is always its own).</param>
-    public ImageGenerator(INoisePredictor predictor, bool ownsPredictor = false, IImageDecoder? decoder = null, bool ownsDecoder = false)
+    /// <param name="guide">the autoguidance model (<see cref="SamplerSettings.AutoGuidance"/>); the caller has paired it (<see cref="GuideModelPairing"/>).</param>
+    public ImageGenerator(INoisePredictor predictor, bool ownsPredictor = false, IImageDecoder? decoder = null, bool ownsDecoder = false,
+                          INoisePredictor? guide = null, bool ownsGuide = false)
     {
         var info = predictor.Info;
+        _guide = guide;
+        _ownsGuide = ownsGuide;
         if (decoder is not null && (decoder.Channels != info.Channels || decoder.LatentSize != info.ImageSize || decoder.ImageSize != info.OutputImageSize))
             throw new ArgumentException($"the decoder takes {decoder.Channels}×{decoder.LatentSize}² samples to {decoder.ImageSize}² images, but the model makes {info.Channels}×{info.ImageSize}² samples for {info.OutputImageSize}² images");
         _decoder = decoder ?? new PixelPassThrough(info);
@@ -41,7 +49,16 @@ public sealed class ImageGenerator : IDisposable
         _ownsPredictor = ownsPredictor;
     }
 
+    /// <summary><paramref name="model"/>, once <paramref name="guide"/> (if any) is known to pair with it: checked before anything is allocated.</summary>
+    private static KneeModel Paired(KneeModel model, KneeModel? guide)
+    {
+        if (guide is not null) GuideModelPairing.Check(model.Path, model.Info, model.Decoder?.Info, guide.Path, guide.Info, guide.Decoder?.Info);
+        return model;
+    }
+
     public ModelInfo Info => _predictor.Info;
+    /// <summary>The autoguidance model, or null.</summary>
+    public INoisePredictor? Guide => _guide;
     public IImageDecoder Decoder => _decoder;
     /// <summary>Values of one denoised sample: Channels × ImageSize² of the U-Net (latents for a latent model).</summary>
     public int ValuesPerSample => Info.Channels * Info.ImageSize * Info.ImageSize;
@@ -75,6 +92,11 @@ public sealed class ImageGenerator : IDisposable
         if (grade < 0 || grade >= info.GradeNames.Count)
             throw new ArgumentException($"grade {grade} is not in this model (grades 0..{info.GradeNames.Count - 1})");
         settings.Validate(info);
+        bool autoGuided = settings.AutoGuidance != 1;
+        if (autoGuided && _guide is null)
+            throw new ArgumentException($"--autoguidance {settings.AutoGuidance.ToString(System.Globalization.CultureInfo.InvariantCulture)} needs a guide model (--guide-model)");
+        if (autoGuided && settings.Guidance != 1 && !_guide!.Info.SupportsGuidance)
+            throw new ArgumentException("the guide model has no null grade, so it cannot follow --guidance; give --guidance 1 or another guide");
         int n = indexes.Count, area = ValuesPerSample;
         if (n == 0) return [];
         SideCondition.Resolve(info, side);
@@ -84,6 +106,7 @@ public sealed class ImageGenerator : IDisposable
 
         var sample = new float[n * area];
         var eps = new float[n * area];
+        var guideEps = autoGuided ? new float[n * area] : null;
         var fresh = new float[n * area];
         noise.Fill(sample);
         float[] FreshNoise()
@@ -93,7 +116,14 @@ public sealed class ImageGenerator : IDisposable
         }
         for (int i = 0; i < scheduler.Timesteps.Count; i++)
         {
-            _predictor.Predict(sample, n, scheduler.Timesteps[i], grade, settings.GuidanceAt(scheduler.Timesteps[i], info.Schedule), eps, side);
+            double guidance = settings.GuidanceAt(scheduler.Timesteps[i], info.Schedule);
+            _predictor.Predict(sample, n, scheduler.Timesteps[i], grade, guidance, eps, side);
+            if (guideEps is not null)
+            {
+                _guide!.Predict(sample, n, scheduler.Timesteps[i], grade, guidance, guideEps, side);
+                // ε_guide + w·(ε − ε_guide): classifier-free guidance's combination with the weaker model in the null grade's place.
+                ClassifierFreeGuidance.Combine(eps, guideEps, settings.AutoGuidance, eps);
+            }
             scheduler.Step(i, eps, sample, FreshNoise);
             steps?.Report(i + 1);
         }
@@ -146,6 +176,7 @@ public sealed class ImageGenerator : IDisposable
     {
         if (_ownsDecoder) _decoder.Dispose();
         if (_ownsPredictor) _predictor.Dispose();
+        if (_ownsGuide) _guide?.Dispose();
     }
 }
 

@@ -52,6 +52,13 @@ public sealed record SamplerSettings
     /// </summary>
     public GuidanceInterval? GuidanceInterval { get; init; }
 
+    /// <summary>
+    /// Autoguidance weight (Karras et al. 2024, "Guiding a diffusion model with a bad version of itself"): each step's
+    /// prediction becomes ε_guide + w·(ε_model − ε_guide), ε_guide from a weaker model of the same kind (smaller, or
+    /// trained for less) given the same grade, side and classifier-free guidance. 1 = off; needs a guide model.
+    /// </summary>
+    public double AutoGuidance { get; init; } = 1.0;
+
     /// <summary>The interval that changes anything: none without guidance.</summary>
     public GuidanceInterval? EffectiveGuidanceInterval => Guidance != 1 ? GuidanceInterval : null;
 
@@ -72,6 +79,7 @@ public sealed record SamplerSettings
         + (Eta != 0 ? "_eta" + Eta.ToString("0.###", CultureInfo.InvariantCulture) : "")
         + (Guidance != 1 ? "_w" + Guidance.ToString("0.###", CultureInfo.InvariantCulture) : "")
         + (EffectiveGuidanceInterval is { } interval ? "_gi" + interval.Tag : "")
+        + (AutoGuidance != 1 ? "_ag" + AutoGuidance.ToString("0.###", CultureInfo.InvariantCulture) : "")
         + (ClipDenoised is bool clip ? (clip ? "_clip" : "_noclip") : "");
 
     /// <summary>The CLI spelling of <see cref="ClipDenoised"/>: auto | on | off.</summary>
@@ -90,6 +98,7 @@ public sealed record SamplerSettings
             throw new ArgumentException($"--sampler '{Sampler}' is not one of {string.Join(", ", SchedulerFactory.Names)}");
         if (!(Eta >= 0 && Eta <= 1)) throw new ArgumentException($"--eta must be in 0..1, got {Eta}");
         if (!(Guidance >= 0 && Guidance <= MaxGuidance)) throw new ArgumentException($"--guidance must be in 0..{MaxGuidance}, got {Guidance}");
+        ValidateAutoGuidance();
         ValidateSpacing();
         return this;
     }
@@ -104,9 +113,15 @@ public sealed record SamplerSettings
         if (!(Guidance >= 0 && Guidance <= MaxGuidance)) throw new ArgumentException($"--guidance must be in 0..{MaxGuidance}, got {Guidance}");
         if (Guidance != 1 && !model.SupportsGuidance)
             throw new ArgumentException($"--guidance {Guidance.ToString(CultureInfo.InvariantCulture)} needs a model trained with a null grade (label dropout); this one has none");
+        ValidateAutoGuidance();
         ValidateSpacing();
         if (ClipDenoised == true && !model.ClipSample)
             throw new ArgumentException($"--clip-x0 on: this model's samples have no [-1, 1] bound to clip to ({(model.IsLatent ? $"{model.Channels}×{model.ImageSize}² latents, " : "")}'{Runtime.ModelContract.Keys.ClipSample}' = false); use auto or off");
+    }
+
+    private void ValidateAutoGuidance()
+    {
+        if (!(AutoGuidance >= 0 && AutoGuidance <= MaxGuidance)) throw new ArgumentException($"--autoguidance must be in 0..{MaxGuidance}, got {AutoGuidance}");
     }
 
     private void ValidateSpacing()

@@ -9,7 +9,8 @@ namespace KneeOnnx.Output;
 /// </summary>
 /// <param name="ModelName">the --model as the user gave it, for the error line only.</param>
 public sealed record ImageProvenance(string ModelName, string ModelSha256, string? DecoderSha256, int ImageSize, string Sampler, int Steps, double Eta,
-                                     double Guidance, long Seed, Generation.GuidanceInterval? GuidanceInterval = null, string Spacing = Schedulers.TimestepSpacing.TrailingName)
+                                     double Guidance, long Seed, Generation.GuidanceInterval? GuidanceInterval = null, string Spacing = Schedulers.TimestepSpacing.TrailingName,
+                                     double AutoGuidance = 1, string? GuideSha256 = null)
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
@@ -49,6 +50,12 @@ public sealed record ImageProvenance(string ModelName, string ModelSha256, strin
         string? interval = Field(Manifest.GuidanceIntervalColumn) is { Length: > 0 } gi ? gi : null;
         if (interval != GuidanceInterval?.ToString())
             return $"written with guidance {(interval is null ? "at every step" : $"limited to σ in ({interval}]")}, this run asks for {(GuidanceInterval is { } asked ? $"guidance limited to σ in ({asked}]" : "guidance at every step")}";
+        // A manifest without the columns was not autoguided.
+        double autoGuidance = Field(Manifest.AutoGuidanceColumn) is { Length: > 0 } ag && double.TryParse(ag, NumberStyles.Float, Inv, out double parsedAg) ? parsedAg : 1;
+        string? guide = Field(Manifest.GuideColumn) is { Length: > 0 } g ? g : null;
+        if (autoGuidance != AutoGuidance || (AutoGuidance != 1 && guide != GuideSha256))
+            return $"written {(autoGuidance == 1 ? "without autoguidance" : $"with autoguidance {autoGuidance.ToString(Inv)} by the guide of sha256 {Short(guide ?? "?")}")}, "
+                + $"this run asks for {(AutoGuidance == 1 ? "none" : $"autoguidance {AutoGuidance.ToString(Inv)} by the guide of sha256 {Short(GuideSha256 ?? "?")}")}";
         if (Field("seed") is { } seed && !(long.TryParse(seed, NumberStyles.Integer, Inv, out long s) && s == Seed))
             return $"written with seed {seed}, this run asks for {Seed.ToString(Inv)}";
         return null;

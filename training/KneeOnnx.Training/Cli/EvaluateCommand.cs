@@ -30,6 +30,12 @@ public sealed class EvaluateOptions : TorchOptions
     [Option("guidance-interval", HelpText = "With --model: guide only steps whose noise level σ = √((1−ᾱ)/ᾱ) lies in (LOW, HIGH], e.g. 0.5,10 (HIGH may be inf); the other steps run the conditional model alone (default: the model's own interval when it names one, else every step).")]
     public string? GuidanceInterval { get; set; }
 
+    [Option("guide-model", HelpText = "With --model: autoguidance by this weaker model of the same kind (smaller, or trained for less; same schedule, grades, sides and latent space); needs --autoguidance.")]
+    public string? GuideModel { get; set; }
+
+    [Option("autoguidance", HelpText = "With --model and --guide-model: the autoguidance weight w, ε_guide + w·(ε_model − ε_guide) at every step (1 = off).")]
+    public double? AutoGuidance { get; set; }
+
     [Option("spacing", HelpText = "With --model: where the sampler's steps fall among the training timesteps: trailing (uniform in t) | karras (EDM's σ spacing, most steps at low noise) (default: the model's own when it names one, else trailing).")]
     public string? Spacing { get; set; }
 
@@ -96,6 +102,10 @@ public sealed class EvaluateOptions : TorchOptions
         if (Guidance is double w && !(w >= 0 && w <= SamplerSettings.MaxGuidance)) throw new ArgumentException($"--guidance must be in 0..{SamplerSettings.MaxGuidance}, got {w}");
         if (Model is null && Guidance is not null) throw new ArgumentException("--guidance chooses how --model generates; it cannot be used with --generated");
         if (Model is null && GuidanceInterval is not null) throw new ArgumentException("--guidance-interval chooses how --model generates; it cannot be used with --generated");
+        if (Model is null && (GuideModel is not null || AutoGuidance is not null)) throw new ArgumentException("--guide-model and --autoguidance choose how --model generates; they cannot be used with --generated");
+        if (AutoGuidance is not null && GuideModel is null) throw new ArgumentException("--autoguidance needs --guide-model, the weaker model it guides away from");
+        if (GuideModel is not null && AutoGuidance is null) throw new ArgumentException($"--guide-model {GuideModel} needs --autoguidance W, the weight (e.g. 2)");
+        if (AutoGuidance is double ag && !(ag >= 0 && ag <= SamplerSettings.MaxGuidance)) throw new ArgumentException($"--autoguidance must be in 0..{SamplerSettings.MaxGuidance}, got {ag}");
         if (Model is null && Spacing is not null) throw new ArgumentException("--spacing chooses how --model generates; it cannot be used with --generated");
         if (Spacing is not null && !KneeOnnx.Schedulers.TimestepSpacing.Names.Contains(Spacing))
             throw new ArgumentException($"--spacing '{Spacing}' is not one of {string.Join(", ", KneeOnnx.Schedulers.TimestepSpacing.Names)}");
@@ -107,13 +117,13 @@ public sealed class EvaluateOptions : TorchOptions
         if (DenoiseCheck is < 1) throw new ArgumentException($"--denoise-check must be at least 1 image per grade, got {DenoiseCheck}");
         if (DenoiseCheck is not null && Model is null) throw new ArgumentException("--denoise-check runs the model on real images: it needs --model");
         // Reports and generated images go under --out: never into the real or training images, never beside the model or classifier read.
-        KneeOnnx.Validation.OutputGuard.Folder(Out, "--out", [new("--model", Model), new("--classifier", Classifier), new("--side-classifier", SideClassifier)],
+        KneeOnnx.Validation.OutputGuard.Folder(Out, "--out", [new("--model", Model), new("--guide-model", GuideModel), new("--classifier", Classifier), new("--side-classifier", SideClassifier)],
             [new(Real is null ? "--data" : "--real", real), new(Train is null ? "--data" : "--train", train), new("--generated", Generated)]);
         if (Sides is not null && Model is null) throw new ArgumentException("--sides chooses what --model generates; it cannot be used with --generated");
         if (MaxMinutes is not null && Model is null) throw new ArgumentException("--max-minutes limits how long --model generates; it cannot be used with --generated");
         var stopBy = KneeOnnx.Validation.TimeLimit.StopBy(MaxMinutes, DateTime.UtcNow);
         var generate = Model is null ? null : new Evaluation.GenerateRequest(Model, PerGrade, Sampler, Steps, GenSeed, Guidance: Guidance, Sides: Sides, AllowSpinning: !NoSpin, GuidanceInterval: interval, Spacing: Spacing, Threads: Threads,
-            StopBy: stopBy);
+            StopBy: stopBy, GuideModel: GuideModel, AutoGuidance: AutoGuidance ?? 1);
         return new(Generated ?? Path.Combine(Out, "generated"), real, train, Out, Limit, Seed, Classifier,
             Augment ? new Evaluation.AugmentRequest(AugmentEpochs, AugmentPerGrade) : null, generate,
             NoFeatureCache ? null : Evaluation.FeatureCache.DefaultDirectory(), SideClassifier, DenoiseCheck, Threads);

@@ -15,9 +15,10 @@ namespace KneeOnnx.Training.Evaluation;
 /// <param name="Sampler">null: the model's own sampler, else the global default (<see cref="SamplerSettings.Choose"/>); likewise <paramref name="Steps"/>.</param>
 /// <param name="StopBy">stop the generation before a batch that would end after this time (the images made are kept; the
 /// same request again makes the rest); null: no limit.</param>
+/// <param name="GuideModel">the autoguidance model (<see cref="SamplerSettings.AutoGuidance"/> = <paramref name="AutoGuidance"/>); null: none.</param>
 public sealed record GenerateRequest(string Model, int PerGrade, string? Sampler = null, int? Steps = null, long Seed = 1, int Batch = 16, double? Guidance = null,
                                      string? Sides = null, bool AllowSpinning = true, GuidanceInterval? GuidanceInterval = null, string? Spacing = null, int Threads = 0,
-                                     DateTime? StopBy = null)
+                                     DateTime? StopBy = null, string? GuideModel = null, double AutoGuidance = 1)
 {
     /// <summary>How the model's ONNX Runtime sessions run: the generation's and the denoising check's alike.</summary>
     public RuntimeOptions Runtime => new() { AllowSpinning = AllowSpinning, IntraOpThreads = Threads };
@@ -36,24 +37,29 @@ public static class EvaluationSamples
     public static (GenerationInfo Generation, string Folder)? Generate(GenerateRequest request, string root, TextWriter log)
     {
         if (request.PerGrade < 2) throw new ArgumentException($"--per-grade must be at least 2 (FID needs two images), got {request.PerGrade}");
+        if ((request.GuideModel is null) != (request.AutoGuidance == 1))
+            throw new ArgumentException(request.GuideModel is null ? "--autoguidance needs --guide-model, the weaker model it guides away from" : $"--guide-model {request.GuideModel} needs --autoguidance W other than 1");
         using var model = KneeModel.Open(request.Model, request.Runtime);
+        using var guide = request.GuideModel is null ? null : KneeModel.Open(request.GuideModel, request.Runtime);
         var (sampler, steps) = SamplerSettings.Choose(request.Sampler, request.Steps, model.Info);
         var settings = new SamplerSettings
         {
             Sampler = sampler, Steps = steps, Guidance = SamplerSettings.ChooseGuidance(request.Guidance, model.Info),
             GuidanceInterval = SamplerSettings.ChooseGuidanceInterval(request.GuidanceInterval, model.Info),
             Spacing = SamplerSettings.ChooseSpacing(request.Spacing, model.Info, sampler),
+            AutoGuidance = request.AutoGuidance,
         };
         settings.Validate(model.Info);
         int[] sides = SideList.Parse(request.Sides, model.Info);
         string sideTag = sides.Length == 0 ? "" : "_" + string.Join("", sides.Select(KneeSides.Label));
-        string outDir = Path.Combine(root, $"{model.Sha256[..12]}_{settings.Tag}_s{request.Seed}" + sideTag);
+        string guideTag = guide is null ? "" : "_g" + guide.Sha256[..8];
+        string outDir = Path.Combine(root, $"{model.Sha256[..12]}_{settings.Tag}{guideTag}_s{request.Seed}" + sideTag);
         var grades = Enumerable.Range(0, model.Info.GradeNames.Count).ToArray();
         var plan = GenerationPlan.Build(grades, request.PerGrade, request.Seed, settings, Shard.Whole, sides);
         var pending = plan.Where(p => !File.Exists(Path.Combine(outDir, p.RelativePath))).ToList();
         log.WriteLine($"generate: {request.PerGrade} per grade with {Path.GetFileName(request.Model)} ({settings.Tag}, seed {request.Seed}); {model.ProviderLine}; {plan.Count - pending.Count} already there");
         var timer = Stopwatch.StartNew();
-        using var generator = new ImageGenerator(model);
+        using var generator = new ImageGenerator(model, guide);
         foreach (int g in grades) Directory.CreateDirectory(Path.Combine(outDir, g.ToString()));
         int made;
         try
@@ -77,7 +83,7 @@ public static class EvaluationSamples
         {
             Model = request.Model, ModelSha256 = model.Sha256, Sampler = settings.Tag, Seed = request.Seed, PerGrade = request.PerGrade,
             Sides = sides.Length == 0 ? null : string.Join(",", sides.Select(KneeSides.Label)),
-            Guidance = settings.Guidance, GuidanceInterval = settings.EffectiveGuidanceInterval?.ToString(), Provider = model.Provider, GeneratedNow = pending.Count, Seconds = Math.Round(seconds, 1), Folder = outDir,
+            Guidance = settings.Guidance, GuidanceInterval = settings.EffectiveGuidanceInterval?.ToString(), GuideModel = request.GuideModel, GuideSha256 = guide?.Sha256, Provider = model.Provider, GeneratedNow = pending.Count, Seconds = Math.Round(seconds, 1), Folder = outDir,
         };
         return (generation, outDir);
     }
