@@ -108,6 +108,7 @@ public abstract class SamplingOptions : ModelOptions
     {
         if (AutoGuidance is not null && GuideModel is null) throw new ArgumentException("--autoguidance needs --guide-model, the weaker model it guides away from");
         if (GuideModel is not null && AutoGuidance is null) throw new ArgumentException($"--guide-model {GuideModel} needs --autoguidance W, the weight (e.g. 2)");
+        if (GuideModel is not null && AutoGuidance == 1) throw new ArgumentException("--autoguidance 1 is no autoguidance: leave out --guide-model, or give another weight");
         var (sampler, steps) = Generation.SamplerSettings.Choose(forceSampler ?? Sampler, Steps, model);
         return new Generation.SamplerSettings
         {

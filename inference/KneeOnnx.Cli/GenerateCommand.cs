@@ -75,6 +75,7 @@ internal static class GenerateCommand
         var info = model.Info;
         settings = o.ToSettings(info);
         settings.Validate(info);
+        if (guide is not null) Runtime.GuideModelPairing.CheckGuidance(guide.Path, guide.Info, settings.Guidance);
         int[] grades = GradeList.Parse(o.Grades, info.GradeNames.Count);
         int[] sides = SideList.Parse(o.Sides, info);
         int outputSize = o.Size ?? info.OutputImageSize;

@@ -43,6 +43,7 @@ internal static class GridCommand
         using var guide = o.OpenGuide(model);
         settings = Settings(o, model.Info);
         settings.Validate(model.Info);
+        if (guide is not null) Runtime.GuideModelPairing.CheckGuidance(guide.Path, guide.Info, settings.Guidance);
         int[] grades = GradeList.Parse(o.Grades, model.Info.GradeNames.Count);
         int[] sides = SideList.Parse(o.Sides, model.Info);
         var rowKeys = grades.SelectMany(g => sides.Length == 0 ? [(Grade: g, Side: KneeSides.None)] : sides.Select(s => (Grade: g, Side: s))).ToArray();

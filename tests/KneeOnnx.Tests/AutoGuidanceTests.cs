@@ -30,7 +30,7 @@ public class AutoGuidanceTests(TinyOnnxModel model) : IClassFixture<TinyOnnxMode
     }
 
     /// <summary>
-    /// w = 0 is the guide alone and w = 1 the model alone, byte for byte; a guide identical to the model changes nothing
+    /// w = 0 is the guide alone, byte for byte; a guide identical to the model changes nothing
     /// at any weight, with classifier-free guidance on too (so the guide gets the same grade and guidance scale).
     /// </summary>
     [Fact]
@@ -42,7 +42,6 @@ public class AutoGuidanceTests(TinyOnnxModel model) : IClassFixture<TinyOnnxMode
         var guideAlone = Generate(guide, dir.Combine("guide-alone"), "--guidance", "3");
         Assert.NotEqual(plain, guideAlone);
         Assert.Equal(guideAlone, Generate(model.Path, dir.Combine("w0"), "--guidance", "3", "--guide-model", guide, "--autoguidance", "0"));
-        Assert.Equal(plain, Generate(model.Path, dir.Combine("w1"), "--guidance", "3", "--guide-model", guide, "--autoguidance", "1"));
         string copy = dir.Combine("copy.onnx");
         File.Copy(model.Path, copy);
         Assert.Equal(plain, Generate(model.Path, dir.Combine("self"), "--guidance", "3", "--guide-model", copy, "--autoguidance", "2.5"));
@@ -93,7 +92,7 @@ public class AutoGuidanceTests(TinyOnnxModel model) : IClassFixture<TinyOnnxMode
         Assert.Equal(KneeOnnx.Cli.KneeOnnxCli.BadInputExitCode, code);
         Assert.Contains($"{guide}: cannot guide {model.Path}: {expected}", err);
         Assert.Single(err.Trim().Split('\n'));
-        Assert.False(Directory.Exists(dir.Combine("o", "0")), "a refused guide left images behind");
+        Assert.False(Directory.Exists(dir.Combine("o")), "a refused guide left its output folder behind");
     }
 
     [Fact]
@@ -106,6 +105,7 @@ public class AutoGuidanceTests(TinyOnnxModel model) : IClassFixture<TinyOnnxMode
             (new[] { "--autoguidance", "2" }, "--autoguidance needs --guide-model"),
             (["--guide-model", guide], $"--guide-model {guide} needs --autoguidance W"),
             (["--guide-model", guide, "--autoguidance", "-1"], "--autoguidance must be in 0..50, got -1"),
+            (["--guide-model", guide, "--autoguidance", "1"], "--autoguidance 1 is no autoguidance"),
         })
         {
             var (code, _, err) = InProcessCli.Generate(["generate", "--model", model.Path, "--provider", "cpu", "--per-grade", "1", "--out", dir.Combine("x"), .. args]);

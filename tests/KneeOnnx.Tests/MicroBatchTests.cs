@@ -63,6 +63,32 @@ public class MicroBatchTests(ITestOutputHelper log)
         Assert.False(Directory.Exists(dir.Combine("run")));
     }
 
+    /// <summary>A run stopped and resumed without the option keeps computing in its pieces: at batch 512 on a CPU, losing them would run out of memory.</summary>
+    [Fact]
+    public void AResumedRunKeepsItsMicroBatchUnlessGivenAnother()
+    {
+        using var dir = new TempDirectory();
+        var (images, grades) = SyntheticKnees.InMemory(2, 32);
+        var data = KneeDataset.FromMemory(32, images, grades);
+        var config = new TrainConfig { Data = "memory", Preset = Presets.Tiny, Steps = 3, BatchSize = 4, MicroBatch = 2, WarmupSteps = 1, Seed = 3 };
+        string Run(bool resume, long? stopAt = null, int? microBatch = null)
+        {
+            var log = new StringWriter();
+            Trainer.Run(config, new TrainRunOptions
+            {
+                RunDirectory = dir.Combine("run"), Resume = resume, Threads = 2, Device = "cpu", Output = log, Preloaded = data, StopAtStep = stopAt, MicroBatchOverride = microBatch,
+            });
+            return log.ToString();
+        }
+        Assert.Contains("steps of batch 4, in pieces of 2", Run(resume: false, stopAt: 1));
+        Assert.Contains("steps of batch 4, in pieces of 2", Run(resume: true, stopAt: 2));
+        Assert.Equal(2, Checkpoint.ReadState(dir.Combine("run", Checkpoint.FileName)).Train.MicroBatch);
+        string whole = Run(resume: true, microBatch: 4);
+        Assert.Contains("steps of batch 4", whole);
+        Assert.DoesNotContain("in pieces", whole);
+        Assert.Equal(4, Checkpoint.ReadState(dir.Combine("run", Checkpoint.FileName)).Train.MicroBatch);
+    }
+
     private static (float Loss, float[] Update) SgdStep(UNetConfig modelConfig, BatchBuilder batches, NoiseObjective objective, int microBatch, bool bf16)
     {
         manual_seed(17);

@@ -155,7 +155,7 @@ public class TrainOptionCoverageTests
     {
         string[] args =
         [
-            "--data", "d", "--out", "o", "--preset", "tiny", "--cond", "concat", "--steps", "7", "--batch", "3", "--lr", "0.003",
+            "--data", "d", "--out", "o", "--preset", "tiny", "--cond", "concat", "--steps", "7", "--batch", "3", "--micro-batch", "2", "--lr", "0.003",
             "--warmup", "4", "--final-lr-fraction", "0.5", "--weight-decay", "0.01", "--grad-clip", "2", "--ema", "0.9",
             "--label-dropout", "0.2", "--balance", "none", "--no-flip", "--min-snr-gamma", "5", "--beta-schedule", "cosine",
             "--timesteps", "100", "--beta-start", "0.001", "--beta-end", "0.03", "--checkpoint-every", "9", "--seed", "42",

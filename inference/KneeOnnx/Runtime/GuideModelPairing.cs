@@ -43,6 +43,13 @@ public static class GuideModelPairing
         return null;
     }
 
+    /// <summary>A guide follows the model's classifier-free guidance too, so with a scale other than 1 it needs a null grade of its own.</summary>
+    public static void CheckGuidance(string guidePath, ModelInfo guide, double guidance)
+    {
+        if (guidance != 1 && !guide.SupportsGuidance)
+            throw new InvalidModelException($"{guidePath}: has no null grade, so as a guide it cannot follow classifier-free guidance {guidance.ToString(System.Globalization.CultureInfo.InvariantCulture)}; give --guidance 1 or another guide");
+    }
+
     private static string? ScheduleDifference(Diffusion.NoiseSchedule main, Diffusion.NoiseSchedule guide)
     {
         if (guide.TrainTimesteps != main.TrainTimesteps)

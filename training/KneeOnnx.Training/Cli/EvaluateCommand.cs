@@ -105,6 +105,7 @@ public sealed class EvaluateOptions : TorchOptions
         if (Model is null && (GuideModel is not null || AutoGuidance is not null)) throw new ArgumentException("--guide-model and --autoguidance choose how --model generates; they cannot be used with --generated");
         if (AutoGuidance is not null && GuideModel is null) throw new ArgumentException("--autoguidance needs --guide-model, the weaker model it guides away from");
         if (GuideModel is not null && AutoGuidance is null) throw new ArgumentException($"--guide-model {GuideModel} needs --autoguidance W, the weight (e.g. 2)");
+        if (GuideModel is not null && AutoGuidance == 1) throw new ArgumentException("--autoguidance 1 is no autoguidance: leave out --guide-model, or give another weight");
         if (AutoGuidance is double ag && !(ag >= 0 && ag <= SamplerSettings.MaxGuidance)) throw new ArgumentException($"--autoguidance must be in 0..{SamplerSettings.MaxGuidance}, got {ag}");
         if (Model is null && Spacing is not null) throw new ArgumentException("--spacing chooses how --model generates; it cannot be used with --generated");
         if (Spacing is not null && !KneeOnnx.Schedulers.TimestepSpacing.Names.Contains(Spacing))

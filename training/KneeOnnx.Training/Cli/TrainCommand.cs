@@ -40,7 +40,7 @@ public sealed class TrainOptions : TorchOptions
     [Option("batch", HelpText = "Images per step (default 16).")]
     public int? Batch { get; set; }
 
-    [Option("micro-batch", HelpText = "Images per forward/backward pass: each step's --batch is split into pieces this large and their gradients added, the same gradient in less memory (default: the whole batch). May change on --resume.")]
+    [Option("micro-batch", HelpText = "Images per forward/backward pass: each step's --batch is split into pieces this large and their gradients added, the same gradient in less memory (default: the whole batch). Kept by --resume unless given again.")]
     public int? MicroBatch { get; set; }
 
     [Option("seed", HelpText = "Seed for initialisation, batches and noise (default 1).")]
@@ -158,8 +158,8 @@ public sealed class TrainOptions : TorchOptions
         if (!File.Exists(checkpoint)) return; // the trainer says there is nothing to resume
         var saved = Checkpoint.ReadState(checkpoint).Train;
         // The same command again, --config included, must resume: the file's keys and the options both apply to the saved run.
-        // --steps and --precision may change on resume (TrainRunOptions says why); nothing else may.
-        var asked = Overlay(ConfigFile is null ? saved : TrainConfigFile.OverlayKeys(ConfigFile, saved)) with { Steps = saved.Steps, Precision = saved.Precision };
+        // --steps, --precision and --micro-batch may change on resume (TrainRunOptions says why); nothing else may.
+        var asked = Overlay(ConfigFile is null ? saved : TrainConfigFile.OverlayKeys(ConfigFile, saved)) with { Steps = saved.Steps, Precision = saved.Precision, MicroBatch = saved.MicroBatch };
         foreach (var property in typeof(TrainConfig).GetProperties())
         {
             object? was = property.GetValue(saved), now = property.GetValue(asked);
@@ -198,6 +198,7 @@ public sealed class TrainOptions : TorchOptions
             Conditioning = Cond ?? baseline.Conditioning,
             Steps = Steps ?? baseline.Steps,
             BatchSize = Batch ?? baseline.BatchSize,
+            MicroBatch = MicroBatch ?? baseline.MicroBatch,
             Seed = Seed ?? baseline.Seed,
             LearningRate = LearningRate ?? baseline.LearningRate,
             WarmupSteps = Warmup ?? baseline.WarmupSteps,
@@ -267,7 +268,7 @@ internal static class TrainCommand
             PrecisionOverride = o.Resume ? o.Precision : null,
             LatentCache = o.LatentCache ?? Autoencoder.LatentTrainingSet.DefaultCacheDirectory(),
             Cancellation = stop.Token,
-            MicroBatch = o.MicroBatch ?? 0,
+            MicroBatchOverride = o.Resume ? o.MicroBatch : null,
         });
         return stop.Requested && !result.Completed ? InterruptedExitCode : 0;
     }

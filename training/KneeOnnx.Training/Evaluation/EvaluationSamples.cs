@@ -50,6 +50,11 @@ public static class EvaluationSamples
             AutoGuidance = request.AutoGuidance,
         };
         settings.Validate(model.Info);
+        if (guide is not null)
+        {
+            GuideModelPairing.Check(model.Path, model.Info, model.Decoder?.Info, guide.Path, guide.Info, guide.Decoder?.Info);
+            GuideModelPairing.CheckGuidance(guide.Path, guide.Info, settings.Guidance);
+        }
         int[] sides = SideList.Parse(request.Sides, model.Info);
         string sideTag = sides.Length == 0 ? "" : "_" + string.Join("", sides.Select(KneeSides.Label));
         string guideTag = guide is null ? "" : "_g" + guide.Sha256[..8];

@@ -17,6 +17,11 @@ public sealed record TrainConfig
     public double SideLearningRateFactor { get; init; } = 10;
     public int Steps { get; init; } = 10_000;
     public int BatchSize { get; init; } = 16;
+    /// <summary>
+    /// Images per forward and backward pass, the batch's gradient accumulated over its pieces (0 = the whole batch at
+    /// once). How to compute, not what: the gradient is the batch's either way, so --resume keeps it unless told another.
+    /// </summary>
+    public int MicroBatch { get; init; }
     public double LearningRate { get; init; } = 1e-4;
     public int WarmupSteps { get; init; } = 500;
     /// <summary>Cosine decay ends at this fraction of the peak learning rate.</summary>
@@ -87,6 +92,7 @@ public sealed record TrainConfig
         }
         Require(Steps >= 1, "--steps", nameof(Steps), "must be at least 1", Steps);
         Require(BatchSize >= 1 && BatchSize <= 4096, "--batch", nameof(BatchSize), "must be in 1..4096", BatchSize);
+        Require(MicroBatch >= 0, "--micro-batch", nameof(MicroBatch), "must be at least 1 image (0: the whole batch)", MicroBatch);
         Require(LearningRate > 0 && LearningRate < 1, "--lr", nameof(LearningRate), "must be in (0, 1)", LearningRate);
         Require(WarmupSteps >= 0, "--warmup", nameof(WarmupSteps), "must be >= 0", WarmupSteps);
         Require(EmaDecay >= 0 && EmaDecay < 1, "--ema", nameof(EmaDecay), "must be in [0, 1)", EmaDecay);

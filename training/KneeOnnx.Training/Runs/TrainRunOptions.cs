@@ -34,11 +34,8 @@ public sealed record TrainRunOptions
     /// <summary>Stop cleanly (with a checkpoint) before running this step: a pre-emption at a known point.</summary>
     public long? StopAtStep { get; init; }
     public CancellationToken Cancellation { get; init; }
-    /// <summary>
-    /// Images per forward and backward pass, the batch's gradient accumulated over its pieces (0 = the whole batch at once).
-    /// How to compute, not what: the gradient is the batch's either way, so a resumed run may change it.
-    /// </summary>
-    public int MicroBatch { get; init; }
+    /// <summary>On --resume, another <see cref="TrainConfig.MicroBatch"/> (null: the run's own).</summary>
+    public int? MicroBatchOverride { get; init; }
     /// <summary>Where latents of a latent run are cached (null: not cached).</summary>
     public string? LatentCache { get; init; } = Autoencoder.LatentTrainingSet.DefaultCacheDirectory();
     /// <summary>Data already in memory instead of loading <see cref="TrainConfig.Data"/>.</summary>

@@ -26,7 +26,8 @@ public static class Trainer
         var config = requested;
         if (resumed is not null)
         {
-            config = resumed.Train with { Steps = run.StepsOverride ?? resumed.Train.Steps, Precision = run.PrecisionOverride ?? resumed.Train.Precision };
+            config = resumed.Train with { Steps = run.StepsOverride ?? resumed.Train.Steps, Precision = run.PrecisionOverride ?? resumed.Train.Precision,
+                MicroBatch = run.MicroBatchOverride ?? resumed.Train.MicroBatch };
             if (run.AutoencoderOverride is { } moved)
                 config = resumed.Train.Autoencoder is null
                     ? throw new ArgumentException($"--autoencoder {moved}: {checkpointPath} is a pixel run; --resume cannot turn it into a latent one")
@@ -120,7 +121,7 @@ public static class Trainer
             ema.CopyFromLive();
         }
         output.WriteLine($"model: {modelConfig.Preset} preset at {(modelConfig.Channels > 1 ? $"{modelConfig.Channels}×" : "")}{modelConfig.ImageSize}², {modelConfig.Conditioning} conditioning{(modelConfig.SideConditioned ? " + side" : "")}, {live.ParameterCount:N0} parameters; {config.Steps} steps of batch {config.BatchSize}"
-            + (run.MicroBatch > 0 && run.MicroBatch < config.BatchSize ? $", in pieces of {run.MicroBatch}" : ""));
+            + (config.MicroBatch > 0 && config.MicroBatch < config.BatchSize ? $", in pieces of {config.MicroBatch}" : ""));
         WriteRunConfig(runDir, config, modelConfig, data, device.type.ToString(), get_num_threads());
 
         using var objective = new NoiseObjective(schedule, config.MinSnrGamma, device, config.PredictionType);
@@ -130,7 +131,7 @@ public static class Trainer
         using var lossLog = new LossLog(runDir, step);
         var progress = new ProgressLine(output, run.Interactive, Math.Max(1, run.LogEvery));
         using var bf16 = precision == TrainingPrecision.Bf16 ? new BFloat16Compute(live, new UNet(modelConfig).to(device)) : null;
-        var trainingStep = new TrainingStep(live, objective, optimizer, live.parameters().ToArray(), config.GradientClip, device, bf16, microBatch: run.MicroBatch);
+        var trainingStep = new TrainingStep(live, objective, optimizer, live.parameters().ToArray(), config.GradientClip, device, bf16, microBatch: config.MicroBatch);
 
         var loop = new StepLoop
         {
