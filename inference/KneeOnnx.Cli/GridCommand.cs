@@ -72,7 +72,9 @@ internal static class GridCommand
         int tile = o.Tile ?? Math.Max(generator.ImageSize, 96);
         ContactSheet.Write(o.Out, rows, generator.ImageSize, tile);
         output.WriteLine($"wrote {o.Out}: {rowKeys.Length} rows × {o.PerGrade} columns ({string.Join(", ", rowKeys.Select(k => model.Info.GradeNames[k.Grade] + (k.Side == KneeSides.None ? "" : " " + KneeSides.Label(k.Side))))}, top to bottom) "
-            + $"with {settings.Sampler} {settings.Steps} steps in {timer.Elapsed.TotalSeconds:F1}s");
+            + $"with {settings.Sampler} {settings.Steps} steps"
+            + (guide is null ? "" : $", autoguidance {settings.AutoGuidance.ToString(System.Globalization.CultureInfo.InvariantCulture)} by {guide.Path} (sha256 {guide.Sha256[..12]})")
+            + $" in {timer.Elapsed.TotalSeconds:F1}s");
         return 0;
     }
 

@@ -30,6 +30,33 @@ public class AutoGuidanceTests(TinyOnnxModel model) : IClassFixture<TinyOnnxMode
     }
 
     /// <summary>
+    /// The guide follows the guidance interval step by step: at w = 0 the guided run is the guide's own run with the same
+    /// interval, which differs from the guide guided at every step (so an interval dropped on the guide's side would show).
+    /// </summary>
+    [Fact]
+    public void TheGuideFollowsTheGuidanceIntervalOfEachStep()
+    {
+        using var dir = new TempDirectory();
+        string guide = WeakerGuide();
+        // DDIM-4 visits σ ≈ 17, 3.4, 0.96, 0.01: "2,inf" guides the first two steps only.
+        var guideInterval = Generate(guide, dir.Combine("guide-gi"), "--guidance", "3", "--guidance-interval", "2,inf");
+        var guideEvery = Generate(guide, dir.Combine("guide-all"), "--guidance", "3");
+        Assert.All(guideInterval, (image, i) => Assert.NotEqual(guideEvery[i], image));
+        Assert.Equal(guideInterval, Generate(model.Path, dir.Combine("w0-gi"), "--guidance", "3", "--guidance-interval", "2,inf", "--guide-model", guide, "--autoguidance", "0"));
+    }
+
+    /// <summary>Evaluate reuses a folder's images by the settings' tag alone, so weights that differ anywhere must tag differently.</summary>
+    [Fact]
+    public void WeightsThatDifferInTheFourthDecimalTagDifferently()
+    {
+        var a = new SamplerSettings { Sampler = "ddim", Steps = 4, Guidance = 2, AutoGuidance = 1.5 };
+        Assert.Equal("ddim4_w2_ag1.5", a.Tag);
+        Assert.NotEqual(a.Tag, (a with { AutoGuidance = 1.5004 }).Tag);
+        Assert.NotEqual(a.Tag, (a with { Guidance = 2.0004 }).Tag);
+        Assert.NotEqual((a with { Eta = 0.5 }).Tag, (a with { Eta = 0.5004 }).Tag);
+    }
+
+    /// <summary>
     /// w = 0 is the guide alone, byte for byte; a guide identical to the model changes nothing
     /// at any weight, with classifier-free guidance on too (so the guide gets the same grade and guidance scale).
     /// </summary>

@@ -91,9 +91,10 @@ public class LatentModelTests(TinyLatentModel latent, ITestOutputHelper log) : I
     /// <summary>A predictor that only carries a contract, for checking what the generator accepts.</summary>
     private sealed class ContractOnly(ModelInfo info) : INoisePredictor
     {
+        public bool Disposed { get; private set; }
         public ModelInfo Info => info;
         public void Predict(ReadOnlySpan<float> samples, int n, int timestep, int grade, double guidance, Span<float> noise, int side = KneeSides.None) => noise.Clear();
-        public void Dispose() { }
+        public void Dispose() => Disposed = true;
     }
 
     [Fact]
@@ -109,6 +110,11 @@ public class LatentModelTests(TinyLatentModel latent, ITestOutputHelper log) : I
         using var decoder = new LatentDecoder(model);
         var e = Assert.Throws<ArgumentException>(() => new ImageGenerator(new ContractOnly(pixel), decoder: decoder));
         Assert.Contains("the decoder takes 4×8² samples to 32² images, but the model makes 1×8² samples for 8² images", e.Message);
+        // A constructor that throws is never disposed: what it was given to own is released before it throws, the rest is not.
+        var (owned, ownedGuide, lent) = (new ContractOnly(pixel), new ContractOnly(pixel), new ContractOnly(pixel));
+        Assert.Throws<ArgumentException>(() => new ImageGenerator(owned, ownsPredictor: true, decoder, ownsDecoder: false, ownedGuide, ownsGuide: true));
+        Assert.Throws<ArgumentException>(() => new ImageGenerator(lent, ownsPredictor: false, decoder, ownsDecoder: false));
+        Assert.Equal((true, true, false), (owned.Disposed, ownedGuide.Disposed, lent.Disposed));
         // The pass-through is the default for a pixel contract, and the generator writes at the U-Net's size.
         using var plain = new ImageGenerator(new ContractOnly(pixel));
         Assert.IsType<PixelPassThrough>(plain.Decoder);

@@ -116,4 +116,26 @@ public class MicroBatchTests(ITestOutputHelper log)
         var batches = new BatchBuilder(data, new GradeSampler(data.Grades, config.Balance), config, modelConfig.NullGrade);
         return (modelConfig, batches, new NoiseObjective(config.CreateSchedule(), 5, CPU, KneeOnnx.Diffusion.PredictionType.Velocity));
     }
+
+    /// <summary>Out of memory, the advice keeps the recipe: halve the pieces, not the batch (whose change would alter the run).</summary>
+    [Theory]
+    [InlineData(512, 32, "--micro-batch 16")]
+    [InlineData(16, 0, "--micro-batch 8")]
+    [InlineData(16, 64, "--micro-batch 8")] // pieces larger than the batch are the whole batch
+    public void OutOfMemoryAdviceHalvesThePiecesNotTheBatch(int batch, int microBatch, string advised)
+    {
+        var config = new TrainConfig { Data = "d", Preset = Presets.Tiny, BatchSize = batch, MicroBatch = microBatch };
+        string message = KneeOnnx.Runtime.OutOfMemory.Describe(new OutOfMemoryException("out of memory"), batch, "--batch", Trainer.MicroBatchAdvice(config));
+        Assert.Contains(advised, message);
+        Assert.Contains($"same batch of {batch}", message);
+        Assert.DoesNotContain("smaller --batch", message);
+    }
+
+    [Fact]
+    public void PiecesOfOneImageLeaveOnlyTheBatchToShrink()
+    {
+        var config = new TrainConfig { Data = "d", Preset = Presets.Tiny, BatchSize = 8, MicroBatch = 1 };
+        Assert.Null(Trainer.MicroBatchAdvice(config));
+        Assert.Contains("smaller --batch, e.g. 4", KneeOnnx.Runtime.OutOfMemory.Describe(new OutOfMemoryException("out of memory"), 8, "--batch", Trainer.MicroBatchAdvice(config)));
+    }
 }

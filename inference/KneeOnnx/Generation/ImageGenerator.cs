@@ -28,9 +28,10 @@ public sealed class ImageGenerator : IDisposable
 
     /// <summary>Generates with ONNX Runtime on <paramref name="model"/>, decoding a latent model's samples with its decoder.</summary>
     /// <param name="guide">a weaker model of the same kind for autoguidance (<see cref="SamplerSettings.AutoGuidance"/>), checked by <see cref="GuideModelPairing"/>; its decoder is not used.</param>
-    public ImageGenerator(KneeModel model, KneeModel? guide = null)
-        : this(new NoiseEstimator(Paired(model, guide)), ownsPredictor: true, model.Decoder is null ? null : new LatentDecoder(model), ownsDecoder: true,
-               guide is null ? null : new NoiseEstimator(guide), ownsGuide: true) { }
+    public ImageGenerator(KneeModel model, KneeModel? guide = null) : this(OpenParts(model, guide)) { }
+
+    private ImageGenerator((INoisePredictor Predictor, IImageDecoder? Decoder, INoisePredictor? Guide) parts)
+        : this(parts.Predictor, ownsPredictor: true, parts.Decoder, ownsDecoder: true, parts.Guide, ownsGuide: true) { }
 
     /// <param name="decoder">turns the denoised samples into images; null = <see cref="PixelPassThrough"/>, which refuses a latent model.</param>
     /// <param name="ownsDecoder">dispose <paramref name="decoder"/> with the generator (the default pass-through is always its own).</param>
@@ -39,21 +40,44 @@ public sealed class ImageGenerator : IDisposable
                           INoisePredictor? guide = null, bool ownsGuide = false)
     {
         var info = predictor.Info;
+        if (decoder is not null && (decoder.Channels != info.Channels || decoder.LatentSize != info.ImageSize || decoder.ImageSize != info.OutputImageSize))
+        {
+            // A constructor that throws is never disposed: release what it was given to own here.
+            if (ownsPredictor) predictor.Dispose();
+            if (ownsDecoder) decoder.Dispose();
+            if (ownsGuide) guide?.Dispose();
+            throw new ArgumentException($"the decoder takes {decoder.Channels}×{decoder.LatentSize}² samples to {decoder.ImageSize}² images, but the model makes {info.Channels}×{info.ImageSize}² samples for {info.OutputImageSize}² images");
+        }
         _guide = guide;
         _ownsGuide = ownsGuide;
-        if (decoder is not null && (decoder.Channels != info.Channels || decoder.LatentSize != info.ImageSize || decoder.ImageSize != info.OutputImageSize))
-            throw new ArgumentException($"the decoder takes {decoder.Channels}×{decoder.LatentSize}² samples to {decoder.ImageSize}² images, but the model makes {info.Channels}×{info.ImageSize}² samples for {info.OutputImageSize}² images");
         _decoder = decoder ?? new PixelPassThrough(info);
         _ownsDecoder = decoder is null || ownsDecoder;
         _predictor = predictor;
         _ownsPredictor = ownsPredictor;
     }
 
-    /// <summary><paramref name="model"/>, once <paramref name="guide"/> (if any) is known to pair with it: checked before anything is allocated.</summary>
-    private static KneeModel Paired(KneeModel model, KneeModel? guide)
+    /// <summary>
+    /// The ONNX Runtime parts of a generator on <paramref name="model"/>, once <paramref name="guide"/> (if any) is known to
+    /// pair with it (checked before anything is allocated); if one part fails to open, those already open are released.
+    /// </summary>
+    private static (INoisePredictor, IImageDecoder?, INoisePredictor?) OpenParts(KneeModel model, KneeModel? guide)
     {
         if (guide is not null) GuideModelPairing.Check(model.Path, model.Info, model.Decoder?.Info, guide.Path, guide.Info, guide.Decoder?.Info);
-        return model;
+        var opened = new List<IDisposable>();
+        try
+        {
+            var predictor = new NoiseEstimator(model);
+            opened.Add(predictor);
+            IImageDecoder? decoder = model.Decoder is null ? null : new LatentDecoder(model);
+            if (decoder is not null) opened.Add(decoder);
+            INoisePredictor? guidePredictor = guide is null ? null : new NoiseEstimator(guide);
+            return (predictor, decoder, guidePredictor);
+        }
+        catch
+        {
+            foreach (var part in opened) part.Dispose();
+            throw;
+        }
     }
 
     public ModelInfo Info => _predictor.Info;

@@ -72,14 +72,17 @@ public sealed record SamplerSettings
     /// </summary>
     public bool? ClipDenoised { get; init; }
 
-    /// <summary>A short tag naming these settings in file names, so runs with different settings never collide.</summary>
+    /// <summary>
+    /// A short tag naming these settings in file names, so runs with different settings never collide: the numbers are
+    /// written in full (round-trip), since evaluate reuses a folder's images by this tag alone.
+    /// </summary>
     public string Tag =>
         Sampler.Replace("+", "p") + Steps.ToString(CultureInfo.InvariantCulture)
         + (Spacing != TimestepSpacing.TrailingName ? "_" + Spacing : "")
-        + (Eta != 0 ? "_eta" + Eta.ToString("0.###", CultureInfo.InvariantCulture) : "")
-        + (Guidance != 1 ? "_w" + Guidance.ToString("0.###", CultureInfo.InvariantCulture) : "")
+        + (Eta != 0 ? "_eta" + Eta.ToString("R", CultureInfo.InvariantCulture) : "")
+        + (Guidance != 1 ? "_w" + Guidance.ToString("R", CultureInfo.InvariantCulture) : "")
         + (EffectiveGuidanceInterval is { } interval ? "_gi" + interval.Tag : "")
-        + (AutoGuidance != 1 ? "_ag" + AutoGuidance.ToString("0.###", CultureInfo.InvariantCulture) : "")
+        + (AutoGuidance != 1 ? "_ag" + AutoGuidance.ToString("R", CultureInfo.InvariantCulture) : "")
         + (ClipDenoised is bool clip ? (clip ? "_clip" : "_noclip") : "");
 
     /// <summary>The CLI spelling of <see cref="ClipDenoised"/>: auto | on | off.</summary>

@@ -25,6 +25,8 @@ internal sealed class StepLoop
     public required string RateUnit { get; init; }
     /// <summary>What the logged loss is, for the closing summary.</summary>
     public required string LossName { get; init; }
+    /// <summary>What the out-of-memory message advises instead of halving --batch (null = halve it), e.g. the diffusion trainer's --micro-batch, which keeps the recipe.</summary>
+    public string? OutOfMemoryRemedy { get; init; }
     /// <summary>Training seconds before this process (a resumed run's), so checkpoints record the whole run's time.</summary>
     public double PreviousElapsedSeconds { get; init; }
 
@@ -79,7 +81,7 @@ internal sealed class StepLoop
                 // Nothing of this step is saved: the checkpoint on disk is the last whole one (written by rename only).
                 LossLog.Flush();
                 throw new DeviceOutOfMemoryException(
-                    $"{OutOfMemory.Describe(e, BatchSize, "--batch")}; the last checkpoint (step {lastSaved}) is kept in {RunDirectory}", e);
+                    $"{OutOfMemory.Describe(e, BatchSize, "--batch", OutOfMemoryRemedy)}; the last checkpoint (step {lastSaved}) is kept in {RunDirectory}", e);
             }
             afterUpdate?.Invoke(step);
             step++;
