@@ -106,9 +106,7 @@ public abstract class SamplingOptions : ModelOptions
     /// </summary>
     public Generation.SamplerSettings ToSettings(Runtime.ModelInfo? model = null, string? forceSampler = null)
     {
-        if (AutoGuidance is not null && GuideModel is null) throw new ArgumentException("--autoguidance needs --guide-model, the weaker model it guides away from");
-        if (GuideModel is not null && AutoGuidance is null) throw new ArgumentException($"--guide-model {GuideModel} needs --autoguidance W, the weight (e.g. 2)");
-        if (GuideModel is not null && AutoGuidance == 1) throw new ArgumentException("--autoguidance 1 is no autoguidance: leave out --guide-model, or give another weight");
+        double autoGuidance = Generation.AutoGuidanceOptions.Weight(GuideModel, AutoGuidance);
         var (sampler, steps) = Generation.SamplerSettings.Choose(forceSampler ?? Sampler, Steps, model);
         return new Generation.SamplerSettings
         {
@@ -116,7 +114,7 @@ public abstract class SamplingOptions : ModelOptions
             GuidanceInterval = Generation.SamplerSettings.ChooseGuidanceInterval(
                 GuidanceInterval is null ? null : Generation.GuidanceInterval.Parse(GuidanceInterval, "--guidance-interval"), model),
             Spacing = Generation.SamplerSettings.ChooseSpacing(Spacing, model, sampler),
-            AutoGuidance = AutoGuidance ?? 1,
+            AutoGuidance = autoGuidance,
         }.ValidateAlone();
     }
 
@@ -124,10 +122,10 @@ public abstract class SamplingOptions : ModelOptions
     public KneeModel? OpenGuide(KneeModel model)
     {
         if (GuideModel is null) return null;
-        var guide = KneeModel.Open(GuideModel, ToRuntime());
+        var guide = KneeModel.OpenGuide(GuideModel, ToRuntime());
         try
         {
-            GuideModelPairing.Check(model.Path, model.Info, model.Decoder?.Info, guide.Path, guide.Info, guide.Decoder?.Info);
+            GuideModelPairing.Check(model.Path, model.Info, model.DecoderInfo, guide.Path, guide.Info, guide.DecoderInfo);
             return guide;
         }
         catch

@@ -12,14 +12,7 @@ namespace KneeOnnx.Tests;
 /// </summary>
 public class AutoGuidanceTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel>
 {
-    private string WeakerGuide() => model.WriteVariant("guide.onnx", proto =>
-    {
-        var weight = proto.Graph.Initializer.First(t => t.Dims.Count == 4 && t.DataType == (int)TensorProto.Types.DataType.Float);
-        var values = Google.Protobuf.ByteString.CopyFrom(weight.RawData.ToByteArray());
-        var floats = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(values.ToByteArray()).ToArray();
-        for (int i = 0; i < floats.Length; i++) floats[i] *= 0.5f;
-        weight.RawData = Google.Protobuf.ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(floats.AsSpan()));
-    });
+    private string WeakerGuide() => model.WriteWeakerVariant("guide.onnx");
 
     private static byte[][] Generate(string modelPath, string outDir, params string[] extra)
     {
@@ -168,5 +161,24 @@ public class AutoGuidanceTests(TinyOnnxModel model) : IClassFixture<TinyOnnxMode
             "--out", dir.Combine("refused"), "--guide-model", otherSpace, "--autoguidance", "2"]);
         Assert.Equal(KneeOnnx.Cli.KneeOnnxCli.BadInputExitCode, code);
         Assert.Contains("it was trained on the latents of autoencoder aaaaaaaaaaaa, the model on those of", err);
+    }
+
+    /// <summary>A guide only predicts noise: its decoder is checked and described, but its session is not kept open.</summary>
+    [Fact]
+    public void AGuideKeepsItsDecodersDescriptionNotItsSessionAndIsStillChecked()
+    {
+        using var latent = new TinyLatentModel();
+        var cpu = new RuntimeOptions { Provider = ProviderRequest.Cpu };
+        using var full = KneeModel.Open(latent.Folder, cpu);
+        using var guide = KneeModel.OpenGuide(latent.Folder, cpu);
+        Assert.NotNull(full.Decoder);
+        Assert.Null(guide.Decoder);
+        Assert.Equal(latent.DecoderSha256, guide.DecoderSha256);
+        Assert.Equal(full.Decoder!.Info.AutoencoderSha256, guide.DecoderInfo!.AutoencoderSha256);
+        Assert.Equal(full.Decoder.Info.ScaleFactor, guide.DecoderInfo.ScaleFactor);
+
+        string foreign = latent.WriteVariant("foreign-decoder", unet: u => TinyOnnxModel.SetMeta(u, ModelContract.Keys.DecoderSha256, new string('b', 64)));
+        var e = Assert.Throws<InvalidModelException>(() => KneeModel.OpenGuide(foreign, cpu));
+        Assert.Contains("the two files do not belong together", e.Message);
     }
 }

@@ -397,6 +397,50 @@ public class SideConditioningTests(TinySidedModel sided) : IClassFixture<TinySid
     }
 
     [Fact]
+    public void AutoguidedSampleFromACheckpointMatchesAutoguidedGenerateAndWeightZeroIsTheGuideItself()
+    {
+        // sample's TorchSharp checkpoint and its ONNX guide meet in the one sampling loop; kneeonnx-gen's autoguidance,
+        // two ONNX Runtime models, is the independent reference. At w = 0 the step is ε_guide exactly, so the checkpoint
+        // drops out and the images are the guide's own, pixel for pixel.
+        using var dir = new TempDirectory();
+        string guide = sided.WriteWeakerVariant("sample-guide.onnx");
+        string[] common = ["--grades", "1", "--per-grade", "1", "--sides", "L", "--steps", "3", "--seed", "4", "--sampler", "ddim"];
+        var reader = new Imaging.GrayImageReader();
+        float[] Only(string folder) => reader.ReadScaled(Assert.Single(Directory.GetFiles(dir.Combine(folder, "1"), "*.png")), 32);
+
+        var sample = InProcessCli.Train(["sample", "--checkpoint", sided.Checkpoint, "--out", dir.Combine("torch"), "--device", "cpu", "--guide-model", guide, "--autoguidance", "2", .. common]);
+        Assert.True(sample.Code == 0, sample.Err);
+        Assert.Contains("autoguidance 2 by", sample.Out);
+        var generate = InProcessCli.Generate(["generate", "--model", sided.Path, "--provider", "cpu", "--out", dir.Combine("ort"), "--guide-model", guide, "--autoguidance", "2", .. common]);
+        Assert.True(generate.Code == 0, generate.Err);
+        var plain = InProcessCli.Train(["sample", "--checkpoint", sided.Checkpoint, "--out", dir.Combine("plain"), "--device", "cpu", .. common]);
+        Assert.True(plain.Code == 0, plain.Err);
+        float[] a = Only("torch"), b = Only("ort"), unguided = Only("plain");
+        Assert.True(a.Zip(b, (p, q) => Math.Abs(p - q)).Max() <= 1.01f / 127.5f, "autoguided sample and autoguided generate disagree by more than one gray level");
+        Assert.True(a.Zip(unguided, (p, q) => Math.Abs(p - q)).Max() > 2f / 127.5f, "--autoguidance 2 left the sample as it was without a guide");
+
+        var zero = InProcessCli.Train(["sample", "--checkpoint", sided.Checkpoint, "--out", dir.Combine("zero"), "--device", "cpu", "--guide-model", guide, "--autoguidance", "0", .. common]);
+        Assert.True(zero.Code == 0, zero.Err);
+        var guideAlone = InProcessCli.Generate(["generate", "--model", guide, "--provider", "cpu", "--out", dir.Combine("guide"), .. common]);
+        Assert.True(guideAlone.Code == 0, guideAlone.Err);
+        Assert.Equal(Only("guide"), Only("zero"));
+    }
+
+    [Fact]
+    public void SampleRefusesAGuideWithoutAWeightAndAGuideThatPredictsAnotherQuantity()
+    {
+        using var dir = new TempDirectory();
+        var missing = InProcessCli.Train(["sample", "--checkpoint", sided.Checkpoint, "--out", dir.Combine("a"), "--device", "cpu", "--guide-model", sided.Path]);
+        Assert.NotEqual(0, missing.Code);
+        Assert.Contains($"--guide-model {sided.Path} needs --autoguidance W", missing.Err);
+        string vPrediction = sided.WriteVariant("v-guide.onnx", proto => TinyOnnxModel.SetMeta(proto, ModelContract.Keys.PredictionType, "v_prediction"));
+        var other = InProcessCli.Train(["sample", "--checkpoint", sided.Checkpoint, "--out", dir.Combine("b"), "--device", "cpu", "--guide-model", vPrediction, "--autoguidance", "2"]);
+        Assert.NotEqual(0, other.Code);
+        Assert.Contains($"{vPrediction}: cannot guide {sided.Checkpoint}: it predicts v_prediction, the model epsilon", other.Err);
+        Assert.False(Directory.Exists(dir.Combine("b", "0")), "a refused guide left a grade folder behind");
+    }
+
+    [Fact]
     public void SidesOnAGradeOnlyModelAreRefused()
     {
         using var dir = new TempDirectory();

@@ -62,7 +62,7 @@ public sealed class ImageGenerator : IDisposable
     /// </summary>
     private static (INoisePredictor, IImageDecoder?, INoisePredictor?) OpenParts(KneeModel model, KneeModel? guide)
     {
-        if (guide is not null) GuideModelPairing.Check(model.Path, model.Info, model.Decoder?.Info, guide.Path, guide.Info, guide.Decoder?.Info);
+        if (guide is not null) GuideModelPairing.Check(model.Path, model.Info, model.DecoderInfo, guide.Path, guide.Info, guide.DecoderInfo);
         var opened = new List<IDisposable>();
         try
         {

@@ -24,13 +24,16 @@ public sealed class KneeModel : IDisposable
     public string ProviderLine { get; }
     /// <summary>The settings the session was opened with.</summary>
     public RuntimeOptions Runtime { get; }
-    /// <summary>A latent model's decoder, checked against the U-Net; null for a pixel model.</summary>
+    /// <summary>A latent model's decoder, checked against the U-Net; null for a pixel model and for a guide (<see cref="OpenGuide"/>).</summary>
     public KneeDecoder? Decoder { get; }
+    /// <summary>The decoder's metadata (its autoencoder, scale and shapes), kept when its session is not; null for a pixel model.</summary>
+    public DecoderInfo? DecoderInfo { get; }
     /// <summary>SHA-256 of the decoder file, or null for a pixel model.</summary>
-    public string? DecoderSha256 => Decoder?.Sha256;
+    public string? DecoderSha256 { get; }
     internal InferenceSession Session { get; }
 
-    private KneeModel(string path, string sha, ModelInfo info, InferenceSession session, string provider, string line, RuntimeOptions runtime, KneeDecoder? decoder)
+    private KneeModel(string path, string sha, ModelInfo info, InferenceSession session, string provider, string line, RuntimeOptions runtime,
+                      KneeDecoder? decoder, DecoderInfo? decoderInfo, string? decoderSha)
     {
         Runtime = runtime;
         Path = path;
@@ -40,6 +43,8 @@ public sealed class KneeModel : IDisposable
         Provider = provider;
         ProviderLine = line;
         Decoder = decoder;
+        DecoderInfo = decoderInfo;
+        DecoderSha256 = decoderSha;
     }
 
     /// <summary>The U-Net file a <c>--model</c> names: the file itself, or FOLDER/unet/model.onnx for a model folder.</summary>
@@ -52,7 +57,16 @@ public sealed class KneeModel : IDisposable
     }
 
     /// <param name="path">an .onnx U-Net, or a model folder holding unet/model.onnx.</param>
-    public static KneeModel Open(string path, RuntimeOptions? runtime = null)
+    public static KneeModel Open(string path, RuntimeOptions? runtime = null) => Open(path, runtime, keepDecoder: true);
+
+    /// <summary>
+    /// Opens a model that only predicts noise for another one (autoguidance): a latent guide's decoder is checked as
+    /// <see cref="Open(string, RuntimeOptions?)"/> checks it and its metadata kept for pairing, but its session is closed
+    /// again, since the main model's decoder writes the images.
+    /// </summary>
+    public static KneeModel OpenGuide(string path, RuntimeOptions? runtime = null) => Open(path, runtime, keepDecoder: false);
+
+    private static KneeModel Open(string path, RuntimeOptions? runtime, bool keepDecoder)
     {
         runtime ??= new RuntimeOptions();
         path = Locate(path);
@@ -67,7 +81,13 @@ public sealed class KneeModel : IDisposable
             // The decoder runs where the U-Net does: "auto" was settled once, with its line already written.
             if (info.IsLatent)
                 decoder = KneeDecoder.Open(path, info, runtime with { Provider = provider == "cuda" ? ProviderRequest.Cuda : ProviderRequest.Cpu });
-            return new KneeModel(path, sha, info, session, provider, line, runtime, decoder);
+            var (decoderInfo, decoderSha) = (decoder?.Info, decoder?.Sha256);
+            if (!keepDecoder)
+            {
+                decoder?.Dispose();
+                decoder = null;
+            }
+            return new KneeModel(path, sha, info, session, provider, line, runtime, decoder, decoderInfo, decoderSha);
         }
         catch
         {

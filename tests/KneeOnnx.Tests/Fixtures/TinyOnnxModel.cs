@@ -37,6 +37,15 @@ public class TinyOnnxModel : IDisposable
         return path;
     }
 
+    /// <summary>The same model with its first convolution's weights halved: the same kind of model, predicting differently (an autoguidance guide).</summary>
+    public string WriteWeakerVariant(string name) => WriteVariant(name, proto =>
+    {
+        var weight = proto.Graph.Initializer.First(t => t.Dims.Count == 4 && t.DataType == (int)TensorProto.Types.DataType.Float);
+        var floats = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(weight.RawData.ToByteArray()).ToArray();
+        for (int i = 0; i < floats.Length; i++) floats[i] *= 0.5f;
+        weight.RawData = Google.Protobuf.ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(floats.AsSpan()));
+    });
+
     public static void SetMeta(ModelProto model, string key, string value) => OnnxExporter.SetMetadata(model, key, value);
 
     public void Dispose()

@@ -103,10 +103,7 @@ public sealed class EvaluateOptions : TorchOptions
         if (Model is null && Guidance is not null) throw new ArgumentException("--guidance chooses how --model generates; it cannot be used with --generated");
         if (Model is null && GuidanceInterval is not null) throw new ArgumentException("--guidance-interval chooses how --model generates; it cannot be used with --generated");
         if (Model is null && (GuideModel is not null || AutoGuidance is not null)) throw new ArgumentException("--guide-model and --autoguidance choose how --model generates; they cannot be used with --generated");
-        if (AutoGuidance is not null && GuideModel is null) throw new ArgumentException("--autoguidance needs --guide-model, the weaker model it guides away from");
-        if (GuideModel is not null && AutoGuidance is null) throw new ArgumentException($"--guide-model {GuideModel} needs --autoguidance W, the weight (e.g. 2)");
-        if (GuideModel is not null && AutoGuidance == 1) throw new ArgumentException("--autoguidance 1 is no autoguidance: leave out --guide-model, or give another weight");
-        if (AutoGuidance is double ag && !(ag >= 0 && ag <= SamplerSettings.MaxGuidance)) throw new ArgumentException($"--autoguidance must be in 0..{SamplerSettings.MaxGuidance}, got {ag}");
+        double autoGuidance = AutoGuidanceOptions.Weight(GuideModel, AutoGuidance);
         if (Model is null && Spacing is not null) throw new ArgumentException("--spacing chooses how --model generates; it cannot be used with --generated");
         if (Spacing is not null && !KneeOnnx.Schedulers.TimestepSpacing.Names.Contains(Spacing))
             throw new ArgumentException($"--spacing '{Spacing}' is not one of {string.Join(", ", KneeOnnx.Schedulers.TimestepSpacing.Names)}");
@@ -124,7 +121,7 @@ public sealed class EvaluateOptions : TorchOptions
         if (MaxMinutes is not null && Model is null) throw new ArgumentException("--max-minutes limits how long --model generates; it cannot be used with --generated");
         var stopBy = KneeOnnx.Validation.TimeLimit.StopBy(MaxMinutes, DateTime.UtcNow);
         var generate = Model is null ? null : new Evaluation.GenerateRequest(Model, PerGrade, Sampler, Steps, GenSeed, Guidance: Guidance, Sides: Sides, AllowSpinning: !NoSpin, GuidanceInterval: interval, Spacing: Spacing, Threads: Threads,
-            StopBy: stopBy, GuideModel: GuideModel, AutoGuidance: AutoGuidance ?? 1);
+            StopBy: stopBy, GuideModel: GuideModel, AutoGuidance: autoGuidance);
         return new(Generated ?? Path.Combine(Out, "generated"), real, train, Out, Limit, Seed, Classifier,
             Augment ? new Evaluation.AugmentRequest(AugmentEpochs, AugmentPerGrade) : null, generate,
             NoFeatureCache ? null : Evaluation.FeatureCache.DefaultDirectory(), SideClassifier, DenoiseCheck, Threads);

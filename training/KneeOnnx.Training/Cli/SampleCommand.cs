@@ -39,6 +39,12 @@ public sealed class SampleOptions : TorchOptions
     [Option("guidance", HelpText = "Classifier-free guidance scale (1 = none, the default; needs a checkpoint trained with label dropout), as kneeonnx-gen's --guidance.")]
     public double? Guidance { get; set; }
 
+    [Option("guide-model", HelpText = "Autoguidance by an exported weaker model of the same kind (DIR or M.onnx; same schedule, grades, sides and latent space), as kneeonnx-gen's; needs --autoguidance.")]
+    public string? GuideModel { get; set; }
+
+    [Option("autoguidance", HelpText = "Autoguidance weight w: ε_guide + w·(ε_checkpoint − ε_guide) at every step (1 = off); needs --guide-model.")]
+    public double? AutoGuidance { get; set; }
+
     [Option("seed", Default = 0L, HelpText = "Seed; image i of grade g always starts from the same noise.")]
     public long Seed { get; set; }
 
@@ -62,12 +68,14 @@ internal static class SampleCommand
         if (o.PerGrade <= 0) throw new ArgumentException($"--per-grade must be at least 1, got {o.PerGrade}");
         if (o.Batch <= 0) throw new ArgumentException($"--batch must be at least 1, got {o.Batch}");
         if (o.Steps is < 1) throw new ArgumentException($"--steps must be at least 1, got {o.Steps}");
-        new SamplerSettings { Sampler = o.Sampler, Spacing = o.Spacing, Guidance = o.Guidance ?? 1 }.ValidateAlone();
+        double autoGuidance = AutoGuidanceOptions.Weight(o.GuideModel, o.AutoGuidance);
+        new SamplerSettings { Sampler = o.Sampler, Spacing = o.Spacing, Guidance = o.Guidance ?? 1, AutoGuidance = autoGuidance }.ValidateAlone();
         KneeOnnx.Validation.ThreadCount.Validate(o.Threads);
         TorchDevice.ValidateChoice(o.Device);
         int[] grades = GradeList.Parse(o.Grades, KlGrades.Count);
         string path = Runs.Checkpoint.Locate(o.Checkpoint);
-        KneeOnnx.Validation.OutputGuard.Folder(o.Out, "--out", [new("--checkpoint", path)], []);
+        KneeOnnx.Validation.OutputGuard.Folder(o.Out, "--out", [new("--checkpoint", path), new("--guide-model", o.GuideModel is null ? null : KneeModel.Locate(o.GuideModel))],
+            o.GuideModel is not null && Directory.Exists(o.GuideModel) ? [new("--guide-model", o.GuideModel)] : []);
 
         TorchDevice.SetThreads(o.Threads);
         var (device, line) = TorchDevice.Resolve(o.Device);
@@ -79,17 +87,25 @@ internal static class SampleCommand
         var settings = new SamplerSettings
         {
             Sampler = o.Sampler, Spacing = o.Spacing, Steps = o.Steps ?? Math.Min(SamplerSettings.DefaultSteps, predictor.Info.Schedule.TrainTimesteps),
-            Guidance = SamplerSettings.ChooseGuidance(o.Guidance, null),
+            Guidance = SamplerSettings.ChooseGuidance(o.Guidance, null), AutoGuidance = autoGuidance,
         };
         settings.Validate(predictor.Info);
+        // A latent checkpoint decodes through its autoencoder's exported decoder, as its export will.
+        using var kneeDecoder = predictor.Info.IsLatent ? KneeDecoder.Open(path, predictor.Info) : null;
+        using var guide = o.GuideModel is null ? null : KneeModel.OpenGuide(o.GuideModel, new RuntimeOptions { IntraOpThreads = o.Threads });
+        if (guide is not null)
+        {
+            GuideModelPairing.Check(path, predictor.Info, kneeDecoder?.Info, guide.Path, guide.Info, guide.DecoderInfo);
+            GuideModelPairing.CheckGuidance(guide.Path, guide.Info, settings.Guidance);
+        }
         var plan = GenerationPlan.Build(grades, o.PerGrade, o.Seed, settings, Shard.Whole, SideList.Parse(o.Sides, predictor.Info));
-        output.WriteLine($"sampling {o.PerGrade} per grade with {settings.Sampler}-{settings.Steps}{(settings.Guidance != 1 ? $", guidance {settings.Guidance.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "")} from {path} ({state.Model.Preset}, step {state.Step}, {(o.Raw ? "raw" : "EMA")} weights)");
+        string guideLine = guide is null ? "" : $", autoguidance {autoGuidance.ToString(System.Globalization.CultureInfo.InvariantCulture)} by {guide.Path} (sha256 {guide.Sha256[..12]})";
+        output.WriteLine($"sampling {o.PerGrade} per grade with {settings.Sampler}-{settings.Steps}{(settings.Guidance != 1 ? $", guidance {settings.Guidance.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "")}{guideLine} from {path} ({state.Model.Preset}, step {state.Step}, {(o.Raw ? "raw" : "EMA")} weights)");
 
         foreach (int g in grades) Directory.CreateDirectory(Path.Combine(o.Out, g.ToString()));
         var timer = Stopwatch.StartNew();
-        // A latent checkpoint decodes through its autoencoder's exported decoder, as its export will.
-        using var kneeDecoder = predictor.Info.IsLatent ? KneeDecoder.Open(path, predictor.Info) : null;
-        using var generator = new ImageGenerator(predictor, decoder: kneeDecoder is null ? null : new LatentDecoder(kneeDecoder), ownsDecoder: true);
+        using var generator = new ImageGenerator(predictor, decoder: kneeDecoder is null ? null : new LatentDecoder(kneeDecoder), ownsDecoder: true,
+            guide: guide is null ? null : new NoiseEstimator(guide), ownsGuide: true);
         try
         {
             generator.WritePlanned(plan, o.Seed, settings, o.Out, o.Batch, progress: new ThrottledProgressWriter(output, TimeSpan.FromSeconds(5)));

@@ -40,7 +40,7 @@ public static class EvaluationSamples
         if ((request.GuideModel is null) != (request.AutoGuidance == 1))
             throw new ArgumentException(request.GuideModel is null ? "--autoguidance needs --guide-model, the weaker model it guides away from" : $"--guide-model {request.GuideModel} needs --autoguidance W other than 1");
         using var model = KneeModel.Open(request.Model, request.Runtime);
-        using var guide = request.GuideModel is null ? null : KneeModel.Open(request.GuideModel, request.Runtime);
+        using var guide = request.GuideModel is null ? null : KneeModel.OpenGuide(request.GuideModel, request.Runtime);
         var (sampler, steps) = SamplerSettings.Choose(request.Sampler, request.Steps, model.Info);
         var settings = new SamplerSettings
         {
@@ -52,7 +52,7 @@ public static class EvaluationSamples
         settings.Validate(model.Info);
         if (guide is not null)
         {
-            GuideModelPairing.Check(model.Path, model.Info, model.Decoder?.Info, guide.Path, guide.Info, guide.Decoder?.Info);
+            GuideModelPairing.Check(model.Path, model.Info, model.DecoderInfo, guide.Path, guide.Info, guide.DecoderInfo);
             GuideModelPairing.CheckGuidance(guide.Path, guide.Info, settings.Guidance);
         }
         int[] sides = SideList.Parse(request.Sides, model.Info);
