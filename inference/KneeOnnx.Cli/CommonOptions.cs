@@ -51,9 +51,8 @@ public abstract class ModelOptions
     /// <summary>The model's inputs as output guards see them: the U-Net file, and the model folder when one was named.</summary>
     public (Validation.OutputGuard.Input[] Files, Validation.OutputGuard.Input[] Folders) ModelInputs()
     {
-        string path = ModelPath;
-        var unet = new Validation.OutputGuard.Input("--model", KneeModel.Locate(path));
-        return Directory.Exists(path) ? ([unet], [new("--model", path)]) : ([unet], []);
+        var (unet, folder) = KneeModel.GuardInputs("--model", ModelPath);
+        return ([unet], [folder]);
     }
 
     public KneeModel OpenModel(TextWriter output)
@@ -88,7 +87,7 @@ public abstract class SamplingOptions : ModelOptions
     [Option("guide-model", HelpText = "Autoguidance: a weaker model of the same kind (smaller, or trained for less; same schedule, grades, sides and latent space) whose prediction each step moves away from (Karras et al. 2024); needs --autoguidance.")]
     public string? GuideModel { get; set; }
 
-    [Option("autoguidance", HelpText = "Autoguidance weight w: ε_guide + w·(ε_model − ε_guide) at every step (1 = off); needs --guide-model.")]
+    [Option("autoguidance", HelpText = "Autoguidance weight w: ε_guide + w·(ε_model − ε_guide) at every step (not 1; leave out both options for none); needs --guide-model.")]
     public double? AutoGuidance { get; set; }
 
     [Option("seed", Default = 0L, HelpText = "Seed; image i of grade g always starts from the same noise.")]
@@ -118,7 +117,7 @@ public abstract class SamplingOptions : ModelOptions
         }.ValidateAlone();
     }
 
-    /// <summary>The --guide-model opened as the model is (same provider and threads) and checked against it, or null.</summary>
+    /// <summary>The --guide-model opened with the model's provider and threads, without a decoder session (<see cref="KneeModel.OpenGuide"/>), and checked against it; or null.</summary>
     public KneeModel? OpenGuide(KneeModel model)
     {
         if (GuideModel is null) return null;
@@ -139,8 +138,7 @@ public abstract class SamplingOptions : ModelOptions
     public (Validation.OutputGuard.Input[] Files, Validation.OutputGuard.Input[] Folders) SamplingInputs()
     {
         var (files, folders) = ModelInputs();
-        if (GuideModel is null) return (files, folders);
-        var guide = new Validation.OutputGuard.Input("--guide-model", KneeModel.Locate(GuideModel));
-        return ([.. files, guide], Directory.Exists(GuideModel) ? [.. folders, new("--guide-model", GuideModel)] : folders);
+        var (guide, guideFolder) = KneeModel.GuardInputs("--guide-model", GuideModel);
+        return ([.. files, guide], [.. folders, guideFolder]);
     }
 }

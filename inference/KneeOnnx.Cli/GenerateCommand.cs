@@ -111,8 +111,8 @@ internal static class GenerateCommand
         string latent = model.Decoder is { } d ? $"; {info.Channels}×{info.ImageSize}² latents → {info.OutputImageSize}² by {Path.GetFileName(Path.GetDirectoryName(d.Path))}/{Path.GetFileName(d.Path)}, sha256 {d.Sha256[..12]}" : "";
         output.WriteLine($"model {Path.GetFileName(model.Path)} ({info.ImageSize}², sha256 {model.Sha256[..12]}{latent}); {settings.Sampler} {settings.Steps} steps"
             + (settings.Spacing != KneeOnnx.Schedulers.TimestepSpacing.TrailingName ? $" ({settings.Spacing} spacing)" : "")
-            + (settings.Guidance != 1 ? $", guidance {settings.Guidance}" : "") + (settings.EffectiveGuidanceInterval is { } gi ? $" at σ in ({gi}]" : "")
-            + (guide is not null ? $", autoguidance {settings.AutoGuidance} by {Path.GetFileName(guide.Path)} (sha256 {guide.Sha256[..12]}, {guide.Info.Metadata.GetValueOrDefault(Runtime.ModelContract.Keys.Preset, "?")})" : "") + (sides.Length > 0 ? $"; sides {string.Join(",", sides.Select(KneeSides.Label))}" : "") + $"; shard {shard}: {plan.Count} images, {plan.Count - pending.Count} already present, {pending.Count} to make");
+            + (settings.Guidance != 1 ? $", guidance {settings.Guidance.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "") + (settings.EffectiveGuidanceInterval is { } gi ? $" at σ in ({gi}]" : "")
+            + Generation.AutoGuidanceOptions.Describe(settings.AutoGuidance, guide) + (sides.Length > 0 ? $"; sides {string.Join(",", sides.Select(KneeSides.Label))}" : "") + $"; shard {shard}: {plan.Count} images, {plan.Count - pending.Count} already present, {pending.Count} to make");
 
         string manifestPath = Path.Combine(o.Out, Manifest.FileName(shard));
         void WriteManifest() => Manifest.Write(manifestPath, plan.Where(p => File.Exists(Path.Combine(o.Out, p.RelativePath))),

@@ -73,8 +73,8 @@ internal static class GridCommand
         ContactSheet.Write(o.Out, rows, generator.ImageSize, tile);
         output.WriteLine($"wrote {o.Out}: {rowKeys.Length} rows × {o.PerGrade} columns ({string.Join(", ", rowKeys.Select(k => model.Info.GradeNames[k.Grade] + (k.Side == KneeSides.None ? "" : " " + KneeSides.Label(k.Side))))}, top to bottom) "
             + $"with {settings.Sampler} {settings.Steps} steps"
-            + (guide is null ? "" : $", autoguidance {settings.AutoGuidance.ToString(System.Globalization.CultureInfo.InvariantCulture)} by {guide.Path} (sha256 {guide.Sha256[..12]})")
-            + $" in {timer.Elapsed.TotalSeconds:F1}s");
+            + Generation.AutoGuidanceOptions.Describe(settings.AutoGuidance, guide)
+            + $" in {timer.Elapsed.TotalSeconds.ToString("F1", System.Globalization.CultureInfo.InvariantCulture)}s");
         return 0;
     }
 

@@ -115,6 +115,13 @@ public class LatentModelTests(TinyLatentModel latent, ITestOutputHelper log) : I
         Assert.Throws<ArgumentException>(() => new ImageGenerator(owned, ownsPredictor: true, decoder, ownsDecoder: false, ownedGuide, ownsGuide: true));
         Assert.Throws<ArgumentException>(() => new ImageGenerator(lent, ownsPredictor: false, decoder, ownsDecoder: false));
         Assert.Equal((true, true, false), (owned.Disposed, ownedGuide.Disposed, lent.Disposed));
+        // A latent contract without a decoder (a model opened as a guide) is refused by the pass-through; what was owned is released too.
+        var (ownedLatent, ownedLatentGuide) = (new ContractOnly(model.Info), new ContractOnly(model.Info));
+        var noDecoder = Assert.Throws<ArgumentException>(() => new ImageGenerator(ownedLatent, ownsPredictor: true, guide: ownedLatentGuide, ownsGuide: true));
+        Assert.Contains("needs its decoder, not the pixel pass-through", noDecoder.Message);
+        Assert.Equal((true, true), (ownedLatent.Disposed, ownedLatentGuide.Disposed));
+        using var guideOnly = KneeModel.OpenGuide(latent.Folder, Cpu);
+        Assert.Contains("was opened as a guide, without its decoder", Assert.Throws<ArgumentException>(() => new LatentDecoder(guideOnly)).Message);
         // The pass-through is the default for a pixel contract, and the generator writes at the U-Net's size.
         using var plain = new ImageGenerator(new ContractOnly(pixel));
         Assert.IsType<PixelPassThrough>(plain.Decoder);

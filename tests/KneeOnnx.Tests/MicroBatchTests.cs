@@ -117,25 +117,69 @@ public class MicroBatchTests(ITestOutputHelper log)
         return (modelConfig, batches, new NoiseObjective(config.CreateSchedule(), 5, CPU, KneeOnnx.Diffusion.PredictionType.Velocity));
     }
 
-    /// <summary>Out of memory, the advice keeps the recipe: halve the pieces, not the batch (whose change would alter the run).</summary>
+    /// <summary>
+    /// Out of memory, the advice keeps the recipe — halve the pieces, not the batch (whose change would alter the run) —
+    /// and names --resume only when the loop has a checkpoint to resume from: a resumed run has one from its first step,
+    /// a new run only after its first save.
+    /// </summary>
     [Theory]
-    [InlineData(512, 32, "--micro-batch 16")]
-    [InlineData(16, 0, "--micro-batch 8")]
-    [InlineData(16, 64, "--micro-batch 8")] // pieces larger than the batch are the whole batch
-    public void OutOfMemoryAdviceHalvesThePiecesNotTheBatch(int batch, int microBatch, string advised)
+    [InlineData(512, 32, 0, 0, "run again with --micro-batch 16", "no checkpoint was written yet")]
+    [InlineData(16, 0, 0, 2, "try --resume with --micro-batch 8", "the last checkpoint (step 2) is kept")]   // saved every step, failed at the third
+    [InlineData(16, 64, 5, 0, "try --resume with --micro-batch 8", "the last checkpoint (step 5) is kept")] // resumed at 5; pieces larger than the batch are the whole batch
+    public void OutOfMemoryInTheLoopAdvisesHalfThePiecesAndResumeOnlyFromACheckpoint(int batch, int microBatch, long resumedAt, int failingStep, string advised, string kept)
     {
-        var config = new TrainConfig { Data = "d", Preset = Presets.Tiny, BatchSize = batch, MicroBatch = microBatch };
-        string message = KneeOnnx.Runtime.OutOfMemory.Describe(new OutOfMemoryException("out of memory"), batch, "--batch", Trainer.MicroBatchAdvice(config));
-        Assert.Contains(advised, message);
-        Assert.Contains($"same batch of {batch}", message);
-        Assert.DoesNotContain("smaller --batch", message);
+        using var dir = new TempDirectory();
+        var config = new TrainConfig { Data = "d", Preset = Presets.Tiny, BatchSize = batch, MicroBatch = microBatch, Steps = 10 };
+        var error = Assert.Throws<KneeOnnx.Runtime.DeviceOutOfMemoryException>(() => RunFailingLoop(dir.Path, resumedAt, failingStep,
+            resumable => Trainer.MicroBatchAdvice(config, resumable), batch, () => throw new OutOfMemoryException("out of memory")));
+        Assert.Contains(advised, error.Message);
+        Assert.Contains($"same batch of {batch}", error.Message);
+        Assert.Contains(kept, error.Message);
+        Assert.DoesNotContain("smaller --batch", error.Message);
     }
 
     [Fact]
     public void PiecesOfOneImageLeaveOnlyTheBatchToShrink()
     {
-        var config = new TrainConfig { Data = "d", Preset = Presets.Tiny, BatchSize = 8, MicroBatch = 1 };
-        Assert.Null(Trainer.MicroBatchAdvice(config));
-        Assert.Contains("smaller --batch, e.g. 4", KneeOnnx.Runtime.OutOfMemory.Describe(new OutOfMemoryException("out of memory"), 8, "--batch", Trainer.MicroBatchAdvice(config)));
+        using var dir = new TempDirectory();
+        var config = new TrainConfig { Data = "d", Preset = Presets.Tiny, BatchSize = 8, MicroBatch = 1, Steps = 10 };
+        var error = Assert.Throws<KneeOnnx.Runtime.DeviceOutOfMemoryException>(() => RunFailingLoop(dir.Path, 0, 0,
+            resumable => Trainer.MicroBatchAdvice(config, resumable), 8, () => throw new OutOfMemoryException("out of memory")));
+        Assert.Contains("smaller --batch, e.g. 4", error.Message);
+    }
+
+    [Fact]
+    public void ADivergedNewRunSaysNoCheckpointWasWrittenRatherThanNamingStepZero()
+    {
+        using var dir = new TempDirectory();
+        var error = Assert.Throws<TrainingDivergedException>(() => RunFailingLoop(dir.Path, 0, 0, null, 8, reportLoss: float.NaN));
+        Assert.Contains("loss became NaN at step 1", error.Message);
+        Assert.Contains("no checkpoint was written yet", error.Message);
+        Assert.DoesNotContain("(step 0)", error.Message);
+    }
+
+    /// <summary>The shared step loop with a step that fails at <paramref name="failingStep"/> (a checkpoint every step before it).</summary>
+    private static void RunFailingLoop(string runDir, long resumedAt, int failingStep, Func<bool, string?>? remedy, int batch,
+                                       Action? fail = null, float reportLoss = 0.5f)
+    {
+        using var lossLog = new LossLog(runDir, resumedAt);
+        var loop = new StepLoop
+        {
+            RunDirectory = runDir, CheckpointPath = Path.Combine(runDir, "checkpoint.ckpt"), TotalSteps = 10, BatchSize = batch,
+            CheckpointEvery = 1, Options = new TrainRunOptions { RunDirectory = runDir, Output = TextWriter.Null }, LossLog = lossLog,
+            Progress = new ProgressLine(TextWriter.Null, false, 50), DivergedAdvice = "lower --lr", RateUnit = "img/s", LossName = "loss",
+            OutOfMemoryRemedy = remedy,
+        };
+        loop.Run(resumedAt, setLearningRate: _ => 1e-4,
+            trainStep: (s, check) =>
+            {
+                if (s == resumedAt + failingStep)
+                {
+                    fail?.Invoke();
+                    check(reportLoss);
+                }
+                return 0.5;
+            },
+            afterUpdate: null, afterReport: null, save: _ => { });
     }
 }

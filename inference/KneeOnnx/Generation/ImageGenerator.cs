@@ -26,7 +26,11 @@ public sealed class ImageGenerator : IDisposable
     private readonly INoisePredictor? _guide;
     private readonly bool _ownsGuide;
 
-    /// <summary>Generates with ONNX Runtime on <paramref name="model"/>, decoding a latent model's samples with its decoder.</summary>
+    /// <summary>
+    /// Generates with ONNX Runtime on <paramref name="model"/>, decoding a latent model's samples with its decoder; both
+    /// models stay the caller's (disposed after the generator), and <paramref name="model"/> must hold its decoder
+    /// (<see cref="KneeModel.Open(string, RuntimeOptions?)"/>, not <see cref="KneeModel.OpenGuide"/>).
+    /// </summary>
     /// <param name="guide">a weaker model of the same kind for autoguidance (<see cref="SamplerSettings.AutoGuidance"/>), checked by <see cref="GuideModelPairing"/>; its decoder is not used.</param>
     public ImageGenerator(KneeModel model, KneeModel? guide = null) : this(OpenParts(model, guide)) { }
 
@@ -39,19 +43,24 @@ public sealed class ImageGenerator : IDisposable
     public ImageGenerator(INoisePredictor predictor, bool ownsPredictor = false, IImageDecoder? decoder = null, bool ownsDecoder = false,
                           INoisePredictor? guide = null, bool ownsGuide = false)
     {
-        var info = predictor.Info;
-        if (decoder is not null && (decoder.Channels != info.Channels || decoder.LatentSize != info.ImageSize || decoder.ImageSize != info.OutputImageSize))
+        try
+        {
+            var info = predictor.Info;
+            if (decoder is not null && (decoder.Channels != info.Channels || decoder.LatentSize != info.ImageSize || decoder.ImageSize != info.OutputImageSize))
+                throw new ArgumentException($"the decoder takes {decoder.Channels}×{decoder.LatentSize}² samples to {decoder.ImageSize}² images, but the model makes {info.Channels}×{info.ImageSize}² samples for {info.OutputImageSize}² images");
+            _decoder = decoder ?? new PixelPassThrough(info);
+        }
+        catch
         {
             // A constructor that throws is never disposed: release what it was given to own here.
             if (ownsPredictor) predictor.Dispose();
-            if (ownsDecoder) decoder.Dispose();
+            if (ownsDecoder) decoder?.Dispose();
             if (ownsGuide) guide?.Dispose();
-            throw new ArgumentException($"the decoder takes {decoder.Channels}×{decoder.LatentSize}² samples to {decoder.ImageSize}² images, but the model makes {info.Channels}×{info.ImageSize}² samples for {info.OutputImageSize}² images");
+            throw;
         }
+        _ownsDecoder = decoder is null || ownsDecoder;
         _guide = guide;
         _ownsGuide = ownsGuide;
-        _decoder = decoder ?? new PixelPassThrough(info);
-        _ownsDecoder = decoder is null || ownsDecoder;
         _predictor = predictor;
         _ownsPredictor = ownsPredictor;
     }

@@ -99,8 +99,8 @@ public sealed record SamplerSettings
     {
         if (!SchedulerFactory.Names.Contains(Sampler))
             throw new ArgumentException($"--sampler '{Sampler}' is not one of {string.Join(", ", SchedulerFactory.Names)}");
-        if (!(Eta >= 0 && Eta <= 1)) throw new ArgumentException($"--eta must be in 0..1, got {Eta}");
-        if (!(Guidance >= 0 && Guidance <= MaxGuidance)) throw new ArgumentException($"--guidance must be in 0..{MaxGuidance}, got {Guidance}");
+        if (!(Eta >= 0 && Eta <= 1)) throw new ArgumentException($"--eta must be in 0..1, got {Eta.ToString(CultureInfo.InvariantCulture)}");
+        if (!(Guidance >= 0 && Guidance <= MaxGuidance)) throw new ArgumentException($"--guidance must be in 0..{MaxGuidance}, got {Guidance.ToString(CultureInfo.InvariantCulture)}");
         ValidateAutoGuidance();
         ValidateSpacing();
         return this;
@@ -112,8 +112,8 @@ public sealed record SamplerSettings
             throw new ArgumentException($"--sampler '{Sampler}' is not one of {string.Join(", ", SchedulerFactory.Names)}");
         int T = model.Schedule.TrainTimesteps;
         if (Steps < 1 || Steps > T) throw new ArgumentException($"--steps must be in 1..{T} (the model's T), got {Steps}");
-        if (!(Eta >= 0 && Eta <= 1)) throw new ArgumentException($"--eta must be in 0..1, got {Eta}");
-        if (!(Guidance >= 0 && Guidance <= MaxGuidance)) throw new ArgumentException($"--guidance must be in 0..{MaxGuidance}, got {Guidance}");
+        if (!(Eta >= 0 && Eta <= 1)) throw new ArgumentException($"--eta must be in 0..1, got {Eta.ToString(CultureInfo.InvariantCulture)}");
+        if (!(Guidance >= 0 && Guidance <= MaxGuidance)) throw new ArgumentException($"--guidance must be in 0..{MaxGuidance}, got {Guidance.ToString(CultureInfo.InvariantCulture)}");
         if (Guidance != 1 && !model.SupportsGuidance)
             throw new ArgumentException($"--guidance {Guidance.ToString(CultureInfo.InvariantCulture)} needs a model trained with a null grade (label dropout); this one has none");
         ValidateAutoGuidance();
@@ -124,7 +124,7 @@ public sealed record SamplerSettings
 
     private void ValidateAutoGuidance()
     {
-        if (!(AutoGuidance >= 0 && AutoGuidance <= MaxGuidance)) throw new ArgumentException($"--autoguidance must be in 0..{MaxGuidance}, got {AutoGuidance}");
+        if (!(AutoGuidance >= 0 && AutoGuidance <= MaxGuidance)) throw new ArgumentException($"--autoguidance must be in 0..{MaxGuidance}, got {AutoGuidance.ToString(CultureInfo.InvariantCulture)}");
     }
 
     private void ValidateSpacing()

@@ -5,7 +5,8 @@ namespace KneeOnnx.Runtime;
 
 /// <summary>
 /// An exported KneeOnnx model opened in one ONNX Runtime session, its metadata parsed and its signature checked; a
-/// latent model also opens its decoder (<see cref="Decoder"/>), so a model is always something that makes images.
+/// latent model also opens its decoder (<see cref="Decoder"/>), so a model is always something that makes images —
+/// except a guide (<see cref="OpenGuide"/>), which only predicts noise for another model's sampling loop.
 /// Loading reads only the graphs: ONNX files carry no executable code, and no custom-operator library is ever registered.
 /// </summary>
 public sealed class KneeModel : IDisposable
@@ -55,6 +56,13 @@ public sealed class KneeModel : IDisposable
         return File.Exists(unet) ? unet
             : throw new InvalidModelException($"{path}: is a folder without {FolderUNet} (a model folder holds unet/, vae_decoder/ as diffusers' ONNX pipelines do)");
     }
+
+    /// <summary>
+    /// A model option as output guards see it: the U-Net file, and the model folder when a folder was named (a path of
+    /// null where there is none, which the guards skip), so no output lands on the file or inside the folder.
+    /// </summary>
+    public static (Validation.OutputGuard.Input File, Validation.OutputGuard.Input Folder) GuardInputs(string option, string? path) =>
+        path is null ? (new(option, null), new(option, null)) : (new(option, Locate(path)), new(option, Directory.Exists(path) ? path : null));
 
     /// <param name="path">an .onnx U-Net, or a model folder holding unet/model.onnx.</param>
     public static KneeModel Open(string path, RuntimeOptions? runtime = null) => Open(path, runtime, keepDecoder: true);

@@ -33,7 +33,9 @@ public sealed class LatentDecoder : IImageDecoder
 
     /// <summary>The decoder of a latent <paramref name="model"/>.</summary>
     public LatentDecoder(KneeModel model)
-        : this(model.Decoder ?? throw new ArgumentException($"{model.Path}: a pixel model has no decoder; use {nameof(PixelPassThrough)}")) { }
+        : this(model.Decoder ?? throw new ArgumentException(model.Info.IsLatent
+            ? $"{model.Path}: was opened as a guide, without its decoder; open it with {nameof(KneeModel)}.{nameof(KneeModel.Open)} to decode"
+            : $"{model.Path}: a pixel model has no decoder; use {nameof(PixelPassThrough)}")) { }
 
     public int Channels => _decoder.Info.LatentChannels;
     public int LatentSize => _decoder.Info.LatentSize;

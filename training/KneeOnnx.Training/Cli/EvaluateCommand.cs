@@ -33,7 +33,7 @@ public sealed class EvaluateOptions : TorchOptions
     [Option("guide-model", HelpText = "With --model: autoguidance by this weaker model of the same kind (smaller, or trained for less; same schedule, grades, sides and latent space); needs --autoguidance.")]
     public string? GuideModel { get; set; }
 
-    [Option("autoguidance", HelpText = "With --model and --guide-model: the autoguidance weight w, ε_guide + w·(ε_model − ε_guide) at every step (1 = off).")]
+    [Option("autoguidance", HelpText = "With --model and --guide-model: the autoguidance weight w, ε_guide + w·(ε_model − ε_guide) at every step (not 1; leave out both options for none).")]
     public double? AutoGuidance { get; set; }
 
     [Option("spacing", HelpText = "With --model: where the sampler's steps fall among the training timesteps: trailing (uniform in t) | karras (EDM's σ spacing, most steps at low noise) (default: the model's own when it names one, else trailing).")]
@@ -115,8 +115,10 @@ public sealed class EvaluateOptions : TorchOptions
         if (DenoiseCheck is < 1) throw new ArgumentException($"--denoise-check must be at least 1 image per grade, got {DenoiseCheck}");
         if (DenoiseCheck is not null && Model is null) throw new ArgumentException("--denoise-check runs the model on real images: it needs --model");
         // Reports and generated images go under --out: never into the real or training images, never beside the model or classifier read.
-        KneeOnnx.Validation.OutputGuard.Folder(Out, "--out", [new("--model", Model), new("--guide-model", GuideModel), new("--classifier", Classifier), new("--side-classifier", SideClassifier)],
-            [new(Real is null ? "--data" : "--real", real), new(Train is null ? "--data" : "--train", train), new("--generated", Generated)]);
+        var (modelFile, modelFolder) = KneeOnnx.Runtime.KneeModel.GuardInputs("--model", Model);
+        var (guideFile, guideFolder) = KneeOnnx.Runtime.KneeModel.GuardInputs("--guide-model", GuideModel);
+        KneeOnnx.Validation.OutputGuard.Folder(Out, "--out", [modelFile, guideFile, new("--classifier", Classifier), new("--side-classifier", SideClassifier)],
+            [new(Real is null ? "--data" : "--real", real), new(Train is null ? "--data" : "--train", train), new("--generated", Generated), modelFolder, guideFolder]);
         if (Sides is not null && Model is null) throw new ArgumentException("--sides chooses what --model generates; it cannot be used with --generated");
         if (MaxMinutes is not null && Model is null) throw new ArgumentException("--max-minutes limits how long --model generates; it cannot be used with --generated");
         var stopBy = KneeOnnx.Validation.TimeLimit.StopBy(MaxMinutes, DateTime.UtcNow);

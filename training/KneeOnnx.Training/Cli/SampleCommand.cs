@@ -42,7 +42,7 @@ public sealed class SampleOptions : TorchOptions
     [Option("guide-model", HelpText = "Autoguidance by an exported weaker model of the same kind (DIR or M.onnx; same schedule, grades, sides and latent space), as kneeonnx-gen's; needs --autoguidance.")]
     public string? GuideModel { get; set; }
 
-    [Option("autoguidance", HelpText = "Autoguidance weight w: ε_guide + w·(ε_checkpoint − ε_guide) at every step (1 = off); needs --guide-model.")]
+    [Option("autoguidance", HelpText = "Autoguidance weight w: ε_guide + w·(ε_checkpoint − ε_guide) at every step (not 1; leave out both options for none); needs --guide-model.")]
     public double? AutoGuidance { get; set; }
 
     [Option("seed", Default = 0L, HelpText = "Seed; image i of grade g always starts from the same noise.")]
@@ -74,12 +74,19 @@ internal static class SampleCommand
         TorchDevice.ValidateChoice(o.Device);
         int[] grades = GradeList.Parse(o.Grades, KlGrades.Count);
         string path = Runs.Checkpoint.Locate(o.Checkpoint);
-        KneeOnnx.Validation.OutputGuard.Folder(o.Out, "--out", [new("--checkpoint", path), new("--guide-model", o.GuideModel is null ? null : KneeModel.Locate(o.GuideModel))],
-            o.GuideModel is not null && Directory.Exists(o.GuideModel) ? [new("--guide-model", o.GuideModel)] : []);
+        var (guideFile, guideFolder) = KneeModel.GuardInputs("--guide-model", o.GuideModel);
+        KneeOnnx.Validation.OutputGuard.Folder(o.Out, "--out", [new("--checkpoint", path), guideFile], [guideFolder]);
 
         TorchDevice.SetThreads(o.Threads);
         var (device, line) = TorchDevice.Resolve(o.Device);
         output.WriteLine(line);
+        // The guide runs on ONNX Runtime beside TorchSharp: on the same device, and without spinning threads, which
+        // would take the cores TorchSharp's calls need between the guide's.
+        using var guide = o.GuideModel is null ? null : KneeModel.OpenGuide(o.GuideModel, new RuntimeOptions
+        {
+            Provider = device.type == DeviceType.CUDA ? ProviderRequest.Cuda : ProviderRequest.Cpu, IntraOpThreads = o.Threads, AllowSpinning = false,
+        });
+        if (guide is not null) output.WriteLine($"guide: {guide.ProviderLine}");
         var (state, model) = Runs.Checkpoint.LoadModel(path, o.Raw);
         using var _ = model;
         model.to(device);
@@ -92,20 +99,18 @@ internal static class SampleCommand
         settings.Validate(predictor.Info);
         // A latent checkpoint decodes through its autoencoder's exported decoder, as its export will.
         using var kneeDecoder = predictor.Info.IsLatent ? KneeDecoder.Open(path, predictor.Info) : null;
-        using var guide = o.GuideModel is null ? null : KneeModel.OpenGuide(o.GuideModel, new RuntimeOptions { IntraOpThreads = o.Threads });
         if (guide is not null)
         {
             GuideModelPairing.Check(path, predictor.Info, kneeDecoder?.Info, guide.Path, guide.Info, guide.DecoderInfo);
             GuideModelPairing.CheckGuidance(guide.Path, guide.Info, settings.Guidance);
         }
         var plan = GenerationPlan.Build(grades, o.PerGrade, o.Seed, settings, Shard.Whole, SideList.Parse(o.Sides, predictor.Info));
-        string guideLine = guide is null ? "" : $", autoguidance {autoGuidance.ToString(System.Globalization.CultureInfo.InvariantCulture)} by {guide.Path} (sha256 {guide.Sha256[..12]})";
-        output.WriteLine($"sampling {o.PerGrade} per grade with {settings.Sampler}-{settings.Steps}{(settings.Guidance != 1 ? $", guidance {settings.Guidance.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "")}{guideLine} from {path} ({state.Model.Preset}, step {state.Step}, {(o.Raw ? "raw" : "EMA")} weights)");
+        output.WriteLine($"sampling {o.PerGrade} per grade with {settings.Sampler}-{settings.Steps}{(settings.Guidance != 1 ? $", guidance {settings.Guidance.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "")}{AutoGuidanceOptions.Describe(autoGuidance, guide)} from {path} ({state.Model.Preset}, step {state.Step}, {(o.Raw ? "raw" : "EMA")} weights)");
 
-        foreach (int g in grades) Directory.CreateDirectory(Path.Combine(o.Out, g.ToString()));
         var timer = Stopwatch.StartNew();
         using var generator = new ImageGenerator(predictor, decoder: kneeDecoder is null ? null : new LatentDecoder(kneeDecoder), ownsDecoder: true,
             guide: guide is null ? null : new NoiseEstimator(guide), ownsGuide: true);
+        foreach (int g in grades) Directory.CreateDirectory(Path.Combine(o.Out, g.ToString()));
         try
         {
             generator.WritePlanned(plan, o.Seed, settings, o.Out, o.Batch, progress: new ThrottledProgressWriter(output, TimeSpan.FromSeconds(5)));
@@ -115,7 +120,7 @@ internal static class SampleCommand
             // Images already written stay; the error names the batch that did not fit.
             throw new Runtime.DeviceOutOfMemoryException(Runtime.OutOfMemory.Describe(e, o.Batch, "--batch"), e);
         }
-        output.WriteLine($"wrote {plan.Count} images to {o.Out} in {timer.Elapsed.TotalSeconds:F1}s");
+        output.WriteLine($"wrote {plan.Count} images to {o.Out} in {timer.Elapsed.TotalSeconds.ToString("F1", System.Globalization.CultureInfo.InvariantCulture)}s");
         return 0;
     }
 }

@@ -37,8 +37,7 @@ public static class EvaluationSamples
     public static (GenerationInfo Generation, string Folder)? Generate(GenerateRequest request, string root, TextWriter log)
     {
         if (request.PerGrade < 2) throw new ArgumentException($"--per-grade must be at least 2 (FID needs two images), got {request.PerGrade}");
-        if ((request.GuideModel is null) != (request.AutoGuidance == 1))
-            throw new ArgumentException(request.GuideModel is null ? "--autoguidance needs --guide-model, the weaker model it guides away from" : $"--guide-model {request.GuideModel} needs --autoguidance W other than 1");
+        AutoGuidanceOptions.CheckPair(request.GuideModel, request.AutoGuidance);
         using var model = KneeModel.Open(request.Model, request.Runtime);
         using var guide = request.GuideModel is null ? null : KneeModel.OpenGuide(request.GuideModel, request.Runtime);
         var (sampler, steps) = SamplerSettings.Choose(request.Sampler, request.Steps, model.Info);

@@ -25,8 +25,11 @@ internal sealed class StepLoop
     public required string RateUnit { get; init; }
     /// <summary>What the logged loss is, for the closing summary.</summary>
     public required string LossName { get; init; }
-    /// <summary>What the out-of-memory message advises instead of halving --batch (null = halve it), e.g. the diffusion trainer's --micro-batch, which keeps the recipe.</summary>
-    public string? OutOfMemoryRemedy { get; init; }
+    /// <summary>
+    /// What the out-of-memory message advises instead of halving --batch (null = halve it), e.g. the diffusion trainer's
+    /// --micro-batch, which keeps the recipe; given whether a checkpoint exists to --resume from.
+    /// </summary>
+    public Func<bool, string?>? OutOfMemoryRemedy { get; init; }
     /// <summary>Training seconds before this process (a resumed run's), so checkpoints record the whole run's time.</summary>
     public double PreviousElapsedSeconds { get; init; }
 
@@ -46,6 +49,9 @@ internal sealed class StepLoop
     {
         wall.Restart();
         long startStep = step, lastSaved = step, windowStep = step;
+        // A resumed run starts from its checkpoint; a new one has none until its first save.
+        bool saved = step > 0;
+        string Kept(string which) => saved ? $"the last {which}checkpoint (step {lastSaved}) is kept in {RunDirectory}" : $"no checkpoint was written yet in {RunDirectory}";
         double windowStart = 0, rate = 0, smoothed = double.NaN;
         bool completed = false;
         // Where the CPU goes, once early (the fast first minutes) and then every few minutes: see ProcessHealth.
@@ -56,6 +62,7 @@ internal sealed class StepLoop
             LossLog.Flush();
             save(step);
             lastSaved = step;
+            saved = true;
         }
 
         while (true)
@@ -73,7 +80,7 @@ internal sealed class StepLoop
                     if (float.IsFinite(value)) return;
                     LossLog.Flush();
                     throw new TrainingDivergedException(
-                        $"loss became {value} at step {step + 1}; stopped without applying it. The last good checkpoint (step {lastSaved}) is kept in {RunDirectory}; {DivergedAdvice}");
+                        $"loss became {value} at step {step + 1}; stopped without applying it; {Kept("good ")}; {DivergedAdvice}");
                 });
             }
             catch (Exception e) when (e is not TrainingDivergedException && OutOfMemory.Is(e))
@@ -81,7 +88,7 @@ internal sealed class StepLoop
                 // Nothing of this step is saved: the checkpoint on disk is the last whole one (written by rename only).
                 LossLog.Flush();
                 throw new DeviceOutOfMemoryException(
-                    $"{OutOfMemory.Describe(e, BatchSize, "--batch", OutOfMemoryRemedy)}; the last checkpoint (step {lastSaved}) is kept in {RunDirectory}", e);
+                    $"{OutOfMemory.Describe(e, BatchSize, "--batch", OutOfMemoryRemedy?.Invoke(saved))}; {Kept("")}", e);
             }
             afterUpdate?.Invoke(step);
             step++;

@@ -138,7 +138,7 @@ public static class Trainer
             RunDirectory = runDir, CheckpointPath = checkpointPath, TotalSteps = config.Steps, BatchSize = config.BatchSize,
             CheckpointEvery = config.CheckpointEvery, Options = run, LossLog = lossLog, Progress = progress, PreviousElapsedSeconds = previousElapsed,
             DivergedAdvice = "lower --lr or check the data", RateUnit = "img/s", LossName = "mean loss",
-            OutOfMemoryRemedy = MicroBatchAdvice(config),
+            OutOfMemoryRemedy = resumable => MicroBatchAdvice(config, resumable),
         };
         return loop.Run(step,
             setLearningRate: s =>
@@ -162,11 +162,11 @@ public static class Trainer
     /// A smaller --micro-batch keeps the step's batch, and so the learning rate and the run's recipe, where a smaller
     /// --batch would change both; only a run already at pieces of one image has to shrink the batch itself.
     /// </summary>
-    internal static string? MicroBatchAdvice(TrainConfig config)
+    internal static string? MicroBatchAdvice(TrainConfig config, bool resumable)
     {
         int piece = config.MicroBatch > 0 && config.MicroBatch < config.BatchSize ? config.MicroBatch : config.BatchSize;
         return piece > 1
-            ? $"try --resume with --micro-batch {piece / 2} (the same batch of {config.BatchSize} in pieces of {piece / 2} images: same recipe, less memory)"
+            ? $"{(resumable ? "try --resume with" : "run again with")} --micro-batch {piece / 2} (the same batch of {config.BatchSize} in pieces of {piece / 2} images: same recipe, less memory)"
             : null;
     }
 
