@@ -4,7 +4,11 @@ using KneeOnnx.IO;
 
 namespace KneeOnnx.Training.Runs;
 
-/// <summary>One row per optimiser step in RUNDIR/loss.csv, appended as training goes and cut back on resume.</summary>
+/// <summary>
+/// One row per optimiser step in RUNDIR/loss.csv, appended as training goes and cut back on resume. Each row reaches the
+/// file when its step ends, so whoever follows a run (a plot, a tail) sees it live; rows past the last checkpoint are
+/// cut on resume, so writing them early never leaves a log the checkpoint does not cover.
+/// </summary>
 public sealed class LossLog : IDisposable
 {
     public const string FileName = "loss.csv";
@@ -35,6 +39,8 @@ public sealed class LossLog : IDisposable
     {
         _rows.Add(row);
         _writer.Write(Format(row));
+        // One small write per optimiser step costs nothing beside the step; buffered rows lagged by a checkpoint interval.
+        _writer.Flush();
     }
 
     public void Flush() => _writer.Flush();
