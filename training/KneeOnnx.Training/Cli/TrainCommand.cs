@@ -58,6 +58,9 @@ public sealed class TrainOptions : TorchOptions
     [Option("init-from", HelpText = "Start from the weights of an exported FILE.onnx (fine-tune on your data, or continue a shipped model); its architecture and noise schedule are used, so --preset/--cond/--beta-schedule/--timesteps cannot be given.")]
     public string? InitFrom { get; set; }
 
+    [Option("distill-guidance", HelpText = "Distil classifier-free guidance at this scale W into the model (needs --init-from, the teacher, a model with a null grade): the student learns the teacher's guided prediction, so it samples in one network call per step where guidance took two; its export carries W and samples unguided.")]
+    public double? DistillGuidance { get; set; }
+
     [Option("lr", HelpText = "Peak AdamW learning rate (default 1e-4).")]
     public double? LearningRate { get; set; }
 
@@ -219,6 +222,7 @@ public sealed class TrainOptions : TorchOptions
             CheckpointEvery = CheckpointEvery ?? baseline.CheckpointEvery,
             SkipUnreadable = SkipUnreadable || baseline.SkipUnreadable,
             InitFrom = InitFrom ?? baseline.InitFrom,
+            DistillGuidance = DistillGuidance ?? baseline.DistillGuidance,
             Precision = Precision ?? baseline.Precision,
             Autoencoder = Autoencoder ?? baseline.Autoencoder,
         };

@@ -57,6 +57,11 @@ public sealed record TrainConfig
     /// weights, not only this run's; null for runs from scratch and for runs that predate the field.
     /// </summary>
     public long? InitFromSteps { get; init; }
+    /// <summary>
+    /// The classifier-free guidance scale distilled from the <see cref="InitFrom"/> model, the teacher (its guided
+    /// prediction is the target, <see cref="Denoising.GuidanceTeacher"/>); null = the ordinary ε or v target.
+    /// </summary>
+    public double? DistillGuidance { get; init; }
     /// <summary>An export-autoencoder folder: the U-Net is trained on its latents (a latent preset), and its export names the decoder.</summary>
     public string? Autoencoder { get; init; }
     /// <summary>SHA-256 of that folder's decoder as the run started (runs that predate <see cref="EncoderSha256"/> are held to it).</summary>
@@ -101,6 +106,8 @@ public sealed record TrainConfig
         Require(GradientClip > 0 && double.IsFinite(GradientClip), "--grad-clip", nameof(GradientClip), "must be > 0", GradientClip);
         Require(FinalLearningRateFraction >= 0 && FinalLearningRateFraction <= 1, "--final-lr-fraction", nameof(FinalLearningRateFraction), "must be in [0, 1]", FinalLearningRateFraction);
         Require(WeightDecay >= 0 && WeightDecay < 1, "--weight-decay", nameof(WeightDecay), "must be in [0, 1)", WeightDecay);
+        Require(DistillGuidance is null || (DistillGuidance > 0 && double.IsFinite(DistillGuidance.Value)), "--distill-guidance", nameof(DistillGuidance), "must be > 0", DistillGuidance);
+        Require(DistillGuidance is null || InitFrom is not null, "--distill-guidance", nameof(DistillGuidance), "needs --init-from, the guided model to distil (the teacher, and the student's start)", DistillGuidance);
         Require(CheckpointEvery >= 1, "--checkpoint-every", nameof(CheckpointEvery), "must be at least 1", CheckpointEvery);
         void RequireChoice(string value, IEnumerable<string> choices, string option, string key)
         {

@@ -131,7 +131,8 @@ public static class Trainer
         using var lossLog = new LossLog(runDir, step);
         var progress = new ProgressLine(output, run.Interactive, Math.Max(1, run.LogEvery));
         using var bf16 = precision == TrainingPrecision.Bf16 ? new BFloat16Compute(live, new UNet(modelConfig).to(device)) : null;
-        var trainingStep = new TrainingStep(live, objective, optimizer, live.parameters().ToArray(), config.GradientClip, device, bf16, microBatch: config.MicroBatch);
+        using var teacher = config.DistillGuidance is double scale ? LoadTeacher(config, modelConfig, scale, device, precision == TrainingPrecision.Bf16, output) : null;
+        var trainingStep = new TrainingStep(live, objective, optimizer, live.parameters().ToArray(), config.GradientClip, device, bf16, microBatch: config.MicroBatch, teacher: teacher);
 
         var loop = new StepLoop
         {
@@ -156,6 +157,26 @@ public static class Trainer
                 Checkpoint.Write(checkpointPath, state, emaModel, live, optimizer);
                 LossCurvePlot.Write(Path.Combine(runDir, LossCurvePlot.FileName), lossLog.Rows, $"{modelConfig.Preset} / {modelConfig.Conditioning}: training loss");
             });
+    }
+
+    /// <summary>
+    /// The guided model a --distill-guidance run learns from: its --init-from file, read again (also on --resume) and held
+    /// to the SHA-256 the run started from, so every step of the run has the same teacher.
+    /// </summary>
+    private static GuidanceTeacher LoadTeacher(TrainConfig config, UNetConfig student, double scale, Device device, bool bf16, TextWriter output)
+    {
+        string path = config.InitFrom!;
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: the teacher of this --distill-guidance run is missing", path);
+        var (info, proto) = OnnxWeightImporter.Read(path);
+        if (config.InitFromSha256 is { } started && info.Sha256 != started)
+            throw new ArgumentException($"{path}: the teacher has changed since the run started (sha256 {info.Sha256[..16]}…, the run's {started[..16]}…)");
+        // Records compare arrays by reference; the network's shape is what must agree.
+        if (JsonSerializer.Serialize(info.Model) != JsonSerializer.Serialize(student))
+            throw new ArgumentException($"{path}: --distill-guidance needs the student to be the teacher's network ({info.Model.Preset}{(info.Model.SideConditioned ? " + side" : "")}); it cannot add --sides or change the architecture");
+        var model = new UNet(info.Model);
+        OnnxWeightImporter.LoadInto(proto, model, path);
+        output.WriteLine($"distilling guidance {scale.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} from {path} (sha256 {info.Sha256[..16]}…): the target is its guided prediction, {(bf16 ? "computed in bf16" : "in fp32")}");
+        return new GuidanceTeacher(model, info.Model, scale, device, bf16);
     }
 
     /// <summary>

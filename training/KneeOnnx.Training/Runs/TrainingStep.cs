@@ -7,7 +7,8 @@ using static TorchSharp.torch;
 namespace KneeOnnx.Training.Runs;
 
 /// <summary>
-/// One optimiser step: batch, noise, forward, loss against the objective's target (ε or v), backward, clipping, AdamW.
+/// One optimiser step: batch, noise, forward, loss against the objective's target (ε or v) — or, distilling guidance,
+/// a <see cref="GuidanceTeacher"/>'s guided prediction for the same noisy input —, backward, clipping, AdamW.
 /// Forward and loss run in an inner dispose scope whose only survivor is the loss. A C# handle keeps its tensor's storage
 /// alive, so when every intermediate stayed in one scope until after <c>optimizer.step()</c>, no activation could be
 /// freed during <c>backward()</c> and the peak was all activations plus all gradients (the paper preset ran out of 80 GB
@@ -19,7 +20,7 @@ namespace KneeOnnx.Training.Runs;
 /// channels-last (NHWC strides, same NCHW shape), which oneDNN's convolutions then keep through the network: a lever
 /// the bench measures (<c>bench --training-channels-last</c>), not a training option.</remarks>
 public sealed class TrainingStep(UNet model, NoiseObjective objective, optim.Optimizer optimizer, IReadOnlyList<Parameter> parameters, double gradientClip, Device device,
-    BFloat16Compute? bf16 = null, bool channelsLast = false, int microBatch = 0)
+    BFloat16Compute? bf16 = null, bool channelsLast = false, int microBatch = 0, GuidanceTeacher? teacher = null)
 {
     /// <summary>Runs step <paramref name="step"/> of <paramref name="batches"/>; <paramref name="checkLoss"/> sees the loss before it is applied and may throw to refuse it.</summary>
     /// <remarks>
@@ -54,8 +55,11 @@ public sealed class TrainingStep(UNet model, NoiseObjective objective, optim.Opt
                 var noisy = objective.AddNoise(clean, pieceNoise, t);
                 var input = bf16 is null ? noisy : noisy.to_type(ScalarType.BFloat16);
                 if (channelsLast) input = input.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
-                var predicted = net.forward(input, t, grades.narrow(0, start, length).to(device), sides?.narrow(0, start, length).to(device)).to_type(ScalarType.Float32);
-                pieceLoss = objective.Loss(predicted, objective.Target(clean, pieceNoise, t), t);
+                var pieceGrades = grades.narrow(0, start, length).to(device);
+                var pieceSides = sides?.narrow(0, start, length).to(device);
+                var predicted = net.forward(input, t, pieceGrades, pieceSides).to_type(ScalarType.Float32);
+                var target = teacher is null ? objective.Target(clean, pieceNoise, t) : teacher.Target(noisy, t, pieceGrades, pieceSides);
+                pieceLoss = objective.Loss(predicted, target, t);
                 if (length != batch) pieceLoss = pieceLoss * ((double)length / batch);
                 pieceLoss = pieceLoss.MoveToOuterDisposeScope();
             }

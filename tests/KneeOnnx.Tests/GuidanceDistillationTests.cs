@@ -1,0 +1,99 @@
+using KneeOnnx.Runtime;
+using KneeOnnx.Tests.Fixtures;
+using KneeOnnx.Training.Data;
+using KneeOnnx.Training.Denoising;
+using KneeOnnx.Training.Export;
+using KneeOnnx.Training.Model;
+using KneeOnnx.Training.Runs;
+using static TorchSharp.torch;
+
+namespace KneeOnnx.Tests;
+
+/// <summary>Distilling classifier-free guidance into a student that then samples in one call per step (<see cref="GuidanceTeacher"/>).</summary>
+public class GuidanceDistillationTests(TinySidedModel sided) : IClassFixture<TinySidedModel>
+{
+    private const int Area = 32 * 32;
+
+    [Fact]
+    public void TheTeachersTargetIsTheGuidedPredictionOnnxRuntimeMakes()
+    {
+        // The reference is the inference library's own guidance (ONNX Runtime, its batch layout and combination).
+        using var onnx = KneeModel.Open(sided.Path, new RuntimeOptions { Provider = ProviderRequest.Cpu });
+        using var ort = new NoiseEstimator(onnx);
+        var (info, proto) = OnnxWeightImporter.Read(sided.Path);
+        var network = new UNet(info.Model);
+        OnnxWeightImporter.LoadInto(proto, network, sided.Path);
+        using var teacher = new GuidanceTeacher(network, info.Model, 2.5, CPU, bf16: false);
+
+        const int n = 3;
+        var x = new float[n * Area];
+        var rng = Randomness.SplitMix64.For(5, 0, 0);
+        for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
+        foreach (int side in new[] { KneeSides.Left, KneeSides.Right })
+        {
+            float[] expected = new float[n * Area];
+            ort.Predict(x, n, 600, 2, 2.5, expected, side);
+            using var scope = NewDisposeScope();
+            float[] actual = teacher.Target(tensor(x, [n, 1, 32, 32]), full(n, 600L), full(n, 2L), full(n, (long)side)).data<float>().ToArray();
+            double worst = expected.Zip(actual, (a, b) => Math.Abs(a - b)).Max();
+            Assert.True(worst < 1e-4, $"side {side}: the teacher's target and ONNX Runtime's guided prediction differ by {worst:E2}");
+            // Guidance 2.5 is not the conditional prediction alone: the test would see a teacher that ignored the scale.
+            float[] conditional = new float[n * Area];
+            ort.Predict(x, n, 600, 2, 1.0, conditional, side);
+            Assert.True(conditional.Zip(actual, (a, b) => Math.Abs(a - b)).Max() > 1e-3);
+        }
+    }
+
+    [Fact]
+    public void AStudentStartedAsItsTeacherHasNothingToLearnAtScaleOneAndSomethingAtTwo()
+    {
+        // At W = 1 the target is the teacher's conditional prediction (and, for rows whose labels were dropped, its
+        // unconditional one): exactly what the student, a copy of the teacher, predicts before its first update.
+        double FirstLoss(double scale)
+        {
+            using var dir = new TempDirectory();
+            Distil(dir.Path, scale, steps: 1);
+            return LossLog.Read(Path.Combine(dir.Path, LossLog.FileName)).Single().Loss;
+        }
+        Assert.True(FirstLoss(1.0) < 1e-9, $"scale 1: first loss {FirstLoss(1.0):E2}");
+        Assert.True(FirstLoss(2.0) > 1e-5, $"scale 2: first loss {FirstLoss(2.0):E2}");
+    }
+
+    [Fact]
+    public void DistillingNeedsATeacherAndKeepsTheOneItStartedWith()
+    {
+        using var dir = new TempDirectory();
+        var config = Config(dir.Path, 2.0, steps: 2) with { InitFrom = null };
+        var e = Assert.Throws<ArgumentException>(() => Run(config, dir.Combine("none"), resume: false));
+        Assert.Contains("--distill-guidance", e.Message);
+        Assert.Contains("--init-from", e.Message);
+
+        // A resumed run reads its teacher again and refuses one that changed under it.
+        string teacherCopy = dir.Combine("teacher.onnx");
+        File.Copy(sided.Path, teacherCopy);
+        string run = dir.Combine("run");
+        Run(Config(teacherCopy, 2.0, steps: 2), run, resume: false, stopAt: 1);
+        File.WriteAllBytes(teacherCopy, File.ReadAllBytes(sided.WriteWeakerVariant("weaker-teacher.onnx")));
+        var changed = Assert.Throws<ArgumentException>(() => Run(Config(teacherCopy, 2.0, steps: 2), run, resume: true));
+        Assert.Contains(teacherCopy, changed.Message);
+        Assert.Contains("changed since the run started", changed.Message);
+    }
+
+    private void Distil(string runDir, double scale, int steps) => Run(Config(sided.Path, scale, steps), runDir, resume: false);
+
+    private static TrainConfig Config(string teacher, double scale, int steps) => new()
+    {
+        Data = "memory", Preset = Presets.Tiny, Steps = steps, BatchSize = 4, LearningRate = 1e-3, WarmupSteps = 1, Seed = 3,
+        InitFrom = teacher, DistillGuidance = scale, Precision = "fp32", Sides = true,
+    };
+
+    private static void Run(TrainConfig config, string runDir, bool resume, long? stopAt = null)
+    {
+        var (images, grades) = SyntheticKnees.SidedInMemory(2, 32);
+        Trainer.Run(config, new TrainRunOptions
+        {
+            RunDirectory = runDir, Resume = resume, Threads = 2, Device = "cpu", Output = new StringWriter(), StopAtStep = stopAt,
+            Preloaded = KneeDataset.FromMemory(32, images, grades, sides: SyntheticKnees.SideOfIndex(images.Length)),
+        });
+    }
+}
