@@ -79,6 +79,35 @@ public class GuidanceDistillationTests(TinySidedModel sided) : IClassFixture<Tin
         Assert.Contains("changed since the run started", changed.Message);
     }
 
+    [Fact]
+    public void TheExportCarriesTheDistilledScaleAndIsNotGuidedAgain()
+    {
+        using var dir = new TempDirectory();
+        Distil(dir.Path, 2.0, steps: 1);
+        var (state, model) = Checkpoint.LoadModel(Path.Combine(dir.Path, Checkpoint.FileName));
+        string exported = dir.Combine("distilled.onnx");
+        using (model)
+            File.WriteAllBytes(exported, Google.Protobuf.MessageExtensions.ToByteArray(OnnxExporter.Build(model, state, "ema")));
+        using var onnx = KneeModel.Open(exported, new RuntimeOptions { Provider = ProviderRequest.Cpu });
+        Assert.Equal(2.0, onnx.Info.DistilledGuidance);
+        Assert.Equal(1.0, Generation.SamplerSettings.ChooseGuidance(null, onnx.Info));
+        Assert.Equal(1.0, Generation.SamplerSettings.ChooseGuidance(1.0, onnx.Info));
+        var e = Assert.Throws<ArgumentException>(() => Generation.SamplerSettings.ChooseGuidance(2.0, onnx.Info));
+        Assert.Contains("distilled", e.Message);
+        // The teacher itself is guided as before.
+        using var teacherModel = KneeModel.Open(sided.Path, new RuntimeOptions { Provider = ProviderRequest.Cpu });
+        Assert.Null(teacherModel.Info.DistilledGuidance);
+        Assert.Equal(2.0, Generation.SamplerSettings.ChooseGuidance(2.0, teacherModel.Info));
+
+        // Continuing from the export needs the scale and a teacher that is not itself distilled.
+        var plain = Assert.Throws<ArgumentException>(() => Run(Config(exported, 2.0, 2) with { DistillGuidance = null }, dir.Combine("plain"), resume: false));
+        Assert.Contains("--distill-guidance 2 --teacher", plain.Message);
+        var selfTaught = Assert.Throws<ArgumentException>(() => Run(Config(exported, 2.0, 2), dir.Combine("self"), resume: false));
+        Assert.Contains("--teacher", selfTaught.Message);
+        Run(Config(exported, 2.0, 2) with { Teacher = sided.Path }, dir.Combine("continued"), resume: false);
+        Assert.Equal(2, LossLog.Read(Path.Combine(dir.Combine("continued"), LossLog.FileName)).Count);
+    }
+
     private void Distil(string runDir, double scale, int steps) => Run(Config(sided.Path, scale, steps), runDir, resume: false);
 
     private static TrainConfig Config(string teacher, double scale, int steps) => new()

@@ -26,8 +26,17 @@ public sealed record SamplerSettings
         int count = steps ?? (model?.DefaultSampler == chosen ? model.DefaultSteps : null) ?? DefaultSteps;
         return (chosen, count);
     }
-    /// <summary>The guidance scale a verb runs: what was asked for, else the model's own measured scale, else 1 (none).</summary>
-    public static double ChooseGuidance(double? guidance, Runtime.ModelInfo? model) => guidance ?? model?.DefaultGuidance ?? 1.0;
+    /// <summary>
+    /// The guidance scale a verb runs: what was asked for, else the model's own measured scale, else 1 (none). A model
+    /// with guidance distilled into it already samples guided, so it takes no scale but 1.
+    /// </summary>
+    public static double ChooseGuidance(double? guidance, Runtime.ModelInfo? model)
+    {
+        if (model?.DistilledGuidance is double baked && guidance is double asked && asked != 1.0)
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"--guidance {asked}: the model has guidance {baked} distilled into it and samples guided in one call; guiding it again would apply guidance twice (leave --guidance out)"));
+        return guidance ?? model?.DefaultGuidance ?? 1.0;
+    }
     /// <summary>The noise levels guidance applies at: what was asked for, else the model's own interval, else every step (null).</summary>
     public static GuidanceInterval? ChooseGuidanceInterval(GuidanceInterval? interval, Runtime.ModelInfo? model) => interval ?? model?.DefaultGuidanceInterval;
 

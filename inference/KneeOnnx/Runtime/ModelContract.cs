@@ -38,6 +38,8 @@ public static class ModelContract
         public const string DefaultSteps = "kneeonnx.default_steps";
         /// <summary>The classifier-free guidance scale every verb uses when no --guidance is given (measured on val; export --default-guidance); absent = 1, no guidance.</summary>
         public const string DefaultGuidance = "kneeonnx.default_guidance";
+        /// <summary>The classifier-free guidance scale distilled into the weights (train --distill-guidance): the model samples guided in one call and is not guided again; absent = not distilled.</summary>
+        public const string DistilledGuidance = "kneeonnx.distilled_guidance";
         /// <summary>"LOW,HIGH": the noise levels σ at which the default guidance applies (<see cref="Generation.GuidanceInterval"/>; export --default-guidance-interval); absent = every step.</summary>
         public const string DefaultGuidanceInterval = "kneeonnx.default_guidance_interval";
         /// <summary>Where the default sampler's calls fall among the timesteps (<see cref="Schedulers.TimestepSpacing.Names"/>; export --default-spacing); absent = trailing.</summary>

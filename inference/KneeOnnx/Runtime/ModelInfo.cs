@@ -24,6 +24,8 @@ public sealed record ModelInfo
     public double? DefaultGuidance { get; init; }
     /// <summary>The noise levels the model's guidance was measured best at (<see cref="ModelContract.Keys.DefaultGuidanceInterval"/>); null = every step.</summary>
     public Generation.GuidanceInterval? DefaultGuidanceInterval { get; init; }
+    /// <summary>The guidance scale distilled into the weights (<see cref="ModelContract.Keys.DistilledGuidance"/>): its plain prediction is already guided; null when not distilled.</summary>
+    public double? DistilledGuidance { get; init; }
     /// <summary>The timestep spacing measured best for this model (<see cref="ModelContract.Keys.DefaultSpacing"/>); null = trailing.</summary>
     public string? DefaultSpacing { get; init; }
     public required IReadOnlyList<string> GradeNames { get; init; }
@@ -130,6 +132,7 @@ public sealed record ModelInfo
         var (defaultSampler, defaultSteps) = ParseDefaultSampler(path, meta, schedule.TrainTimesteps);
         double? defaultGuidance = ParseDefaultGuidance(path, meta, conditioning != "none" && nullGrade >= 0);
         var defaultInterval = ParseDefaultGuidanceInterval(path, meta);
+        double? distilled = ParseDistilledGuidance(path, meta, defaultGuidance);
         string? defaultSpacing = meta.TryGetValue(ModelContract.Keys.DefaultSpacing, out var spacing)
             ? defaultSampler is null ? throw new InvalidModelException($"{path}: metadata has '{ModelContract.Keys.DefaultSpacing}' without '{ModelContract.Keys.DefaultSampler}'; the spacing belongs to the default sampler")
             : Schedulers.TimestepSpacing.Names.Contains(spacing) ? spacing
@@ -142,7 +145,7 @@ public sealed record ModelInfo
             ImageSize = size, Channels = channels, Schedule = schedule, PredictionType = prediction, GradeNames = names,
             Conditioning = conditioning, NullGrade = nullGrade, Metadata = new Dictionary<string, string>(meta),
             SideNames = sideNames, NullSide = nullSide, DefaultSampler = defaultSampler, DefaultSteps = defaultSteps, DefaultGuidance = defaultGuidance,
-            DefaultGuidanceInterval = defaultInterval, DefaultSpacing = defaultSpacing,
+            DefaultGuidanceInterval = defaultInterval, DefaultSpacing = defaultSpacing, DistilledGuidance = distilled,
             DecoderPath = latent.DecoderPath, DecoderSha256 = latent.DecoderSha256, OutputImageSize = latent.OutputImageSize, ClipSample = latent.ClipSample,
         };
     }
@@ -170,6 +173,17 @@ public sealed record ModelInfo
             throw new InvalidModelException($"{path}: metadata '{ModelContract.Keys.DefaultGuidance}' = '{Shorten(raw)}' is not a guidance scale in 0..{Generation.SamplerSettings.MaxGuidance}");
         if (w != 1 && !supportsGuidance)
             throw new InvalidModelException($"{path}: metadata '{ModelContract.Keys.DefaultGuidance}' = '{Shorten(raw)}' on a model without a null grade, which cannot be guided");
+        return w;
+    }
+
+    /// <summary>A scale in (0, <see cref="Generation.SamplerSettings.MaxGuidance"/>]; a distilled model's own default guidance can only be 1 (none on top).</summary>
+    private static double? ParseDistilledGuidance(string path, IReadOnlyDictionary<string, string> meta, double? defaultGuidance)
+    {
+        if (!meta.TryGetValue(ModelContract.Keys.DistilledGuidance, out var raw)) return null;
+        if (!double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out double w) || !(w > 0 && w <= Generation.SamplerSettings.MaxGuidance))
+            throw new InvalidModelException($"{path}: metadata '{ModelContract.Keys.DistilledGuidance}' = '{Shorten(raw)}' is not a guidance scale in (0, {Generation.SamplerSettings.MaxGuidance}]");
+        if (defaultGuidance is double d && d != 1)
+            throw new InvalidModelException($"{path}: metadata '{ModelContract.Keys.DefaultGuidance}' = {d.ToString("R", CultureInfo.InvariantCulture)} on a model with guidance {raw} distilled into it, which would guide it twice");
         return w;
     }
 

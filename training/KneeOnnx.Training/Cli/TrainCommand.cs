@@ -61,6 +61,9 @@ public sealed class TrainOptions : TorchOptions
     [Option("distill-guidance", HelpText = "Distil classifier-free guidance at this scale W into the model (needs --init-from, the teacher, a model with a null grade): the student learns the teacher's guided prediction, so it samples in one network call per step where guidance took two; its export carries W and samples unguided.")]
     public double? DistillGuidance { get; set; }
 
+    [Option("teacher", HelpText = "With --distill-guidance: the guided model to learn from when it is not the --init-from file (continuing a distillation from its own export).")]
+    public string? Teacher { get; set; }
+
     [Option("lr", HelpText = "Peak AdamW learning rate (default 1e-4).")]
     public double? LearningRate { get; set; }
 
@@ -223,6 +226,7 @@ public sealed class TrainOptions : TorchOptions
             SkipUnreadable = SkipUnreadable || baseline.SkipUnreadable,
             InitFrom = InitFrom ?? baseline.InitFrom,
             DistillGuidance = DistillGuidance ?? baseline.DistillGuidance,
+            Teacher = Teacher ?? baseline.Teacher,
             Precision = Precision ?? baseline.Precision,
             Autoencoder = Autoencoder ?? baseline.Autoencoder,
         };
@@ -283,7 +287,7 @@ internal static class TrainCommand
         string? data = o.Resume || string.IsNullOrEmpty(config.Data) ? null : config.Data;
         OutputGuard.Folder(o.Out, "--out", [],
             [new("--data", data is null ? null : Path.Combine(data, "train")), new("--data", data is null ? null : Path.Combine(data, "val"))]);
-        OutputGuard.Input[] inputs = [new("--config", o.ConfigFile), new("--init-from", config.InitFrom)];
+        OutputGuard.Input[] inputs = [new("--config", o.ConfigFile), new("--init-from", config.InitFrom), new("--teacher", config.Teacher)];
         foreach (var written in new[] { Checkpoint.FileName, Trainer.ConfigFileName, LossLog.FileName, LossCurvePlot.FileName })
             OutputGuard.NotAnInput(Path.Combine(o.Out, written), "--out", inputs);
     }

@@ -84,6 +84,7 @@ public static class OnnxExporter
             yield return (ModelContract.Keys.Sides, JsonSerializer.Serialize(KneeSides.Names));
             yield return (ModelContract.Keys.NullSide, config.NullSide.ToString(inv));
         }
+        if (train.DistillGuidance is double distilled) yield return (ModelContract.Keys.DistilledGuidance, distilled.ToString("R", inv));
         yield return (ModelContract.Keys.Preset, config.Preset);
         yield return (ModelContract.Keys.UNetConfig, JsonSerializer.Serialize(config));
         // Every step behind the weights: a run continued from an exported model adds its steps to that model's.

@@ -62,6 +62,13 @@ public sealed record TrainConfig
     /// prediction is the target, <see cref="Denoising.GuidanceTeacher"/>); null = the ordinary ε or v target.
     /// </summary>
     public double? DistillGuidance { get; init; }
+    /// <summary>
+    /// The guided model distilled from, when it is not <see cref="InitFrom"/> (a distillation continued from its own
+    /// export); null = <see cref="InitFrom"/>.
+    /// </summary>
+    public string? Teacher { get; init; }
+    /// <summary>SHA-256 of the teacher as the run started: a resumed run must learn from the same one.</summary>
+    public string? TeacherSha256 { get; init; }
     /// <summary>An export-autoencoder folder: the U-Net is trained on its latents (a latent preset), and its export names the decoder.</summary>
     public string? Autoencoder { get; init; }
     /// <summary>SHA-256 of that folder's decoder as the run started (runs that predate <see cref="EncoderSha256"/> are held to it).</summary>
@@ -107,6 +114,7 @@ public sealed record TrainConfig
         Require(FinalLearningRateFraction >= 0 && FinalLearningRateFraction <= 1, "--final-lr-fraction", nameof(FinalLearningRateFraction), "must be in [0, 1]", FinalLearningRateFraction);
         Require(WeightDecay >= 0 && WeightDecay < 1, "--weight-decay", nameof(WeightDecay), "must be in [0, 1)", WeightDecay);
         Require(DistillGuidance is null || (DistillGuidance > 0 && double.IsFinite(DistillGuidance.Value)), "--distill-guidance", nameof(DistillGuidance), "must be > 0", DistillGuidance);
+        Require(Teacher is null || DistillGuidance is not null, "--teacher", nameof(Teacher), "goes with --distill-guidance", Teacher);
         Require(DistillGuidance is null || InitFrom is not null, "--distill-guidance", nameof(DistillGuidance), "needs --init-from, the guided model to distil (the teacher, and the student's start)", DistillGuidance);
         Require(CheckpointEvery >= 1, "--checkpoint-every", nameof(CheckpointEvery), "must be at least 1", CheckpointEvery);
         void RequireChoice(string value, IEnumerable<string> choices, string option, string key)

@@ -38,6 +38,9 @@ public static class Trainer
         if (resumed is null && config.InitFrom is not null)
         {
             (init, initProto) = OnnxWeightImporter.Read(config.InitFrom);
+            if (initProto.MetadataProps.FirstOrDefault(p => p.Key == ModelContract.Keys.DistilledGuidance) is { } baked
+                && config.DistillGuidance?.ToString("R", System.Globalization.CultureInfo.InvariantCulture) != baked.Value)
+                throw new ArgumentException($"{config.InitFrom}: the model has guidance {baked.Value} distilled into it; continue it with --distill-guidance {baked.Value} --teacher GUIDED.onnx (other training would unlearn it)");
             if (config.LabelDropout > 0 && !init.Model.HasNullGrade)
                 throw new ArgumentException($"{config.InitFrom}: the model has no null grade, so it cannot learn classifier-free guidance; pass --label-dropout 0");
             config = config with
@@ -122,6 +125,14 @@ public static class Trainer
         }
         output.WriteLine($"model: {modelConfig.Preset} preset at {(modelConfig.Channels > 1 ? $"{modelConfig.Channels}×" : "")}{modelConfig.ImageSize}², {modelConfig.Conditioning} conditioning{(modelConfig.SideConditioned ? " + side" : "")}, {live.ParameterCount:N0} parameters; {config.Steps} steps of batch {config.BatchSize}"
             + (config.MicroBatch > 0 && config.MicroBatch < config.BatchSize ? $", in pieces of {config.MicroBatch}" : ""));
+        GuidanceTeacher? teacher = null;
+        if (config.DistillGuidance is double scale)
+        {
+            string teacherSha256;
+            (teacher, teacherSha256) = LoadTeacher(config, modelConfig, scale, device, precision == TrainingPrecision.Bf16, output);
+            config = config with { TeacherSha256 = teacherSha256 };
+        }
+        using var _teacher = teacher;
         WriteRunConfig(runDir, config, modelConfig, data, device.type.ToString(), get_num_threads());
 
         using var objective = new NoiseObjective(schedule, config.MinSnrGamma, device, config.PredictionType);
@@ -131,7 +142,6 @@ public static class Trainer
         using var lossLog = new LossLog(runDir, step);
         var progress = new ProgressLine(output, run.Interactive, Math.Max(1, run.LogEvery));
         using var bf16 = precision == TrainingPrecision.Bf16 ? new BFloat16Compute(live, new UNet(modelConfig).to(device)) : null;
-        using var teacher = config.DistillGuidance is double scale ? LoadTeacher(config, modelConfig, scale, device, precision == TrainingPrecision.Bf16, output) : null;
         var trainingStep = new TrainingStep(live, objective, optimizer, live.parameters().ToArray(), config.GradientClip, device, bf16, microBatch: config.MicroBatch, teacher: teacher);
 
         var loop = new StepLoop
@@ -163,12 +173,14 @@ public static class Trainer
     /// The guided model a --distill-guidance run learns from: its --init-from file, read again (also on --resume) and held
     /// to the SHA-256 the run started from, so every step of the run has the same teacher.
     /// </summary>
-    private static GuidanceTeacher LoadTeacher(TrainConfig config, UNetConfig student, double scale, Device device, bool bf16, TextWriter output)
+    private static (GuidanceTeacher Teacher, string Sha256) LoadTeacher(TrainConfig config, UNetConfig student, double scale, Device device, bool bf16, TextWriter output)
     {
-        string path = config.InitFrom!;
+        string path = config.Teacher ?? config.InitFrom!;
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: the teacher of this --distill-guidance run is missing", path);
         var (info, proto) = OnnxWeightImporter.Read(path);
-        if (config.InitFromSha256 is { } started && info.Sha256 != started)
+        if (proto.MetadataProps.FirstOrDefault(p => p.Key == ModelContract.Keys.DistilledGuidance) is { } baked)
+            throw new ArgumentException($"{path}: this model has guidance {baked.Value} distilled into it already; the teacher is the guided model it came from (--teacher)");
+        if (config.TeacherSha256 is { } started && info.Sha256 != started)
             throw new ArgumentException($"{path}: the teacher has changed since the run started (sha256 {info.Sha256[..16]}…, the run's {started[..16]}…)");
         // Records compare arrays by reference; the network's shape is what must agree.
         if (JsonSerializer.Serialize(info.Model) != JsonSerializer.Serialize(student))
@@ -176,7 +188,7 @@ public static class Trainer
         var model = new UNet(info.Model);
         OnnxWeightImporter.LoadInto(proto, model, path);
         output.WriteLine($"distilling guidance {scale.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} from {path} (sha256 {info.Sha256[..16]}…): the target is its guided prediction, {(bf16 ? "computed in bf16" : "in fp32")}");
-        return new GuidanceTeacher(model, info.Model, scale, device, bf16);
+        return (new GuidanceTeacher(model, info.Model, scale, device, bf16), info.Sha256);
     }
 
     /// <summary>
