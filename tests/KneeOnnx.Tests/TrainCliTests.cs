@@ -161,13 +161,15 @@ public class TrainOptionCoverageTests
             "--timesteps", "100", "--beta-start", "0.001", "--beta-end", "0.03", "--checkpoint-every", "9", "--seed", "42",
             "--skip-unreadable", "--init-from", "m.onnx", "--image-size", "48", "--sides", "--side-lr-factor", "3",
             "--precision", "fp32", "--autoencoder", "ae", "--prediction", "v_prediction", "--zero-terminal-snr",
+            "--distill-guidance", "2", "--teacher", "t.onnx",
         ];
         var parsed = new CommandLine.Parser(s => s.HelpWriter = null).ParseArguments<TrainOptions>(args);
         var options = Assert.IsType<CommandLine.Parsed<TrainOptions>>(parsed).Value;
         var given = options.ToConfig();
         var defaults = new TrainConfig { Data = "", Preset = KneeOnnx.Training.Model.Presets.Small };
         // Derived, not chosen: the SHA-256 of --init-from is read from the file when the run starts.
-        string[] derived = [nameof(TrainConfig.InitFromSha256), nameof(TrainConfig.InitFromSteps), nameof(TrainConfig.DecoderSha256), nameof(TrainConfig.EncoderSha256)];
+        string[] derived = [nameof(TrainConfig.InitFromSha256), nameof(TrainConfig.InitFromSteps), nameof(TrainConfig.DecoderSha256), nameof(TrainConfig.EncoderSha256),
+            nameof(TrainConfig.TeacherSha256)];
         foreach (var property in typeof(TrainConfig).GetProperties().Where(p => !derived.Contains(p.Name)))
             Assert.False(Equals(property.GetValue(given), property.GetValue(defaults)), $"no option set TrainConfig.{property.Name}");
     }
