@@ -112,11 +112,13 @@ internal static class GenerateCommand
         output.WriteLine($"model {Path.GetFileName(model.Path)} ({info.ImageSize}², sha256 {model.Sha256[..12]}{latent}); {settings.Sampler} {settings.Steps} steps"
             + (settings.Spacing != KneeOnnx.Schedulers.TimestepSpacing.TrailingName ? $" ({settings.Spacing} spacing)" : "")
             + (settings.Guidance != 1 ? $", guidance {settings.Guidance.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "") + (settings.EffectiveGuidanceInterval is { } gi ? $" at σ in ({gi}]" : "")
+            + (info.DistilledGuidance is { } baked ? $", guidance {baked.ToString(System.Globalization.CultureInfo.InvariantCulture)} distilled into the model" : "")
             + Generation.AutoGuidanceOptions.Describe(settings.AutoGuidance, guide) + (sides.Length > 0 ? $"; sides {string.Join(",", sides.Select(KneeSides.Label))}" : "") + $"; shard {shard}: {plan.Count} images, {plan.Count - pending.Count} already present, {pending.Count} to make");
 
         string manifestPath = Path.Combine(o.Out, Manifest.FileName(shard));
         void WriteManifest() => Manifest.Write(manifestPath, plan.Where(p => File.Exists(Path.Combine(o.Out, p.RelativePath))),
-            info.GradeNames, o.Seed, settings, outputSize, model.Sha256, model.Provider, sides: info.IsSideConditioned, decoderSha256: model.DecoderSha256, guideSha256: guide?.Sha256);
+            info.GradeNames, o.Seed, settings, outputSize, model.Sha256, model.Provider, sides: info.IsSideConditioned, decoderSha256: model.DecoderSha256, guideSha256: guide?.Sha256,
+            distilledGuidance: info.DistilledGuidance);
 
         using var generator = new ImageGenerator(model, guide);
         var timer = Stopwatch.StartNew();

@@ -20,7 +20,8 @@ internal static class InfoCommand
             : $"  default sampler: none named; verbs use {Generation.SamplerSettings.DefaultSampler}, {Generation.SamplerSettings.DefaultSteps} steps");
         output.WriteLine($"  conditioning {info.Conditioning}; grades: {string.Join(", ", info.GradeNames.Select((n, i) => $"{i} = {n}"))}; guidance {(info.SupportsGuidance ? $"available (null grade {info.NullGrade})" : "not available")}"
             + (info.DefaultGuidance is { } w ? $"; default guidance {w.ToString(System.Globalization.CultureInfo.InvariantCulture)} (the model's own, used when --guidance is left out)" : "")
-            + (info.DefaultGuidanceInterval is { } gi ? $", applied at noise levels σ in ({gi}] (--guidance-interval)" : ""));
+            + (info.DefaultGuidanceInterval is { } gi ? $", applied at noise levels σ in ({gi}] (--guidance-interval)" : "")
+            + (info.DistilledGuidance is { } baked ? $"; guidance {baked.ToString(System.Globalization.CultureInfo.InvariantCulture)} distilled into the weights: one call per step, --guidance must stay 1" : ""));
         if (model.Decoder is { } decoder)
         {
             var d = decoder.Info;

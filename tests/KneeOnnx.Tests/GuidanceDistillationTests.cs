@@ -108,6 +108,42 @@ public class GuidanceDistillationTests(TinySidedModel sided) : IClassFixture<Tin
         Assert.Equal(2, LossLog.Read(Path.Combine(dir.Combine("continued"), LossLog.FileName)).Count);
     }
 
+    /// <summary>A user reading the manifest, info or the card of a distilled model learns that its images are guided, and how strongly.</summary>
+    [Fact]
+    public void ItsManifestInfoAndCardNameTheDistilledScale()
+    {
+        using var dir = new TempDirectory();
+        Distil(dir.Path, 2.5, steps: 1);
+        var (state, model) = Checkpoint.LoadModel(Path.Combine(dir.Path, Checkpoint.FileName));
+        string exported = dir.Combine("distilled.onnx");
+        Onnx.ModelProto proto;
+        using (model) proto = OnnxExporter.Build(model, state, "ema");
+        File.WriteAllBytes(exported, Google.Protobuf.MessageExtensions.ToByteArray(proto));
+
+        string outDir = dir.Combine("out");
+        var (code, stdout, err) = InProcessCli.Generate("generate", "--model", exported, "--provider", "cpu", "--sampler", "ddim", "--steps", "2",
+            "--grades", "1", "--per-grade", "1", "--sides", "L", "--out", outDir);
+        Assert.True(code == 0, err);
+        Assert.Contains("guidance 2.5 distilled into the model", stdout);
+        var lines = File.ReadAllLines(Path.Combine(outDir, "manifest.csv"));
+        var header = lines[0].Split(',');
+        Assert.Equal("distilled_guidance", header[Array.IndexOf(header, "guidance") + 1]);
+        var row = lines[1].Split(',');
+        Assert.Equal(("1", "2.5"), (row[Array.IndexOf(header, "guidance")], row[Array.IndexOf(header, "distilled_guidance")]));
+
+        var info = InProcessCli.Generate("info", "--model", exported, "--provider", "cpu");
+        Assert.True(info.Code == 0, info.Err);
+        Assert.Contains("guidance 2.5 distilled into the weights", info.Out);
+
+        ModelCard.Write(exported, proto, 1, "0", "not checked", "");
+        Assert.Contains("| distilled guidance | 2.5:", File.ReadAllText(ModelCard.PathFor(exported)));
+        // The teacher's manifest has no such column.
+        string teacherOut = dir.Combine("teacher-out");
+        Assert.Equal(0, InProcessCli.Generate("generate", "--model", sided.Path, "--provider", "cpu", "--sampler", "ddim", "--steps", "2",
+            "--grades", "1", "--per-grade", "1", "--sides", "L", "--out", teacherOut).Code);
+        Assert.DoesNotContain("distilled_guidance", File.ReadAllLines(Path.Combine(teacherOut, "manifest.csv"))[0]);
+    }
+
     private void Distil(string runDir, double scale, int steps) => Run(Config(sided.Path, scale, steps), runDir, resume: false);
 
     private static TrainConfig Config(string teacher, double scale, int steps) => new()

@@ -32,7 +32,7 @@ public static class EvaluationMarkdown
         var sb = new StringBuilder();
         if (report.Generation is { } g)
             sb.AppendLine($"Generated set: {g.PerGrade} images per grade{(g.Sides is { } sides ? $" and side ({sides}: {g.PerGrade * sides.Split(',').Length} per grade)" : "")} from `{Path.GetFileName(g.Model)}` (sha256 {g.ModelSha256[..Math.Min(16, g.ModelSha256.Length)]}…), "
-                + $"{g.Sampler}, seed {g.Seed}{(g.Guidance != 1.0 ? $", guidance {g.Guidance.ToString(Inv)}" : "")}{(g.GuidanceInterval is { } gi ? $" at noise levels σ in ({gi}]" : "")}{(g.GuideModel is { } guide ? $", autoguided by {guide} (sha256 {g.GuideSha256?[..12]})" : "")}, {g.Provider} provider.").AppendLine();
+                + $"{g.Sampler}, seed {g.Seed}{(g.Guidance != 1.0 ? $", guidance {g.Guidance.ToString(Inv)}" : "")}{(g.GuidanceInterval is { } gi ? $" at noise levels σ in ({gi}]" : "")}{(g.DistilledGuidance is { } baked ? $", guidance {baked.ToString(Inv)} distilled into the weights (one call per step)" : "")}{(g.GuideModel is { } guide ? $", autoguided by {guide} (sha256 {g.GuideSha256?[..12]})" : "")}, {g.Provider} provider.").AppendLine();
         sb.AppendLine($"Analysis at {report.ImageSide}²: real images brought down to the generated images' size, then both up to 224² the same way for ImageNet ResNet-18 features; "
             + $"{report.Seconds.ToString("F1", Inv)} s.").AppendLine();
         FidTable(sb, report);

@@ -21,6 +21,8 @@ public sealed record GenerationInfo
     public required double Guidance { get; init; }
     /// <summary>"LOW,HIGH" when guidance applied only at those noise levels σ; null = every step.</summary>
     public string? GuidanceInterval { get; init; }
+    /// <summary>The guidance scale distilled into the model's weights (its plain prediction is already guided); null when not distilled.</summary>
+    public double? DistilledGuidance { get; init; }
     /// <summary>The autoguidance model (--guide-model) and its SHA-256; null without autoguidance (the weight is in <see cref="Sampler"/>'s tag, _agW).</summary>
     public string? GuideModel { get; init; }
     public string? GuideSha256 { get; init; }

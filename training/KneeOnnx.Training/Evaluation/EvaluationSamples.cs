@@ -87,7 +87,7 @@ public static class EvaluationSamples
         {
             Model = request.Model, ModelSha256 = model.Sha256, Sampler = settings.Tag, Seed = request.Seed, PerGrade = request.PerGrade,
             Sides = sides.Length == 0 ? null : string.Join(",", sides.Select(KneeSides.Label)),
-            Guidance = settings.Guidance, GuidanceInterval = settings.EffectiveGuidanceInterval?.ToString(), GuideModel = request.GuideModel, GuideSha256 = guide?.Sha256, Provider = model.Provider, GeneratedNow = pending.Count, Seconds = Math.Round(seconds, 1), Folder = outDir,
+            Guidance = settings.Guidance, GuidanceInterval = settings.EffectiveGuidanceInterval?.ToString(), DistilledGuidance = model.Info.DistilledGuidance, GuideModel = request.GuideModel, GuideSha256 = guide?.Sha256, Provider = model.Provider, GeneratedNow = pending.Count, Seconds = Math.Round(seconds, 1), Folder = outDir,
         };
         return (generation, outDir);
     }

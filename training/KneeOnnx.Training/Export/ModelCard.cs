@@ -59,6 +59,8 @@ public static class ModelCard
         if (Get(ModelContract.Keys.DefaultGuidance) is { Length: > 0 } guidanceScale)
             sb.AppendLine($"| default guidance | {guidanceScale}: the classifier-free guidance scale every verb uses when no `--guidance` is given"
                 + (Get(ModelContract.Keys.DefaultGuidanceInterval) is { Length: > 0 } interval ? $", applied at noise levels σ in ({interval}] (`--guidance-interval`)" : "") + " |");
+        if (Get(ModelContract.Keys.DistilledGuidance) is { Length: > 0 } distilled)
+            sb.AppendLine($"| distilled guidance | {distilled}: trained to give the classifier-free guided prediction of its teacher at that scale in one call (Meng et al. 2023), so every step costs one U-Net call; `--guidance` other than 1 is refused |");
         sb.AppendLine();
         sb.AppendLine("## Signature").AppendLine();
         sb.AppendLine(latent
