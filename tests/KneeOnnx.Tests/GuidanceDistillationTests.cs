@@ -83,11 +83,7 @@ public class GuidanceDistillationTests(TinySidedModel sided) : IClassFixture<Tin
     public void TheExportCarriesTheDistilledScaleAndIsNotGuidedAgain()
     {
         using var dir = new TempDirectory();
-        Distil(dir.Path, 2.0, steps: 1);
-        var (state, model) = Checkpoint.LoadModel(Path.Combine(dir.Path, Checkpoint.FileName));
-        string exported = dir.Combine("distilled.onnx");
-        using (model)
-            File.WriteAllBytes(exported, Google.Protobuf.MessageExtensions.ToByteArray(OnnxExporter.Build(model, state, "ema")));
+        var (exported, _) = ExportDistilled(dir.Path, 2.0);
         using var onnx = KneeModel.Open(exported, new RuntimeOptions { Provider = ProviderRequest.Cpu });
         Assert.Equal(2.0, onnx.Info.DistilledGuidance);
         Assert.Equal(1.0, Generation.SamplerSettings.ChooseGuidance(null, onnx.Info));
@@ -113,12 +109,7 @@ public class GuidanceDistillationTests(TinySidedModel sided) : IClassFixture<Tin
     public void ItsManifestInfoAndCardNameTheDistilledScale()
     {
         using var dir = new TempDirectory();
-        Distil(dir.Path, 2.5, steps: 1);
-        var (state, model) = Checkpoint.LoadModel(Path.Combine(dir.Path, Checkpoint.FileName));
-        string exported = dir.Combine("distilled.onnx");
-        Onnx.ModelProto proto;
-        using (model) proto = OnnxExporter.Build(model, state, "ema");
-        File.WriteAllBytes(exported, Google.Protobuf.MessageExtensions.ToByteArray(proto));
+        var (exported, proto) = ExportDistilled(dir.Path, 2.5);
 
         string outDir = dir.Combine("out");
         var (code, stdout, err) = InProcessCli.Generate("generate", "--model", exported, "--provider", "cpu", "--sampler", "ddim", "--steps", "2",
@@ -142,6 +133,18 @@ public class GuidanceDistillationTests(TinySidedModel sided) : IClassFixture<Tin
         Assert.Equal(0, InProcessCli.Generate("generate", "--model", sided.Path, "--provider", "cpu", "--sampler", "ddim", "--steps", "2",
             "--grades", "1", "--per-grade", "1", "--sides", "L", "--out", teacherOut).Code);
         Assert.DoesNotContain("distilled_guidance", File.ReadAllLines(Path.Combine(teacherOut, "manifest.csv"))[0]);
+    }
+
+    /// <summary>One distillation step at <paramref name="scale"/>, its EMA exported to RUNDIR/distilled.onnx.</summary>
+    private (string Path, Onnx.ModelProto Proto) ExportDistilled(string runDir, double scale)
+    {
+        Distil(runDir, scale, steps: 1);
+        var (state, model) = Checkpoint.LoadModel(Path.Combine(runDir, Checkpoint.FileName));
+        string exported = Path.Combine(runDir, "distilled.onnx");
+        Onnx.ModelProto proto;
+        using (model) proto = OnnxExporter.Build(model, state, "ema");
+        File.WriteAllBytes(exported, Google.Protobuf.MessageExtensions.ToByteArray(proto));
+        return (exported, proto);
     }
 
     private void Distil(string runDir, double scale, int steps) => Run(Config(sided.Path, scale, steps), runDir, resume: false);
