@@ -43,8 +43,9 @@ public static class Manifest
         string header = sides ? SideHeader : Header;
         if (autoGuidance) header = header.Replace(",image_size,", $",{AutoGuidanceColumn},{GuideColumn},image_size,", StringComparison.Ordinal);
         if (spacing) header = header.Replace(",steps,", $",steps,{SpacingColumn},", StringComparison.Ordinal);
-        if (distilledGuidance) header = header.Replace(",guidance,", $",guidance,{DistilledGuidanceColumn},", StringComparison.Ordinal);
         if (guidanceInterval) header = header.Replace(",guidance,", $",guidance,{GuidanceIntervalColumn},", StringComparison.Ordinal);
+        // Inserted after the interval's so the header reads guidance, distilled_guidance, guidance_interval like each row.
+        if (distilledGuidance) header = header.Replace(",guidance,", $",guidance,{DistilledGuidanceColumn},", StringComparison.Ordinal);
         return decoder ? header.Replace(",model_sha256,", $",model_sha256,{DecoderColumn},", StringComparison.Ordinal) : header;
     }
 
