@@ -140,10 +140,28 @@ public class BFloat16TrainingTests(ITestOutputHelper log)
     public void PrecisionDefaultsFollowTheCpuAndRefuseUnknownNames()
     {
         var (chosen, line) = TrainingPrecision.Resolve(null, CPU);
-        Assert.Equal(TrainingPrecision.CpuBf16Flag() is null ? TrainingPrecision.Fp32 : TrainingPrecision.Bf16, chosen);
+        if (TrainingPrecision.CpuBf16Flag() is null) Assert.Equal(TrainingPrecision.Fp32, chosen);
         Assert.StartsWith("precision: " + chosen, line);
         Assert.Equal(TrainingPrecision.Fp32, TrainingPrecision.Resolve("fp32", CPU).Precision);
         var e = Assert.Throws<ArgumentException>(() => TrainingPrecision.Resolve("fp16", CPU));
         Assert.Contains("--precision 'fp16'", e.Message);
+    }
+
+    /// <summary>
+    /// The default follows what `bench --training-only` measured on this project's machines: bf16 faster on the 2-core AMD
+    /// EPYCs with AVX-512 BF16 (1.5–2.75×, docs/bench-training.md), slower on the 2-core Intel Xeon guests that list AVX-512
+    /// BF16 but no AMX (0.6–0.87× for every network, docs/bench-training-xeon.md); AMX is where Intel's bf16 is fast.
+    /// </summary>
+    [Theory]
+    [InlineData("AuthenticAMD", "fma avx512f avx512_bf16 avx512_vnni", "bf16")]
+    [InlineData("GenuineIntel", "fma avx512f avx512_bf16 avx512_vnni avx512_fp16", "fp32")]
+    [InlineData("GenuineIntel", "fma avx512f avx512_bf16 amx_bf16 amx_tile", "bf16")]
+    [InlineData("AuthenticAMD", "fma avx2", "fp32")]
+    [InlineData("", "", "fp32")]
+    public void TheCpuDefaultIsThePrecisionMeasuredFasterOnThatKindOfCpu(string vendor, string flags, string expected)
+    {
+        var (chosen, line) = TrainingPrecision.DefaultForCpu(vendor, flags.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(expected, chosen);
+        Assert.StartsWith("precision: " + expected, line);
     }
 }

@@ -41,7 +41,7 @@ public sealed class AugmentBenefitOptions : TorchOptions
     [Option("threads", Default = 0, HelpText = "CPU threads (0 = all cores; at most 4 × the logical cores).")]
     public int Threads { get; set; }
 
-    [Option("precision", HelpText = "fp32 | bf16 for every classifier of the verdict (default: bf16 where the CPU has AVX-512 BF16 or AMX, else fp32; which is faster depends on the CPU: bench --training-only --training resnet18-imagenet tells).")]
+    [Option("precision", HelpText = "fp32 | bf16 for every classifier of the verdict (default: bf16 where the CPU has AMX, or AVX-512 BF16 on AMD, else fp32; which is faster depends on the CPU: bench --training-only --training resnet18-imagenet tells).")]
     public string? Precision { get; set; }
 
     [Option("mirror-averaging", HelpText = "Every arm's classifier reads each val image and its left-right mirror and averages the two (as train-classifier --mirror-averaging).")]

@@ -53,7 +53,7 @@ public sealed class TrainAutoencoderOptions : TorchOptions
     [Option("ema-decay", HelpText = "Keep an exponential moving average of the trained weights with this decay (e.g. 0.999) and export it instead of the raw weights (default 0: none).")]
     public double? EmaDecay { get; set; }
 
-    [Option("precision", HelpText = "fp32 | bf16 (default: bf16 where the CPU has AVX-512 BF16 or AMX, else fp32).")]
+    [Option("precision", HelpText = "fp32 | bf16 (default: bf16 where the CPU has AMX, or AVX-512 BF16 on AMD, else fp32).")]
     public string? Precision { get; set; }
 
     [Option("seed", HelpText = "Seed for initialisation, crops and latent noise (default 1).")]

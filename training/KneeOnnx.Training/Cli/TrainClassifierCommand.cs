@@ -37,7 +37,7 @@ public sealed class TrainClassifierOptions : TorchOptions
     [Option("threads", Default = 0, HelpText = "CPU threads (0 = all cores; at most 4 × the logical cores).")]
     public int Threads { get; set; }
 
-    [Option("precision", HelpText = "fp32 | bf16 (default: bf16 where the CPU has AVX-512 BF16 or AMX, else fp32); weights and the saved file stay fp32.")]
+    [Option("precision", HelpText = "fp32 | bf16 (default: bf16 where the CPU has AMX, or AVX-512 BF16 on AMD, else fp32); weights and the saved file stay fp32.")]
     public string? Precision { get; set; }
 
     [Option("weights", HelpText = "How the kept classifier is stored: float32 | float16 (half the file; its val figures measured with the rounded weights). Default: float16 for resnet18-imagenet, float32 for small-cnn.")]

@@ -130,7 +130,7 @@ public sealed class TrainOptions : TorchOptions
     [Option("autoencoder", HelpText = "Train a latent model (--preset latent-xs|latent-s|latent-m) on the latents of this export-autoencoder folder; the train split is encoded once and cached.")]
     public string? Autoencoder { get; set; }
 
-    [Option("precision", HelpText = "fp32 | bf16: the arithmetic of the forward and backward passes; weights, optimiser, EMA and checkpoints stay fp32 (default: bf16 where the CPU has AVX-512 BF16 or AMX, else fp32). May change on --resume: which is faster depends on the CPU.")]
+    [Option("precision", HelpText = "fp32 | bf16: the arithmetic of the forward and backward passes; weights, optimiser, EMA and checkpoints stay fp32 (default: bf16 where the CPU has AMX, or AVX-512 BF16 on AMD, else fp32). May change on --resume: which is faster depends on the CPU.")]
     public string? Precision { get; set; }
 
     [Option("skip-unreadable", HelpText = "Leave out PNGs that cannot be decoded (counted in the log) instead of stopping.")]
