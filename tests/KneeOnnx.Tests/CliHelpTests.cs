@@ -88,7 +88,7 @@ public class CliHelpTests
     [Fact]
     public void EverySamplerOptionListsEverySampler()
     {
-        string[] samplers = ["ddpm", "ddim", "dpm++2m", "dpm++3m", "dpm++2m-sde"];
+        string[] samplers = ["ddpm", "ddim", "dpm++2m", "dpm++3m", "dpm++2m-sde", "dpm++3m-sde"];
         var schedule = KneeOnnx.Diffusion.NoiseSchedule.Default;
         foreach (string name in samplers.Union(KneeOnnx.Schedulers.SchedulerFactory.Names))
             Assert.Equal(name, KneeOnnx.Schedulers.SchedulerFactory.Create(name, schedule, 10).Name);

@@ -85,6 +85,7 @@ public class ExportParityTests(ITestOutputHelper log)
     [InlineData("dpm++2m", 20, 2.5)]
     [InlineData("dpm++3m", 20, 2.5)]
     [InlineData("dpm++2m-sde", 20, 2.5)]
+    [InlineData("dpm++3m-sde", 20, 2.5)]
     public void WholeSamplingRunMatchesTorchSharp(string sampler, int steps, double guidance)
     {
         using var dir = new TempDirectory();

@@ -59,6 +59,7 @@ public class VelocityPredictionTests
     [InlineData("dpm++2m")]
     [InlineData("dpm++3m")]
     [InlineData("dpm++2m-sde")]
+    [InlineData("dpm++3m-sde")]
     public void OneVelocityStepFromPureNoiseLandsOnTheDataMean(string sampler)
     {
         // At ᾱ = 0, x_T holds no signal, so E[x₀ | x_T] is the data mean whatever x_T is — a point ε-prediction cannot reach.
@@ -76,6 +77,7 @@ public class VelocityPredictionTests
     [InlineData("dpm++2m")]
     [InlineData("dpm++3m")]
     [InlineData("dpm++2m-sde")]
+    [InlineData("dpm++3m-sde")]
     public void OneVelocityStepOnTheLinearScheduleLandsOnThePosteriorMean(string sampler)
     {
         var s = SchedulerFactory.Create(sampler, NoiseSchedule.Default, 1, clipDenoised: false, prediction: PredictionType.Velocity);

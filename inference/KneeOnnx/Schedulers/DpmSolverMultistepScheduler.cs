@@ -12,7 +12,9 @@ namespace KneeOnnx.Schedulers;
 /// standard deviation σ_t√(1 − e^{-2h}). Its first-order step is exactly DDPM's posterior step, so it keeps the spread
 /// that ancestral sampling keeps while the x̂₀ extrapolation lets it take fewer, longer steps.</para>
 /// <para>With <c>order</c> 3, DPM-Solver++(3M) (Lu et al. 2022, Appendix B; diffusers' solver_order = 3): from the third
-/// step on, the last three x̂₀ estimate the first and second λ-derivatives. The second step is second order (Taylor form).</para>
+/// step on, the last three x̂₀ estimate the first and second λ-derivatives. The second step is second order (Taylor form).
+/// Both together give SDE-DPM-Solver++(3M) (diffusers' <c>sde-dpmsolver++</c> with solver_order = 3, k-diffusion's
+/// dpmpp_3m_sde): the same derivatives integrated against the SDE's kernel 2e^{-2(λ_t − λ)}.</para>
 /// </summary>
 public sealed class DpmSolverMultistepScheduler : IDiffusionScheduler
 {
@@ -27,7 +29,7 @@ public sealed class DpmSolverMultistepScheduler : IDiffusionScheduler
     private double _previousLambda, _olderLambda;
     private int _expectedIndex;
 
-    public const string OdeName = "dpm++2m", SdeName = "dpm++2m-sde", ThirdOrderName = "dpm++3m";
+    public const string OdeName = "dpm++2m", SdeName = "dpm++2m-sde", ThirdOrderName = "dpm++3m", ThirdOrderSdeName = "dpm++3m-sde";
 
     public DpmSolverMultistepScheduler(NoiseSchedule schedule, int steps, bool clipDenoised = false, string prediction = PredictionType.Epsilon, bool stochastic = false,
                                        int order = 2)
@@ -37,7 +39,6 @@ public sealed class DpmSolverMultistepScheduler : IDiffusionScheduler
                                        bool stochastic = false, int order = 2)
     {
         if (order is not (2 or 3)) throw new ArgumentOutOfRangeException(nameof(order), $"DPM-Solver++ order must be 2 or 3, got {order}");
-        if (stochastic && order != 2) throw new ArgumentException("the SDE variant of DPM-Solver++ is second order only", nameof(stochastic));
         PredictionType.RequireCompatible(prediction, schedule);
         _prediction = prediction;
         _schedule = schedule;
@@ -47,7 +48,7 @@ public sealed class DpmSolverMultistepScheduler : IDiffusionScheduler
         _order = order;
     }
 
-    public string Name => _stochastic ? SdeName : _order == 3 ? ThirdOrderName : OdeName;
+    public string Name => (_stochastic, _order) switch { (true, 3) => ThirdOrderSdeName, (true, _) => SdeName, (false, 3) => ThirdOrderName, _ => OdeName };
     public IReadOnlyList<int> Timesteps => _timesteps;
     public bool IsStochastic => _stochastic;
 
@@ -77,7 +78,7 @@ public sealed class DpmSolverMultistepScheduler : IDiffusionScheduler
 
         // Higher orders need earlier estimates and a finite step; the final step onto x₀ (h = ∞) is first order.
         int order = prev < 0 ? 1 : Math.Min(_order, index + 1);
-        if (order == 3) ThirdOrderStep(sample, lambdaS, alphaT, sigmaT, sigmaS, expMinusH);
+        if (order == 3) ThirdOrderStep(sample, lambdaS, alphaT, sigmaT, sigmaS, expMinusH, freshNoise);
         else LowerOrderStep(order, sample, lambdaS, alphaT, sigmaT, sigmaS, expMinusH, freshNoise);
 
         (_olderX0, _previousX0, _currentX0) = (_previousX0, _currentX0, _olderX0);
@@ -92,9 +93,7 @@ public sealed class DpmSolverMultistepScheduler : IDiffusionScheduler
         double decay = _stochastic ? expMinusH * expMinusH : expMinusH;
         float keep = (float)(sigmaT / sigmaS * (_stochastic ? expMinusH : 1));
         float d0Weight = (float)(-alphaT * (decay - 1));
-        double noiseStd = _stochastic ? sigmaT * Math.Sqrt(Math.Max(0, 1 - decay)) : 0;
-        float[]? z = noiseStd > 0 ? (freshNoise ?? throw new ArgumentNullException(nameof(freshNoise), $"{SdeName} needs fresh noise"))() : null;
-        float zWeight = (float)noiseStd;
+        var (z, zWeight) = StepNoise(sigmaT, expMinusH, freshNoise);
         if (order >= 2)
         {
             double h = Math.Log(alphaT / sigmaT) - lambdaS;
@@ -110,29 +109,52 @@ public sealed class DpmSolverMultistepScheduler : IDiffusionScheduler
         }
     }
 
+    /// <summary>The SDE's fresh noise and its standard deviation σ_t√(1 − e^{-2h}); none for the ODE or onto x₀.</summary>
+    private (float[]? Noise, float Std) StepNoise(double sigmaT, double expMinusH, Func<float[]>? freshNoise)
+    {
+        double std = _stochastic ? sigmaT * Math.Sqrt(Math.Max(0, 1 - expMinusH * expMinusH)) : 0;
+        if (std <= 0) return (null, 0);
+        return ((freshNoise ?? throw new ArgumentNullException(nameof(freshNoise), $"{Name} needs fresh noise"))(), (float)std);
+    }
+
     /// <summary>
     /// DPM-Solver++(3M): from divided differences of m0, m1, m2, D1 = h·x̂₀′ and D2 = h²·x̂₀″/2 at λ_s (exact for an x̂₀
-    /// quadratic in λ), and the exact integral of that Taylor polynomial against e^λ:
+    /// quadratic in λ), and the exact integral of that Taylor polynomial x̂₀(λ_s + u) = D0 + (u/h)D1 + (u/h)²D2 against
+    /// the step's kernel. The ODE's kernel is e^{-(h−u)}:
     /// x_t = (σ_t/σ_s) x − α_t(e^{-h} − 1) D0 + α_t((e^{-h} − 1)/h + 1) D1 + α_t(1 − 2(e^{-h} − 1 + h)/h²) D2.
     /// The reference code (Lu et al.'s and diffusers') weights D2 by α_t(½ − (e^{-h} − 1 + h)/h²), half of this: its
     /// step is not exact for a quadratic x̂₀ (SchedulerTests checks this one against the closed form).
+    /// The SDE's kernel is 2e^{-2(h−u)}, with x decaying by (σ_t/σ_s)e^{-h} and noise refilling the lost variance:
+    /// x_t = (σ_t/σ_s)e^{-h} x + α_t(1 − e^{-2h}) D0 + α_t(1 − (1 − e^{-2h})/2h) D1 + α_t(1 − 1/h + (1 − e^{-2h})/2h²) D2
+    /// + σ_t√(1 − e^{-2h}) z (the same closed-form check, with z = 0).
     /// </summary>
-    private void ThirdOrderStep(Span<float> sample, double lambdaS, double alphaT, double sigmaT, double sigmaS, double expMinusH)
+    private void ThirdOrderStep(Span<float> sample, double lambdaS, double alphaT, double sigmaT, double sigmaS, double expMinusH, Func<float[]>? freshNoise)
     {
         double h = Math.Log(alphaT / sigmaT) - lambdaS;
         double r0 = (lambdaS - _previousLambda) / h, r1 = (_previousLambda - _olderLambda) / h;
         // λ of a zero-terminal-SNR start is −∞, so r1 (and then 1/r1, r0/(r0+r1), 1/(r0+r1)) may be ∞ (0): the step is
         // then the second-order Taylor step on m0, m1 alone.
         double inv0 = 1 / r0, inv1 = 1 / r1, share = double.IsInfinity(r1) ? 0 : r0 / (r0 + r1), inv01 = 1 / (r0 + r1);
-        double em1 = expMinusH - 1;
-        float keep = (float)(sigmaT / sigmaS);
-        float w0 = (float)(-alphaT * em1), w1 = (float)(alphaT * (em1 / h + 1)), w2 = (float)(alphaT * (1 - 2 * (em1 + h) / (h * h)));
+        double keep, w0, w1, w2;
+        if (_stochastic)
+        {
+            double lost = 1 - expMinusH * expMinusH; // 1 − e^{-2h}
+            keep = sigmaT / sigmaS * expMinusH;
+            (w0, w1, w2) = (alphaT * lost, alphaT * (1 - lost / (2 * h)), alphaT * (1 - 1 / h + lost / (2 * h * h)));
+        }
+        else
+        {
+            double em1 = expMinusH - 1;
+            keep = sigmaT / sigmaS;
+            (w0, w1, w2) = (-alphaT * em1, alphaT * (em1 / h + 1), alphaT * (1 - 2 * (em1 + h) / (h * h)));
+        }
+        var (z, zWeight) = StepNoise(sigmaT, expMinusH, freshNoise);
         for (int i = 0; i < sample.Length; i++)
         {
             double m0 = _currentX0[i], m1 = _previousX0[i], m2 = _olderX0[i];
             double d10 = inv0 * (m0 - m1), d11 = inv1 * (m1 - m2);
             double d1 = d10 + share * (d10 - d11), d2 = inv01 * (d10 - d11);
-            sample[i] = (float)(keep * sample[i] + w0 * m0 + w1 * d1 + w2 * d2);
+            sample[i] = (float)(keep * sample[i] + w0 * m0 + w1 * d1 + w2 * d2 + (z is null ? 0 : zWeight * z[i]));
         }
     }
 }

@@ -9,7 +9,7 @@ public static class SchedulerFactory
 
     /// <summary>Every name, as help texts list them (a constant, so option attributes can carry it).</summary>
     public const string NameList = DdpmName + " | " + DdimName + " | " + DpmSolverMultistepScheduler.OdeName + " | " + DpmSolverMultistepScheduler.ThirdOrderName
-        + " | " + DpmSolverMultistepScheduler.SdeName;
+        + " | " + DpmSolverMultistepScheduler.SdeName + " | " + DpmSolverMultistepScheduler.ThirdOrderSdeName;
 
     public static readonly IReadOnlyList<string> Names = NameList.Split(" | ");
 
@@ -28,6 +28,7 @@ public static class SchedulerFactory
             DdpmName => new DdpmScheduler(schedule, timesteps, clipDenoised ?? true, prediction),
             DdimName => new DdimScheduler(schedule, timesteps, eta, clipDenoised ?? true, prediction),
             DpmSolverMultistepScheduler.SdeName => new DpmSolverMultistepScheduler(schedule, timesteps, clipDenoised ?? false, prediction, stochastic: true),
+            DpmSolverMultistepScheduler.ThirdOrderSdeName => new DpmSolverMultistepScheduler(schedule, timesteps, clipDenoised ?? false, prediction, stochastic: true, order: 3),
             DpmSolverMultistepScheduler.ThirdOrderName => new DpmSolverMultistepScheduler(schedule, timesteps, clipDenoised ?? false, prediction, order: 3),
             _ => new DpmSolverMultistepScheduler(schedule, timesteps, clipDenoised ?? false, prediction),
         };
