@@ -72,8 +72,8 @@ public abstract class SamplingOptions : ModelOptions
     [Option("steps", HelpText = "Model calls per image (1..T; default: the model's own count for its sampler, else 50).")]
     public int? Steps { get; set; }
 
-    [Option("eta", Default = 0.0, HelpText = "DDIM η (0 = deterministic).")]
-    public double Eta { get; set; }
+    [Option("eta", HelpText = "The share of each step's variance that is fresh noise: DDIM's η (0..1; default 0, deterministic) or the SDE solvers' (dpm++2m-sde, dpm++3m-sde: (0, 1]; default 1, the full SDE; towards 0, the ODE). Default: the model's own with its own sampler when it names one.")]
+    public double? Eta { get; set; }
 
     [Option("guidance", HelpText = "Classifier-free guidance scale (1 = none; needs a model with a null grade; default: the model's own, measured on val, when it names one; else 1).")]
     public double? Guidance { get; set; }
@@ -107,9 +107,13 @@ public abstract class SamplingOptions : ModelOptions
     {
         double autoGuidance = Generation.AutoGuidanceOptions.Weight(GuideModel, AutoGuidance);
         var (sampler, steps) = Generation.SamplerSettings.Choose(forceSampler ?? Sampler, Steps, model);
+        // Without the model a sampler left out is not yet known (the model may name its own), so η is judged once it is.
+        bool etaJudgeable = model is not null || (forceSampler ?? Sampler) is not null;
+        if (!etaJudgeable && Eta is double early && !(early >= 0 && early <= 1))
+            throw new ArgumentException($"--eta must be in 0..1, got {early.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
         return new Generation.SamplerSettings
         {
-            Sampler = sampler, Steps = steps, Eta = Eta, Guidance = Generation.SamplerSettings.ChooseGuidance(Guidance, model), ClipDenoised = Generation.SamplerSettings.ParseClip(ClipX0),
+            Sampler = sampler, Steps = steps, Eta = etaJudgeable ? Generation.SamplerSettings.ChooseEta(Eta, model, sampler) : null, Guidance = Generation.SamplerSettings.ChooseGuidance(Guidance, model), ClipDenoised = Generation.SamplerSettings.ParseClip(ClipX0),
             GuidanceInterval = Generation.SamplerSettings.ChooseGuidanceInterval(
                 GuidanceInterval is null ? null : Generation.GuidanceInterval.Parse(GuidanceInterval, "--guidance-interval"), model),
             Spacing = Generation.SamplerSettings.ChooseSpacing(Spacing, model, sampler),

@@ -16,7 +16,7 @@ internal static class InfoCommand
         output.WriteLine($"  sha256 {model.Sha256}");
         output.WriteLine($"  {info.ImageSize}×{info.ImageSize}×{info.Channels}, {info.Schedule.Kind} β {info.Schedule.BetaStart}..{info.Schedule.BetaEnd}{(info.Schedule.ZeroTerminalSnr ? " rescaled to zero terminal SNR" : "")}, T = {info.Schedule.TrainTimesteps}, {info.PredictionType} prediction");
         output.WriteLine(info.DefaultSampler is { } sampler
-            ? $"  default sampler: {sampler}, {info.DefaultSteps} steps{(info.DefaultSpacing is { } spacing ? $", {spacing} spacing" : "")} (the model's own, used when --sampler/--steps{(info.DefaultSpacing is null ? "" : "/--spacing")} are left out)"
+            ? $"  default sampler: {sampler}, {info.DefaultSteps} steps{(info.DefaultSpacing is { } spacing ? $", {spacing} spacing" : "")}{(info.DefaultEta is { } eta ? $", η {eta.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "")} (the model's own, used when --sampler/--steps{(info.DefaultSpacing is null ? "" : "/--spacing")} are left out)"
             : $"  default sampler: none named; verbs use {Generation.SamplerSettings.DefaultSampler}, {Generation.SamplerSettings.DefaultSteps} steps");
         output.WriteLine($"  conditioning {info.Conditioning}; grades: {string.Join(", ", info.GradeNames.Select((n, i) => $"{i} = {n}"))}; guidance {(info.SupportsGuidance ? $"available (null grade {info.NullGrade})" : "not available")}"
             + (info.DefaultGuidance is { } w ? $"; default guidance {w.ToString(System.Globalization.CultureInfo.InvariantCulture)} (the model's own, used when --guidance is left out)" : "")

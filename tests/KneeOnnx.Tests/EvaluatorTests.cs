@@ -146,6 +146,36 @@ public class EvaluatorTests
     }
 
     [Fact]
+    public void AnEvaluationWithAnotherEtaGeneratesItsOwnSet()
+    {
+        using var dir = new TempDirectory();
+        using var model = new TinyOnnxModel();
+        var (_, real, train) = Sets(dir);
+        string[] args = ["evaluate", "--model", model.Path, "--per-grade", "2", "--sampler", "dpm++2m-sde", "--steps", "3", "--real", real, "--train", train, "--out", dir.Combine("r"), "--no-feature-cache"];
+        var (code, _, err) = InProcessCli.Train(args);
+        Assert.True(code == 0, err);
+        (code, var stdout, err) = InProcessCli.Train([.. args, "--eta", "0.5"]);
+        Assert.True(code == 0, err);
+        Assert.Contains("0 already there", stdout); // the full SDE's images are not reused for another η
+        string folder = Directory.GetDirectories(dir.Combine("r", "generated")).Single(d => d.Contains("_eta0.5_"));
+        Assert.Equal("dpmpp2m-sde3_eta0.5", JsonNode.Parse(File.ReadAllText(dir.Combine("r", "report.json")))!["generation"]!["sampler"]!.GetValue<string>());
+        string full = Directory.GetDirectories(dir.Combine("r", "generated")).Single(d => d != folder);
+        var halfFiles = Directory.GetFiles(folder, "*.png", SearchOption.AllDirectories).Order().ToArray();
+        var fullFiles = Directory.GetFiles(full, "*.png", SearchOption.AllDirectories).Order().ToArray();
+        Assert.Equal(10, halfFiles.Length);
+        Assert.All(halfFiles, f => Assert.Contains("_dpmpp2m-sde3_eta0.5_s1_", Path.GetFileName(f)));
+        // η reaches the sampler: the same noise seeds, other images.
+        Assert.Contains(halfFiles.Zip(fullFiles), p => !File.ReadAllBytes(p.First).AsSpan().SequenceEqual(File.ReadAllBytes(p.Second)));
+
+        (code, _, err) = InProcessCli.Train("evaluate", "--generated", folder, "--eta", "0.5", "--real", real, "--train", train, "--out", dir.Combine("r2"));
+        Assert.Equal(2, code);
+        Assert.Contains("--eta chooses how --model generates", err);
+        (code, _, err) = InProcessCli.Train([.. args[..5], "ddpm", .. args[6..], "--eta", "0.5"]);
+        Assert.Equal(2, code);
+        Assert.Contains("--eta 0.5: ddpm adds no noise for η to scale", err);
+    }
+
+    [Fact]
     public void AGuidedEvaluationGeneratesItsOwnSetAndSaysSo()
     {
         using var dir = new TempDirectory();

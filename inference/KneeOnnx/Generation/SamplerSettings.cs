@@ -37,6 +37,13 @@ public sealed record SamplerSettings
                 $"--guidance {asked}: the model has guidance {baked} distilled into it and samples guided in one call; guiding it again would apply guidance twice (leave --guidance out)"));
         return guidance ?? model?.DefaultGuidance ?? 1.0;
     }
+    /// <summary>
+    /// The η a verb runs: what was asked for; else the model's own η when <paramref name="sampler"/> is the model's own
+    /// sampler (it was measured with it, as the step count was); else null, the sampler's own (<see cref="SchedulerFactory.DefaultEta"/>).
+    /// </summary>
+    public static double? ChooseEta(double? eta, Runtime.ModelInfo? model, string sampler) =>
+        eta ?? (model?.DefaultSampler == sampler ? model.DefaultEta : null);
+
     /// <summary>The noise levels guidance applies at: what was asked for, else the model's own interval, else every step (null).</summary>
     public static GuidanceInterval? ChooseGuidanceInterval(GuidanceInterval? interval, Runtime.ModelInfo? model) => interval ?? model?.DefaultGuidanceInterval;
 
@@ -50,7 +57,14 @@ public sealed record SamplerSettings
     public int Steps { get; init; } = DefaultSteps;
     /// <summary>Where the <see cref="Steps"/> model calls fall among the training timesteps (<see cref="TimestepSpacing.Names"/>).</summary>
     public string Spacing { get; init; } = TimestepSpacing.TrailingName;
-    public double Eta { get; init; }
+    /// <summary>
+    /// How much of each step's variance is fresh noise (<see cref="SchedulerFactory.TakesEta"/>): DDIM's η (0 deterministic)
+    /// or the SDE solvers' (1 the full SDE, towards 0 the ODE; k-diffusion's <c>eta</c>). Null = the sampler's own
+    /// (<see cref="SchedulerFactory.DefaultEta"/>), or the model's measured one with its own sampler (<see cref="ChooseEta"/>).
+    /// </summary>
+    public double? Eta { get; init; }
+    /// <summary>The η the scheduler runs with (what manifests record): <see cref="Eta"/>, else the sampler's own.</summary>
+    public double EffectiveEta => Eta ?? SchedulerFactory.DefaultEta(Sampler);
     /// <summary>1 = plain conditional sampling; above 1 pushes harder towards the grade (needs a model with a null grade).</summary>
     public double Guidance { get; init; } = 1.0;
     /// <summary>
@@ -88,7 +102,7 @@ public sealed record SamplerSettings
     public string Tag =>
         Sampler.Replace("+", "p") + Steps.ToString(CultureInfo.InvariantCulture)
         + (Spacing != TimestepSpacing.TrailingName ? "_" + Spacing : "")
-        + (Eta != 0 ? "_eta" + Eta.ToString("R", CultureInfo.InvariantCulture) : "")
+        + (EffectiveEta != SchedulerFactory.DefaultEta(Sampler) ? "_eta" + EffectiveEta.ToString("R", CultureInfo.InvariantCulture) : "")
         + (Guidance != 1 ? "_w" + Guidance.ToString("R", CultureInfo.InvariantCulture) : "")
         + (EffectiveGuidanceInterval is { } interval ? "_gi" + interval.Tag : "")
         + (AutoGuidance != 1 ? "_ag" + AutoGuidance.ToString("R", CultureInfo.InvariantCulture) : "")
@@ -108,7 +122,7 @@ public sealed record SamplerSettings
     {
         if (!SchedulerFactory.Names.Contains(Sampler))
             throw new ArgumentException($"--sampler '{Sampler}' is not one of {string.Join(", ", SchedulerFactory.Names)}");
-        if (!(Eta >= 0 && Eta <= 1)) throw new ArgumentException($"--eta must be in 0..1, got {Eta.ToString(CultureInfo.InvariantCulture)}");
+        ValidateEta();
         if (!(Guidance >= 0 && Guidance <= MaxGuidance)) throw new ArgumentException($"--guidance must be in 0..{MaxGuidance}, got {Guidance.ToString(CultureInfo.InvariantCulture)}");
         ValidateAutoGuidance();
         ValidateSpacing();
@@ -121,7 +135,7 @@ public sealed record SamplerSettings
             throw new ArgumentException($"--sampler '{Sampler}' is not one of {string.Join(", ", SchedulerFactory.Names)}");
         int T = model.Schedule.TrainTimesteps;
         if (Steps < 1 || Steps > T) throw new ArgumentException($"--steps must be in 1..{T} (the model's T), got {Steps}");
-        if (!(Eta >= 0 && Eta <= 1)) throw new ArgumentException($"--eta must be in 0..1, got {Eta.ToString(CultureInfo.InvariantCulture)}");
+        ValidateEta();
         if (!(Guidance >= 0 && Guidance <= MaxGuidance)) throw new ArgumentException($"--guidance must be in 0..{MaxGuidance}, got {Guidance.ToString(CultureInfo.InvariantCulture)}");
         if (Guidance != 1 && !model.SupportsGuidance)
             throw new ArgumentException($"--guidance {Guidance.ToString(CultureInfo.InvariantCulture)} needs a model trained with a null grade (label dropout); this one has none");
@@ -129,6 +143,21 @@ public sealed record SamplerSettings
         ValidateSpacing();
         if (ClipDenoised == true && !model.ClipSample)
             throw new ArgumentException($"--clip-x0 on: this model's samples have no [-1, 1] bound to clip to ({(model.IsLatent ? $"{model.Channels}×{model.ImageSize}² latents, " : "")}'{Runtime.ModelContract.Keys.ClipSample}' = false); use auto or off");
+    }
+
+    private void ValidateEta()
+    {
+        if (Eta is double eta) CheckEta(Sampler, eta, "--eta");
+    }
+
+    /// <summary>η for <paramref name="sampler"/>, as the <paramref name="option"/> that gave it: a sampler that takes one, in its range.</summary>
+    public static void CheckEta(string sampler, double eta, string option)
+    {
+        string given = eta.ToString(CultureInfo.InvariantCulture);
+        if (!SchedulerFactory.TakesEta.Contains(sampler))
+            throw new ArgumentException($"{option} {given}: {sampler} adds no noise for η to scale (it applies to {string.Join(", ", SchedulerFactory.TakesEta)})");
+        if (!SchedulerFactory.EtaInRange(sampler, eta))
+            throw new ArgumentException($"{option} must be in {SchedulerFactory.EtaRange(sampler)}{(sampler == SchedulerFactory.DdimName ? "" : " (η = 0 is the ODE: dpm++2m or dpm++3m)")} for {sampler}, got {given}");
     }
 
     private void ValidateAutoGuidance()

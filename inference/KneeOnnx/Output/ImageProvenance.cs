@@ -42,7 +42,10 @@ public sealed record ImageProvenance(string ModelName, string ModelSha256, strin
         string spacing = Field(Manifest.SpacingColumn) is { Length: > 0 } sp ? sp : Schedulers.TimestepSpacing.TrailingName;
         if (spacing != Spacing)
             return $"written with {spacing} timestep spacing, this run asks for {Spacing}";
-        if (Field("eta") is { } eta && !SameNumber(eta, Eta))
+        // Manifests written before the SDE solvers took η recorded 0 for the full SDE; η = 0 is refused for them (it is the
+        // ODE, under its own name), so a 0 beside an SDE sampler can mean nothing else.
+        if (Field("eta") is { } eta && !SameNumber(eta, Eta)
+            && !(Schedulers.SchedulerFactory.DefaultEta(Sampler) == 1 && Eta == 1 && SameNumber(eta, 0)))
             return $"written with eta {eta}, this run asks for {Eta.ToString(Inv)}";
         if (Field("guidance") is { } guidance && !SameNumber(guidance, Guidance))
             return $"written with guidance {guidance}, this run asks for {Guidance.ToString(Inv)}";

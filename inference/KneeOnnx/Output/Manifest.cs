@@ -70,7 +70,7 @@ public static class Manifest
                 img.Index.ToString(inv), seed.ToString(inv), ImageGenerator.NoiseStream(img.Grade, img.Side).ToString(inv), s.Sampler,
                 s.Steps.ToString(inv)]);
             if (spacing) row.Add(s.Spacing);
-            row.AddRange([s.Eta.ToString(inv), s.Guidance.ToString(inv)]);
+            row.AddRange([s.EffectiveEta.ToString(inv), s.Guidance.ToString(inv)]);
             if (distilledGuidance is double baked) row.Add(baked.ToString("R", inv));
             if (interval is { } limited) row.Add(Quote(limited.ToString()));
             if (autoGuided) row.AddRange([s.AutoGuidance.ToString(inv), guideSha256!]);

@@ -44,6 +44,8 @@ public static class ModelContract
         public const string DefaultGuidanceInterval = "kneeonnx.default_guidance_interval";
         /// <summary>Where the default sampler's calls fall among the timesteps (<see cref="Schedulers.TimestepSpacing.Names"/>; export --default-spacing); absent = trailing.</summary>
         public const string DefaultSpacing = "kneeonnx.default_spacing";
+        /// <summary>The default sampler's η (<see cref="Generation.SamplerSettings.Eta"/>; export --default-eta), for a sampler that takes one; absent = the sampler's own.</summary>
+        public const string DefaultEta = "kneeonnx.default_eta";
         public const string Grades = "kneeonnx.grades";
         public const string Conditioning = "kneeonnx.conditioning";
         public const string NullGrade = "kneeonnx.null_grade";

@@ -28,6 +28,8 @@ public sealed record ModelInfo
     public double? DistilledGuidance { get; init; }
     /// <summary>The timestep spacing measured best for this model (<see cref="ModelContract.Keys.DefaultSpacing"/>); null = trailing.</summary>
     public string? DefaultSpacing { get; init; }
+    /// <summary>The η measured best with the default sampler (<see cref="ModelContract.Keys.DefaultEta"/>); null = the sampler's own.</summary>
+    public double? DefaultEta { get; init; }
     public required IReadOnlyList<string> GradeNames { get; init; }
     public required string Conditioning { get; init; }
     /// <summary>Index of the learned "no grade" embedding, or -1 (no classifier-free guidance).</summary>
@@ -138,6 +140,7 @@ public sealed record ModelInfo
             : Schedulers.TimestepSpacing.Names.Contains(spacing) ? spacing
                 : throw new InvalidModelException($"{path}: metadata '{ModelContract.Keys.DefaultSpacing}' = '{Shorten(spacing)}' is not one of {string.Join(", ", Schedulers.TimestepSpacing.Names)}")
             : null;
+        double? defaultEta = ParseDefaultEta(path, meta, defaultSampler);
         var (sideNames, nullSide) = ParseSides(path, meta, conditioning, nullGrade);
         var latent = LatentMetadata.Parse(path, meta, size, channels);
         return new ModelInfo
@@ -145,9 +148,20 @@ public sealed record ModelInfo
             ImageSize = size, Channels = channels, Schedule = schedule, PredictionType = prediction, GradeNames = names,
             Conditioning = conditioning, NullGrade = nullGrade, Metadata = new Dictionary<string, string>(meta),
             SideNames = sideNames, NullSide = nullSide, DefaultSampler = defaultSampler, DefaultSteps = defaultSteps, DefaultGuidance = defaultGuidance,
-            DefaultGuidanceInterval = defaultInterval, DefaultSpacing = defaultSpacing, DistilledGuidance = distilled,
+            DefaultGuidanceInterval = defaultInterval, DefaultSpacing = defaultSpacing, DefaultEta = defaultEta, DistilledGuidance = distilled,
             DecoderPath = latent.DecoderPath, DecoderSha256 = latent.DecoderSha256, OutputImageSize = latent.OutputImageSize, ClipSample = latent.ClipSample,
         };
+    }
+
+    /// <summary>The default sampler's η: only beside a default sampler that takes one, and in its range.</summary>
+    private static double? ParseDefaultEta(string path, IReadOnlyDictionary<string, string> meta, string? defaultSampler)
+    {
+        if (!meta.TryGetValue(ModelContract.Keys.DefaultEta, out var raw)) return null;
+        if (defaultSampler is null || !Schedulers.SchedulerFactory.TakesEta.Contains(defaultSampler))
+            throw new InvalidModelException($"{path}: metadata has '{ModelContract.Keys.DefaultEta}' without a default sampler that takes η ({string.Join(", ", Schedulers.SchedulerFactory.TakesEta)})");
+        if (!double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out double eta) || !Schedulers.SchedulerFactory.EtaInRange(defaultSampler, eta))
+            throw new InvalidModelException($"{path}: metadata '{ModelContract.Keys.DefaultEta}' = '{Shorten(raw)}' is not a number in {Schedulers.SchedulerFactory.EtaRange(defaultSampler)} for {defaultSampler}");
+        return eta;
     }
 
     /// <summary>The model's own default sampler: both keys or neither, a known sampler, steps within 1..T.</summary>

@@ -15,6 +15,12 @@ namespace KneeOnnx.Schedulers;
 /// step on, the last three x̂₀ estimate the first and second λ-derivatives. The second step is second order (Taylor form).
 /// Both together give SDE-DPM-Solver++(3M) (diffusers' <c>sde-dpmsolver++</c> with solver_order = 3, k-diffusion's
 /// dpmpp_3m_sde): the same derivatives integrated against the SDE's kernel 2e^{-2(λ_t − λ)}.</para>
+/// <para>The SDE variants take k-diffusion's <c>eta</c> (η ∈ (0, 1], default 1, the full SDE): x decays by (σ_t/σ_s)e^{-ηh},
+/// x̂₀'s kernel is (1 + η)e^{-(1+η)(λ_t − λ)}, and the fresh noise has standard deviation σ_t√(1 − e^{-2ηh}) — for a fixed x̂₀
+/// the step lands on the forward marginal q(x_t | x̂₀) for every η, so η only sets how much of each step's variance is fresh
+/// noise rather than carried x (η → 0 is the ODE, as DDIM's η is between DDIM and DDPM). Less noise means less of the
+/// discretisation error that a short SDE run leaves, more of the network's own error carried along (Karras et al. 2022
+/// found an intermediate amount of fresh noise best at moderate step counts).</para>
 /// </summary>
 public sealed class DpmSolverMultistepScheduler : IDiffusionScheduler
 {
@@ -23,6 +29,8 @@ public sealed class DpmSolverMultistepScheduler : IDiffusionScheduler
     private readonly bool _clip;
     private readonly string _prediction;
     private readonly bool _stochastic;
+    // The SDE's share of fresh noise: 1 for the full SDE, 0 for the ODE.
+    private readonly double _eta;
     private readonly int _order;
     // x̂₀ of this step, the one before and the one before that (m0, m1, m2 in the paper), and λ of the last two.
     private float[] _currentX0 = [], _previousX0 = [], _olderX0 = [];
@@ -31,26 +39,32 @@ public sealed class DpmSolverMultistepScheduler : IDiffusionScheduler
 
     public const string OdeName = "dpm++2m", SdeName = "dpm++2m-sde", ThirdOrderName = "dpm++3m", ThirdOrderSdeName = "dpm++3m-sde";
 
+    /// <param name="eta">The SDE's η (see the summary); only with <paramref name="stochastic"/>.</param>
     public DpmSolverMultistepScheduler(NoiseSchedule schedule, int steps, bool clipDenoised = false, string prediction = PredictionType.Epsilon, bool stochastic = false,
-                                       int order = 2)
-        : this(schedule, TimestepSpacing.Trailing(schedule.TrainTimesteps, steps), clipDenoised, prediction, stochastic, order) { }
+                                       int order = 2, double eta = 1)
+        : this(schedule, TimestepSpacing.Trailing(schedule.TrainTimesteps, steps), clipDenoised, prediction, stochastic, order, eta) { }
 
     public DpmSolverMultistepScheduler(NoiseSchedule schedule, IReadOnlyList<int> timesteps, bool clipDenoised = false, string prediction = PredictionType.Epsilon,
-                                       bool stochastic = false, int order = 2)
+                                       bool stochastic = false, int order = 2, double eta = 1)
     {
         if (order is not (2 or 3)) throw new ArgumentOutOfRangeException(nameof(order), $"DPM-Solver++ order must be 2 or 3, got {order}");
+        // η = 0 would be the ODE under the SDE's name; the ODE has its own (dpm++2m, dpm++3m), so a manifest's sampler and η never disagree.
+        if (stochastic && !(eta > 0 && eta <= 1)) throw new ArgumentOutOfRangeException(nameof(eta), $"the SDE's η must be in (0, 1] (η = 0 is the ODE: dpm++2m or dpm++3m), got {eta}");
         PredictionType.RequireCompatible(prediction, schedule);
         _prediction = prediction;
         _schedule = schedule;
         _timesteps = TimestepSpacing.Validated(schedule.TrainTimesteps, timesteps);
         _clip = clipDenoised;
         _stochastic = stochastic;
+        _eta = stochastic ? eta : 0;
         _order = order;
     }
 
     public string Name => (_stochastic, _order) switch { (true, 3) => ThirdOrderSdeName, (true, _) => SdeName, (false, 3) => ThirdOrderName, _ => OdeName };
     public IReadOnlyList<int> Timesteps => _timesteps;
     public bool IsStochastic => _stochastic;
+    /// <summary>The share of fresh noise: the SDE's η, 0 for the ODE.</summary>
+    public double Eta => _eta;
 
     public void Step(int index, ReadOnlySpan<float> modelOutput, Span<float> sample, Func<float[]>? freshNoise)
     {
@@ -89,30 +103,38 @@ public sealed class DpmSolverMultistepScheduler : IDiffusionScheduler
     /// <summary>First order, or DPM-Solver++(2M)'s midpoint step; the SDE variant adds its noise to either.</summary>
     private void LowerOrderStep(int order, Span<float> sample, double lambdaS, double alphaT, double sigmaT, double sigmaS, double expMinusH, Func<float[]>? freshNoise)
     {
-        // The SDE's decay over the step is e^{-2h} where the ODE's is e^{-h}; the difference in variance is refilled with noise.
-        double decay = _stochastic ? expMinusH * expMinusH : expMinusH;
-        float keep = (float)(sigmaT / sigmaS * (_stochastic ? expMinusH : 1));
-        float d0Weight = (float)(-alphaT * (decay - 1));
+        var (keep, lost) = Decay(sigmaT, sigmaS, expMinusH);
+        float keepF = (float)keep, d0Weight = (float)(alphaT * lost);
         var (z, zWeight) = StepNoise(sigmaT, expMinusH, freshNoise);
         if (order >= 2)
         {
             double h = Math.Log(alphaT / sigmaT) - lambdaS;
             double r0 = (lambdaS - _previousLambda) / h;
-            float d1Weight = (float)(-0.5 * alphaT * (decay - 1) / r0);
+            float d1Weight = (float)(0.5 * alphaT * lost / r0);
             for (int i = 0; i < sample.Length; i++)
-                sample[i] = keep * sample[i] + d0Weight * _currentX0[i] + d1Weight * (_currentX0[i] - _previousX0[i]) + (z is null ? 0 : zWeight * z[i]);
+                sample[i] = keepF * sample[i] + d0Weight * _currentX0[i] + d1Weight * (_currentX0[i] - _previousX0[i]) + (z is null ? 0 : zWeight * z[i]);
         }
         else
         {
             for (int i = 0; i < sample.Length; i++)
-                sample[i] = keep * sample[i] + d0Weight * _currentX0[i] + (z is null ? 0 : zWeight * z[i]);
+                sample[i] = keepF * sample[i] + d0Weight * _currentX0[i] + (z is null ? 0 : zWeight * z[i]);
         }
     }
 
-    /// <summary>The SDE's fresh noise and its standard deviation σ_t√(1 − e^{-2h}); none for the ODE or onto x₀.</summary>
+    /// <summary>
+    /// What one step keeps of x, (σ_t/σ_s)e^{-ηh}, and the weight 1 − e^{-(1+η)h} its kernel gives a constant x̂₀ (times α_t);
+    /// powers of e^{-h} rather than of h, so the final step (e^{-h} = 0) stays finite (0⁰ = 1 for the ODE).
+    /// </summary>
+    private (double Keep, double Lost) Decay(double sigmaT, double sigmaS, double expMinusH) =>
+        (sigmaT / sigmaS * Power(expMinusH, _eta), 1 - Power(expMinusH, 1 + _eta));
+
+    /// <summary>x^p, by multiplication where p is 0, 1 or 2, so the ODE and the full SDE keep the exact arithmetic (and bytes) they had before η.</summary>
+    private static double Power(double x, double p) => p switch { 0 => 1, 1 => x, 2 => x * x, _ => Math.Pow(x, p) };
+
+    /// <summary>The SDE's fresh noise and its standard deviation σ_t√(1 − e^{-2ηh}); none for the ODE or onto x₀.</summary>
     private (float[]? Noise, float Std) StepNoise(double sigmaT, double expMinusH, Func<float[]>? freshNoise)
     {
-        double std = _stochastic ? sigmaT * Math.Sqrt(Math.Max(0, 1 - expMinusH * expMinusH)) : 0;
+        double std = _stochastic ? sigmaT * Math.Sqrt(Math.Max(0, 1 - Power(expMinusH, 2 * _eta))) : 0;
         if (std <= 0) return (null, 0);
         return ((freshNoise ?? throw new ArgumentNullException(nameof(freshNoise), $"{Name} needs fresh noise"))(), (float)std);
     }
@@ -126,7 +148,9 @@ public sealed class DpmSolverMultistepScheduler : IDiffusionScheduler
     /// step is not exact for a quadratic x̂₀ (SchedulerTests checks this one against the closed form).
     /// The SDE's kernel is 2e^{-2(h−u)}, with x decaying by (σ_t/σ_s)e^{-h} and noise refilling the lost variance:
     /// x_t = (σ_t/σ_s)e^{-h} x + α_t(1 − e^{-2h}) D0 + α_t(1 − (1 − e^{-2h})/2h) D1 + α_t(1 − 1/h + (1 − e^{-2h})/2h²) D2
-    /// + σ_t√(1 − e^{-2h}) z (the same closed-form check, with z = 0).
+    /// + σ_t√(1 − e^{-2h}) z (the same closed-form check, with z = 0). Both are one form in H = (1 + η)h, the kernel
+    /// (1 + η)e^{-(1+η)(h−u)}: w0 = α_t(1 − e^{-H}), w1 = α_t(1 − (1 − e^{-H})/H), w2 = α_t(1 − 2(H − 1 + e^{-H})/H²),
+    /// x kept by (σ_t/σ_s)e^{-ηh}; η = 0 gives the ODE's weights, η = 1 the SDE's.
     /// </summary>
     private void ThirdOrderStep(Span<float> sample, double lambdaS, double alphaT, double sigmaT, double sigmaS, double expMinusH, Func<float[]>? freshNoise)
     {
@@ -135,19 +159,9 @@ public sealed class DpmSolverMultistepScheduler : IDiffusionScheduler
         // λ of a zero-terminal-SNR start is −∞, so r1 (and then 1/r1, r0/(r0+r1), 1/(r0+r1)) may be ∞ (0): the step is
         // then the second-order Taylor step on m0, m1 alone.
         double inv0 = 1 / r0, inv1 = 1 / r1, share = double.IsInfinity(r1) ? 0 : r0 / (r0 + r1), inv01 = 1 / (r0 + r1);
-        double keep, w0, w1, w2;
-        if (_stochastic)
-        {
-            double lost = 1 - expMinusH * expMinusH; // 1 − e^{-2h}
-            keep = sigmaT / sigmaS * expMinusH;
-            (w0, w1, w2) = (alphaT * lost, alphaT * (1 - lost / (2 * h)), alphaT * (1 - 1 / h + lost / (2 * h * h)));
-        }
-        else
-        {
-            double em1 = expMinusH - 1;
-            keep = sigmaT / sigmaS;
-            (w0, w1, w2) = (-alphaT * em1, alphaT * (em1 / h + 1), alphaT * (1 - 2 * (em1 + h) / (h * h)));
-        }
+        var (keep, lost) = Decay(sigmaT, sigmaS, expMinusH);
+        double bigH = (1 + _eta) * h;
+        double w0 = alphaT * lost, w1 = alphaT * (1 - lost / bigH), w2 = alphaT * (1 - 2 * (bigH - lost) / (bigH * bigH));
         var (z, zWeight) = StepNoise(sigmaT, expMinusH, freshNoise);
         for (int i = 0; i < sample.Length; i++)
         {

@@ -54,11 +54,22 @@ public class GenerateProvenanceTests(TinyOnnxModel model) : IClassFixture<TinyOn
     {
         { ["--sampler", "ddim"], "manifest.csv: written with sampler ddpm, this run asks for ddim; choose another --out" },
         { ["--steps", "4"], "manifest.csv: written with 3 steps, this run asks for 4; choose another --out" },
-        { ["--eta", "0.5"], "manifest.csv: written with eta 0, this run asks for 0.5; choose another --out" },
         { ["--guidance", "2"], "manifest.csv: written with guidance 1, this run asks for 2; choose another --out" },
         { ["--seed", "10"], "manifest.csv: written with seed 9, this run asks for 10; choose another --out" },
         { ["--size", "48"], "manifest.csv: written at image size 32, this run writes 48; choose another --out" },
     };
+
+    [Fact]
+    public void AnotherEtaIntoTheFolderIsRefused()
+    {
+        // η exists only for samplers with noise to scale (DDPM refuses it), so this folder is DDIM's.
+        using var dir = new TempDirectory();
+        string outDir = dir.Combine("out");
+        Assert.Equal(0, InProcessCli.Generate(Generate(outDir, "--sampler", "ddim")).Code);
+        RefusedLeavingAllAsItWas(dir.Path, Generate(outDir, ["--sampler", "ddim", "--grades", "1,3", "--eta", "0.5"]),
+            "manifest.csv: written with eta 0, this run asks for 0.5; choose another --out");
+        Assert.False(Directory.Exists(Path.Combine(outDir, "3")));
+    }
 
     [Theory]
     [MemberData(nameof(OtherRequests))]

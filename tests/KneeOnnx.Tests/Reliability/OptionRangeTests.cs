@@ -46,6 +46,8 @@ public class OptionRangeTests
         { "evaluate", ["--steps", "0"], "--steps must be at least 1" },
         { "evaluate", ["--sampler", "euler"], "--sampler 'euler'" },
         { "evaluate", ["--limit", "0"], "--limit must be at least 1" },
+        { "evaluate", ["--eta", "-0.5"], "--eta must be in 0..1" },
+        { "generate", ["--eta", "1.5"], "--eta must be in 0..1" },
         { "evaluate", ["--augment", "--augment-epochs", "0"], "--augment-epochs must be at least 1" },
         { "evaluate", ["--augment-per-grade", "0"], "--augment-per-grade must be at least 1" },
         { "train-classifier", ["--size", "8"], "--size must be in 16..512" },

@@ -79,8 +79,10 @@ internal static class CardCommand
         // The model's spacing goes with its own sampler only (SamplerSettings.ChooseSpacing).
         string spacing = (o.RecommendSampler is null || o.RecommendSampler == meta.GetValueOrDefault(ModelContract.Keys.DefaultSampler))
             && meta.GetValueOrDefault(ModelContract.Keys.DefaultSpacing) is { } sp ? sp : "";
-        var sections = new StringBuilder($"## Use\n\nRecommended sampler: {sampler}, {steps} steps{(spacing.Length > 0 ? $", {spacing} spacing" : "")}{(guidance.Length > 0 ? $", guidance {guidance}{(interval.Length > 0 ? $" at noise levels σ in ({interval}]" : "")} (the model's default)" : "")} "
-            + $"(`kneeonnx-gen generate --model {modelArgument} --sampler {sampler} --steps {steps}{(spacing.Length > 0 ? $" --spacing {spacing}" : "")}{(guidance.Length > 0 ? $" --guidance {guidance}" : "")}{(interval.Length > 0 ? $" --guidance-interval {interval}" : "")} --out DIR`).\n\n");
+        string eta = (o.RecommendSampler is null || o.RecommendSampler == meta.GetValueOrDefault(ModelContract.Keys.DefaultSampler))
+            && meta.GetValueOrDefault(ModelContract.Keys.DefaultEta) is { } e ? e : "";
+        var sections = new StringBuilder($"## Use\n\nRecommended sampler: {sampler}, {steps} steps{(spacing.Length > 0 ? $", {spacing} spacing" : "")}{(eta.Length > 0 ? $", η {eta}" : "")}{(guidance.Length > 0 ? $", guidance {guidance}{(interval.Length > 0 ? $" at noise levels σ in ({interval}]" : "")} (the model's default)" : "")} "
+            + $"(`kneeonnx-gen generate --model {modelArgument} --sampler {sampler} --steps {steps}{(spacing.Length > 0 ? $" --spacing {spacing}" : "")}{(eta.Length > 0 ? $" --eta {eta}" : "")}{(guidance.Length > 0 ? $" --guidance {guidance}" : "")}{(interval.Length > 0 ? $" --guidance-interval {interval}" : "")} --out DIR`).\n\n");
         if (o.Run is not null)
             sections.Append(ModelCardSections.Training(o.Run, o.Machine, info.TrainSteps, meta.GetValueOrDefault(ModelContract.Keys.DatasetSha256), info.Model.Preset));
         else if (ModelCardSections.KeptTraining(card, info.Sha256) is { } kept)

@@ -36,6 +36,9 @@ public sealed class EvaluateOptions : TorchOptions
     [Option("autoguidance", HelpText = "With --model and --guide-model: the autoguidance weight w, ε_guide + w·(ε_model − ε_guide) at every step (not 1; leave out both options for none).")]
     public double? AutoGuidance { get; set; }
 
+    [Option("eta", HelpText = "With --model: the share of each step's variance that is fresh noise, for ddim (0..1, default 0) and the SDE solvers ((0, 1], default 1, the full SDE) (default: the model's own with its own sampler when it names one).")]
+    public double? Eta { get; set; }
+
     [Option("spacing", HelpText = "With --model: where the sampler's steps fall among the training timesteps: trailing (uniform in t) | karras (EDM's σ spacing, most steps at low noise) (default: the model's own when it names one, else trailing).")]
     public string? Spacing { get; set; }
 
@@ -104,6 +107,8 @@ public sealed class EvaluateOptions : TorchOptions
         if (Model is null && GuidanceInterval is not null) throw new ArgumentException("--guidance-interval chooses how --model generates; it cannot be used with --generated");
         if (Model is null && (GuideModel is not null || AutoGuidance is not null)) throw new ArgumentException("--guide-model and --autoguidance choose how --model generates; they cannot be used with --generated");
         double autoGuidance = AutoGuidanceOptions.Weight(GuideModel, AutoGuidance);
+        if (Eta is double eta && !(eta >= 0 && eta <= 1)) throw new ArgumentException($"--eta must be in 0..1, got {eta.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+        if (Model is null && Eta is not null) throw new ArgumentException("--eta chooses how --model generates; it cannot be used with --generated");
         if (Model is null && Spacing is not null) throw new ArgumentException("--spacing chooses how --model generates; it cannot be used with --generated");
         if (Spacing is not null && !KneeOnnx.Schedulers.TimestepSpacing.Names.Contains(Spacing))
             throw new ArgumentException($"--spacing '{Spacing}' is not one of {string.Join(", ", KneeOnnx.Schedulers.TimestepSpacing.Names)}");
@@ -122,7 +127,7 @@ public sealed class EvaluateOptions : TorchOptions
         if (Sides is not null && Model is null) throw new ArgumentException("--sides chooses what --model generates; it cannot be used with --generated");
         if (MaxMinutes is not null && Model is null) throw new ArgumentException("--max-minutes limits how long --model generates; it cannot be used with --generated");
         var stopBy = KneeOnnx.Validation.TimeLimit.StopBy(MaxMinutes, DateTime.UtcNow);
-        var generate = Model is null ? null : new Evaluation.GenerateRequest(Model, PerGrade, Sampler, Steps, GenSeed, Guidance: Guidance, Sides: Sides, AllowSpinning: !NoSpin, GuidanceInterval: interval, Spacing: Spacing, Threads: Threads,
+        var generate = Model is null ? null : new Evaluation.GenerateRequest(Model, PerGrade, Sampler, Steps, GenSeed, Guidance: Guidance, Sides: Sides, AllowSpinning: !NoSpin, GuidanceInterval: interval, Spacing: Spacing, Eta: Eta, Threads: Threads,
             StopBy: stopBy, GuideModel: GuideModel, AutoGuidance: autoGuidance);
         return new(Generated ?? Path.Combine(Out, "generated"), real, train, Out, Limit, Seed, Classifier,
             Augment ? new Evaluation.AugmentRequest(AugmentEpochs, AugmentPerGrade) : null, generate,

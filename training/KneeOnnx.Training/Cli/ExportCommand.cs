@@ -32,6 +32,9 @@ public sealed class ExportOptions : TorchOptions
     [Option("default-spacing", HelpText = "With --default-sampler: the timestep spacing (trailing | karras) that goes with it, from a measurement on val; absent = trailing.")]
     public string? DefaultSpacing { get; set; }
 
+    [Option("default-eta", HelpText = "With --default-sampler ddim, dpm++2m-sde or dpm++3m-sde: the η that goes with it (--eta), from a measurement on val; absent = the sampler's own (0 for DDIM, 1 for the SDE solvers).")]
+    public double? DefaultEta { get; set; }
+
     [Option("default-guidance", HelpText = "Write this classifier-free guidance scale into the model as the one every verb uses when no --guidance is given, from a measurement on val (needs a run with label dropout).")]
     public double? DefaultGuidance { get; set; }
 
@@ -57,7 +60,7 @@ internal static class ExportCommand
         if (!(o.Tolerance > 0 && double.IsFinite(o.Tolerance))) throw new ArgumentException($"--tolerance must be positive, got {o.Tolerance}");
         if (o.Preset is not null && !Model.Presets.Names.Contains(o.Preset))
             throw new ArgumentException($"--preset '{o.Preset}' is not one of {string.Join(", ", Model.Presets.Names)}");
-        var defaults = SamplingDefaults.Parse(o.DefaultSampler, o.DefaultSteps, o.DefaultSpacing, o.DefaultGuidance, o.DefaultGuidanceInterval);
+        var defaults = SamplingDefaults.Parse(o.DefaultSampler, o.DefaultSteps, o.DefaultSpacing, o.DefaultGuidance, o.DefaultGuidanceInterval, o.DefaultEta);
         string path = Runs.Checkpoint.Locate(o.Checkpoint);
         string card = ModelCard.PathFor(o.Out);
         if (Validation.RealPath.Same(Validation.RealPath.Of(card), Validation.RealPath.Of(o.Out)))

@@ -25,6 +25,9 @@ public sealed class SetDefaultsOptions
     [Option("default-spacing", HelpText = "With --default-sampler: trailing | karras (absent = trailing).")]
     public string? DefaultSpacing { get; set; }
 
+    [Option("default-eta", HelpText = "With --default-sampler ddim, dpm++2m-sde or dpm++3m-sde: the η that goes with it (--eta), from a measurement on val; absent = the sampler's own (0 for DDIM, 1 for the SDE solvers).")]
+    public double? DefaultEta { get; set; }
+
     [Option("default-guidance", HelpText = "The classifier-free guidance scale every verb uses when no --guidance is given (the model needs a null grade).")]
     public double? DefaultGuidance { get; set; }
 
@@ -36,7 +39,7 @@ internal static class SetDefaultsCommand
 {
     public static int Run(SetDefaultsOptions o, TextWriter output)
     {
-        var defaults = SamplingDefaults.Parse(o.DefaultSampler, o.DefaultSteps, o.DefaultSpacing, o.DefaultGuidance, o.DefaultGuidanceInterval);
+        var defaults = SamplingDefaults.Parse(o.DefaultSampler, o.DefaultSteps, o.DefaultSpacing, o.DefaultGuidance, o.DefaultGuidanceInterval, o.DefaultEta);
         if (defaults.IsEmpty) throw new ArgumentException("nothing to set: give --default-sampler with --default-steps, or --default-guidance");
         string source = KneeModel.Locate(o.Model);
         string target = o.Out ?? source;
@@ -76,7 +79,8 @@ internal static class SetDefaultsCommand
     }
 
     private static string Describe(ModelInfo info) =>
-        (info.DefaultSampler is null ? "no sampler" : $"{info.DefaultSampler}-{info.DefaultSteps}" + (info.DefaultSpacing is { } s && s != Schedulers.TimestepSpacing.TrailingName ? $" ({s})" : ""))
+        (info.DefaultSampler is null ? "no sampler" : $"{info.DefaultSampler}-{info.DefaultSteps}" + (info.DefaultSpacing is { } s && s != Schedulers.TimestepSpacing.TrailingName ? $" ({s})" : "")
+            + (info.DefaultEta is double eta ? $" η {eta.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : ""))
         + (info.DefaultGuidance is double w ? $", guidance {w.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "")
         + (info.DefaultGuidanceInterval is { } gi ? $" at σ in ({gi}]" : "");
 }

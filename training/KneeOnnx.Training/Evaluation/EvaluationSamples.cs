@@ -10,6 +10,7 @@ namespace KneeOnnx.Training.Evaluation;
 /// <param name="AllowSpinning">false: ONNX Runtime's idle threads sleep (<see cref="RuntimeOptions.AllowSpinning"/>), for evaluating beside training.</param>
 /// <param name="Guidance">null: the model's own scale, else 1 (<see cref="SamplerSettings.ChooseGuidance"/>).</param>
 /// <param name="GuidanceInterval">null: the model's own interval, else every step (<see cref="SamplerSettings.ChooseGuidanceInterval"/>).</param>
+/// <param name="Eta">null: the model's own η with its own sampler, else the sampler's own (<see cref="SamplerSettings.ChooseEta"/>).</param>
 /// <param name="Spacing">null: the model's own timestep spacing with its own sampler, else trailing (<see cref="SamplerSettings.ChooseSpacing"/>).</param>
 /// <param name="Threads">ONNX Runtime's intra-op threads (0 = every core, <see cref="KneeOnnx.Validation.ThreadCount.Resolve"/>).</param>
 /// <param name="Sampler">null: the model's own sampler, else the global default (<see cref="SamplerSettings.Choose"/>); likewise <paramref name="Steps"/>.</param>
@@ -18,7 +19,7 @@ namespace KneeOnnx.Training.Evaluation;
 /// <param name="GuideModel">the autoguidance model (<see cref="SamplerSettings.AutoGuidance"/> = <paramref name="AutoGuidance"/>); null: none.</param>
 public sealed record GenerateRequest(string Model, int PerGrade, string? Sampler = null, int? Steps = null, long Seed = 1, int Batch = 16, double? Guidance = null,
                                      string? Sides = null, bool AllowSpinning = true, GuidanceInterval? GuidanceInterval = null, string? Spacing = null, int Threads = 0,
-                                     DateTime? StopBy = null, string? GuideModel = null, double AutoGuidance = 1)
+                                     DateTime? StopBy = null, string? GuideModel = null, double AutoGuidance = 1, double? Eta = null)
 {
     /// <summary>How the model's ONNX Runtime sessions run: the generation's and the denoising check's alike.</summary>
     public RuntimeOptions Runtime => new() { AllowSpinning = AllowSpinning, IntraOpThreads = Threads };
@@ -46,6 +47,7 @@ public static class EvaluationSamples
             Sampler = sampler, Steps = steps, Guidance = SamplerSettings.ChooseGuidance(request.Guidance, model.Info),
             GuidanceInterval = SamplerSettings.ChooseGuidanceInterval(request.GuidanceInterval, model.Info),
             Spacing = SamplerSettings.ChooseSpacing(request.Spacing, model.Info, sampler),
+            Eta = SamplerSettings.ChooseEta(request.Eta, model.Info, sampler),
             AutoGuidance = request.AutoGuidance,
         };
         settings.Validate(model.Info);

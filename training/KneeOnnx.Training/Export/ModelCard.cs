@@ -54,7 +54,8 @@ public static class ModelCard
             sb.AppendLine($"| weights | stored as float16 (compute in float32); rounding them moved the outputs by at most {Get(ModelContract.Keys.Float16RoundingMaxAbsDiff)} on the self-check's cases |");
         if (Get(ModelContract.Keys.DefaultSampler) is { Length: > 0 } sampler)
             sb.AppendLine($"| default sampler | {sampler}, {Get(ModelContract.Keys.DefaultSteps)} steps"
-                + (Get(ModelContract.Keys.DefaultSpacing) is { Length: > 0 } spacing ? $", {spacing} timestep spacing" : "") + ": what every verb uses when no `--sampler`/`--steps` is given"
+                + (Get(ModelContract.Keys.DefaultSpacing) is { Length: > 0 } spacing ? $", {spacing} timestep spacing" : "")
+                + (Get(ModelContract.Keys.DefaultEta) is { Length: > 0 } eta ? $", η {eta}" : "") + ": what every verb uses when no `--sampler`/`--steps` is given"
                 + (Get(ModelContract.Keys.DefaultSpacing) is { Length: > 0 } ? " (another `--sampler` runs on trailing spacing unless `--spacing` says otherwise)" : "") + " |");
         if (Get(ModelContract.Keys.DefaultGuidance) is { Length: > 0 } guidanceScale)
             sb.AppendLine($"| default guidance | {guidanceScale}: the classifier-free guidance scale every verb uses when no `--guidance` is given"
