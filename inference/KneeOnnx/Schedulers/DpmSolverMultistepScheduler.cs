@@ -63,8 +63,6 @@ public sealed class DpmSolverMultistepScheduler : IDiffusionScheduler
     public string Name => (_stochastic, _order) switch { (true, 3) => ThirdOrderSdeName, (true, _) => SdeName, (false, 3) => ThirdOrderName, _ => OdeName };
     public IReadOnlyList<int> Timesteps => _timesteps;
     public bool IsStochastic => _stochastic;
-    /// <summary>The share of fresh noise: the SDE's η, 0 for the ODE.</summary>
-    public double Eta => _eta;
 
     public void Step(int index, ReadOnlySpan<float> modelOutput, Span<float> sample, Func<float[]>? freshNoise)
     {
