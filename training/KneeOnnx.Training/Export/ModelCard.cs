@@ -45,7 +45,7 @@ public static class ModelCard
             + (conditional ? " conditioned on the Kellgren-Lawrence grade" + (sided ? " and the knee side (L/R)." : ".") : ", unconditional.")).AppendLine();
         sb.AppendLine("| fact | value |").AppendLine("|---|---|");
         sb.AppendLine($"| file | `{Path.GetFileName(onnxPath)}`, {new FileInfo(onnxPath).Length / 1e6:F1} MB, SHA-256 `{sha256}` |");
-        sb.AppendLine($"| preset | `{Get(ModelContract.Keys.Preset)}`, {parameters.ToString("N0", inv)} parameters, conditioning `{Get(ModelContract.Keys.Conditioning)}`, null grade {Get(ModelContract.Keys.NullGrade)} |");
+        sb.AppendLine($"| preset | `{Get(ModelContract.Keys.Preset)}`{LeanDecoder(Get(ModelContract.Keys.UNetConfig))}, {parameters.ToString("N0", inv)} parameters, conditioning `{Get(ModelContract.Keys.Conditioning)}`, null grade {Get(ModelContract.Keys.NullGrade)} |");
         sb.AppendLine($"| training | {Get(ModelContract.Keys.TrainSteps)} steps, seed {Get(ModelContract.Keys.TrainSeed)}, {Get(ModelContract.Keys.Weights)} weights, data SHA-256 `{Get(ModelContract.Keys.DatasetSha256)}` |");
         sb.AppendLine($"| schedule | {Get(ModelContract.Keys.BetaSchedule)} β {Get(ModelContract.Keys.BetaStart)} → {Get(ModelContract.Keys.BetaEnd)}, T = {Get(ModelContract.Keys.NumTrainTimesteps)}{(zeroSnr ? ", rescaled to zero terminal SNR (Lin et al. 2024)" : "")} |");
         sb.AppendLine($"| ONNX | opset {model.OpsetImport[0].Version}, IR {model.IrVersion}, exporter {Get(ModelContract.Keys.ExporterVersion)}, exported {Get(ModelContract.Keys.ExportTime)} |");
@@ -82,5 +82,15 @@ public static class ModelCard
         sb.AppendLine("## What this model is not").AppendLine();
         sb.AppendLine("Not a diagnostic tool; its images are synthetic and low resolution, and it learned from one public dataset, so it carries that dataset's population, devices and labelling.");
         AtomicFile.WriteAllText(PathFor(onnxPath), sb.ToString());
+    }
+
+    /// <summary>" with a lean decoder (…)" for a network with fewer decoder blocks than its preset (--up-blocks), else nothing.</summary>
+    private static string LeanDecoder(string unetConfig)
+    {
+        if (unetConfig.Length == 0) return "";
+        var config = System.Text.Json.JsonSerializer.Deserialize<Model.UNetConfig>(unetConfig);
+        return config?.UpBlocksPerLevel is int blocks
+            ? $" with a lean decoder ({blocks} ResNet block{(blocks == 1 ? "" : "s")} per decoder level where the preset has {config.BlocksPerLevel + 1})"
+            : "";
     }
 }

@@ -52,7 +52,7 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor, Tensor>
         {
             int[] skips = skipWidths.GetRange(skipWidths.Count - (config.BlocksPerLevel + 1), config.BlocksPerLevel + 1).AsEnumerable().Reverse().ToArray();
             skipWidths.RemoveRange(skipWidths.Count - skips.Length, skips.Length);
-            up.Add(new UpLevel(current, skips, widths[level], config.AttentionLevels.Contains(level), level > 0, config));
+            up.Add(new UpLevel(current, skips, config.UpBlocks, widths[level], config.AttentionLevels.Contains(level), level > 0, config));
             current = widths[level];
         }
 

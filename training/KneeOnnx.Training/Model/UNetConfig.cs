@@ -24,6 +24,13 @@ public sealed record UNetConfig
     /// <summary>Channel width of each resolution level, highest resolution first; each level after the first halves the side.</summary>
     public required int[] Widths { get; init; }
     public required int BlocksPerLevel { get; init; }
+    /// <summary>
+    /// ResNet blocks per decoder level when fewer than the usual <see cref="BlocksPerLevel"/> + 1 (a lean decoder: each
+    /// level then concatenates only its deepest skips and lets the rest go); null = the usual count. Absent from the
+    /// metadata of files with the usual decoder, so their configuration reads as before.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? UpBlocksPerLevel { get; init; }
     /// <summary>Indexes into <see cref="Widths"/> of the levels that get self-attention after each ResNet block.</summary>
     public required int[] AttentionLevels { get; init; }
     public bool MidAttention { get; init; } = true;
@@ -37,6 +44,8 @@ public sealed record UNetConfig
     public bool SideConditioned { get; init; }
     public double Dropout { get; init; }
 
+    /// <summary>ResNet blocks in each decoder level.</summary>
+    [JsonIgnore] public int UpBlocks => UpBlocksPerLevel ?? BlocksPerLevel + 1;
     [JsonIgnore] public int TimeEmbeddingDim => Widths[0] * 4;
     [JsonIgnore] public bool IsConditional => Conditioning != Model.Conditioning.None;
     [JsonIgnore] public int NullGrade => HasNullGrade ? NumGrades : -1;
@@ -54,6 +63,8 @@ public sealed record UNetConfig
         if (SideConditioned && !IsConditional)
             throw new ArgumentException("side conditioning needs grade conditioning (add or concat), not 'none'");
         if (BlocksPerLevel < 1) throw new ArgumentException("at least one ResNet block per level is needed");
+        if (UpBlocksPerLevel is int up && (up < 1 || up > BlocksPerLevel + 1))
+            throw new ArgumentException($"decoder blocks per level must be 1 to {BlocksPerLevel + 1} (one per skip the encoder level gives), got {up}");
         if (AttentionLevels.Any(l => l < 0 || l >= Widths.Length))
             throw new ArgumentException($"attention levels {string.Join(",", AttentionLevels)} are outside 0..{Widths.Length - 1}");
     }

@@ -41,18 +41,27 @@ public sealed class DownLevel : nn.Module
     }
 }
 
-/// <summary>One resolution level of the decoder: blocks+1 ResNet blocks, each fed the next skip, then an optional upsample.</summary>
+/// <summary>
+/// One resolution level of the decoder: a ResNet block per skip it uses (usually all blocks+1 its encoder level gave,
+/// deepest first), each fed the next skip, then an optional upsample. A lean decoder uses only the first skips and
+/// drops the rest (the encoder level's shallowest features: its downsampled output, or the input convolution's).
+/// </summary>
 public sealed class UpLevel : nn.Module
 {
     internal readonly ModuleList<ResBlock> res = new();
     internal readonly ModuleList<AttentionBlock> attn = new();
     internal readonly ModuleList<Upsample> up = new();
 
-    public UpLevel(int inChannels, int[] skipChannels, int outChannels, bool attention, bool upsample, UNetConfig config)
+    /// <summary>Skips of this level that no block concatenates.</summary>
+    internal int UnusedSkips { get; }
+
+    public UpLevel(int inChannels, int[] skipChannels, int blocks, int outChannels, bool attention, bool upsample, UNetConfig config)
         : base(nameof(UpLevel))
     {
+        if (blocks < 1 || blocks > skipChannels.Length) throw new ArgumentException($"a decoder level has 1 to {skipChannels.Length} blocks, got {blocks}");
+        UnusedSkips = skipChannels.Length - blocks;
         int current = inChannels;
-        foreach (int skip in skipChannels)
+        foreach (int skip in skipChannels.Take(blocks))
         {
             res.Add(new ResBlock(current + skip, outChannels, config.TimeEmbeddingDim, config.NormGroups, config.Dropout));
             if (attention) attn.Add(new AttentionBlock(outChannels, config.NormGroups));
@@ -71,6 +80,7 @@ public sealed class UpLevel : nn.Module
             h = res[i].forward(cat([h, skips.Pop()], 1), timeEmbedding);
             if (attn.Count > 0) h = attn[i].forward(h);
         }
+        for (int i = 0; i < UnusedSkips; i++) skips.Pop();
         if (up.Count > 0) h = up[0].forward(h);
         return h.MoveToOuterDisposeScope();
     }

@@ -69,6 +69,12 @@ public sealed record TrainConfig
     public string? Teacher { get; init; }
     /// <summary>SHA-256 of the teacher as the run started: a resumed run must learn from the same one.</summary>
     public string? TeacherSha256 { get; init; }
+    /// <summary>
+    /// ResNet blocks per decoder level when fewer than the usual (<see cref="UNetConfig.UpBlocksPerLevel"/>): a lean,
+    /// cheaper network — with --init-from and --distill-guidance, a student that keeps the file's other weights and
+    /// learns the teacher's prediction; null = the preset's or the --init-from model's decoder.
+    /// </summary>
+    public int? UpBlocks { get; init; }
     /// <summary>An export-autoencoder folder: the U-Net is trained on its latents (a latent preset), and its export names the decoder.</summary>
     public string? Autoencoder { get; init; }
     /// <summary>SHA-256 of that folder's decoder as the run started (runs that predate <see cref="EncoderSha256"/> are held to it).</summary>
@@ -136,7 +142,8 @@ public sealed record TrainConfig
             Autoencoder is null ? "latent presets (latent-xs, latent-s, latent-m) need --autoencoder (the latents they model)" : "must be a latent preset (latent-xs, latent-s, latent-m) with --autoencoder", Preset);
         try
         {
-            Model.Presets.Get(Preset, Conditioning, LabelDropout > 0, Sides, ImageSize);
+            var network = Model.Presets.Get(Preset, Conditioning, LabelDropout > 0, Sides, ImageSize);
+            if (UpBlocks is not null) (network with { UpBlocksPerLevel = UpBlocks }).Validate();
         }
         catch (ArgumentException e)
         {

@@ -77,9 +77,11 @@ public static class Trainer
             : $"precision: {precision} from step {resumed.Step}, {resumedPrecision} before (requested on resume; the saved weights are fp32 either way)");
 
         var modelConfig = resumed?.Model
-            ?? (init is not null ? init.Model with { SideConditioned = config.Sides } : null)
+            ?? (init is not null ? init.Model with { SideConditioned = config.Sides, UpBlocksPerLevel = config.UpBlocks ?? init.Model.UpBlocksPerLevel } : null)
             ?? Presets.Get(config.Preset, config.Conditioning, nullGrade: config.LabelDropout > 0, sides: config.Sides, imageSize: config.ImageSize,
-                           channels: autoencoder?.LatentChannels ?? 1);
+                           channels: autoencoder?.LatentChannels ?? 1) with { UpBlocksPerLevel = config.UpBlocks };
+        if (resumed is null && init is not null && config.UpBlocks is int upBlocks && upBlocks > init.Model.UpBlocks)
+            throw new ArgumentException($"--up-blocks {upBlocks}: {config.InitFrom} has {init.Model.UpBlocks} blocks per decoder level; a run from it can keep or drop blocks, not add them");
         var loadTimer = Stopwatch.StartNew();
         int imageSize = autoencoder?.ImageSize ?? modelConfig.ImageSize;
         var data = run.Preloaded ?? KneeDataset.Load(config.Data, "train", imageSize, config.SkipUnreadable ? UnreadablePolicy.Skip : UnreadablePolicy.Fail);
@@ -119,7 +121,8 @@ public static class Trainer
                 OnnxWeightImporter.LoadInto(initProto, live, config.InitFrom!, addsSides ? OnnxWeightImporter.SideEmbeddingPrefix : null);
                 initProto = null; // the whole model's bytes; not needed for the rest of the run
                 output.WriteLine($"initialised from {config.InitFrom} ({init!.Model.Preset}/{init.Model.Conditioning}, trained {init.TrainSteps} steps, sha256 {init.Sha256[..16]}…)"
-                    + (addsSides ? "; side embedding added (its projection starts at zero, so step 0 computes what that model did)" : ""));
+                    + (addsSides ? "; side embedding added (its projection starts at zero, so step 0 computes what that model did)" : "")
+                    + (modelConfig.UpBlocks < init.Model.UpBlocks ? $"; lean decoder: {modelConfig.UpBlocks} of its {init.Model.UpBlocks} blocks per level kept, the rest of its weights left behind" : ""));
             }
             ema.CopyFromLive();
         }
@@ -178,17 +181,25 @@ public static class Trainer
         string path = config.Teacher ?? config.InitFrom!;
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: the teacher of this --distill-guidance run is missing", path);
         var (info, proto) = OnnxWeightImporter.Read(path);
-        if (proto.MetadataProps.FirstOrDefault(p => p.Key == ModelContract.Keys.DistilledGuidance) is { } baked)
-            throw new ArgumentException($"{path}: this model has guidance {baked.Value} distilled into it already; the teacher is the guided model it came from (--teacher)");
+        string scaleText = scale.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        // A teacher with this very guidance already in its weights gives the target in one call: a student with another
+        // architecture (--up-blocks) learns the shipped function itself.
+        bool baked = proto.MetadataProps.FirstOrDefault(p => p.Key == ModelContract.Keys.DistilledGuidance) is { } distilled
+            && (distilled.Value == scaleText ? true
+                : throw new ArgumentException($"{path}: this model has guidance {distilled.Value} distilled into it, not {scaleText}; the teacher is the guided model it came from (--teacher)"));
         if (config.TeacherSha256 is { } started && info.Sha256 != started)
             throw new ArgumentException($"{path}: the teacher has changed since the run started (sha256 {info.Sha256[..16]}…, the run's {started[..16]}…)");
-        // Records compare arrays by reference; the network's shape is what must agree.
-        if (JsonSerializer.Serialize(info.Model) != JsonSerializer.Serialize(student))
-            throw new ArgumentException($"{path}: --distill-guidance needs the student to be the teacher's network ({info.Model.Preset}{(info.Model.SideConditioned ? " + side" : "")}); it cannot add --sides or change the architecture");
+        // The student may be smaller (--up-blocks); what it is given and what it predicts must be the teacher's.
+        var t = info.Model;
+        if (baked && JsonSerializer.Serialize(t) == JsonSerializer.Serialize(student))
+            throw new ArgumentException($"{path}: this model has guidance {scaleText} in its weights already and the student is its own network, so it has nothing to learn from it; continue a distillation with --teacher GUIDED.onnx (the guided model it came from), or make a smaller student with --up-blocks");
+        if (t.ImageSize != student.ImageSize || t.Channels != student.Channels || t.Conditioning != student.Conditioning || t.SideConditioned != student.SideConditioned
+            || t.HasNullGrade != student.HasNullGrade || t.NumGrades != student.NumGrades)
+            throw new ArgumentException($"{path}: --distill-guidance needs a student with the teacher's inputs and outputs ({t.Preset}, {t.Channels}×{t.ImageSize}², {t.Conditioning}{(t.SideConditioned ? " + side" : "")}); it cannot add --sides or change the grid");
         var model = new UNet(info.Model);
         OnnxWeightImporter.LoadInto(proto, model, path);
-        output.WriteLine($"distilling guidance {scale.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} from {path} (sha256 {info.Sha256[..16]}…): the target is its guided prediction, {(bf16 ? "computed in bf16" : "in fp32")}");
-        return (new GuidanceTeacher(model, info.Model, scale, device, bf16), info.Sha256);
+        output.WriteLine($"distilling guidance {scaleText} from {path} (sha256 {info.Sha256[..16]}…): the target is its {(baked ? "own prediction (the guidance is in its weights)" : "guided prediction")}, {(bf16 ? "computed in bf16" : "in fp32")}");
+        return (new GuidanceTeacher(model, info.Model, scale, device, bf16, baked), info.Sha256);
     }
 
     /// <summary>

@@ -58,6 +58,7 @@ public static class UNetEmitter
                 h = ResBlockEmitter.Emit(g, level.res[i], joined, siluTime);
                 if (level.attn.Count > 0) h = AttentionEmitter.Emit(g, level.attn[i], h);
             }
+            for (int i = 0; i < level.UnusedSkips; i++) skips.Pop();
             if (level.up.Count > 0) h = ResamplingEmitter.Emit(g, level.up[0], h);
         }
 
