@@ -161,7 +161,7 @@ public class TrainOptionCoverageTests
             "--timesteps", "100", "--beta-start", "0.001", "--beta-end", "0.03", "--checkpoint-every", "9", "--seed", "42",
             "--skip-unreadable", "--init-from", "m.onnx", "--image-size", "48", "--sides", "--side-lr-factor", "3",
             "--precision", "fp32", "--autoencoder", "ae", "--prediction", "v_prediction", "--zero-terminal-snr",
-            "--distill-guidance", "2", "--teacher", "t.onnx",
+            "--distill-guidance", "2", "--teacher", "t.onnx", "--up-blocks", "1",
         ];
         var parsed = new CommandLine.Parser(s => s.HelpWriter = null).ParseArguments<TrainOptions>(args);
         var options = Assert.IsType<CommandLine.Parsed<TrainOptions>>(parsed).Value;
