@@ -1,6 +1,5 @@
 using KneeOnnx.Runtime;
 using KneeOnnx.Tests.Fixtures;
-using KneeOnnx.Training.Data;
 using KneeOnnx.Training.Denoising;
 using KneeOnnx.Training.Export;
 using KneeOnnx.Training.Model;
@@ -139,29 +138,13 @@ public class GuidanceDistillationTests(TinySidedModel sided) : IClassFixture<Tin
     private (string Path, Onnx.ModelProto Proto) ExportDistilled(string runDir, double scale)
     {
         Distil(runDir, scale, steps: 1);
-        var (state, model) = Checkpoint.LoadModel(Path.Combine(runDir, Checkpoint.FileName));
         string exported = Path.Combine(runDir, "distilled.onnx");
-        Onnx.ModelProto proto;
-        using (model) proto = OnnxExporter.Build(model, state, "ema");
-        File.WriteAllBytes(exported, Google.Protobuf.MessageExtensions.ToByteArray(proto));
-        return (exported, proto);
+        return (exported, TinyDistillation.Export(runDir, exported));
     }
 
     private void Distil(string runDir, double scale, int steps) => Run(Config(sided.Path, scale, steps), runDir, resume: false);
 
-    private static TrainConfig Config(string teacher, double scale, int steps) => new()
-    {
-        Data = "memory", Preset = Presets.Tiny, Steps = steps, BatchSize = 4, LearningRate = 1e-3, WarmupSteps = 1, Seed = 3,
-        InitFrom = teacher, DistillGuidance = scale, Precision = "fp32", Sides = true,
-    };
+    private static TrainConfig Config(string teacher, double scale, int steps) => TinyDistillation.Config(teacher, scale, steps);
 
-    private static void Run(TrainConfig config, string runDir, bool resume, long? stopAt = null)
-    {
-        var (images, grades) = SyntheticKnees.SidedInMemory(2, 32);
-        Trainer.Run(config, new TrainRunOptions
-        {
-            RunDirectory = runDir, Resume = resume, Threads = 2, Device = "cpu", Output = new StringWriter(), StopAtStep = stopAt,
-            Preloaded = KneeDataset.FromMemory(32, images, grades, sides: SyntheticKnees.SideOfIndex(images.Length)),
-        });
-    }
+    private static void Run(TrainConfig config, string runDir, bool resume, long? stopAt = null) => TinyDistillation.Run(config, runDir, resume, stopAt);
 }

@@ -2,7 +2,6 @@ using System.Runtime.InteropServices;
 using Google.Protobuf;
 using KneeOnnx.Runtime;
 using KneeOnnx.Tests.Fixtures;
-using KneeOnnx.Training.Data;
 using KneeOnnx.Training.Denoising;
 using KneeOnnx.Training.Export;
 using KneeOnnx.Training.Model;
@@ -74,12 +73,9 @@ public class LeanDecoderTests(TinySidedModel sided) : IClassFixture<TinySidedMod
         using var dir = new TempDirectory();
         string run = dir.Combine("lean");
         Train(new TrainConfig { Data = "memory", Preset = Presets.Tiny, Steps = 1, BatchSize = 2, Seed = 3, Precision = "fp32", Sides = true, InitFrom = sided.Path, UpBlocks = 1 }, run);
-        var (state, model) = Checkpoint.LoadModel(Path.Combine(run, Checkpoint.FileName));
-        ModelProto exported;
-        using (model) exported = OnnxExporter.Build(model, state, "ema");
-        Assert.Contains("\"UpBlocksPerLevel\":1", Metadata(exported, ModelContract.Keys.UNetConfig));
         string path = dir.Combine("lean.onnx");
-        File.WriteAllBytes(path, exported.ToByteArray());
+        var exported = TinyDistillation.Export(run, path);
+        Assert.Contains("\"UpBlocksPerLevel\":1", Metadata(exported, ModelContract.Keys.UNetConfig));
         Assert.Equal(1, OnnxWeightImporter.Read(path).Info.Model.UpBlocks);
         ModelCard.Write(path, exported, lean.ParameterCount, "0", "not checked", "");
         string count = lean.ParameterCount.ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
@@ -153,9 +149,8 @@ public class LeanDecoderTests(TinySidedModel sided) : IClassFixture<TinySidedMod
         using var dir = new TempDirectory();
         string leanRun = dir.Combine("lean");
         Train(new TrainConfig { Data = "memory", Preset = Presets.Tiny, Steps = 1, BatchSize = 2, Seed = 3, Precision = "fp32", Sides = true, InitFrom = sided.Path, UpBlocks = 1 }, leanRun);
-        var (state, model) = Checkpoint.LoadModel(Path.Combine(leanRun, Checkpoint.FileName));
         string lean = dir.Combine("lean.onnx");
-        using (model) File.WriteAllBytes(lean, OnnxExporter.Build(model, state, "ema").ToByteArray());
+        TinyDistillation.Export(leanRun, lean);
         var grow = Assert.Throws<ArgumentException>(() =>
             Train(new TrainConfig { Data = "memory", Preset = Presets.Tiny, Steps = 1, BatchSize = 2, Seed = 3, Sides = true, InitFrom = lean, UpBlocks = 2 }, dir.Combine("grow")));
         Assert.Contains("--up-blocks 2", grow.Message);
@@ -167,27 +162,14 @@ public class LeanDecoderTests(TinySidedModel sided) : IClassFixture<TinySidedMod
     {
         string run = dir.Combine("distil");
         Train(Distil(sided.Path, 2.0, steps: 1), run);
-        var (state, model) = Checkpoint.LoadModel(Path.Combine(run, Checkpoint.FileName));
         string path = dir.Combine("distilled.onnx");
-        using (model) File.WriteAllBytes(path, OnnxExporter.Build(model, state, "ema").ToByteArray());
+        TinyDistillation.Export(run, path);
         return path;
     }
 
-    private static TrainConfig Distil(string teacher, double scale, int steps) => new()
-    {
-        Data = "memory", Preset = Presets.Tiny, Steps = steps, BatchSize = 4, LearningRate = 1e-3, WarmupSteps = 1, Seed = 3,
-        InitFrom = teacher, DistillGuidance = scale, Precision = "fp32", Sides = true,
-    };
+    private static TrainConfig Distil(string teacher, double scale, int steps) => TinyDistillation.Config(teacher, scale, steps);
 
-    private static void Train(TrainConfig config, string runDir)
-    {
-        var (images, grades) = SyntheticKnees.SidedInMemory(2, 32);
-        Trainer.Run(config, new TrainRunOptions
-        {
-            RunDirectory = runDir, Threads = 2, Device = "cpu", Output = new StringWriter(),
-            Preloaded = KneeDataset.FromMemory(32, images, grades, sides: SyntheticKnees.SideOfIndex(images.Length)),
-        });
-    }
+    private static void Train(TrainConfig config, string runDir) => TinyDistillation.Run(config, runDir);
 
     /// <summary>ONNX Runtime's conditional prediction of the file (grade 3, left knee, t = 500).</summary>
     private static float[] Ort(string path, float[] x)
