@@ -126,6 +126,11 @@ public class LeanDecoderTests(TinySidedModel sided) : IClassFixture<TinySidedMod
         double first = losses.Take(8).Average(), last = losses.TakeLast(8).Average();
         Assert.True(last < 0.6 * first, $"the student did not learn the teacher's prediction: mean loss {first:E2} over the first 8 steps, {last:E2} over the last 8");
 
+        // Min-SNR weighting leaves the noisiest steps untaught: a lean student is told so, a same-network one is not.
+        string warned = Train(Distil(distilled, 2.0, steps: 1) with { UpBlocks = 1, MinSnrGamma = 5 }, dir.Combine("min-snr"));
+        Assert.Contains("--min-snr-gamma 0", warned);
+        Assert.DoesNotContain("--min-snr-gamma 0", Train(Distil(sided.Path, 2.0, steps: 1) with { MinSnrGamma = 5 }, dir.Combine("same-network")));
+
         // The same network as its distilled teacher has nothing to learn; another scale than the file's is another function.
         var same = Assert.Throws<ArgumentException>(() => Train(Distil(distilled, 2.0, steps: 1), dir.Combine("same")));
         Assert.Contains("--up-blocks", same.Message);
@@ -169,7 +174,7 @@ public class LeanDecoderTests(TinySidedModel sided) : IClassFixture<TinySidedMod
 
     private static TrainConfig Distil(string teacher, double scale, int steps) => TinyDistillation.Config(teacher, scale, steps);
 
-    private static void Train(TrainConfig config, string runDir) => TinyDistillation.Run(config, runDir);
+    private static string Train(TrainConfig config, string runDir) => TinyDistillation.Run(config, runDir);
 
     /// <summary>ONNX Runtime's conditional prediction of the file (grade 3, left knee, t = 500).</summary>
     private static float[] Ort(string path, float[] x)

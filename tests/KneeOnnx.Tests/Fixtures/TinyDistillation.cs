@@ -15,14 +15,17 @@ public static class TinyDistillation
         InitFrom = teacher, DistillGuidance = scale, Precision = "fp32", Sides = true,
     };
 
-    public static void Run(TrainConfig config, string runDir, bool resume = false, long? stopAt = null)
+    /// <returns>What the trainer wrote.</returns>
+    public static string Run(TrainConfig config, string runDir, bool resume = false, long? stopAt = null)
     {
         var (images, grades) = SyntheticKnees.SidedInMemory(2, 32);
+        var output = new StringWriter();
         Trainer.Run(config, new TrainRunOptions
         {
-            RunDirectory = runDir, Resume = resume, Threads = 2, Device = "cpu", Output = new StringWriter(), StopAtStep = stopAt,
+            RunDirectory = runDir, Resume = resume, Threads = 2, Device = "cpu", Output = output, StopAtStep = stopAt,
             Preloaded = KneeDataset.FromMemory(32, images, grades, sides: SyntheticKnees.SideOfIndex(images.Length)),
         });
+        return output.ToString();
     }
 
     /// <summary>The run's EMA weights exported to <paramref name="path"/>.</summary>

@@ -64,7 +64,7 @@ public sealed class TrainOptions : TorchOptions
     [Option("teacher", HelpText = "With --distill-guidance: the guided model to learn from when it is not the --init-from file (continuing a distillation from its own export).")]
     public string? Teacher { get; set; }
 
-    [Option("up-blocks", HelpText = "ResNet blocks per decoder level, fewer than the usual blocks-per-level + 1: a lean U-Net (each decoder level then concatenates only its deepest skips). With --init-from and --distill-guidance it is a cheaper student that keeps the file's other weights and learns the teacher's prediction.")]
+    [Option("up-blocks", HelpText = "ResNet blocks per decoder level, fewer than the usual blocks-per-level + 1: a lean U-Net (each decoder level then concatenates only its deepest skips). With --init-from and --distill-guidance it is a cheaper student that keeps the file's other weights and learns the teacher's prediction (keep the plain loss, --min-snr-gamma 0).")]
     public int? UpBlocks { get; set; }
 
     [Option("lr", HelpText = "Peak AdamW learning rate (default 1e-4).")]
