@@ -184,14 +184,16 @@ public static class Trainer
         string scaleText = scale.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
         // A teacher with this very guidance already in its weights gives the target in one call: a student with another
         // architecture (--up-blocks) learns the shipped function itself.
-        bool baked = proto.MetadataProps.FirstOrDefault(p => p.Key == ModelContract.Keys.DistilledGuidance) is { } distilled
-            && (distilled.Value == scaleText ? true
-                : throw new ArgumentException($"{path}: this model has guidance {distilled.Value} distilled into it, not {scaleText}; the teacher is the guided model it came from (--teacher)"));
+        string? distilled = proto.MetadataProps.FirstOrDefault(p => p.Key == ModelContract.Keys.DistilledGuidance)?.Value;
+        if (distilled is not null && distilled != scaleText)
+            throw new ArgumentException($"{path}: this model has guidance {distilled} distilled into it, not {scaleText}; the teacher is the guided model it came from (--teacher)");
+        bool baked = distilled is not null;
         if (config.TeacherSha256 is { } started && info.Sha256 != started)
             throw new ArgumentException($"{path}: the teacher has changed since the run started (sha256 {info.Sha256[..16]}…, the run's {started[..16]}…)");
         // The student may be smaller (--up-blocks); what it is given and what it predicts must be the teacher's.
         var t = info.Model;
-        if (baked && JsonSerializer.Serialize(t) == JsonSerializer.Serialize(student))
+        bool sameNetwork = JsonSerializer.Serialize(t) == JsonSerializer.Serialize(student);
+        if (baked && sameNetwork)
             throw new ArgumentException($"{path}: this model has guidance {scaleText} in its weights already and the student is its own network, so it has nothing to learn from it; continue a distillation with --teacher GUIDED.onnx (the guided model it came from), or make a smaller student with --up-blocks");
         if (t.ImageSize != student.ImageSize || t.Channels != student.Channels || t.Conditioning != student.Conditioning || t.SideConditioned != student.SideConditioned
             || t.HasNullGrade != student.HasNullGrade || t.NumGrades != student.NumGrades)
@@ -201,7 +203,7 @@ public static class Trainer
         output.WriteLine($"distilling guidance {scaleText} from {path} (sha256 {info.Sha256[..16]}…): the target is its {(baked ? "own prediction (the guidance is in its weights)" : "guided prediction")}, {(bf16 ? "computed in bf16" : "in fp32")}");
         // Measured on the lean student of the shipped file (docs/training.md): with min-SNR-5 its images kept the
         // teacher's layout but not its exposure, FID-RN18 265 after 1,250 steps; plain weighting fixed the exposure.
-        if (config.MinSnrGamma > 0 && JsonSerializer.Serialize(t) != JsonSerializer.Serialize(student))
+        if (config.MinSnrGamma > 0 && !sameNetwork)
             output.WriteLine($"note: --min-snr-gamma {config.MinSnrGamma.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} weights the noisiest steps by SNR/(SNR+1) → 0, and there the teacher decides each image's exposure and layout; "
                 + "a student of another architecture has to learn them too: --min-snr-gamma 0 (plain v- or ε-MSE, the default)");
         return (new GuidanceTeacher(model, info.Model, scale, device, bf16, baked), info.Sha256);
