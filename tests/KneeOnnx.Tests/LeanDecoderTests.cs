@@ -160,6 +160,7 @@ public class LeanDecoderTests(TinySidedModel sided) : IClassFixture<TinySidedMod
             Train(new TrainConfig { Data = "memory", Preset = Presets.Tiny, Steps = 1, BatchSize = 2, Seed = 3, Sides = true, InitFrom = lean, UpBlocks = 2 }, dir.Combine("grow")));
         Assert.Contains("--up-blocks 2", grow.Message);
         Assert.Contains("not add them", grow.Message);
+        Assert.False(Directory.Exists(dir.Combine("grow")), "the refusal comes before the run folder is made");
     }
 
     /// <summary>The fixture with guidance 2 distilled into it by one step, exported.</summary>

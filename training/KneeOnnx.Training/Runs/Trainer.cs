@@ -43,6 +43,8 @@ public static class Trainer
                 throw new ArgumentException($"{config.InitFrom}: the model has guidance {baked.Value} distilled into it; continue it with --distill-guidance {baked.Value} --teacher GUIDED.onnx (other training would unlearn it)");
             if (config.LabelDropout > 0 && !init.Model.HasNullGrade)
                 throw new ArgumentException($"{config.InitFrom}: the model has no null grade, so it cannot learn classifier-free guidance; pass --label-dropout 0");
+            if (config.UpBlocks is int upBlocks && upBlocks > init.Model.UpBlocks)
+                throw new ArgumentException($"--up-blocks {upBlocks}: {config.InitFrom} has {init.Model.UpBlocks} blocks per decoder level; a run from it can keep or drop blocks, not add them");
             config = config with
             {
                 ImageSize = init.Model.ImageSize, Sides = config.Sides || init.Model.SideConditioned,
@@ -80,8 +82,6 @@ public static class Trainer
             ?? (init is not null ? init.Model with { SideConditioned = config.Sides, UpBlocksPerLevel = config.UpBlocks ?? init.Model.UpBlocksPerLevel } : null)
             ?? Presets.Get(config.Preset, config.Conditioning, nullGrade: config.LabelDropout > 0, sides: config.Sides, imageSize: config.ImageSize,
                            channels: autoencoder?.LatentChannels ?? 1) with { UpBlocksPerLevel = config.UpBlocks };
-        if (resumed is null && init is not null && config.UpBlocks is int upBlocks && upBlocks > init.Model.UpBlocks)
-            throw new ArgumentException($"--up-blocks {upBlocks}: {config.InitFrom} has {init.Model.UpBlocks} blocks per decoder level; a run from it can keep or drop blocks, not add them");
         var loadTimer = Stopwatch.StartNew();
         int imageSize = autoencoder?.ImageSize ?? modelConfig.ImageSize;
         var data = run.Preloaded ?? KneeDataset.Load(config.Data, "train", imageSize, config.SkipUnreadable ? UnreadablePolicy.Skip : UnreadablePolicy.Fail);
