@@ -24,6 +24,7 @@ public static class KneeOnnxCli
     {
         GenerateOptions o => IsSharded(o, env) ? [o.Sheet] : [o.Out, o.Sheet],
         GridOptions o => [o.Out],
+        RegradeOptions o => [o.Out, o.Sheet],
         _ => [],
     };
 
@@ -43,13 +44,14 @@ public static class KneeOnnxCli
         ParserResult<object>? parsed = null;
         try
         {
-            parsed = parser.ParseArguments<GenerateOptions, GridOptions, InfoOptions>(args);
+            parsed = parser.ParseArguments<GenerateOptions, GridOptions, InfoOptions, RegradeOptions>(args);
             beforeRunning(OutputsOf(parsed.Value, Environment.GetEnvironmentVariable));
             if (parsed.Tag == ParserResultType.Parsed) CommandLineSupport.OptionStrings.Check(parsed.Value);
             return parsed.MapResult(
                 (GenerateOptions o) => GenerateCommand.Run(o, output),
                 (GridOptions o) => GridCommand.Run(o, output),
                 (InfoOptions o) => InfoCommand.Run(o, output),
+                (RegradeOptions o) => RegradeCommand.Run(o, output),
                 errors => CommandLineSupport.ParseErrorLine.Report(parsed, errors, output, error, BadInputExitCode));
         }
         catch (Exception e) when (OutOfMemory.Is(e) && e is not ArgumentException)

@@ -118,8 +118,12 @@ public sealed class ImageGenerator : IDisposable
     /// The sampling loop alone: indexes.Count samples of <see cref="ValuesPerSample"/> values as the last step left
     /// them (latents for a latent model; pixels not yet clamped for a pixel model).
     /// </summary>
+    /// <param name="start">null: start from pure noise. Otherwise indexes.Count samples (latents for a latent model) to
+    /// start from, noised to the first timestep the <paramref name="strength"/> keeps (SDEdit, Meng et al. 2022): the
+    /// loop then redraws them under <paramref name="grade"/>, keeping more of them the lower the strength.</param>
+    /// <param name="strength">the share of the sampler's calls a <paramref name="start"/> runs through (0, 1]; 1 without one.</param>
     public float[] Denoise(int grade, long seed, IReadOnlyList<long> indexes, SamplerSettings settings, bool shareNoiseAcrossGrades = false, IProgress<int>? steps = null,
-                           int side = KneeSides.None)
+                           int side = KneeSides.None, float[]? start = null, double strength = 1)
     {
         var info = Info;
         if (grade < 0 || grade >= info.GradeNames.Count)
@@ -131,17 +135,27 @@ public sealed class ImageGenerator : IDisposable
         if (autoGuided && settings.Guidance != 1 && !_guide!.Info.SupportsGuidance)
             throw new ArgumentException("the guide model has no null grade, so it cannot follow --guidance; give --guidance 1 or another guide");
         int n = indexes.Count, area = ValuesPerSample;
+        if (start is null && strength != 1) throw new ArgumentException("a strength below 1 needs samples to start from");
+        if (start is not null && start.Length != n * area)
+            throw new ArgumentException($"{n} start samples of {area} values need {n * area} values, got {start.Length}");
         if (n == 0) return [];
         SideCondition.Resolve(info, side);
         long stream = NoiseStream(grade, side, shareNoiseAcrossGrades);
         var noise = new BatchNoise(indexes.Select(i => GaussianStream.For(seed, stream, i)).ToArray(), area);
-        var scheduler = SchedulerFactory.Create(settings.Sampler, info.Schedule, settings.Steps, settings.Eta, settings.ClipFor(info), info.PredictionType, settings.Spacing);
+        var scheduler = SchedulerFactory.Create(settings.Sampler, info.Schedule, settings.Steps, settings.Eta, settings.ClipFor(info), info.PredictionType, settings.Spacing, strength);
 
         var sample = new float[n * area];
         var eps = new float[n * area];
         var guideEps = autoGuided ? new float[n * area] : null;
         var fresh = new float[n * area];
         noise.Fill(sample);
+        if (start is not null)
+        {
+            // The forward process in one jump: x_t = √ᾱ_t·x₀ + √(1−ᾱ_t)·ε at the first timestep the sampler runs.
+            double alphaBar = info.Schedule.AlphaBarAt(scheduler.Timesteps[0]);
+            float keep = (float)Math.Sqrt(alphaBar), spread = (float)Math.Sqrt(1 - alphaBar);
+            for (int i = 0; i < sample.Length; i++) sample[i] = keep * start[i] + spread * sample[i];
+        }
         float[] FreshNoise()
         {
             noise.Fill(fresh);

@@ -82,5 +82,6 @@ public static class Manifest
         AtomicFile.WriteAllText(path, sb.ToString());
     }
 
-    private static string Quote(string s) => s.Contains(',') || s.Contains('"') ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
+    /// <summary>A CSV field as the manifests write it: quoted when it holds a comma or a quote, quotes doubled (<see cref="CsvFields"/> reads it back).</summary>
+    public static string Quote(string s) => s.Contains(',') || s.Contains('"') ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
 }

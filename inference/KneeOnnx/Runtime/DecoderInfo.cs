@@ -17,11 +17,17 @@ public sealed record DecoderInfo
     public int Factor => ImageSize / LatentSize;
 
     /// <param name="label">starts every error line: the U-Net and the decoder file, so a refusal names both.</param>
-    public static DecoderInfo Parse(string label, IReadOnlyDictionary<string, string> meta)
+    public static DecoderInfo Parse(string label, IReadOnlyDictionary<string, string> meta) => Parse(label, meta, AutoencoderContract.DecoderPart);
+
+    /// <summary>
+    /// The same facts from either part of the pair: the encoder carries the latent shape, image size, scale factor and
+    /// pair SHA-256 under the same keys (<see cref="KneeEncoder"/> checks them against the decoder's).
+    /// </summary>
+    internal static DecoderInfo Parse(string label, IReadOnlyDictionary<string, string> meta, string part)
     {
         string Require(string key) =>
             meta.TryGetValue(key, out var v) && !string.IsNullOrWhiteSpace(v) ? v
-                : throw new InvalidModelException($"{label}: not a KneeOnnx decoder (metadata '{key}' missing)");
+                : throw new InvalidModelException($"{label}: not a KneeOnnx {(part == AutoencoderContract.DecoderPart ? "decoder" : "encoder")} (metadata '{key}' missing)");
         int Int(string key, int min, int max)
         {
             string raw = Require(key);
@@ -32,10 +38,10 @@ public sealed record DecoderInfo
 
         string format = Require(ModelContract.Keys.FormatVersion);
         if (format != ModelContract.FormatVersion)
-            throw new InvalidModelException($"{label}: decoder format {ModelInfo.Shorten(format)} is not supported (expected {ModelContract.FormatVersion})");
-        string part = Require(AutoencoderContract.Keys.Part);
-        if (part != AutoencoderContract.DecoderPart)
-            throw new InvalidModelException($"{label}: metadata '{AutoencoderContract.Keys.Part}' = '{ModelInfo.Shorten(part)}' (expected {AutoencoderContract.DecoderPart})");
+            throw new InvalidModelException($"{label}: {(part == AutoencoderContract.DecoderPart ? "decoder" : "encoder")} format {ModelInfo.Shorten(format)} is not supported (expected {ModelContract.FormatVersion})");
+        string actualPart = Require(AutoencoderContract.Keys.Part);
+        if (actualPart != part)
+            throw new InvalidModelException($"{label}: metadata '{AutoencoderContract.Keys.Part}' = '{ModelInfo.Shorten(actualPart)}' (expected {part})");
         int channels = Int(AutoencoderContract.Keys.LatentChannels, 1, ModelInfo.MaxChannels);
         int latentSize = Int(AutoencoderContract.Keys.LatentSize, 1, ModelInfo.MaxImageSize);
         int imageSize = Int(ModelContract.Keys.ImageSize, 8, ModelInfo.MaxImageSize);

@@ -29,12 +29,15 @@ public static class SchedulerFactory
     /// <param name="prediction">What the network outputs (<see cref="PredictionType"/>), from the model's metadata.</param>
     /// <param name="spacing">Where the <paramref name="steps"/> calls fall among the training timesteps (<see cref="TimestepSpacing.Names"/>).</param>
     /// <param name="eta">DDIM's or the SDE solvers' η; null = <see cref="DefaultEta"/>. Ignored by DDPM and the ODE solvers.</param>
+    /// <param name="strength">Below 1, only the last calls of the trajectory (<see cref="TimestepSpacing.Partial"/>): the
+    /// sampler then starts from a noised image at its first timestep instead of from pure noise.</param>
     public static IDiffusionScheduler Create(string name, NoiseSchedule schedule, int steps, double? eta = null, bool? clipDenoised = null, string prediction = PredictionType.Epsilon,
-                                             string spacing = TimestepSpacing.TrailingName)
+                                             string spacing = TimestepSpacing.TrailingName, double strength = 1)
     {
         if (!Names.Contains(name) && name is not ("dpm" or "dpmsolver"))
             throw new ArgumentException($"--sampler '{name}' is not one of {string.Join(", ", Names)}");
         var timesteps = TimestepSpacing.For(spacing, schedule, steps);
+        if (strength != 1) timesteps = TimestepSpacing.Partial(timesteps, strength);
         return name switch
         {
             DdpmName => new DdpmScheduler(schedule, timesteps, clipDenoised ?? true, prediction),

@@ -78,6 +78,19 @@ public static class TimestepSpacing
         return ts;
     }
 
+    /// <summary>
+    /// The tail of <paramref name="timesteps"/> a trajectory that starts from a noised image runs (SDEdit, Meng et al.
+    /// 2022; diffusers' img2img): the last ⌊S·strength⌋ of the S calls, at least one, so strength 1 keeps them all
+    /// (pure noise, the image forgotten) and a small strength only the last few, near the data.
+    /// </summary>
+    public static int[] Partial(IReadOnlyList<int> timesteps, double strength)
+    {
+        if (!(strength > 0 && strength <= 1))
+            throw new ArgumentOutOfRangeException(nameof(strength), $"--strength must be in (0, 1], got {strength.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+        int kept = Math.Max(1, (int)Math.Floor(timesteps.Count * strength + 1e-9));
+        return [.. timesteps.Skip(timesteps.Count - kept)];
+    }
+
     /// <summary>Checks a caller-given list: strictly decreasing timesteps inside 0..T−1.</summary>
     public static int[] Validated(int trainTimesteps, IReadOnlyList<int> timesteps)
     {
