@@ -185,6 +185,22 @@ public class RegradeCliTests(RegradeCliTests.Knees knees) : IClassFixture<Regrad
         Assert.Contains($"comes from autoencoder {new string('0', 64)}", err);
         Assert.Contains("do not belong together", err);
         Assert.False(Directory.Exists(dir.Combine("out-foreign")), "--out was created");
+
+        // The encoder runs image → latent: an output under another name is the encoder's signature, not the decoder's.
+        string renamed = Copy("renamed", f =>
+        {
+            string encoder = Path.Combine(f, "vae_encoder", "model.onnx");
+            var proto = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(encoder));
+            proto.Graph.Output[0].Name = "z";
+            foreach (var node in proto.Graph.Node)
+                for (int i = 0; i < node.Output.Count; i++)
+                    if (node.Output[i] == AutoencoderContract.LatentName) node.Output[i] = "z";
+            File.WriteAllBytes(encoder, proto.ToByteArray());
+        });
+        err = Run(renamed);
+        Assert.Contains("wrong signature: the encoder's only output must be a Float tensor of rank 4 named 'latent'", err);
+        Assert.Contains(Path.Combine(renamed, "vae_decoder", "model.onnx"), err);
+        Assert.False(Directory.Exists(dir.Combine("out-renamed")), "--out was created");
     }
 
     [Fact]

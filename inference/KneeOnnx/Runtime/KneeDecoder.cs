@@ -1,5 +1,4 @@
 using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace KneeOnnx.Runtime;
 
@@ -41,7 +40,7 @@ public sealed class KneeDecoder : IDisposable
         {
             var info = DecoderInfo.Parse(label, session.ModelMetadata.CustomMetadataMap);
             CheckAgainst(label, info, unet);
-            CheckSignature(label, session, info);
+            AutoencoderSignature.Check(label, session, info, AutoencoderContract.DecoderPart);
             return new KneeDecoder(path, sha, info, session);
         }
         catch
@@ -57,20 +56,6 @@ public sealed class KneeDecoder : IDisposable
             throw new InvalidModelException($"{label} takes latents of {decoder.LatentChannels}×{decoder.LatentSize}², but the U-Net makes {unet.Channels}×{unet.ImageSize}²");
         if (decoder.ImageSize != unet.OutputImageSize)
             throw new InvalidModelException($"{label} writes {decoder.ImageSize}² images, but the U-Net's '{ModelContract.Keys.OutputImageSize}' is {unet.OutputImageSize}");
-    }
-
-    private static void CheckSignature(string label, InferenceSession session, DecoderInfo info)
-    {
-        void Expect(IReadOnlyDictionary<string, NodeMetadata> set, string name, string what, long channels, long side)
-        {
-            if (set.Count != 1 || !set.TryGetValue(name, out var m) || !m.IsTensor || m.ElementDataType != TensorElementType.Float || m.Dimensions.Length != 4)
-                throw new InvalidModelException($"{label}: wrong signature: the decoder's only {what} must be a Float tensor of rank 4 named '{name}'");
-            var d = m.Dimensions;
-            if ((d[1] > 0 && d[1] != channels) || (d[2] > 0 && d[2] != side) || (d[3] > 0 && d[3] != side))
-                throw new InvalidModelException($"{label}: {what} shape [{string.Join(",", d)}] contradicts its metadata ({channels}×{side}²)");
-        }
-        Expect(session.InputMetadata, AutoencoderContract.LatentName, "input", info.LatentChannels, info.LatentSize);
-        Expect(session.OutputMetadata, AutoencoderContract.ImageName, "output", 1, info.ImageSize);
     }
 
     public void Dispose() => Session.Dispose();

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace KneeOnnx.Runtime;
 
@@ -47,7 +46,7 @@ public sealed class KneeEncoder : IDisposable
         {
             var info = DecoderInfo.Parse(label, session.ModelMetadata.CustomMetadataMap, AutoencoderContract.EncoderPart);
             CheckPair(label, info, decoder.Info);
-            CheckSignature(label, session, info);
+            AutoencoderSignature.Check(label, session, info, AutoencoderContract.EncoderPart);
             return new KneeEncoder(path, sha, info, session);
         }
         catch
@@ -66,20 +65,6 @@ public sealed class KneeEncoder : IDisposable
                 $"{label} scales latents by {encoder.ScaleFactor}, the decoder by {decoder.ScaleFactor} ('{AutoencoderContract.Keys.ScaleFactor}'): the two files do not belong together"));
         if ((encoder.LatentChannels, encoder.LatentSize, encoder.ImageSize) != (decoder.LatentChannels, decoder.LatentSize, decoder.ImageSize))
             throw new InvalidModelException($"{label} maps {encoder.ImageSize}² images to {encoder.LatentChannels}×{encoder.LatentSize}² latents, the decoder {decoder.LatentChannels}×{decoder.LatentSize}² latents to {decoder.ImageSize}² images");
-    }
-
-    private static void CheckSignature(string label, InferenceSession session, DecoderInfo info)
-    {
-        void Expect(IReadOnlyDictionary<string, NodeMetadata> set, string name, string what, long channels, long side)
-        {
-            if (set.Count != 1 || !set.TryGetValue(name, out var m) || !m.IsTensor || m.ElementDataType != TensorElementType.Float || m.Dimensions.Length != 4)
-                throw new InvalidModelException($"{label}: wrong signature: the encoder's only {what} must be a Float tensor of rank 4 named '{name}'");
-            var d = m.Dimensions;
-            if ((d[1] > 0 && d[1] != channels) || (d[2] > 0 && d[2] != side) || (d[3] > 0 && d[3] != side))
-                throw new InvalidModelException($"{label}: {what} shape [{string.Join(",", d)}] contradicts its metadata ({channels}×{side}²)");
-        }
-        Expect(session.InputMetadata, AutoencoderContract.ImageName, "input", 1, info.ImageSize);
-        Expect(session.OutputMetadata, AutoencoderContract.LatentName, "output", info.LatentChannels, info.LatentSize);
     }
 
     public void Dispose() => Session.Dispose();

@@ -1,39 +1,22 @@
-using Microsoft.ML.OnnxRuntime;
-
 namespace KneeOnnx.Runtime;
 
 /// <summary>
-/// Runs a latent model's encoder graph on images, reusing one pinned image and latent buffer per batch size (as
-/// <see cref="LatentDecoder"/> does), so encoding allocates nothing per batch after the first.
+/// Runs a latent model's encoder graph on images, on pinned buffers reused per batch size (<see cref="PinnedGraphRun"/>,
+/// shared with <see cref="LatentDecoder"/>), so encoding allocates nothing per batch after the first.
 /// </summary>
 public sealed class LatentEncoder : IImageEncoder
 {
-    private sealed class Buffers : IDisposable
-    {
-        public required float[] Image;
-        public required float[] Latent;
-        public required OrtValue[] Inputs;
-        public required OrtValue[] Outputs;
-
-        public void Dispose()
-        {
-            foreach (var v in Inputs) v.Dispose();
-            foreach (var v in Outputs) v.Dispose();
-        }
-    }
-
-    private static readonly string[] InputNames = [AutoencoderContract.ImageName];
-    private static readonly string[] OutputNames = [AutoencoderContract.LatentName];
     private readonly KneeEncoder _encoder;
     private readonly bool _ownsEncoder;
-    private readonly Dictionary<int, Buffers> _byRows = [];
-    private readonly RunOptions _runOptions = new();
+    private readonly PinnedGraphRun _run;
 
     /// <param name="ownsEncoder">dispose <paramref name="encoder"/>'s session with this object.</param>
     public LatentEncoder(KneeEncoder encoder, bool ownsEncoder = false)
     {
         _encoder = encoder;
         _ownsEncoder = ownsEncoder;
+        _run = new PinnedGraphRun(encoder.Session, AutoencoderContract.ImageName, (1, ImageSize),
+            AutoencoderContract.LatentName, (Channels, LatentSize));
     }
 
     public int ImageSize => _encoder.Info.ImageSize;
@@ -42,36 +25,15 @@ public sealed class LatentEncoder : IImageEncoder
 
     public void Encode(ReadOnlySpan<float> pixels, int n, Span<float> samples)
     {
-        int imageLength = n * ImageSize * ImageSize, latentLength = n * Channels * LatentSize * LatentSize;
+        int imageLength = _run.InputLength(n), latentLength = _run.OutputLength(n);
         if (pixels.Length < imageLength || samples.Length < latentLength)
             throw new ArgumentException($"{n} images of {ImageSize}² need {imageLength} values and room for {latentLength} latent values; got {pixels.Length} and {samples.Length}");
-        if (n == 0) return;
-        var b = BuffersFor(n);
-        pixels[..imageLength].CopyTo(b.Image);
-        _encoder.Session.Run(_runOptions, InputNames, b.Inputs, OutputNames, b.Outputs);
-        b.Latent.AsSpan(0, latentLength).CopyTo(samples);
-    }
-
-    private Buffers BuffersFor(int rows)
-    {
-        if (_byRows.TryGetValue(rows, out var existing)) return existing;
-        var image = new float[rows * ImageSize * ImageSize];
-        var latent = new float[rows * Channels * LatentSize * LatentSize];
-        var buffers = new Buffers
-        {
-            Image = image, Latent = latent,
-            Inputs = [OrtValue.CreateTensorValueFromMemory(image, [rows, 1, ImageSize, ImageSize])],
-            Outputs = [OrtValue.CreateTensorValueFromMemory(latent, [rows, Channels, LatentSize, LatentSize])],
-        };
-        _byRows[rows] = buffers;
-        return buffers;
+        _run.Run(pixels, n).CopyTo(samples);
     }
 
     public void Dispose()
     {
-        foreach (var b in _byRows.Values) b.Dispose();
-        _byRows.Clear();
-        _runOptions.Dispose();
+        _run.Dispose();
         if (_ownsEncoder) _encoder.Dispose();
     }
 }
