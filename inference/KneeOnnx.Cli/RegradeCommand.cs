@@ -24,6 +24,9 @@ public sealed class RegradeOptions : SamplingOptions
     [Option("out", Required = true, HelpText = "Output folder (new or empty).")]
     public string Out { get; set; } = "";
 
+    [Option("size", HelpText = "Resize written PNGs to this side (e.g. 224 to sit beside the real images); default the model's image size. The contact sheet stays at the model's size.")]
+    public int? Size { get; set; }
+
     [Option("sheet", HelpText = "Also write a contact sheet PNG here: one row per input image, the input first, then its version at each grade.")]
     public string? Sheet { get; set; }
 }
@@ -33,6 +36,7 @@ internal static class RegradeCommand
     public static int Run(RegradeOptions o, TextWriter output)
     {
         if (!(o.Strength > 0 && o.Strength <= 1)) throw new ArgumentException($"--strength must be in (0, 1], got {o.Strength.ToString(CultureInfo.InvariantCulture)}");
+        if (o.Size is < 8 or > 4096) throw new ArgumentException($"--size must be in 8..4096, got {o.Size}");
         if (o.Batch < 1) throw new ArgumentException($"--batch must be at least 1, got {o.Batch}");
         if (o.Sheet is not null && Directory.Exists(o.Sheet)) throw new ArgumentException($"{o.Sheet}: --sheet is a folder; give the PNG file name");
         string[] inputs = InputFiles(o.Input);
@@ -77,12 +81,12 @@ internal static class RegradeCommand
                         int i = chunk[k];
                         string relative = Path.Combine(grade.ToString(CultureInfo.InvariantCulture), $"{names[i]}_kl{grade}.png");
                         var image = pixels.AsSpan(k * area, area);
-                        GrayPngWriter.Write(Path.Combine(o.Out, relative), image, side);
+                        GrayPngWriter.Write(Path.Combine(o.Out, relative), image, side, o.Size);
                         made[(i, grade)] = image.ToArray();
                         rows.Append(string.Join(',', Manifest.Quote(relative.Replace('\\', '/')), Manifest.Quote(Path.GetFullPath(inputs[i])), grade, Manifest.Quote(info.GradeNames[grade]),
                             KneeOnnx.KneeSides.Label(sides[i]), i, o.Seed, o.Strength.ToString("R", CultureInfo.InvariantCulture), settings.Sampler, settings.Steps, settings.Spacing,
                             settings.EffectiveEta.ToString("R", CultureInfo.InvariantCulture), settings.Guidance.ToString("R", CultureInfo.InvariantCulture),
-                            info.DistilledGuidance?.ToString("R", CultureInfo.InvariantCulture) ?? "", side, model.Sha256, model.DecoderSha256 ?? "", regrader.EncoderSha256 ?? "", model.Provider)).Append('\n');
+                            info.DistilledGuidance?.ToString("R", CultureInfo.InvariantCulture) ?? "", o.Size ?? side, model.Sha256, model.DecoderSha256 ?? "", regrader.EncoderSha256 ?? "", model.Provider)).Append('\n');
                     }
                 }
             output.WriteLine($"{info.GradeNames[grade]}: {inputs.Length} image(s) ({timer.Elapsed.TotalSeconds:F1}s)");

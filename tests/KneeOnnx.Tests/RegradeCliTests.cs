@@ -1,4 +1,6 @@
 using Google.Protobuf;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Processing;
 using KneeOnnx.Imaging;
 using KneeOnnx.Runtime;
 using KneeOnnx.Tests.Fixtures;
@@ -218,5 +220,26 @@ public class RegradeCliTests(RegradeCliTests.Knees knees) : IClassFixture<Regrad
         // The tiny model's images are its own size: the 128² input was read at it.
         using var model = KneeModel.Open(tiny.Path, new RuntimeOptions { Provider = ProviderRequest.Cpu });
         Assert.Equal(model.Info.ImageSize, new GrayImageReader().ReadSize(Path.Combine(outDir, written[0])).Width);
+
+        // --size resizes what is written, not what is drawn: the same knee, bicubic to 40², and the manifest says 40.
+        string resized = dir.Combine("resized");
+        (code, _, err) = InProcessCli.Generate("regrade", "--model", tiny.Path, "--provider", "cpu", "--input", knees.Files[0], "--grades", "1,3",
+            "--sampler", "ddim", "--steps", "10", "--strength", "0.3", "--size", "40", "--out", resized);
+        Assert.True(code == 0, err);
+        foreach (string file in written)
+        {
+            using var drawn = SixLabors.ImageSharp.Image.Load<SixLabors.ImageSharp.PixelFormats.L8>(Path.Combine(outDir, file));
+            drawn.Mutate(x => x.Resize(new ResizeOptions { Size = new Size(40, 40), Mode = ResizeMode.Stretch, Sampler = KnownResamplers.Bicubic }));
+            using var big = SixLabors.ImageSharp.Image.Load<SixLabors.ImageSharp.PixelFormats.L8>(Path.Combine(resized, file));
+            Assert.Equal((40, 40), (big.Width, big.Height));
+            for (int y = 0; y < 40; y++)
+                for (int x = 0; x < 40; x++)
+                    Assert.Equal(drawn[x, y].PackedValue, big[x, y].PackedValue);
+        }
+        var manifest = File.ReadAllLines(Path.Combine(resized, "manifest.csv"));
+        int column = Array.IndexOf(manifest[0].Split(','), "image_size");
+        Assert.All(manifest.Skip(1), row => Assert.Equal("40", row.Split(',')[column]));
+        Refusal.Check(InProcessCli.Generate("regrade", "--model", tiny.Path, "--input", knees.Files[0], "--size", "5000", "--out", dir.Combine("never")), "--size must be in 8..4096, got 5000");
+        Assert.False(Directory.Exists(dir.Combine("never")), "--out was created");
     }
 }
