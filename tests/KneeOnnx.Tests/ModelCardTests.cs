@@ -118,6 +118,41 @@ public class ModelCardTests
         Assert.DoesNotContain("## Training", File.ReadAllText(dir.Combine("m.md")));
     }
 
+    /// <summary>
+    /// set-defaults changes metadata only: the card of the file it rewrote still tells the weights' training, and a
+    /// render without --run keeps it for the new file (which records the old one's SHA-256) — the evaluation, made
+    /// under the old defaults, is not carried over.
+    /// </summary>
+    [Fact]
+    public void ACardKeepsItsTrainingSectionAcrossSetDefaults()
+    {
+        using var dir = new TempDirectory();
+        var (run, onnx) = TinyModelWithItsRun(dir);
+        var (code, _, err) = InProcessCli.Train("card", "--model", onnx, "--run", run);
+        Assert.True(code == 0, err);
+        string Training(string card) => string.Concat(card.Split('\n').SkipWhile(l => l != "## Training").TakeWhile((l, i) => i == 0 || !l.StartsWith("## ")).Select(l => l + "\n"));
+        string first = File.ReadAllText(dir.Combine("m.md"));
+        Directory.Delete(run, recursive: true);
+
+        (code, _, err) = InProcessCli.Train("set-defaults", "--model", onnx, "--default-sampler", "ddim", "--default-steps", "7");
+        Assert.True(code == 0, err);
+        (code, var said, err) = InProcessCli.Train("card", "--model", onnx);
+        Assert.True(code == 0, err);
+        Assert.Contains("which set-defaults rewrote into this file", said);
+        string second = File.ReadAllText(dir.Combine("m.md"));
+        Assert.Contains("2 steps of batch 2", Training(second));
+        Assert.Equal(Training(first), Training(second));
+        Assert.Contains(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(onnx))), second);
+        Assert.Contains("Recommended sampler: ddim, 7 steps", second);
+
+        // A second set-defaults after that render: the card now names the middle file, which the newest records.
+        (code, _, err) = InProcessCli.Train("set-defaults", "--model", onnx, "--default-sampler", "dpm++2m", "--default-steps", "5");
+        Assert.True(code == 0, err);
+        (code, _, err) = InProcessCli.Train("card", "--model", onnx);
+        Assert.True(code == 0, err);
+        Assert.Equal(Training(first), Training(File.ReadAllText(dir.Combine("m.md"))));
+    }
+
     /// <summary>The kept sections are found in a card whose lines end in CRLF (a Windows checkout), last in the file or not.</summary>
     [Theory]
     [InlineData("\r\n", "Training")]

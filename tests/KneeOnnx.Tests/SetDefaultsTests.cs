@@ -38,7 +38,9 @@ public class SetDefaultsTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
         }
         var (before, after) = (Proto(model.Path), Proto(copy));
         Assert.Equal(before.Graph.ToByteArray(), after.Graph.ToByteArray()); // weights and nodes byte for byte
-        Assert.Equal(before.MetadataProps.Count + 3, after.MetadataProps.Count);
+        Assert.Equal(before.MetadataProps.Count + 4, after.MetadataProps.Count);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(model.Path))),
+            after.MetadataProps.Single(p => p.Key == ModelContract.Keys.DefaultsSetFrom).Value);
         foreach (var entry in before.MetadataProps)
             Assert.Equal(entry.Value, after.MetadataProps.Single(p => p.Key == entry.Key).Value);
 

@@ -46,6 +46,8 @@ public static class ModelContract
         public const string DefaultSpacing = "kneeonnx.default_spacing";
         /// <summary>The default sampler's η (<see cref="Generation.SamplerSettings.Eta"/>; export --default-eta), for a sampler that takes one; absent = the sampler's own.</summary>
         public const string DefaultEta = "kneeonnx.default_eta";
+        /// <summary>SHA-256 of the file set-defaults rewrote into this one: the same weights and graph under other defaults, so that file's card still tells this one's training.</summary>
+        public const string DefaultsSetFrom = "kneeonnx.defaults_set_from_sha256";
         public const string Grades = "kneeonnx.grades";
         public const string Conditioning = "kneeonnx.conditioning";
         public const string NullGrade = "kneeonnx.null_grade";

@@ -91,6 +91,12 @@ internal static class CardCommand
             sections.Append(kept);
             output.WriteLine($"kept the Training section of {card}: it describes this file (sha256 {info.Sha256[..12]}…) and no --run was given");
         }
+        else if (meta.GetValueOrDefault(ModelContract.Keys.DefaultsSetFrom) is { } madeFrom && ModelCardSections.KeptTraining(card, madeFrom) is { } keptFromEarlier)
+        {
+            // set-defaults changed metadata only: the earlier file's training is these weights' training.
+            sections.Append(keptFromEarlier);
+            output.WriteLine($"kept the Training section of {card}: it describes sha256 {madeFrom[..12]}…, which set-defaults rewrote into this file (sha256 {info.Sha256[..12]}…) with the same weights");
+        }
         else if (ModelCardSections.HasTraining(card))
             output.WriteLine($"warning: {card} had a Training section for another file (its SHA-256 is not {info.Sha256[..12]}…); the new card has none (give --run)");
         if (o.Evaluation is not null)

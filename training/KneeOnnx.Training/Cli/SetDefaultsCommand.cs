@@ -54,8 +54,11 @@ internal static class SetDefaultsCommand
             before = model.Info;
         defaults.CheckFor(source, before.Schedule.TrainTimesteps, before.SupportsGuidance);
 
-        var proto = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(source));
+        byte[] sourceBytes = File.ReadAllBytes(source);
+        var proto = Onnx.ModelProto.Parser.ParseFrom(sourceBytes);
         defaults.WriteInto(proto);
+        // The new file names the one it was made from: a card of that file still tells these weights' training (card keeps it).
+        OnnxExporter.SetMetadata(proto, ModelContract.Keys.DefaultsSetFrom, Convert.ToHexStringLower(SHA256.HashData(sourceBytes)));
         byte[] bytes = proto.ToByteArray();
         // Opened again from the new bytes before they replace anything: a file the verbs would refuse is never written.
         string check = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(target))!, $".{Path.GetFileName(target)}.{Environment.ProcessId}.check.onnx");
@@ -74,7 +77,7 @@ internal static class SetDefaultsCommand
         string sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
         output.WriteLine($"wrote {target} (sha256 {sha[..16]}…; weights and graph unchanged)");
         output.WriteLine($"  defaults: {Describe(before)} → {Describe(after)}");
-        output.WriteLine("  its model card still describes the earlier file: regenerate it (kneeonnx-train card) after measuring the new defaults");
+        output.WriteLine("  its model card still describes the earlier file: regenerate it (kneeonnx-train card --evaluation ...) after measuring the new defaults; its Training section is kept");
         return 0;
     }
 
