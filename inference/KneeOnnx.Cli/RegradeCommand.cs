@@ -12,11 +12,14 @@ namespace KneeOnnx.Cli;
 [Verb("regrade", HelpText = "Redraw real knee X-rays at other KL grades (SDEdit): OUT/<grade>/<name>_kl<g>.png and OUT/manifest.csv. A knee keeps its starting noise across grades, so its versions differ by the grade: counterfactual training data, or one knee shown at every grade.")]
 public sealed class RegradeOptions : SamplingOptions
 {
-    [Option("input", Required = true, HelpText = "A PNG knee X-ray, or a folder searched for *.png (any size, gray or colour; resized to the model's images). A file name ending in L or R (9003175L.png) gives a side-conditioned model the knee's side.")]
+    [Option("input", Required = true, HelpText = "A PNG knee X-ray, or a folder searched for *.png (any size, gray or colour; resized to the model's images). For a side-conditioned model the knee's side comes from --side.")]
     public string Input { get; set; } = "";
 
     [Option("grades", Default = "all", HelpText = "Grades to redraw each image at, e.g. 0,4 (default all).")]
     public string Grades { get; set; } = "all";
+
+    [Option("side", Default = "auto", HelpText = "The knees' side for a side-conditioned model: auto (the side a file name states: 9003175L.png, knee_R.png, kl0_L_…png; else either side), L, R or any (either side).")]
+    public string Side { get; set; } = "auto";
 
     [Option("strength", Default = 0.5, HelpText = "Share of the sampler's calls run from the noised image, (0, 1]: low keeps the knee and changes little, 1 forgets it and draws a new one.")]
     public double Strength { get; set; } = 0.5;
@@ -46,7 +49,14 @@ internal static class RegradeCommand
         Validation.OutputGuard.Folder(o.Out, "--out", [.. modelFiles, new("--input", File.Exists(o.Input) ? o.Input : null)], [.. modelFolders, new("--input", Directory.Exists(o.Input) ? o.Input : null)]);
         if (Directory.Exists(o.Out) && Directory.EnumerateFileSystemEntries(o.Out).Any())
             throw new ArgumentException($"{o.Out}: --out is not empty; regrade writes into a new or empty folder");
-        if (o.Sheet is not null) Validation.OutputGuard.File(o.Sheet, "--sheet", [.. modelFiles, new("--input", o.Input)], Validation.FileKind.Png);
+        if (o.Side is not ("auto" or "L" or "R" or "any")) throw new ArgumentException($"--side '{o.Side}' is not one of auto, L, R, any");
+        if (o.Sheet is not null)
+        {
+            // The sheet must not land on an input knee, nor among them (the next run would read it as one).
+            Validation.OutputGuard.File(o.Sheet, "--sheet", [.. modelFiles, .. inputs.Select(path => new Validation.OutputGuard.Input("--input", path))], Validation.FileKind.Png);
+            if (Directory.Exists(o.Input) && Validation.RealPath.IsSameOrInside(Validation.RealPath.Of(o.Sheet), Validation.RealPath.Of(o.Input)))
+                throw new ArgumentException($"{o.Sheet}: --sheet is inside the input folder {o.Input}; a later run would read it as a knee");
+        }
 
         using var model = o.OpenModel(output);
         using var guide = o.OpenGuide(model);
@@ -59,8 +69,22 @@ internal static class RegradeCommand
         // Every input is read before anything is written: an unreadable file is one line naming it, and nothing is left behind.
         var reader = new GrayImageReader();
         var images = inputs.Select(path => reader.ReadScaled(path, side)).ToArray();
-        var sides = inputs.Select(path => info.IsSideConditioned ? KneeOnnx.KneeSides.FromFileName(path) : KneeOnnx.KneeSides.None).ToArray();
+        if (!info.IsSideConditioned && o.Side is "L" or "R")
+            throw new ArgumentException($"--side {o.Side}: {Path.GetFileName(model.Path)} is not side-conditioned (leave --side out)");
+        var sides = inputs.Select(path => !info.IsSideConditioned ? KneeOnnx.KneeSides.None : o.Side switch
+        {
+            "L" => KneeOnnx.KneeSides.Left,
+            "R" => KneeOnnx.KneeSides.Right,
+            "any" => KneeOnnx.KneeSides.Null,
+            _ => KneeOnnx.KneeSides.StatedIn(path) is var stated && stated != KneeOnnx.KneeSides.None ? stated : KneeOnnx.KneeSides.Null,
+        }).ToArray();
         var names = UniqueStems(inputs);
+        if (o.Sheet is not null)
+        {
+            var planned = grades.SelectMany(g => names.Select(n => Path.GetFullPath(Path.Combine(o.Out, g.ToString(CultureInfo.InvariantCulture), $"{n}_kl{g}.png"))));
+            if (planned.Contains(Path.GetFullPath(o.Sheet)))
+                throw new ArgumentException($"{o.Sheet}: --sheet is one of the images this run writes; give another name");
+        }
         output.WriteLine($"regrade: {inputs.Length} image(s) from {o.Input} at grade(s) {string.Join(",", grades)}, strength {o.Strength.ToString(CultureInfo.InvariantCulture)} "
             + $"({KneeOnnx.Schedulers.TimestepSpacing.Partial(new int[settings.Steps], o.Strength).Length} of {settings.Steps} {settings.Sampler} calls{(settings.Spacing != KneeOnnx.Schedulers.TimestepSpacing.TrailingName ? $", {settings.Spacing} spacing" : "")}), seed {o.Seed}");
 
@@ -82,7 +106,7 @@ internal static class RegradeCommand
                         string relative = Path.Combine(grade.ToString(CultureInfo.InvariantCulture), $"{names[i]}_kl{grade}.png");
                         var image = pixels.AsSpan(k * area, area);
                         GrayPngWriter.Write(Path.Combine(o.Out, relative), image, side, o.Size);
-                        made[(i, grade)] = image.ToArray();
+                        if (o.Sheet is not null) made[(i, grade)] = image.ToArray(); // only the sheet needs them: a whole train set would not fit
                         rows.Append(string.Join(',', Manifest.Quote(relative.Replace('\\', '/')), Manifest.Quote(Path.GetFullPath(inputs[i])), grade, Manifest.Quote(info.GradeNames[grade]),
                             KneeOnnx.KneeSides.Label(sides[i]), i, o.Seed, o.Strength.ToString("R", CultureInfo.InvariantCulture), settings.Sampler, settings.Steps, settings.Spacing,
                             settings.EffectiveEta.ToString("R", CultureInfo.InvariantCulture), settings.Guidance.ToString("R", CultureInfo.InvariantCulture),
@@ -108,7 +132,8 @@ internal static class RegradeCommand
     {
         if (File.Exists(input)) return [input];
         if (!Directory.Exists(input)) throw new ArgumentException($"{input}: --input not found (a PNG file or a folder of them)");
-        var files = Directory.EnumerateFiles(input, "*.png", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray();
+        var files = Directory.EnumerateFiles(input, "*.png", new EnumerationOptions { RecurseSubdirectories = true, MatchCasing = MatchCasing.CaseInsensitive })
+            .Order(StringComparer.Ordinal).ToArray();
         return files.Length > 0 ? files : throw new ArgumentException($"{input}: --input holds no .png files");
     }
 

@@ -29,6 +29,23 @@ public static class KneeSides
         };
     }
 
+    /// <summary>
+    /// The side a user's own file name states, stricter than <see cref="FromFileName"/> (the dataset's names): L or R
+    /// (either case) after a digit or as the whole last word (<c>9003175L</c>, <c>knee_R</c>), else a single-letter
+    /// word L or R anywhere (generate's <c>kl0_L_…_000001</c>); a word merely ending in l or r (<c>knee_original</c>)
+    /// states nothing, and neither do names with both sides. <see cref="None"/> when nothing is stated.
+    /// </summary>
+    public static int StatedIn(string path)
+    {
+        string[] words = Path.GetFileNameWithoutExtension(path).Split(['_', '-', ' ', '.'], StringSplitOptions.RemoveEmptyEntries);
+        if (words.Length == 0) return None;
+        static int Letter(char c) => char.ToUpperInvariant(c) switch { 'L' => Left, 'R' => Right, _ => None };
+        string last = words[^1];
+        if (last.Length >= 2 && char.IsAsciiDigit(last[^2]) && Letter(last[^1]) != None) return Letter(last[^1]);
+        var named = words.Where(w => w.Length == 1).Select(w => Letter(w[0])).Where(s => s != None).Distinct().ToArray();
+        return named.Length == 1 ? named[0] : None;
+    }
+
     /// <summary>The side a horizontal flip turns a knee into.</summary>
     public static int Mirror(int side) => side is Left or Right ? 1 - side : side;
 

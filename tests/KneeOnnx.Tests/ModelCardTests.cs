@@ -151,6 +151,24 @@ public class ModelCardTests
         (code, _, err) = InProcessCli.Train("card", "--model", onnx);
         Assert.True(code == 0, err);
         Assert.Equal(Training(first), Training(File.ReadAllText(dir.Combine("m.md"))));
+
+        // Two set-defaults with no render between: the card names the file two rewrites back, which the chain still holds.
+        foreach (var (sampler, steps) in new[] { ("ddim", "9"), ("dpm++3m", "11") })
+        {
+            (code, _, err) = InProcessCli.Train("set-defaults", "--model", onnx, "--default-sampler", sampler, "--default-steps", steps);
+            Assert.True(code == 0, err);
+        }
+        (code, said, err) = InProcessCli.Train("card", "--model", onnx);
+        Assert.True(code == 0, err);
+        Assert.Contains("which set-defaults rewrote into this file", said);
+        Assert.Equal(Training(first), Training(File.ReadAllText(dir.Combine("m.md"))));
+
+        // The same defaults again: nothing is written, so the file keeps its SHA-256 (and its card, its manifests' names).
+        byte[] bytes = File.ReadAllBytes(onnx);
+        (code, said, err) = InProcessCli.Train("set-defaults", "--model", onnx, "--default-sampler", "dpm++3m", "--default-steps", "11");
+        Assert.True(code == 0, err);
+        Assert.Contains("already carries these defaults", said);
+        Assert.Equal(bytes, File.ReadAllBytes(onnx));
     }
 
     /// <summary>The kept sections are found in a card whose lines end in CRLF (a Windows checkout), last in the file or not.</summary>

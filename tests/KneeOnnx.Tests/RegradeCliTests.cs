@@ -37,20 +37,36 @@ public class RegradeCliTests(RegradeCliTests.Knees knees) : IClassFixture<Regrad
     private static readonly string[] Fast = ["--provider", "cpu", "--sampler", "dpm++2m-sde", "--steps", "20", "--seed", "1"];
 
     [Fact]
-    public void RedrawnKneesAreReadAsTheGradeAskedForAndKeepTheirLayout()
+    public void RedrawnKneesAreReadAsTheGradeAskedForAndKeepTheirLayoutAtALowStrength()
     {
         using var dir = new TempDirectory();
         string outDir = dir.Combine("out"), again = dir.Combine("again");
-        string[] args = ["regrade", "--model", ShippedModelTests.DefaultFolder(), "--input", knees.Folder, "--grades", "0,4", "--strength", "0.6", .. Fast];
+        // Six knees of one grade from one model are near-duplicates (same-side pairs correlate at ≈ 0.95), so "nearest
+        // its own input" would say little: each is moved up or down by its own offset first, and a version that kept
+        // the knee must keep where its joint sits. The names (and so the sides) stay.
+        string shifted = dir.Combine("shifted");
+        Directory.CreateDirectory(shifted);
+        int[] offsets = [-15, 9, -3, 15, -9, 3];
+        foreach (var (file, k) in knees.Files.Select((f, k) => (f, k)))
+        {
+            float[] pixels = new GrayImageReader().ReadScaled(file, 128), moved = new float[pixels.Length];
+            for (int y = 0; y < 128; y++)
+                pixels.AsSpan(Math.Clamp(y - offsets[k], 0, 127) * 128, 128).CopyTo(moved.AsSpan(y * 128, 128));
+            GrayPngWriter.Write(Path.Combine(shifted, Path.GetFileName(file)), moved, 128);
+        }
+        string[] args = ["regrade", "--model", ShippedModelTests.DefaultFolder(), "--input", shifted, "--grades", "0,4", "--strength", "0.6", .. Fast];
         var (code, stdout, err) = InProcessCli.Generate([.. args, "--out", outDir, "--sheet", dir.Combine("sheet.png")]);
         Assert.True(code == 0, err);
         Assert.Contains("12 of 20 dpm++2m-sde calls", stdout);
-        string[] inputs = knees.Files;
+        string[] inputs = knees.Files.Select(f => Path.Combine(shifted, Path.GetFileName(f))).ToArray();
         Assert.Equal(6, inputs.Length);
         var manifest = File.ReadAllLines(Path.Combine(outDir, "manifest.csv"));
         Assert.Equal(13, manifest.Length);
-        // The side each input's name states travels with it (the generated names end in L or R).
-        Assert.All(manifest.Skip(1), row => Assert.Equal(KneeSides.Label(KneeSides.FromFileName(Output.CsvFields.Split(row)[1])), Output.CsvFields.Split(row)[4]));
+        // The side each knee was drawn at (generate's own manifest says) is the side it is redrawn at: generate's names state it.
+        var drawnAt = File.ReadAllLines(Path.Combine(knees.Folder, "manifest.csv")).Skip(1).Select(Output.CsvFields.Split)
+            .ToDictionary(r => Path.GetFileName(r[0]), r => r[3]);
+        Assert.Equal(["L", "R"], drawnAt.Values.Distinct().Order());
+        Assert.All(manifest.Skip(1), row => Assert.Equal(drawnAt[Path.GetFileName(Output.CsvFields.Split(row)[1])], Output.CsvFields.Split(row)[4]));
         Assert.True(File.Exists(dir.Combine("sheet.png")));
         // Provenance: the images depend on all three files, and the manifest names each by its hash.
         var header = Output.CsvFields.Split(manifest[0]);
@@ -60,16 +76,27 @@ public class RegradeCliTests(RegradeCliTests.Knees knees) : IClassFixture<Regrad
         var reader = new GrayImageReader();
         float[] Read(string path) => reader.ReadScaled(path, 128);
         var input = inputs.Select(Read).ToArray();
-        var asKl0 = inputs.Select(f => Read(Path.Combine(outDir, "0", Path.GetFileNameWithoutExtension(f) + "_kl0.png"))).ToArray();
-        var asKl4 = inputs.Select(f => Read(Path.Combine(outDir, "4", Path.GetFileNameWithoutExtension(f) + "_kl4.png"))).ToArray();
 
-        // Layout kept: every redrawn knee is nearer its own input than any other input.
-        static double Distance(float[] a, float[] b) => a.Zip(b, (x, y) => Math.Abs(x - y)).Average();
+        // Layout kept at a low strength: every redrawn knee is nearer its own input than any other input, by 1 − Pearson
+        // r — the structure, not the exposure, which SDEdit is free to redraw (a bright knee may come back darker). At
+        // 0.5–0.6 the joint drifts toward where the training knees have it, and this no longer holds for every knee
+        // (README, "Regrade"); at 0.3 it holds with room (own distance ≤ 0.75× the nearest other's when measured).
+        string gentle = dir.Combine("gentle");
+        (code, _, err) = InProcessCli.Generate(["regrade", "--model", ShippedModelTests.DefaultFolder(), "--input", shifted, "--grades", "0,4", "--strength", "0.3", .. Fast, "--out", gentle]);
+        Assert.True(code == 0, err);
+        var asKl0 = inputs.Select(f => Read(Path.Combine(gentle, "0", Path.GetFileNameWithoutExtension(f) + "_kl0.png"))).ToArray();
+        var asKl4 = inputs.Select(f => Read(Path.Combine(gentle, "4", Path.GetFileNameWithoutExtension(f) + "_kl4.png"))).ToArray();
+        static double Distance(float[] a, float[] b)
+        {
+            double ma = a.Average(), mb = b.Average(), ab = 0, aa = 0, bb = 0;
+            for (int k = 0; k < a.Length; k++) { ab += (a[k] - ma) * (b[k] - mb); aa += (a[k] - ma) * (a[k] - ma); bb += (b[k] - mb) * (b[k] - mb); }
+            return 1 - ab / Math.Sqrt(aa * bb);
+        }
         for (int i = 0; i < inputs.Length; i++)
             foreach (var version in new[] { asKl0[i], asKl4[i] })
             {
                 double own = Distance(version, input[i]);
-                Assert.All(Enumerable.Range(0, inputs.Length).Where(j => j != i), j => Assert.True(own < Distance(version, input[j]), $"input {i}: nearer input {j} than its own"));
+                Assert.All(Enumerable.Range(0, inputs.Length).Where(j => j != i), j => Assert.True(own < Distance(version, input[j]), $"input {i}: nearer input {j} than its own ({own:F3} against {Distance(version, input[j]):F3})"));
             }
 
         // The grade moves: the reference classifier's expected grade rises from the KL0 to the KL4 versions of the same knees.
@@ -151,7 +178,31 @@ public class RegradeCliTests(RegradeCliTests.Knees knees) : IClassFixture<Regrad
         File.WriteAllText(dir.Combine("full", "keep.txt"), "mine");
         Refusal.CheckRefusedLeavingTreeUnchanged(dir.Path, "gen", Args(knees.Files[0], dir.Combine("full")), "--out is not empty");
         Refusal.Check(InProcessCli.Generate(Args(knees.Folder, Path.Combine(knees.Folder, "0", "x"))), "--out is inside the command's input --input");
+
+        // The sheet may not replace an input knee, sit among them, or be one of the images the run writes.
+        string before = string.Concat(knees.Files.Select(f => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f)))));
+        Refusal.Check(InProcessCli.Generate([.. Args(knees.Folder, outDir), "--sheet", knees.Files[1]]), "--sheet is the command's own input --input");
+        Refusal.Check(InProcessCli.Generate([.. Args(knees.Folder, outDir), "--sheet", Path.Combine(knees.Folder, "0", "sheet.png")]), "--sheet is inside the input folder");
+        string stem = Path.GetFileNameWithoutExtension(knees.Files[0]);
+        Refusal.Check(InProcessCli.Generate([.. Args(knees.Files[0], outDir), "--grades", "2", "--sheet", Path.Combine(outDir, "2", stem + "_kl2.png")]), "--sheet is one of the images this run writes");
+        Assert.Equal(before, string.Concat(knees.Files.Select(f => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f))))));
+        Assert.False(File.Exists(Path.Combine(knees.Folder, "0", "sheet.png")));
+        Assert.False(Directory.Exists(outDir), "--out was created");
+        Refusal.Check(InProcessCli.Generate([.. Args(knees.Files[0], outDir), "--side", "left"]), "--side 'left' is not one of auto, L, R, any");
     }
+
+    [Theory]
+    [InlineData("9003175L.png", KneeSides.Left)]
+    [InlineData("/data/val/3/9003175r.PNG", KneeSides.Right)]
+    [InlineData("knee_R.png", KneeSides.Right)]
+    [InlineData("patient 12 - l.png", KneeSides.Left)]
+    [InlineData("kl0_L_dpm++2m12_s3_000002.png", KneeSides.Left)]
+    [InlineData("knee_original.png", KneeSides.None)]
+    [InlineData("knee_regular.png", KneeSides.None)]
+    [InlineData("LEFTKNEE.png", KneeSides.None)]
+    [InlineData("pair_L_R.png", KneeSides.None)]
+    [InlineData("kl2_ddpm50_s1_000003.png", KneeSides.None)]
+    public void RegradeReadsASideOnlyWhereTheNameStatesIt(string name, int expected) => Assert.Equal(expected, KneeSides.StatedIn(name));
 
     [Fact]
     public void AMissingOrForeignEncoderIsRefusedNamingBothFiles()
@@ -240,6 +291,7 @@ public class RegradeCliTests(RegradeCliTests.Knees knees) : IClassFixture<Regrad
         int column = Array.IndexOf(manifest[0].Split(','), "image_size");
         Assert.All(manifest.Skip(1), row => Assert.Equal("40", row.Split(',')[column]));
         Refusal.Check(InProcessCli.Generate("regrade", "--model", tiny.Path, "--input", knees.Files[0], "--size", "5000", "--out", dir.Combine("never")), "--size must be in 8..4096, got 5000");
+        Refusal.Check(InProcessCli.Generate("regrade", "--model", tiny.Path, "--input", knees.Files[0], "--side", "L", "--out", dir.Combine("never")), "is not side-conditioned (leave --side out)");
         Assert.False(Directory.Exists(dir.Combine("never")), "--out was created");
     }
 }

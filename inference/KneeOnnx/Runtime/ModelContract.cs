@@ -46,7 +46,7 @@ public static class ModelContract
         public const string DefaultSpacing = "kneeonnx.default_spacing";
         /// <summary>The default sampler's η (<see cref="Generation.SamplerSettings.Eta"/>; export --default-eta), for a sampler that takes one; absent = the sampler's own.</summary>
         public const string DefaultEta = "kneeonnx.default_eta";
-        /// <summary>SHA-256 of the file set-defaults rewrote into this one: the same weights and graph under other defaults, so that file's card still tells this one's training.</summary>
+        /// <summary>Comma-separated SHA-256s of the files set-defaults rewrote into this one, oldest first: the same weights and graph under other defaults, so their cards still tell this one's training.</summary>
         public const string DefaultsSetFrom = "kneeonnx.defaults_set_from_sha256";
         public const string Grades = "kneeonnx.grades";
         public const string Conditioning = "kneeonnx.conditioning";

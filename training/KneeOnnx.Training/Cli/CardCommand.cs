@@ -91,11 +91,12 @@ internal static class CardCommand
             sections.Append(kept);
             output.WriteLine($"kept the Training section of {card}: it describes this file (sha256 {info.Sha256[..12]}…) and no --run was given");
         }
-        else if (meta.GetValueOrDefault(ModelContract.Keys.DefaultsSetFrom) is { } madeFrom && ModelCardSections.KeptTraining(card, madeFrom) is { } keptFromEarlier)
+        else if ((meta.GetValueOrDefault(ModelContract.Keys.DefaultsSetFrom) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Reverse()
+                     .Select(sha => (Sha: sha, Kept: ModelCardSections.KeptTraining(card, sha))).FirstOrDefault(a => a.Kept is not null) is { Kept: { } keptFromEarlier } ancestor)
         {
-            // set-defaults changed metadata only: the earlier file's training is these weights' training.
+            // set-defaults changed metadata only: an earlier file's training is these weights' training.
             sections.Append(keptFromEarlier);
-            output.WriteLine($"kept the Training section of {card}: it describes sha256 {madeFrom[..12]}…, which set-defaults rewrote into this file (sha256 {info.Sha256[..12]}…) with the same weights");
+            output.WriteLine($"kept the Training section of {card}: it describes sha256 {ancestor.Sha[..12]}…, which set-defaults rewrote into this file (sha256 {info.Sha256[..12]}…) with the same weights");
         }
         else if (ModelCardSections.HasTraining(card))
             output.WriteLine($"warning: {card} had a Training section for another file (its SHA-256 is not {info.Sha256[..12]}…); the new card has none (give --run)");

@@ -56,9 +56,19 @@ internal static class SetDefaultsCommand
 
         byte[] sourceBytes = File.ReadAllBytes(source);
         var proto = Onnx.ModelProto.Parser.ParseFrom(sourceBytes);
+        string metadataBefore = proto.MetadataProps.ToString();
         defaults.WriteInto(proto);
-        // The new file names the one it was made from: a card of that file still tells these weights' training (card keeps it).
-        OnnxExporter.SetMetadata(proto, ModelContract.Keys.DefaultsSetFrom, Convert.ToHexStringLower(SHA256.HashData(sourceBytes)));
+        if (proto.MetadataProps.ToString() == metadataBefore && o.Out is null)
+        {
+            // Rewriting the same defaults would only change the file's SHA-256, which manifests and cards name it by.
+            output.WriteLine($"{source} already carries these defaults ({Describe(before)}); nothing written");
+            return 0;
+        }
+        // The new file names the files it was made from (newest last): a card of any of them still tells these weights'
+        // training, however many set-defaults ran between two renders of the card.
+        string sourceSha = Convert.ToHexStringLower(SHA256.HashData(sourceBytes));
+        var ancestors = proto.MetadataProps.FirstOrDefault(p => p.Key == ModelContract.Keys.DefaultsSetFrom)?.Value.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? [];
+        OnnxExporter.SetMetadata(proto, ModelContract.Keys.DefaultsSetFrom, string.Join(',', ancestors.Append(sourceSha).TakeLast(16)));
         byte[] bytes = proto.ToByteArray();
         // Opened again from the new bytes before they replace anything: a file the verbs would refuse is never written.
         string check = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(target))!, $".{Path.GetFileName(target)}.{Environment.ProcessId}.check.onnx");
