@@ -34,7 +34,8 @@ public class RegradeCliTests(RegradeCliTests.Knees knees) : IClassFixture<Regrad
         public void Dispose() => _dir.Dispose();
     }
 
-    private static readonly string[] Fast = ["--provider", "cpu", "--sampler", "dpm++2m-sde", "--steps", "20", "--seed", "1"];
+    // Trailing spacing named, not taken from the shipped model's defaults: the figures the README quotes stay these.
+    private static readonly string[] Fast = ["--provider", "cpu", "--sampler", "dpm++2m-sde", "--steps", "20", "--spacing", "trailing", "--seed", "1"];
 
     [Fact]
     public void RedrawnKneesAreReadAsTheGradeAskedForAndKeepTheirLayoutAtALowStrength()
