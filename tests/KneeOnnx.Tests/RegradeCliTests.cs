@@ -93,6 +93,14 @@ public class RegradeCliTests(RegradeCliTests.Knees knees) : IClassFixture<Regrad
             for (int k = 0; k < a.Length; k++) { ab += (a[k] - ma) * (b[k] - mb); aa += (a[k] - ma) * (a[k] - ma); bb += (b[k] - mb) * (b[k] - mb); }
             return 1 - ab / Math.Sqrt(aa * bb);
         }
+        // At 0.6 (the run above) the same count is only reported: the README quotes it.
+        int strayed = inputs.Select((f, i) => (f, i)).Sum(p => new[] { "0", "4" }.Count(g =>
+        {
+            var version = Read(Path.Combine(outDir, g, Path.GetFileNameWithoutExtension(p.f) + $"_kl{g}.png"));
+            double own = Distance(version, input[p.i]);
+            return Enumerable.Range(0, inputs.Length).Any(j => j != p.i && Distance(version, input[j]) <= own);
+        }));
+        Console.WriteLine($"regrade layout: at strength 0.6, {strayed} of 12 versions are nearer another input than their own");
         for (int i = 0; i < inputs.Length; i++)
             foreach (var version in new[] { asKl0[i], asKl4[i] })
             {

@@ -61,7 +61,7 @@ public sealed class Regrader : IDisposable
 
     /// <summary>
     /// indexes.Count images (ImageSize² values each, in [-1, 1]) redrawn at <paramref name="grade"/>; image k starts
-    /// from the noise of (seed, <paramref name="indexes"/>[k]).
+    /// from the noise of (seed, <paramref name="indexes"/>[k]) (<see cref="NoiseIndex"/> of its name for the CLI).
     /// </summary>
     /// <param name="strength">the share of the sampler's calls run (0, 1]: low keeps the knee and changes little, 1 draws a new one.</param>
     public float[] Regrade(ReadOnlySpan<float> images, int grade, long seed, IReadOnlyList<long> indexes, SamplerSettings settings, double strength,
@@ -78,6 +78,14 @@ public sealed class Regrader : IDisposable
         _generator.Decoder.Decode(samples, n, pixels);
         return pixels;
     }
+
+    /// <summary>
+    /// The noise index of an input known by <paramref name="key"/> (its path relative to the input folder): the first 63
+    /// bits of the key's SHA-256, so a knee starts from the same noise whether it is regraded alone or in a folder, and
+    /// whatever else the folder holds.
+    /// </summary>
+    public static long NoiseIndex(string key) =>
+        (long)(System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key))) >> 1);
 
     public void Dispose()
     {
