@@ -95,7 +95,7 @@ internal static class GenerateCommand
         var plan = GenerationPlan.Build(grades, counts, o.Seed, settings, shard, sides);
         // A folder another request wrote into is refused before anything is touched: its manifest must keep telling the truth.
         ManifestProvenance.RequireSame(o.Out, new ImageProvenance(o.Model ?? Path.GetFileName(model.Path), model.Sha256, model.DecoderSha256, outputSize,
-            settings.Sampler, settings.Steps, settings.EffectiveEta, settings.Guidance, o.Seed, settings.EffectiveGuidanceInterval, settings.Spacing, settings.AutoGuidance, guide?.Sha256));
+            settings.Sampler, settings.Steps, settings.EffectiveEta, settings.Guidance, o.Seed, settings.EffectiveGuidanceInterval, settings.Spacing, settings.AutoGuidance, guide?.Sha256, model.Provider));
 
         Directory.CreateDirectory(o.Out);
         AtomicFile.RemoveStaleTemporaries(o.Out, stem => stem == AtomicFile.StemOf(Manifest.FileName(shard)));

@@ -91,8 +91,8 @@ internal static class RegradeCommand
         if (o.Sheet is not null && plan.Select(p => Path.GetFullPath(Path.Combine(o.Out, p.File))).Contains(Path.GetFullPath(o.Sheet)))
             throw new ArgumentException($"{o.Sheet}: --sheet is one of the images this run writes; give another name");
         var manifest = new RegradeManifest(new ImageProvenance(o.Model ?? Path.GetFileName(model.Path), model.Sha256, model.DecoderSha256, o.Size ?? side, settings.Sampler,
-            settings.Steps, settings.EffectiveEta, settings.Guidance, o.Seed, settings.EffectiveGuidanceInterval, settings.Spacing, settings.AutoGuidance, guide?.Sha256),
-            o.Strength, regrader.EncoderSha256, info.DistilledGuidance, settings.ClipFor(info) switch { true => "on", false => "off", null => "auto" }, model.Provider);
+            settings.Steps, settings.EffectiveEta, settings.Guidance, o.Seed, settings.EffectiveGuidanceInterval, settings.Spacing, settings.AutoGuidance, guide?.Sha256, model.Provider),
+            o.Strength, regrader.EncoderSha256, info.DistilledGuidance, settings.ClipFor(info) switch { true => "on", false => "off", null => "auto" });
         var done = new HashSet<string>(manifest.Kept(o.Out, plan), StringComparer.Ordinal);
         var pending = plan.Where(p => !done.Contains(p.File)).ToList();
         output.WriteLine($"regrade: {inputs.Length} image(s) from {o.Input} at grade(s) {string.Join(",", grades)}, strength {o.Strength.ToString(CultureInfo.InvariantCulture)} "

@@ -125,6 +125,11 @@ public class RegradeResumeTests(TinyOnnxModel model) : IClassFixture<TinyOnnxMod
         foreach (string name in new[] { "a.png", "b.png" }) File.Copy(Path.Combine(input, name), Path.Combine(other, name));
         Refusal.CheckRefusedLeavingTreeUnchanged(dir.Path, "gen", Regrade(other, outDir), $"1/a_kl1.png was redrawn from {Path.Combine(input, "a.png")}, this run redraws {Path.Combine(other, "a.png")} into it");
 
+        // Images made on another provider (here: the manifest says CUDA) are not this run's bytes.
+        string[] rows = File.ReadAllLines(manifest);
+        File.WriteAllLines(manifest, [rows[0], .. rows.Skip(1).Select(r => r[..r.LastIndexOf(',')] + ",cuda")]);
+        Refusal.CheckRefusedLeavingTreeUnchanged(dir.Path, "gen", Regrade(input, outDir), "written on the cuda provider, this run uses cpu (give --provider cuda)");
+
         // generate's folder is not regrade's to resume.
         string generated = dir.Combine("generated");
         Assert.Equal(0, InProcessCli.Generate("generate", "--model", model.Path, "--provider", "cpu", "--steps", "2", "--grades", "1", "--per-grade", "1", "--out", generated).Code);

@@ -10,7 +10,7 @@ namespace KneeOnnx.Output;
 /// <param name="ModelName">the --model as the user gave it, for the error line only.</param>
 public sealed record ImageProvenance(string ModelName, string ModelSha256, string? DecoderSha256, int ImageSize, string Sampler, int Steps, double Eta,
                                      double Guidance, long Seed, Generation.GuidanceInterval? GuidanceInterval = null, string Spacing = Schedulers.TimestepSpacing.TrailingName,
-                                     double AutoGuidance = 1, string? GuideSha256 = null)
+                                     double AutoGuidance = 1, string? GuideSha256 = null, string? Provider = null)
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
@@ -59,6 +59,10 @@ public sealed record ImageProvenance(string ModelName, string ModelSha256, strin
         if (autoGuidance != AutoGuidance || (AutoGuidance != 1 && guide != GuideSha256))
             return $"written {(autoGuidance == 1 ? "without autoguidance" : $"with autoguidance {autoGuidance.ToString(Inv)} by the guide of sha256 {Short(guide ?? "?")}")}, "
                 + $"this run asks for {(AutoGuidance == 1 ? "none" : $"autoguidance {AutoGuidance.ToString(Inv)} by the guide of sha256 {Short(GuideSha256 ?? "?")}")}";
+        // CUDA and the CPU round differently: a folder resumed on the other provider would no longer be one run's bytes,
+        // and a rewritten manifest would name the new provider for the old images. Null: not checked.
+        if (Provider is not null && Field("provider") is { Length: > 0 } provider && provider != Provider)
+            return $"written on the {provider} provider, this run uses {Provider} (give --provider {provider})";
         if (Field("seed") is { } seed && !(long.TryParse(seed, NumberStyles.Integer, Inv, out long s) && s == Seed))
             return $"written with seed {seed}, this run asks for {Seed.ToString(Inv)}";
         return null;

@@ -19,7 +19,7 @@ public sealed record RegradedImage(string File, string Source, string NoiseKey, 
 /// disk that it does not list (a run killed between two writes) are drawn again.
 /// </summary>
 /// <param name="ClipX0">the x̂₀ clipping the run used: on, off, or auto (the sampler's own default).</param>
-public sealed record RegradeManifest(ImageProvenance Request, double Strength, string? EncoderSha256, double? DistilledGuidance, string ClipX0, string Provider)
+public sealed record RegradeManifest(ImageProvenance Request, double Strength, string? EncoderSha256, double? DistilledGuidance, string ClipX0)
 {
     public const string FileName = "manifest.csv";
 
@@ -37,7 +37,7 @@ public sealed record RegradeManifest(ImageProvenance Request, double Strength, s
             sb.AppendJoin(',', Manifest.Quote(image.File), Manifest.Quote(image.Source), image.Grade.ToString(Inv), Manifest.Quote(gradeNames[image.Grade]),
                 KneeSides.Label(image.Side), Manifest.Quote(image.NoiseKey), r.Seed.ToString(Inv), Strength.ToString("R", Inv), r.Sampler, r.Steps.ToString(Inv), r.Spacing,
                 r.Eta.ToString("R", Inv), ClipX0, r.Guidance.ToString("R", Inv), DistilledGuidance?.ToString("R", Inv) ?? "", Manifest.Quote(r.GuidanceInterval?.ToString() ?? ""),
-                r.AutoGuidance.ToString("R", Inv), r.GuideSha256 ?? "", r.ImageSize.ToString(Inv), r.ModelSha256, r.DecoderSha256 ?? "", EncoderSha256 ?? "", Provider).Append('\n');
+                r.AutoGuidance.ToString("R", Inv), r.GuideSha256 ?? "", r.ImageSize.ToString(Inv), r.ModelSha256, r.DecoderSha256 ?? "", EncoderSha256 ?? "", r.Provider ?? "").Append('\n');
         AtomicFile.WriteAllText(path, sb.ToString());
     }
 
@@ -84,9 +84,6 @@ public sealed record RegradeManifest(ImageProvenance Request, double Strength, s
             return $"written through the encoder of sha256 {Short(row["encoder_sha256"])}, this run's has sha256 {Short(EncoderSha256 ?? "")}";
         if (row["clip_x0"] != ClipX0)
             return $"written with --clip-x0 {row["clip_x0"]}, this run asks for {ClipX0}";
-        // Provider: CUDA and the CPU round differently, and a resumed folder must be one run's bytes.
-        if (row["provider"] != Provider)
-            return $"written on the {row["provider"]} provider, this run uses {Provider} (give --provider {row["provider"]})";
         if (!planned.TryGetValue(row["file"], out var image))
             return $"{row["file"]} is not among the images this run makes (an input or grade the earlier run had is missing)";
         if (row["source"] != image.Source)

@@ -6,7 +6,7 @@ namespace KneeOnnx.Tests.Reliability;
 
 /// <summary>
 /// A resumed generate never lets its manifest claim that a model made an image it did not: rerunning into a folder
-/// written with another model, image size, sampler, step count, η, guidance or seed is refused in one line saying
+/// written with another model, image size, sampler, step count, η, guidance, seed or provider is refused in one line saying
 /// what differs, before any file or folder is touched; the same command rerun still resumes.
 /// </summary>
 public class GenerateProvenanceTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel>
@@ -48,6 +48,18 @@ public class GenerateProvenanceTests(TinyOnnxModel model) : IClassFixture<TinyOn
         Assert.True(again.Code == 0, again.Err);
         Assert.Contains("2 already present, 1 to make", again.Out);
         Assert.Equal(1 + 3, File.ReadAllLines(Path.Combine(outDir, "manifest.csv")).Length);
+    }
+
+    [Fact]
+    public void AFolderMadeOnAnotherProviderIsRefused()
+    {
+        using var dir = new TempDirectory();
+        string outDir = dir.Combine("out"), manifest = Path.Combine(outDir, "manifest.csv");
+        Assert.Equal(0, InProcessCli.Generate(Generate(outDir)).Code);
+        // As a GPU machine would have written it: the same rows, the provider column cuda.
+        string[] rows = File.ReadAllLines(manifest);
+        File.WriteAllLines(manifest, [rows[0], .. rows.Skip(1).Select(r => r[..r.LastIndexOf(',')] + ",cuda")]);
+        RefusedLeavingAllAsItWas(dir.Path, Generate(outDir, "--per-grade", "3"), "manifest.csv: written on the cuda provider, this run uses cpu (give --provider cuda); choose another --out");
     }
 
     public static TheoryData<string[], string> OtherRequests() => new()
@@ -156,6 +168,13 @@ public class GenerateProvenanceTests(TinyOnnxModel model) : IClassFixture<TinyOn
         var row = Row();
         row["guidance"] = "1.50";
         Assert.Null(request.DifferenceFrom(row)); // numbers compare as numbers
+        // The provider: checked when the request names one and the row records one.
+        row["provider"] = "cuda";
+        Assert.Null(request.DifferenceFrom(row));
+        Assert.Equal("written on the cuda provider, this run uses cpu (give --provider cuda)", (request with { Provider = "cpu" }).DifferenceFrom(row));
+        Assert.Null((request with { Provider = "cuda" }).DifferenceFrom(row));
+        row.Remove("provider");
+        Assert.Null((request with { Provider = "cpu" }).DifferenceFrom(row));
     }
 
     [Fact]
