@@ -32,13 +32,23 @@ public class BenchTests
         return n;
     }
 
-    [Fact]
-    public void FlopsOfAHandBuiltGraphAreCountedExactly()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // the weight stored as float16 and Cast to float, as --weight-storage float16 exports it
+    public void FlopsOfAHandBuiltGraphAreCountedExactly(bool float16Weight)
     {
         // x[1,1,8,8] → Conv 3×3 pad 1 to 4 channels → reshape [4,64] → MatMul [64,5] → Gemm with B[3,5]ᵀ → [4,3].
         var graph = new GraphProto { Name = "g" };
         graph.Input.Add(Float("x", 1, 1, 8, 8));
-        graph.Initializer.Add(Init("w", 4, 1, 3, 3));
+        if (float16Weight)
+        {
+            var half = new TensorProto { Name = "w16", DataType = (int)TensorProto.Types.DataType.Float16 };
+            half.Dims.AddRange([4, 1, 3, 3]);
+            half.Int32Data.AddRange(Enumerable.Repeat(0, 36));
+            graph.Initializer.Add(half);
+            graph.Node.Add(Node("Cast", ["w16"], "w", new AttributeProto { Name = "to", Type = AttributeProto.Types.AttributeType.Int, I = (int)TensorProto.Types.DataType.Float }));
+        }
+        else graph.Initializer.Add(Init("w", 4, 1, 3, 3));
         graph.Initializer.Add(Init("m", 64, 5));
         graph.Initializer.Add(Init("b", 3, 5));
         var shape = new TensorProto { Name = "shape", DataType = 7 };

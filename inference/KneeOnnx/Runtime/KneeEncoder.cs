@@ -40,7 +40,7 @@ public sealed class KneeEncoder : IDisposable
         if (!File.Exists(path))
             throw new InvalidModelException($"{label}: file not found (a model folder that starts from real images needs {AutoencoderContract.EncoderPart}/{AutoencoderContract.FileName} beside {AutoencoderContract.DecoderPart}/)");
         var (bytes, sha) = OnnxFile.Read(path, label, "file");
-        var (options, _, _) = ProviderChoice.Create(model.Runtime with { Provider = model.Provider == "cuda" ? ProviderRequest.Cuda : ProviderRequest.Cpu });
+        var (options, _, _) = ProviderChoice.Create(KneeDecoder.WithoutMemoryPattern(model.Runtime with { Provider = model.Provider == "cuda" ? ProviderRequest.Cuda : ProviderRequest.Cpu }));
         var session = OnnxFile.Session(bytes, options, label);
         try
         {

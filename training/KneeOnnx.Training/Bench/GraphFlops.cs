@@ -42,7 +42,8 @@ public static class GraphFlops
         var initializers = graph.Initializer.ToDictionary(t => t.Name, t => t.Dims.ToArray());
         var known = graph.Input.Select(v => v.Name).Concat(graph.Output.Select(v => v.Name)).ToHashSet();
         var nodes = graph.Node.Where(n => Counted.Contains(n.OpType)).ToList();
-        foreach (var name in nodes.SelectMany(n => new[] { n.Input[0], n.Output[0] }).Distinct())
+        // A Conv's weight too: in a float16-stored file it is the output of a Cast, not an initializer.
+        foreach (var name in nodes.SelectMany(n => n.OpType == "Conv" ? new[] { n.Input[0], n.Input[1], n.Output[0] } : [n.Input[0], n.Output[0]]).Distinct())
         {
             if (known.Contains(name) || initializers.ContainsKey(name)) continue;
             graph.Output.Add(new ValueInfoProto
